@@ -1,0 +1,229 @@
+@0xe5bc791761dfcbe6;
+# Device authority for userspace drivers (the DDF surface). Each cap covers
+# one claimed PCI function's resource, recorded in the kernel device-manager
+# ledger. No physical or device-visible address ever appears in these
+# messages: addresses in queues and descriptors are written by the kernel
+# (brokered), never taken from a driver (SYSTEM.md invariant 3).
+# Every handle carries a generation; a stale generation is refused.
+
+using Types = import "types.capnp";
+
+enum DeviceError {
+  stale @0;                 # generation no longer current (release/reset)
+  outOfRange @1;            # offset/length outside the claimed window
+  unaligned @2;
+  notPermitted @3;          # the register/op is outside the write policy
+  budgetExhausted @4;
+  busy @5;                  # state forbids the request (in flight, mapped, ...)
+  revoked @6;               # the device was reset or torn down
+  notMapped @7;
+  invalid @8;               # malformed request
+}
+
+struct DeviceResult {
+  # Result of operations that return nothing on success.
+  union {
+    ok @0 :Void;
+    error @1 :DeviceError;
+  }
+}
+
+# ---- DeviceMmio: one page-rounded BAR window of one claimed function ----
+
+interface DeviceMmio {
+  map @0 () -> (result :MmioMapResult);
+  unmap @1 (generation :UInt32) -> (result :DeviceResult);
+  read32 @2 (offset :UInt64) -> (result :MmioReadResult);
+  write32 @3 (offset :UInt64, value :UInt32) -> (result :DeviceResult);
+  info @4 () -> (info :MmioInfo);
+  brokeredQueueBase @5 (offset :UInt64, buffer :DMABuffer, bufferOffset :UInt64)
+      -> (result :DeviceResult);
+  # The kernel writes the device-visible address of `buffer` (+ bufferOffset)
+  # into the 64-bit register at `offset`; the driver never sees it.
+  brokeredNvmeControllerEnable @6 (adminQueueDepth :UInt16,
+      submissionQueue :DMABuffer, completionQueue :DMABuffer) -> (result :DeviceResult);
+  # Kernel-authored AQA/ASQ/ACQ and CC.EN from the live DMAPool ledger.
+}
+
+struct MmioMapResult {
+  union {
+    mapping @0 :MmioMapping;
+    error @1 :DeviceError;
+  }
+}
+
+struct MmioMapping {
+  address @0 :UInt64;       # user virtual address of the read-only mapping
+  length @1 :UInt64;        # page-rounded
+  generation @2 :UInt32;    # pass to unmap
+}
+
+struct MmioReadResult {
+  union {
+    value @0 :UInt32;
+    error @1 :DeviceError;
+  }
+}
+
+struct MmioInfo {
+  device @0 :Types.PciAddress;
+  vendorId @1 :UInt16;
+  deviceId @2 :UInt16;
+  bar @3 :UInt8;
+  length @4 :UInt64;
+  generation @5 :UInt32;
+  writePolicy @6 :Text;     # label of the selected-write policy
+}
+
+# ---- Interrupt: one interrupt route (MSI-X vector, MSI or INTx) ----
+
+interface Interrupt {
+  wait @0 (timeoutNs :UInt64) -> (result :InterruptWaitResult);  # 0 = no timeout
+  acknowledge @1 (generation :UInt32) -> (result :DeviceResult);  # deferred EOI
+  mask @2 () -> (result :DeviceResult);
+  unmask @3 () -> (result :DeviceResult);
+  info @4 () -> (info :InterruptInfo);
+}
+
+struct InterruptWaitResult {
+  union {
+    fired @0 :InterruptFired;
+    timedOut @1 :Void;
+    error @2 :DeviceError;  # stale / revoked: nobody is woken after reset
+  }
+}
+
+struct InterruptFired {
+  count @0 :UInt32;         # interrupts coalesced since the last wait
+  generation @1 :UInt32;    # pass to acknowledge
+}
+
+struct InterruptInfo {
+  device @0 :Types.PciAddress;
+  kind @1 :InterruptKind;
+  index @2 :UInt16;         # vector index within the function
+  masked @3 :Bool;
+  generation @4 :UInt32;
+}
+
+enum InterruptKind {
+  msix @0;
+  msi @1;
+  intx @2;
+}
+
+# ---- DMAPool and DMABuffer: pinned, zeroed, budgeted DMA pages ----
+
+enum DmaDirection {
+  toDevice @0;
+  fromDevice @1;
+  bidirectional @2;
+}
+
+enum DmaBackend {
+  bounce @0;                # kernel-owned bounce pages (no verified IOMMU)
+  iommu @1;                 # verified IOMMU remapping
+}
+
+interface DMAPool {
+  allocateBuffer @0 (size :UInt64, direction :DmaDirection) -> (result :DmaAllocateResult);
+  info @1 () -> (info :DmaPoolInfo);
+}
+
+struct DmaAllocateResult {
+  union {
+    buffer @0 :DMABuffer;
+    error @1 :DeviceError;
+  }
+}
+
+struct DmaPoolInfo {
+  device @0 :Types.PciAddress;
+  budgetBytes @1 :UInt64;
+  usedBytes @2 :UInt64;
+  liveBuffers @3 :UInt32;
+  backend @4 :DmaBackend;
+  generation @5 :UInt32;
+}
+
+interface DMABuffer {
+  submitDescriptor @0 (descriptor :DmaDescriptor) -> (result :DmaSubmitResult);
+  completeDescriptor @1 (token :UInt64) -> (result :DmaCompleteResult);
+  map @2 () -> (result :MmioMapResult);
+  free @3 () -> (result :DeviceResult);   # quiesce and scrub precede free
+  info @4 () -> (info :DmaBufferInfo);
+}
+
+struct DmaDescriptor {
+  # The kernel validates the window and writes the device-visible address.
+  queue @0 :UInt16;
+  slot @1 :UInt16;
+  offset @2 :UInt64;        # within this buffer
+  length @3 :UInt32;
+  flags @4 :UInt16;         # device-format flags (e.g. virtq NEXT/WRITE)
+}
+
+struct DmaSubmitResult {
+  union {
+    token @0 :UInt64;       # names the in-flight descriptor
+    error @1 :DeviceError;
+  }
+}
+
+struct DmaCompleteResult {
+  union {
+    completed @0 :UInt32;   # bytes the device reported
+    pending @1 :Void;
+    error @2 :DeviceError;
+  }
+}
+
+struct DmaBufferInfo {
+  size @0 :UInt64;
+  direction @1 :DmaDirection;
+  state @2 :DmaBufferState;
+  generation @3 :UInt32;
+  inFlight @4 :UInt32;
+}
+
+enum DmaBufferState {
+  idle @0;
+  mapped @1;
+  inFlight @2;
+  freed @3;
+}
+
+# ---- HardwareAuditLog: read-only view of device-manager events ----
+
+interface HardwareAuditLog {
+  snapshot @0 (cursor :UInt64, maxEntries :UInt32) -> (result :AuditSnapshot);
+}
+
+struct AuditSnapshot {
+  entries @0 :List(AuditEntry);
+  nextCursor @1 :UInt64;
+  dropped @2 :UInt64;       # entries lost to the bounded ring before cursor
+}
+
+struct AuditEntry {
+  sequence @0 :UInt64;
+  monotonicNanos @1 :UInt64;
+  device @2 :Types.PciAddress;
+  event @3 :AuditEvent;
+  generation @4 :UInt32;
+  detail @5 :UInt64;
+}
+
+enum AuditEvent {
+  claim @0;
+  release @1;
+  mmioMap @2;
+  mmioUnmap @3;
+  interruptRoute @4;
+  interruptDrop @5;
+  dmaAllocate @6;
+  dmaFree @7;
+  reset @8;
+  teardown @9;
+  rejected @10;
+}

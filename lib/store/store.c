@@ -1,0 +1,952 @@
+/*
+ * CAPOSST1 Store (docs/caposst1.md).
+ *
+ * Each area is an append-only log: record bytes (key||value) go to the data
+ * area, a 64-byte entry describing them goes to the next slot of the entry
+ * table, and the commit record (double-buffered, slot = generation % 2)
+ * publishes the new entry count and data tail. Bytes beyond the committed
+ * count/tail are ignored at mount, so a crash before the commit record leaves
+ * the previous generation intact. Rewriting the partially filled tail block
+ * of the data area or of the table is safe because the committed prefix of
+ * that block is rewritten with identical bytes (block writes are atomic).
+ *
+ * When the table or the data area fills, the live records are copied into
+ * the other (shadow) area and one commit record flips `front` to it.
+ *
+ * In memory the whole entry table is kept in the caller's arena together
+ * with an open-addressing hash index (key hash -> newest entry) and a
+ * "superseded" bitmap. Keys are compared on disk only when hashes collide or
+ * a key is re-put.
+ */
+#include "store/store.h"
+
+#include "base/crc32c.h"
+#include "base/err.h"
+#include "base/mem.h"
+
+#define NO_PROBLEM 0
+
+struct chk {
+	struct st *st;
+	st_report_fn report;
+	void *ctx;
+	int count;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static uint64_t
+area_base(const struct st *st, uint32_t a)
+{
+	return 2 + (uint64_t)a * (st->sb.table_blocks + st->sb.data_blocks);
+}
+
+static uint64_t
+data_cap(const struct st *st)
+{
+	return st->sb.data_blocks * st->bs;
+}
+
+static uint32_t
+super_crc(const struct st_super_disk *s)
+{
+	return crc32c(s, offsetof(struct st_super_disk, crc));
+}
+
+static uint32_t
+entry_crc(const struct st_entry_disk *e)
+{
+	return crc32c(e, offsetof(struct st_entry_disk, crc));
+}
+
+static bool
+bit_get(const uint8_t *map, uint64_t i)
+{
+	return map[i >> 3] & (1u << (i & 7));
+}
+
+static void
+bit_set(uint8_t *map, uint64_t i)
+{
+	map[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
+static int
+fail_io(struct st *st, int r)
+{
+	st->broken = true;
+	return r < 0 ? r : E_IO;
+}
+
+static int
+limit(struct st *st, int code, const char *name)
+{
+	st->limit = name;
+	return code;
+}
+
+/* A key is 1..ST_KEY_MAX bytes of '/'-separated segments, none empty, "." or "..". */
+static int
+key_check(const char *k, size_t len)
+{
+	size_t seg = 0, i;
+
+	if (len == 0)
+		return E_NAME;
+	for (i = 0; i <= len; i++) {
+		if (i == len || k[i] == '/') {
+			if (i == seg)
+				return E_NAME;
+			if (i - seg == 1 && k[seg] == '.')
+				return E_NAME;
+			if (i - seg == 2 && k[seg] == '.' && k[seg + 1] == '.')
+				return E_NAME;
+			seg = i + 1;
+		} else if (k[i] == '\0') {
+			return E_NAME;
+		}
+	}
+	return 0;
+}
+
+/* Read len bytes at byte offset off of area a's data into dst. */
+static int
+read_bytes(struct st *st, uint32_t a, uint64_t off, void *dst, size_t len)
+{
+	uint8_t *d = dst;
+	uint64_t base = area_base(st, a) + st->sb.table_blocks;
+
+	while (len > 0) {
+		uint32_t o = (uint32_t)(off % st->bs);
+		size_t n = st->bs - o;
+		int r;
+
+		if (n > len)
+			n = len;
+		r = blk_read(st->dev, base + off / st->bs, 1, st->scratch);
+		if (r < 0)
+			return r;
+		memcpy(d, st->scratch + o, n);
+		d += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Appender over area a's data; uses st->tail as the partial-block buffer. */
+struct app {
+	struct st *st;
+	uint64_t base;
+	uint64_t pos;
+};
+
+static int
+app_put(struct app *ap, const void *src, size_t len)
+{
+	struct st *st = ap->st;
+	const uint8_t *s = src;
+
+	while (len > 0) {
+		uint32_t o = (uint32_t)(ap->pos % st->bs);
+		size_t n = st->bs - o;
+		int r;
+
+		if (o == 0)
+			memset(st->tail, 0, st->bs);
+		if (n > len)
+			n = len;
+		memcpy(st->tail + o, s, n);
+		ap->pos += n;
+		s += n;
+		len -= n;
+		if (ap->pos % st->bs == 0) {
+			r = blk_write(st->dev, ap->base + (ap->pos - 1) / st->bs, 1, st->tail);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int
+app_finish(struct app *ap)
+{
+	struct st *st = ap->st;
+
+	if (ap->pos % st->bs == 0)
+		return 0;
+	return blk_write(st->dev, ap->base + ap->pos / st->bs, 1, st->tail);
+}
+
+static int
+tail_load(struct st *st)
+{
+	uint64_t t = st->sb.data_tail;
+	int r;
+
+	if (st->tail_valid || t % st->bs == 0)
+		return 0;
+	r = blk_read(st->dev, area_base(st, st->sb.front) + st->sb.table_blocks + t / st->bs,
+	    1, st->tail);
+	if (r < 0)
+		return r;
+	st->tail_valid = true;
+	return 0;
+}
+
+static int
+write_table_blocks(struct st *st, uint32_t a, uint64_t first, uint64_t last)
+{
+	uint64_t b;
+
+	for (b = first; b <= last; b++) {
+		int r = blk_write(st->dev, area_base(st, a) + b, 1,
+		    (uint8_t *)st->ents + b * st->bs);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+commit(struct st *st, struct st_super_disk *ns)
+{
+	int r;
+
+	ns->gen = st->sb.gen + 1;
+	ns->crc = super_crc(ns);
+	memset(st->scratch, 0, st->bs);
+	memcpy(st->scratch, ns, sizeof(*ns));
+	r = blk_write(st->dev, ns->gen % 2, 1, st->scratch);
+	if (r < 0)
+		return r;
+	r = blk_flush(st->dev);
+	if (r < 0)
+		return r;
+	st->sb = *ns;
+	return 0;
+}
+
+/* ---- index ------------------------------------------------------------ */
+
+/*
+ * Find key in the index. Returns 1 and *slot of the match, 0 and *slot of
+ * the empty slot where it would go, or a negative error.
+ */
+static int
+lookup(struct st *st, const char *key, uint16_t klen, uint32_t h, uint32_t *slot)
+{
+	uint32_t s = h & st->index_mask;
+
+	for (;;) {
+		uint32_t v = st->index[s];
+		const struct st_entry_disk *e;
+		int r;
+
+		if (v == 0) {
+			*slot = s;
+			return 0;
+		}
+		e = &st->ents[v - 1];
+		if (e->key_hash == h && e->key_len == klen) {
+			r = read_bytes(st, st->sb.front, e->data_off, st->kbuf[1], klen);
+			if (r < 0)
+				return r;
+			if (memcmp(st->kbuf[1], key, klen) == 0) {
+				*slot = s;
+				return 1;
+			}
+		}
+		s = (s + 1) & st->index_mask;
+	}
+}
+
+/* ---- mount ------------------------------------------------------------ */
+
+static int
+problem(struct chk *c, int code, const char *what, uint64_t a, uint64_t b)
+{
+	struct st_problem p = { code, what, a, b };
+
+	c->count++;
+	if (c->report)
+		c->report(c->ctx, &p);
+	else
+		c->st->why = what;
+	return code;
+}
+
+static const char *
+super_invalid(const struct st_super_disk *s, const struct blk_dev *dev, uint32_t slot)
+{
+	uint64_t area, epb;
+
+	if (memcmp(s->magic, ST_MAGIC, 8) != 0)
+		return "commit record: bad magic";
+	if (s->crc != super_crc(s))
+		return "commit record: bad checksum";
+	if (s->version != ST_VERSION)
+		return "commit record: unknown version";
+	if (s->block_size != dev->block_size)
+		return "commit record: block size differs from device";
+	if (s->gen == 0 || s->gen % 2 != slot)
+		return "commit record: generation does not match its slot";
+	if (s->region_blocks > dev->block_count)
+		return "commit record: region larger than device (truncated image)";
+	if (s->front > 1 || s->table_blocks == 0 || s->data_blocks == 0)
+		return "commit record: bad geometry";
+	if (s->data_blocks > s->region_blocks || s->table_blocks > s->region_blocks)
+		return "commit record: area outside region";
+	area = (uint64_t)s->table_blocks + s->data_blocks;
+	if (2 + 2 * area > s->region_blocks)
+		return "commit record: area outside region";
+	epb = s->block_size / ST_ENTRY_SIZE;
+	if (s->entry_count > s->table_blocks * epb)
+		return "commit record: entry count beyond table";
+	if (s->data_tail > s->data_blocks * s->block_size)
+		return "commit record: data tail beyond data area";
+	if (s->key_max == 0 || s->key_max > ST_KEY_MAX || s->val_max > ST_VAL_MAX)
+		return "commit record: bad record limits";
+	if (s->next_seq < s->entry_count + 1)
+		return "commit record: sequence counter behind entries";
+	return NULL;
+}
+
+static int
+pick_super(struct chk *c, struct blk_dev *dev, uint8_t *buf, struct st_super_disk *out)
+{
+	struct st_super_disk s[2];
+	const char *why[2];
+	uint32_t i;
+	int best = -1, r;
+
+	for (i = 0; i < 2; i++) {
+		r = blk_read(dev, i, 1, buf);
+		if (r < 0)
+			return r;
+		memcpy(&s[i], buf, sizeof(s[i]));
+		why[i] = super_invalid(&s[i], dev, i);
+		if (why[i] == NULL && (best < 0 || s[i].gen > s[best].gen))
+			best = (int)i;
+	}
+	if (best < 0) {
+		/* Without a reporter keep the more telling reason of the two. */
+		i = (!c->report && memcmp(s[0].magic, ST_MAGIC, 8) != 0) ? 1 : 0;
+		problem(c, E_CORRUPT, why[i], i, 0);
+		if (c->report)
+			problem(c, E_CORRUPT, why[1], 1, 0);
+		return E_CORRUPT;
+	}
+	*out = s[best];
+	return 0;
+}
+
+static int
+carve(struct st *st, void *arena, size_t len, size_t *need)
+{
+	size_t tbytes = (size_t)st->sb.table_blocks * st->bs, off = 0;
+	size_t o_ents, o_index, o_dead, o_tail, o_scratch;
+	uint32_t slots = 1;
+	uint8_t *p = arena;
+
+	st->table_cap = (uint32_t)(tbytes / ST_ENTRY_SIZE);
+	while (slots < 2 * st->table_cap)
+		slots <<= 1;
+#define TAKE(o, n) do { o = off; off += ((n) + 7) & ~(size_t)7; } while (0)
+	TAKE(o_ents, tbytes);
+	TAKE(o_index, (size_t)slots * 4);
+	TAKE(o_dead, st->table_cap / 8 + 1);
+	TAKE(o_tail, st->bs);
+	TAKE(o_scratch, st->bs);
+#undef TAKE
+	*need = off;
+	if (arena == NULL || off > len)
+		return E_NOMEM;
+	memset(arena, 0, off);
+	st->ents = (struct st_entry_disk *)(p + o_ents);
+	st->index = (uint32_t *)(p + o_index);
+	st->dead = p + o_dead;
+	st->tail = p + o_tail;
+	st->scratch = p + o_scratch;
+	st->index_mask = slots - 1;
+	return 0;
+}
+
+static int
+load_entries(struct chk *c)
+{
+	struct st *st = c->st;
+	uint64_t n = st->sb.entry_count, i, prev_end = 0, prev_seq = 0;
+	uint64_t blocks = (n * ST_ENTRY_SIZE + st->bs - 1) / st->bs;
+	int r;
+
+	for (i = 0; i < blocks; i++) {
+		r = blk_read(st->dev, area_base(st, st->sb.front) + i, 1,
+		    (uint8_t *)st->ents + i * st->bs);
+		if (r < 0)
+			return r;
+	}
+	memset((uint8_t *)st->ents + n * ST_ENTRY_SIZE, 0,
+	    (size_t)st->table_cap * ST_ENTRY_SIZE - n * ST_ENTRY_SIZE);
+	for (i = 0; i < n; i++) {
+		struct st_entry_disk *e = &st->ents[i];
+		uint64_t len = (uint64_t)e->key_len + e->val_len;
+		uint32_t slot;
+
+		if (e->crc != entry_crc(e)) {
+			r = problem(c, E_CORRUPT, "entry: bad checksum", i, 0);
+			goto bad;
+		}
+		if (e->kind != ST_KIND_PUT && e->kind != ST_KIND_TOMB) {
+			r = problem(c, E_CORRUPT, "entry: unknown kind", i, e->kind);
+			goto bad;
+		}
+		if (e->key_len == 0 || e->key_len > st->sb.key_max ||
+		    e->val_len > st->sb.val_max ||
+		    (e->kind == ST_KIND_TOMB && e->val_len != 0)) {
+			r = problem(c, E_CORRUPT, "entry: key or value length out of range", i, 0);
+			goto bad;
+		}
+		if (e->data_off < prev_end) {
+			r = problem(c, E_CORRUPT, "entry: data overlaps the previous record", i,
+			    e->data_off);
+			goto bad;
+		}
+		if (e->data_off > st->sb.data_tail || len > st->sb.data_tail - e->data_off) {
+			r = problem(c, E_CORRUPT, "entry: data beyond committed tail", i, e->data_off);
+			goto bad;
+		}
+		if (e->seq <= prev_seq || e->seq >= st->sb.next_seq) {
+			r = problem(c, E_CORRUPT, "entry: sequence not increasing", i, e->seq);
+			goto bad;
+		}
+		prev_end = e->data_off + len;
+		prev_seq = e->seq;
+		r = read_bytes(st, st->sb.front, e->data_off, st->kbuf[0], e->key_len);
+		if (r < 0)
+			return r;
+		if (crc32c(st->kbuf[0], e->key_len) != e->key_hash ||
+		    key_check(st->kbuf[0], e->key_len) != 0) {
+			r = problem(c, E_CORRUPT, "entry: key hash or key syntax wrong", i, 0);
+			goto bad;
+		}
+		r = lookup(st, st->kbuf[0], e->key_len, e->key_hash, &slot);
+		if (r < 0)
+			return r;
+		if (r == 1) {
+			struct st_entry_disk *old = &st->ents[st->index[slot] - 1];
+
+			bit_set(st->dead, st->index[slot] - 1);
+			if (old->kind == ST_KIND_PUT) {
+				st->live--;
+				st->live_bytes -= (uint64_t)old->key_len + old->val_len;
+			}
+		}
+		st->index[slot] = (uint32_t)i + 1;
+		if (e->kind == ST_KIND_PUT) {
+			st->live++;
+			st->live_bytes += len;
+		} else {
+			bit_set(st->dead, i);
+		}
+		continue;
+bad:
+		if (!c->report)
+			return r;
+		bit_set(st->dead, i);
+	}
+	return 0;
+}
+
+static int
+mount_common(struct chk *c, struct blk_dev *dev, void *arena, size_t arena_len)
+{
+	struct st *st = c->st;
+	uint8_t blk[4096];
+	size_t need;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->dev = dev;
+	st->bs = dev->block_size;
+	if (st->bs != 512 && st->bs != 4096)
+		return problem(c, E_INVAL, "device block size is not 512 or 4096", st->bs, 0);
+	r = pick_super(c, dev, blk, &st->sb);
+	if (r < 0)
+		return r;
+	r = carve(st, arena, arena_len, &need);
+	if (r < 0)
+		return limit(st, r, "st_mount arena (st_arena_need bytes)");
+	return load_entries(c);
+}
+
+int
+st_arena_need(struct blk_dev *dev, size_t *need)
+{
+	struct st st;
+	struct chk c = { &st, NULL, NULL, 0 };
+	uint8_t blk[4096];
+	int r;
+
+	memset(&st, 0, sizeof(st));
+	st.dev = dev;
+	st.bs = dev->block_size;
+	if (st.bs != 512 && st.bs != 4096)
+		return E_INVAL;
+	r = pick_super(&c, dev, blk, &st.sb);
+	if (r < 0)
+		return r;
+	carve(&st, NULL, 0, need);
+	return 0;
+}
+
+int
+st_mount(struct st *st, struct blk_dev *dev, void *arena, size_t arena_len)
+{
+	struct chk c = { st, NULL, NULL, 0 };
+	int r = mount_common(&c, dev, arena, arena_len);
+
+	if (r < 0)
+		st->broken = true;
+	return r;
+}
+
+int
+st_format(struct blk_dev *dev, const struct st_geom *g)
+{
+	struct st_super_disk s;
+	uint8_t blk[4096];
+	uint32_t bs = dev->block_size;
+	uint64_t tb, db;
+	int r;
+
+	if (bs != 512 && bs != 4096)
+		return E_INVAL;
+	tb = ((uint64_t)g->table_entries * ST_ENTRY_SIZE + bs - 1) / bs;
+	db = (g->data_bytes + bs - 1) / bs;
+	if (tb == 0 || db == 0 || tb > 0xffffffffu / bs)
+		return E_INVAL;
+	if (2 + 2 * (tb + db) > dev->block_count)
+		return E_NOSPC;
+	memset(&s, 0, sizeof(s));
+	memcpy(s.magic, ST_MAGIC, 8);
+	s.version = ST_VERSION;
+	s.block_size = bs;
+	s.region_blocks = dev->block_count;
+	s.gen = 1;
+	s.table_blocks = (uint32_t)tb;
+	s.data_blocks = db;
+	s.next_seq = 1;
+	s.key_max = ST_KEY_MAX;
+	s.val_max = ST_VAL_MAX;
+	s.crc = super_crc(&s);
+	memset(blk, 0, bs);
+	r = blk_write(dev, 0, 1, blk);
+	if (r < 0)
+		return r;
+	memcpy(blk, &s, sizeof(s));
+	r = blk_write(dev, 1, 1, blk);
+	if (r < 0)
+		return r;
+	return blk_flush(dev);
+}
+
+/* ---- namespaces ------------------------------------------------------- */
+
+int
+st_ns_root(struct st *st, struct st_ns *ns)
+{
+	memset(ns, 0, sizeof(*ns));
+	ns->st = st;
+	return 0;
+}
+
+int
+st_ns_sub(const struct st_ns *parent, const char *name, struct st_ns *child)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > ST_NAME_MAX) {
+		if (n > ST_NAME_MAX)
+			return limit(parent->st, E_LIMIT, "ST_NAME_MAX (64-byte namespace name)");
+		return E_NAME;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (name[i] == '/')
+			return E_NAME;
+	if (key_check(name, n) != 0)
+		return E_NAME;
+	if (parent->plen + n + 2 > ST_KEY_MAX)
+		return limit(parent->st, E_LIMIT, "ST_KEY_MAX (255-byte key incl. namespace prefix)");
+	if (child != parent)
+		*child = *parent;
+	memcpy(child->prefix + child->plen, name, n);
+	child->plen = (uint16_t)(child->plen + n);
+	child->prefix[child->plen++] = '/';
+	child->prefix[child->plen] = '\0';
+	return 0;
+}
+
+/* Builds prefix+key into out; checks the relative key first. */
+static int
+full_key(struct st_ns *ns, const char *key, char *out, uint16_t *olen)
+{
+	size_t n = strlen(key);
+
+	if (ns->st->broken)
+		return E_IO;
+	if (key_check(key, n) != 0)
+		return E_NAME;
+	if (ns->plen + n > ST_KEY_MAX)
+		return limit(ns->st, E_LIMIT, "ST_KEY_MAX (255-byte key incl. namespace prefix)");
+	memcpy(out, ns->prefix, ns->plen);
+	memcpy(out + ns->plen, key, n);
+	*olen = (uint16_t)(ns->plen + n);
+	out[*olen] = '\0';
+	return 0;
+}
+
+/* ---- compaction ------------------------------------------------------- */
+
+static int
+compact(struct st *st)
+{
+	uint32_t s = 1 - st->sb.front, j = 0;
+	struct app ap = { st, area_base(st, s) + st->sb.table_blocks, 0 };
+	struct st_super_disk ns = st->sb;
+	uint8_t *chunk = (uint8_t *)st->kbuf; /* 2 * 256 bytes of key scratch */
+	uint64_t i, n = st->sb.entry_count;
+	int r;
+
+	st->tail_valid = false;
+	for (i = 0; i < n; i++) {
+		struct st_entry_disk e = st->ents[i];
+		uint64_t off = e.data_off, left = (uint64_t)e.key_len + e.val_len;
+		uint32_t crc = 0;
+
+		if (bit_get(st->dead, i) || e.kind != ST_KIND_PUT)
+			continue;
+		e.data_off = ap.pos;
+		while (left > 0) {
+			size_t c = left > sizeof(st->kbuf) ? sizeof(st->kbuf) : left;
+
+			r = read_bytes(st, st->sb.front, off, chunk, c);
+			if (r < 0)
+				return fail_io(st, r);
+			crc = crc32c_update(crc, chunk, c);
+			r = app_put(&ap, chunk, c);
+			if (r < 0)
+				return fail_io(st, r);
+			off += c;
+			left -= c;
+		}
+		if (crc != e.data_crc) {
+			st->why = "compaction: record data checksum mismatch";
+			st->broken = true;
+			return E_CORRUPT;
+		}
+		e.crc = entry_crc(&e);
+		st->ents[j++] = e;
+	}
+	r = app_finish(&ap);
+	if (r == 0)
+		r = blk_flush(st->dev);
+	memset(&st->ents[j], 0, (size_t)(st->table_cap - j) * ST_ENTRY_SIZE);
+	if (r == 0 && j > 0)
+		r = write_table_blocks(st, s, 0, ((uint64_t)j * ST_ENTRY_SIZE - 1) / st->bs);
+	if (r == 0)
+		r = blk_flush(st->dev);
+	ns.front = s;
+	ns.entry_count = j;
+	ns.data_tail = ap.pos;
+	if (r == 0)
+		r = commit(st, &ns);
+	if (r < 0)
+		return fail_io(st, r);
+	st->tail_valid = true;
+	memset(st->dead, 0, st->table_cap / 8 + 1);
+	memset(st->index, 0, ((size_t)st->index_mask + 1) * 4);
+	for (i = 0; i < j; i++) {
+		uint32_t slot = st->ents[i].key_hash & st->index_mask;
+
+		while (st->index[slot] != 0)
+			slot = (slot + 1) & st->index_mask;
+		st->index[slot] = (uint32_t)i + 1;
+	}
+	st->stat_compactions++;
+	return 0;
+}
+
+int
+st_compact(struct st *st)
+{
+	if (st->broken)
+		return E_IO;
+	return compact(st);
+}
+
+/* Make room for one more entry of `need` data bytes, compacting if needed. */
+static int
+make_room(struct st *st, uint64_t need)
+{
+	if (st->sb.entry_count < st->table_cap && need <= data_cap(st) - st->sb.data_tail)
+		return 0;
+	if (st->live + 1 > st->table_cap)
+		return limit(st, E_NOSPC, "entry table (CAPOSST1 table_entries per area)");
+	if (need > data_cap(st) - st->live_bytes)
+		return limit(st, E_NOSPC, "data area (CAPOSST1 data_bytes per area)");
+	return compact(st);
+}
+
+/* ---- put / delete / get / list ---------------------------------------- */
+
+static int
+write_rec(struct st *st, const char *key, uint16_t klen, const void *val, uint32_t vlen,
+    uint8_t kind)
+{
+	uint32_t h = crc32c(key, klen), slot, old = 0;
+	uint64_t i, need = (uint64_t)klen + vlen;
+	struct st_super_disk ns;
+	struct st_entry_disk *e;
+	struct app ap;
+	int r, found;
+
+	found = lookup(st, key, klen, h, &slot);
+	if (found < 0)
+		return fail_io(st, found);
+	if (kind == ST_KIND_TOMB && (!found || st->ents[st->index[slot] - 1].kind != ST_KIND_PUT))
+		return E_NOENT;
+	if (st->sb.entry_count >= st->table_cap || need > data_cap(st) - st->sb.data_tail) {
+		r = make_room(st, need);
+		if (r < 0)
+			return r;
+		found = lookup(st, key, klen, h, &slot);
+		if (found < 0)
+			return fail_io(st, found);
+	}
+	if (found)
+		old = st->index[slot] - 1;
+	r = tail_load(st);
+	if (r < 0)
+		return fail_io(st, r);
+	/* 1. data */
+	ap.st = st;
+	ap.base = area_base(st, st->sb.front) + st->sb.table_blocks;
+	ap.pos = st->sb.data_tail;
+	i = st->sb.entry_count;
+	e = &st->ents[i];
+	memset(e, 0, sizeof(*e));
+	e->seq = st->sb.next_seq;
+	e->data_off = ap.pos;
+	e->val_len = vlen;
+	e->data_crc = crc32c_update(crc32c(key, klen), val, vlen);
+	e->key_hash = h;
+	e->key_len = klen;
+	e->kind = kind;
+	e->crc = entry_crc(e);
+	st->tail_valid = false;
+	r = app_put(&ap, key, klen);
+	if (r == 0)
+		r = app_put(&ap, val, vlen);
+	if (r == 0)
+		r = app_finish(&ap);
+	if (r == 0)
+		r = blk_flush(st->dev);
+	/* 2. metadata: the table block holding entry i */
+	if (r == 0)
+		r = write_table_blocks(st, st->sb.front, i * ST_ENTRY_SIZE / st->bs,
+		    i * ST_ENTRY_SIZE / st->bs);
+	if (r == 0)
+		r = blk_flush(st->dev);
+	/* 3. commit record */
+	ns = st->sb;
+	ns.entry_count = i + 1;
+	ns.data_tail = ap.pos;
+	ns.next_seq = st->sb.next_seq + 1;
+	if (r == 0)
+		r = commit(st, &ns);
+	if (r < 0)
+		return fail_io(st, r);
+	st->tail_valid = true;
+	if (found) {
+		struct st_entry_disk *o = &st->ents[old];
+
+		bit_set(st->dead, old);
+		if (o->kind == ST_KIND_PUT) {
+			st->live--;
+			st->live_bytes -= (uint64_t)o->key_len + o->val_len;
+		}
+	}
+	st->index[slot] = (uint32_t)i + 1;
+	if (kind == ST_KIND_PUT) {
+		st->live++;
+		st->live_bytes += need;
+	} else {
+		bit_set(st->dead, i);
+	}
+	return 0;
+}
+
+int
+st_put(struct st_ns *ns, const char *key, const void *val, uint32_t len)
+{
+	char full[ST_KEY_MAX + 1];
+	uint16_t flen;
+	int r = full_key(ns, key, full, &flen);
+
+	if (r < 0)
+		return r;
+	if (len > ns->st->sb.val_max)
+		return limit(ns->st, E_LIMIT, "ST_VAL_MAX (record value size)");
+	if (val == NULL && len > 0)
+		return E_INVAL;
+	return write_rec(ns->st, full, flen, val, len, ST_KIND_PUT);
+}
+
+int
+st_delete(struct st_ns *ns, const char *key)
+{
+	char full[ST_KEY_MAX + 1];
+	uint16_t flen;
+	int r = full_key(ns, key, full, &flen);
+
+	if (r < 0)
+		return r;
+	return write_rec(ns->st, full, flen, NULL, 0, ST_KIND_TOMB);
+}
+
+int
+st_get(struct st_ns *ns, const char *key, void *buf, uint32_t cap)
+{
+	struct st *st = ns->st;
+	char full[ST_KEY_MAX + 1];
+	const struct st_entry_disk *e;
+	uint16_t flen;
+	uint32_t slot;
+	int r = full_key(ns, key, full, &flen);
+
+	if (r < 0)
+		return r;
+	r = lookup(st, full, flen, crc32c(full, flen), &slot);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return E_NOENT;
+	e = &st->ents[st->index[slot] - 1];
+	if (e->kind != ST_KIND_PUT)
+		return E_NOENT;
+	if (e->val_len > cap)
+		return E_TOOBIG;
+	r = read_bytes(st, st->sb.front, e->data_off + e->key_len, buf, e->val_len);
+	if (r < 0)
+		return r;
+	if (crc32c_update(crc32c(full, flen), buf, e->val_len) != e->data_crc) {
+		st->why = "record data checksum mismatch";
+		return E_CORRUPT;
+	}
+	return (int)e->val_len;
+}
+
+int
+st_list(struct st_ns *ns, uint64_t *cursor, char *key, size_t cap)
+{
+	struct st *st = ns->st;
+	uint64_t lo = 0, hi = st->sb.entry_count, i;
+	int r;
+
+	if (st->broken)
+		return E_IO;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (st->ents[mid].seq <= *cursor)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < st->sb.entry_count; i++) {
+		const struct st_entry_disk *e = &st->ents[i];
+		size_t rel;
+
+		if (bit_get(st->dead, i) || e->kind != ST_KIND_PUT || e->key_len <= ns->plen)
+			continue;
+		r = read_bytes(st, st->sb.front, e->data_off, st->kbuf[0], e->key_len);
+		if (r < 0)
+			return r;
+		if (memcmp(st->kbuf[0], ns->prefix, ns->plen) != 0)
+			continue;
+		rel = e->key_len - ns->plen;
+		if (rel + 1 > cap)
+			return E_TOOBIG;
+		memcpy(key, st->kbuf[0] + ns->plen, rel);
+		key[rel] = '\0';
+		*cursor = e->seq;
+		return (int)rel;
+	}
+	return 0;
+}
+
+const char *
+st_last_limit(const struct st *st)
+{
+	return st->limit ? st->limit : "none";
+}
+
+const char *
+st_last_error(const struct st *st)
+{
+	return st->why ? st->why : "none";
+}
+
+void
+st_usage(const struct st *st, struct st_usage *u)
+{
+	u->records = st->live;
+	u->record_bytes = st->live_bytes;
+	u->entries = st->sb.entry_count;
+	u->entry_cap = st->table_cap;
+	u->data_used = st->sb.data_tail;
+	u->data_cap = data_cap(st);
+	u->gen = st->sb.gen;
+}
+
+/* ---- fsck ------------------------------------------------------------- */
+
+int
+st_check(struct blk_dev *dev, void *arena, size_t arena_len, st_report_fn report, void *ctx)
+{
+	struct st st;
+	struct chk c = { &st, report, ctx, 0 };
+	uint64_t i;
+	int r;
+
+	r = mount_common(&c, dev, arena, arena_len);
+	if (r < 0 && c.count == 0)
+		return r;
+	if (r < 0)
+		return c.count;
+	for (i = 0; i < st.sb.entry_count; i++) {
+		const struct st_entry_disk *e = &st.ents[i];
+		uint64_t off = e->data_off, left = (uint64_t)e->key_len + e->val_len;
+		uint32_t crc = 0;
+
+		if (e->crc != entry_crc(e) || (e->kind != ST_KIND_PUT && e->kind != ST_KIND_TOMB))
+			continue; /* already reported */
+		if (off > st.sb.data_tail || left > st.sb.data_tail - off)
+			continue;
+		while (left > 0) {
+			size_t n = left > sizeof(st.kbuf) ? sizeof(st.kbuf) : left;
+
+			r = read_bytes(&st, st.sb.front, off, st.kbuf, n);
+			if (r < 0)
+				return r;
+			crc = crc32c_update(crc, st.kbuf, n);
+			off += n;
+			left -= n;
+		}
+		if (crc != e->data_crc)
+			problem(&c, E_CORRUPT, "entry: record data checksum mismatch", i, e->seq);
+	}
+	return c.count;
+}

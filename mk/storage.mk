@@ -1,0 +1,10 @@
+# CAPOSST1 Store, CAPOSWF1 writable filesystem, their crash simulator, fuzz
+# targets, image tool and benchmark (issue 7). docs/caposst1.md, docs/caposwf1.md.
+
+STORE_SRCS := lib/store/store.c lib/base/crc32c.c lib/base/err.c
+RAMDEV_SRCS := tests/host/crashsim/ramdev.c
+STORAGE_TEST_CFLAGS := -Itests/host
+
+HOST_TESTS += test_store
+test_store_SRCS := tests/host/test_store.c $(STORE_SRCS) $(RAMDEV_SRCS)
+test_store_CFLAGS := $(STORAGE_TEST_CFLAGS)

@@ -32,6 +32,7 @@
 #define MF_MAX_DMA_BUDGET (64ull << 20) /* bytes per DMAPool claim */
 #define MF_PAGE_SIZE 4096u
 #define MF_MSG_MAX 200u              /* bytes of an error message, with NUL */
+#define MF_MAX_MANIFEST_BYTES 65536u /* binary manifest, stream framing included */
 
 /* A name: bytes in the message buffer, not NUL-terminated in the model. */
 struct mf_str {

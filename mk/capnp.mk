@@ -1,0 +1,48 @@
+# Cap'n Proto: the freestanding runtime (lib/capnp), the C code generator
+# plugin (tools/capnpc-c), generated headers for schema/*.capnp, tests, fuzz
+# targets and the benchmark. See docs/capnp.md.
+
+CAPNP_LIB_SRCS := lib/capnp/read.c lib/capnp/build.c lib/capnp/packed.c
+CAPNP_LIB_HDRS := lib/capnp/capnp.h
+CAPNPC_C := $(BUILD)/tools/capnpc-c
+CAPNPC_C_SRCS := tools/capnpc-c/main.c tools/capnpc-c/emit.c tools/capnpc-c/emit_value.c \
+	$(CAPNP_LIB_SRCS)
+
+# The generator is built by its own rule, not HOST_TOOLS: host tools depend on
+# GEN_HEADERS, and the generated headers depend on the generator.
+$(CAPNPC_C): $(CAPNPC_C_SRCS) $(wildcard tools/capnpc-c/*.h) $(CAPNP_LIB_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(HOSTCC) $(filter-out -fsanitize=%,$(HOST_CFLAGS)) -O2 -Itools -o $@ $(CAPNPC_C_SRCS)
+
+# Every schema/*.capnp becomes build/gen/schema/<name>.capnp.h (include it as
+# "schema/<name>.capnp.h"). A header depends on all schemas: imports.
+CAPNP_SCHEMAS := $(wildcard schema/*.capnp)
+CAPNP_SCHEMA_HEADERS := $(patsubst %,$(BUILD)/gen/%.h,$(CAPNP_SCHEMAS))
+$(BUILD)/gen/schema/%.capnp.h: schema/%.capnp $(CAPNP_SCHEMAS) $(CAPNPC_C)
+	@mkdir -p $(BUILD)/gen
+	capnp compile -o$(CAPNPC_C):$(BUILD)/gen $<
+
+# Test schemas, fixtures encoded by the official tool at build time.
+CAPNP_TEST_HEADERS := $(BUILD)/gen/tests/host/capnp/test.capnp.h
+$(BUILD)/gen/tests/host/capnp/%.capnp.h: tests/host/capnp/%.capnp $(CAPNPC_C)
+	@mkdir -p $(BUILD)/gen
+	capnp compile -o$(CAPNPC_C):$(BUILD)/gen $<
+
+CAPNP_FIXTURES := $(patsubst tests/host/capnp/%.txt,$(BUILD)/capnp/%.bin,\
+	$(wildcard tests/host/capnp/*.txt))
+$(BUILD)/capnp/%.bin: tests/host/capnp/%.txt tests/host/capnp/test.capnp
+	@mkdir -p $(@D)
+	capnp encode tests/host/capnp/test.capnp $$(head -1 $< | sed -n 's/^# root: *//p') < $< > $@
+
+GEN_HEADERS += $(CAPNP_SCHEMA_HEADERS) $(CAPNP_TEST_HEADERS)
+ALL_TARGETS += $(CAPNPC_C) $(CAPNP_SCHEMA_HEADERS) $(CAPNP_TEST_HEADERS) $(CAPNP_FIXTURES)
+
+HOST_TESTS += test_capnp test_capnp_gen
+test_capnp_SRCS := tests/host/test_capnp.c $(CAPNP_LIB_SRCS) lib/base/err.c
+test_capnp_gen_SRCS := tests/host/test_capnp_gen.c $(CAPNP_LIB_SRCS) lib/base/err.c
+# the interop tests read fixtures encoded by the official tool
+$(BUILD)/host/test_capnp $(BUILD)/host/test_capnp_gen: $(CAPNP_FIXTURES)
+
+FUZZ_TARGETS += fuzz_capnp_reader fuzz_capnp_packed
+fuzz_capnp_reader_SRCS := tests/fuzz/fuzz_capnp_reader.c $(CAPNP_LIB_SRCS)
+fuzz_capnp_packed_SRCS := tests/fuzz/fuzz_capnp_packed.c $(CAPNP_LIB_SRCS)

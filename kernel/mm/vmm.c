@@ -1,0 +1,266 @@
+/*
+ * The kernel's page tables.
+ *
+ * vmm_init replaces the boot tables (boot.S: 2 MiB identity + higher-half
+ * alias) with the real ones: the physmap over RAM only (never device holes,
+ * which would then be cacheable), and the kernel image with per-section
+ * permissions: text R+X, rodata R+NX, data/bss RW+NX. CR0.WP makes the
+ * read-only mappings binding on ring 0 too. Kernel-half PML4 entries
+ * (256..511) are created here once and shared by every address space, so a
+ * kernel mapping made later is visible everywhere.
+ */
+#include "arch/x86_64/x86.h"
+#include "boot/memmap.h"
+#include "kernel.h"
+#include "mm/pmm.h"
+#include "mm/vmm.h"
+#include "sync/spinlock.h"
+
+extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
+extern char __data_start[], __kernel_vend[];
+
+static uint64_t kernel_pml4;
+static bool live;
+static struct spinlock vmm_lock;
+static uint64_t mmio_next = MMIO_REGION;
+static uint64_t kstack_next;	/* slot index */
+bool boot_nx;
+
+#define KSTACK_SLOT	((KSTACK_PAGES + 1) * PAGE_SIZE)
+#define MMIO_LIMIT	(MMIO_REGION + (64ull << 30))
+
+bool
+vmm_ready(void)
+{
+	return live;
+}
+
+uint64_t
+vmm_kernel_pml4(void)
+{
+	return kernel_pml4;
+}
+
+static uint64_t *
+table(uint64_t pa)
+{
+	return live ? phys_to_virt(pa) : (uint64_t *)(uintptr_t)pa;
+}
+
+static uint64_t
+new_table(void)
+{
+	uint64_t pa;
+
+	if ((live ? pmm_alloc(&pa) : pmm_alloc_low(&pa)) != 0)
+		panic("out of memory for page tables");
+	return pa;
+}
+
+static uint64_t
+leaf_flags(unsigned kind)
+{
+	uint64_t f = PTE_P;
+
+	if (kind & VMM_RW)
+		f |= PTE_W;
+	if (kind & VMM_USER)
+		f |= PTE_U;
+	if (kind & VMM_UC)
+		f |= PTE_PCD | PTE_PWT;
+	if (!(kind & VMM_EXEC) && boot_nx)
+		f |= PTE_NX;
+	return f;
+}
+
+/* Walk to the table at `level` (3 = PDPT, 2 = PD, 1 = PT) for va, creating tables. */
+static uint64_t *
+walk(uint64_t pml4, uint64_t va, int level, bool create, bool user)
+{
+	uint64_t *t = table(pml4);
+
+	for (int l = 4; l > level; l--) {
+		unsigned idx = (va >> (12 + 9 * (l - 1))) & 511;
+		uint64_t e = t[idx];
+		if (!(e & PTE_P)) {
+			if (!create)
+				return NULL;
+			e = new_table() | PTE_P | PTE_W | (user ? PTE_U : 0);
+			t[idx] = e;
+		} else if (e & PTE_PS) {
+			return NULL;	/* a large page is in the way */
+		} else if (user && !(e & PTE_U)) {
+			t[idx] = e | PTE_U;
+		}
+		t = table(e & PTE_ADDR);
+	}
+	return t;
+}
+
+int
+vmm_map_page(uint64_t pml4, uint64_t va, uint64_t pa, unsigned kind)
+{
+	uint64_t flags = spin_lock_irqsave(&vmm_lock);
+	uint64_t *pt = walk(pml4, va, 1, true, kind & VMM_USER);
+	int r = E_BUSY;
+
+	if (pt) {
+		pt[(va >> 12) & 511] = (pa & PTE_ADDR) | leaf_flags(kind);
+		r = 0;
+	}
+	spin_unlock_irqrestore(&vmm_lock, flags);
+	if (live)
+		invlpg(va);
+	return r;
+}
+
+uint64_t
+vmm_unmap_page(uint64_t pml4, uint64_t va)
+{
+	uint64_t flags = spin_lock_irqsave(&vmm_lock);
+	uint64_t *pt = walk(pml4, va, 1, false, false);
+	uint64_t pa = 0;
+
+	if (pt && (pt[(va >> 12) & 511] & PTE_P)) {
+		pa = pt[(va >> 12) & 511] & PTE_ADDR;
+		pt[(va >> 12) & 511] = 0;
+	}
+	spin_unlock_irqrestore(&vmm_lock, flags);
+	invlpg(va);
+	return pa;
+}
+
+uint64_t
+vmm_translate(uint64_t pml4, uint64_t va)
+{
+	uint64_t *t = table(pml4);
+
+	for (int l = 4; l >= 1; l--) {
+		uint64_t e = t[(va >> (12 + 9 * (l - 1))) & 511];
+		if (!(e & PTE_P))
+			return ~0ull;
+		if (l == 1 || (e & PTE_PS)) {
+			uint64_t mask = (1ull << (12 + 9 * (l - 1))) - 1;
+			return (e & PTE_ADDR & ~mask) | (va & mask);
+		}
+		t = table(e & PTE_ADDR);
+	}
+	return ~0ull;
+}
+
+uint64_t
+vmm_kernel_pte(uint64_t va)
+{
+	uint64_t *t = table(kernel_pml4);
+
+	for (int l = 4; l >= 1; l--) {
+		uint64_t e = t[(va >> (12 + 9 * (l - 1))) & 511];
+		if (!(e & PTE_P) || l == 1 || (e & PTE_PS))
+			return e;
+		t = table(e & PTE_ADDR);
+	}
+	return 0;
+}
+
+static void
+map_2m(uint64_t va, uint64_t pa)
+{
+	uint64_t *pd = walk(kernel_pml4, va, 2, true, false);
+
+	pd[(va >> 21) & 511] = pa | PTE_P | PTE_W | PTE_PS | PTE_G | (boot_nx ? PTE_NX : 0);
+}
+
+static void
+map_physmap(const struct mm_map *ram)
+{
+	for (uint32_t i = 0; i < ram->n; i++) {
+		uint64_t a = ram->r[i].base, end = ram->r[i].end;
+		while (a < end) {
+			if (a % (2ull << 20) == 0 && end - a >= (2ull << 20)) {
+				map_2m(PHYSMAP_BASE + a, a);
+				a += 2ull << 20;
+			} else {
+				vmm_map_page(kernel_pml4, PHYSMAP_BASE + a, a, VMM_RW);
+				a += PAGE_SIZE;
+			}
+		}
+	}
+}
+
+static void
+map_kernel_range(char *start, char *end, unsigned kind)
+{
+	for (uint64_t va = (uint64_t)start; va < (uint64_t)end; va += PAGE_SIZE)
+		vmm_map_page(kernel_pml4, va, va - KERNEL_VMA, kind);
+}
+
+void
+vmm_init(const struct mm_map *ram, uint64_t physmap_top)
+{
+	extern uint32_t boot_nx_supported;	/* boot.S: CPUID said NX exists and EFER.NXE is on */
+
+	(void)physmap_top;
+	boot_nx = boot_nx_supported != 0;
+	kernel_pml4 = new_table();
+	/* Pre-create every kernel-half PML4 slot so all address spaces share them. */
+	uint64_t *pml4 = table(kernel_pml4);
+	for (int i = 256; i < 512; i++)
+		pml4[i] = new_table() | PTE_P | PTE_W;
+
+	map_physmap(ram);
+	map_kernel_range(__text_start, __text_end, VMM_EXEC);
+	map_kernel_range(__rodata_start, __rodata_end, VMM_RO);
+	map_kernel_range(__data_start, (char *)ALIGN_UP((uint64_t)__kernel_vend, PAGE_SIZE), VMM_RW);
+
+	write_cr0(read_cr0() | CR0_WP);
+	write_cr3(kernel_pml4);
+	live = true;
+	pmm_paging_live();
+}
+
+void *
+vmm_map_phys(uint64_t pa, uint64_t len, unsigned kind)
+{
+	uint64_t base = ALIGN_DOWN(pa, PAGE_SIZE);
+	uint64_t size = ALIGN_UP(pa + len, PAGE_SIZE) - base;
+
+	if (len == 0 || pa + len < pa)
+		return NULL;
+	uint64_t flags = spin_lock_irqsave(&vmm_lock);
+	uint64_t va = mmio_next;
+	if (size > MMIO_LIMIT - va) {
+		spin_unlock_irqrestore(&vmm_lock, flags);
+		return NULL;
+	}
+	mmio_next += size + PAGE_SIZE;	/* an unmapped page between windows */
+	spin_unlock_irqrestore(&vmm_lock, flags);
+	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
+		vmm_map_page(kernel_pml4, va + off, base + off, kind & ~VMM_EXEC);
+	return (void *)(uintptr_t)(va + (pa - base));
+}
+
+uint64_t
+kstack_alloc(void)
+{
+	uint64_t flags = spin_lock_irqsave(&vmm_lock);
+	uint64_t slot = kstack_next++;
+	spin_unlock_irqrestore(&vmm_lock, flags);
+
+	uint64_t base = KSTACK_REGION + slot * KSTACK_SLOT;
+	/* base .. base+PAGE_SIZE stays unmapped: the guard page. */
+	for (uint64_t p = 1; p <= KSTACK_PAGES; p++) {
+		uint64_t pa;
+		if (pmm_alloc(&pa))
+			panic("out of memory for a kernel stack");
+		vmm_map_page(kernel_pml4, base + p * PAGE_SIZE, pa, VMM_RW);
+	}
+	return base + KSTACK_SLOT;
+}
+
+bool
+kstack_is_guard(uint64_t va)
+{
+	if (va < KSTACK_REGION || va >= KSTACK_REGION + kstack_next * KSTACK_SLOT)
+		return false;
+	return (va - KSTACK_REGION) % KSTACK_SLOT < PAGE_SIZE;
+}

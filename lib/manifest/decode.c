@@ -80,7 +80,7 @@ decode_kernel(KernelSource_R k, struct mf_grant *g)
 		g->source = MF_SRC_UNKNOWN;
 		return 0;
 	}
-	g->source = (uint8_t)which;
+	g->source = which == KernelSource_which_unset ? MF_SRC_KERNEL_UNSET : (uint8_t)which;
 	switch (which) {
 	case KernelSource_which_deviceMmio:
 		if ((rc = KernelSource_get_deviceMmio(k, &mmio)) < 0 ||

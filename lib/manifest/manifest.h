@@ -55,6 +55,7 @@ enum mf_source {
 	MF_SRC_HARDWARE_AUDIT_LOG,
 	MF_SRC_SERVICE,      /* another service's export */
 	MF_SRC_UNKNOWN,      /* a union member this decoder does not know */
+	MF_SRC_KERNEL_UNSET, /* kernel source given, but none of its members */
 };
 
 enum mf_pci_kind {

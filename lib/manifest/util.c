@@ -80,6 +80,7 @@ mf_source_name(unsigned source)
 		[MF_SRC_HARDWARE_AUDIT_LOG] = "hardwareAuditLog",
 		[MF_SRC_SERVICE] = "service",
 		[MF_SRC_UNKNOWN] = "unknown",
+		[MF_SRC_KERNEL_UNSET] = "kernel (unset)",
 	};
 	if (source >= sizeof(names) / sizeof(names[0]))
 		return "unknown";

@@ -217,7 +217,11 @@ check_grant(const struct mf_manifest *m, uint32_t si, uint32_t k, struct mf_erro
 		return check_service_grant(m, si, g, err);
 	case MF_SRC_UNSET:
 		return mf_errf(err, E_INVAL,
-		    "service %q: grant %q: no source (give a kernel source or a service export)",
+		    "service %q: grant %q: no source (expected kernel or service; misspelled?)",
+		    s->name, g->name);
+	case MF_SRC_KERNEL_UNSET:
+		return mf_errf(err, E_INVAL,
+		    "service %q: grant %q: kernel source names no known source (misspelled?)",
 		    s->name, g->name);
 	default:
 		return mf_errf(err, E_NOTSUP, "service %q: grant %q: unknown kernel source",

@@ -144,6 +144,7 @@ static void m_duplicate_service(void) { find("app")->name = mf_cstr("blk"); }
 static void m_unknown_service(void) { find_grant("app", "store")->service = mf_cstr("stor"); }
 static void m_unknown_export(void) { find_grant("app", "store")->export_name = mf_cstr("kv"); }
 static void m_unset_source(void) { find_grant("app", "clock")->source = MF_SRC_UNSET; }
+static void m_kernel_unset(void) { find_grant("app", "clock")->source = MF_SRC_KERNEL_UNSET; }
 static void m_unknown_source(void) { find_grant("app", "clock")->source = MF_SRC_UNKNOWN; }
 static void m_self(void) { find_grant("store", "disk")->service = mf_cstr("store"); }
 
@@ -282,7 +283,9 @@ static const struct vcase vcases[] = {
 	{ "MANIFEST0007 grant of unknown export", m_unknown_export, E_NOENT,
 	    "service \"app\": grant \"store\": service \"store\" has no export \"kv\"" },
 	{ "MANIFEST0008 grant without source", m_unset_source, E_INVAL,
-	    "service \"app\": grant \"clock\": no source (give a kernel source or a service export)" },
+	    "service \"app\": grant \"clock\": no source (expected kernel or service; misspelled?)" },
+	{ "MANIFEST0044 kernel source without member", m_kernel_unset, E_INVAL,
+	    "service \"app\": grant \"clock\": kernel source names no known source (misspelled?)" },
 	{ "MANIFEST0009 unknown kernel source", m_unknown_source, E_NOTSUP,
 	    "service \"app\": grant \"clock\": unknown kernel source" },
 	{ "MANIFEST0010 self dependency (unknown export)", m_self, E_LOOP,

@@ -16,3 +16,8 @@ schema-check: | $(DEPS_STAMP)
 # The current schemas keep every released id, ordinal, type and enum value.
 schema-compat: schema-check
 	$(PYTHON) tools/schema-compat schema/released schema
+
+# Host test: all generated schema headers in one translation unit, the
+# seed-fixed ordinals, the exception codes and interface ids.
+HOST_TESTS += test_schema_abi
+test_schema_abi_SRCS = tests/host/test_schema_abi.c

@@ -8,3 +8,9 @@ STORAGE_TEST_CFLAGS := -Itests/host
 HOST_TESTS += test_store
 test_store_SRCS := tests/host/test_store.c $(STORE_SRCS) $(RAMDEV_SRCS)
 test_store_CFLAGS := $(STORAGE_TEST_CFLAGS)
+
+WFS_SRCS := lib/wfs/vol.c lib/wfs/wf_mount.c lib/wfs/wf_ops.c
+
+HOST_TESTS += test_wfs
+test_wfs_SRCS := tests/host/test_wfs.c $(WFS_SRCS) $(STORE_SRCS) $(RAMDEV_SRCS)
+test_wfs_CFLAGS := $(STORAGE_TEST_CFLAGS)

@@ -107,7 +107,7 @@ link(struct capnp_bptr p, uint64_t tag, uint64_t words, uint8_t **content)
 	at = take(b, p.seg, words);
 	if (at) {
 		off = bword(b, p.seg, at) - bword(b, p.seg, p.loc) - 1;
-		capnp_st64(p.loc, tag | ((uint64_t)(uint32_t)(off << 2)));
+		capnp_st64(p.loc, tag | ((uint64_t)((uint32_t)off << 2)));
 		*content = at;
 		return (int)p.seg;
 	}

@@ -373,11 +373,13 @@ CAPNP_DEF_LSET(u64, uint64_t, 8)
 
 /* ---- packed encoding ---- */
 
-/* Worst-case packed size of n unpacked bytes. */
+/* Worst-case packed size of n unpacked bytes (a constant expression). */
+#define CAPNP_PACK_BOUND(n) ((n) + (n) / 8 + 16)
+
 static inline size_t
 capnp_pack_bound(size_t n)
 {
-	return n + n / 8 + n / 2048 + 16;
+	return CAPNP_PACK_BOUND(n);
 }
 
 /* in_len must be a multiple of 8. Returns bytes written or E_TOOBIG. */

@@ -93,7 +93,7 @@ capnp_pack(const void *in, size_t in_len, void *out, size_t out_cap)
 		return E_INVAL;
 	while (i < iend) {
 		tag = word_tag(i);
-		if ((size_t)(oend - o) < 10)
+		if ((size_t)(oend - o) < 1 + (size_t)__builtin_popcount(tag) + (tag == 0 || tag == 0xff))
 			return E_TOOBIG;
 		*o++ = (uint8_t)tag;
 		if (tag == 0) {

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t un[1 << 16], pk[(1 << 16) + (1 << 13) + 64], un2[1 << 16];
+	static uint8_t un[1 << 16], pk[CAPNP_PACK_BOUND(1 << 16)], un2[1 << 16];
 	static struct capnp_msg m;
 	int n, p, n2;
 

@@ -33,8 +33,19 @@ find_export(const struct mf_manifest *m, const struct mf_service *s, struct mf_s
 }
 
 static int
+slices_overlap(uint32_t a, uint32_t na, uint32_t b, uint32_t nb)
+{
+	return na && nb && a < b + nb && b < a + na;
+}
+
+/* The model is a flat arena: every grant and export belongs to exactly one
+ * service's slice. The decoder builds it that way; a hand-built model that
+ * does not is refused before anything reads through it. */
+static int
 check_shape(const struct mf_manifest *m, struct mf_error *err)
 {
+	uint32_t grants = 0, exports = 0;
+
 	if (m->nservices > MF_MAX_SERVICES || m->ngrants > MF_MAX_GRANTS ||
 	    m->nexports > MF_MAX_EXPORTS)
 		return mf_errf(err, E_CORRUPT, "manifest model: counts out of bounds");
@@ -44,7 +55,18 @@ check_shape(const struct mf_manifest *m, struct mf_error *err)
 		    s->first_export > m->nexports ||
 		    s->nexports > m->nexports - s->first_export)
 			return mf_errf(err, E_CORRUPT, "manifest model: service %u slices out of bounds", i);
+		for (uint32_t j = 0; j < i; j++) {
+			const struct mf_service *t = &m->services[j];
+			if (slices_overlap(s->first_grant, s->ngrants, t->first_grant, t->ngrants) ||
+			    slices_overlap(s->first_export, s->nexports, t->first_export, t->nexports))
+				return mf_errf(err, E_CORRUPT,
+				    "manifest model: services %u and %u share entries", j, i);
+		}
+		grants += s->ngrants;
+		exports += s->nexports;
 	}
+	if (grants != m->ngrants || exports != m->nexports)
+		return mf_errf(err, E_CORRUPT, "manifest model: entries outside every service");
 	return 0;
 }
 
@@ -99,6 +121,9 @@ check_service(const struct mf_manifest *m, uint32_t i, const struct mf_binset *b
 	if (s->restart == MF_RESTART_NEVER && s->max_restarts != 0)
 		return mf_errf(err, E_INVAL, "service %q: maxRestarts %u with restart policy never",
 		    s->name, s->max_restarts);
+	if (s->restart != MF_RESTART_NEVER && s->max_restarts == 0)
+		return mf_errf(err, E_INVAL, "service %q: restart policy without maxRestarts (1..%u)",
+		    s->name, MF_MAX_RESTARTS);
 	return 0;
 }
 

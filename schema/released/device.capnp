@@ -31,7 +31,7 @@ struct DeviceResult {
 # ---- DeviceMmio: one page-rounded BAR window of one claimed function ----
 
 interface DeviceMmio {
-  map @0 () -> (result :MmioMapResult);
+  map @0 () -> (result :MapResult);
   unmap @1 (generation :UInt32) -> (result :DeviceResult);
   read32 @2 (offset :UInt64) -> (result :MmioReadResult);
   write32 @3 (offset :UInt64, value :UInt32) -> (result :DeviceResult);
@@ -45,17 +45,19 @@ interface DeviceMmio {
   # Kernel-authored AQA/ASQ/ACQ and CC.EN from the live DMAPool ledger.
 }
 
-struct MmioMapResult {
+struct MapResult {
+  # DeviceMmio.map (a read-only BAR window) and DMABuffer.map (the buffer's
+  # bounce pages) both hand out a user mapping.
   union {
-    mapping @0 :MmioMapping;
+    mapping @0 :UserMapping;
     error @1 :DeviceError;
   }
 }
 
-struct MmioMapping {
-  address @0 :UInt64;       # user virtual address of the read-only mapping
+struct UserMapping {
+  address @0 :UInt64;       # user virtual address of the mapping
   length @1 :UInt64;        # page-rounded
-  generation @2 :UInt32;    # pass to unmap
+  generation @2 :UInt32;    # pass to unmap; bumped by every unmap/reset
 }
 
 struct MmioReadResult {
@@ -149,7 +151,7 @@ struct DmaPoolInfo {
 interface DMABuffer {
   submitDescriptor @0 (descriptor :DmaDescriptor) -> (result :DmaSubmitResult);
   completeDescriptor @1 (token :UInt64) -> (result :DmaCompleteResult);
-  map @2 () -> (result :MmioMapResult);
+  map @2 () -> (result :MapResult);
   free @3 () -> (result :DeviceResult);   # quiesce and scrub precede free
   info @4 () -> (info :DmaBufferInfo);
 }

@@ -22,7 +22,7 @@ struct Service {
   grants @2 :List(Grant);           # exactly the caps the service starts with
   exports @3 :List(Export);         # caps this service serves to others
   restart @4 :RestartPolicy;
-  maxRestarts @5 :UInt32;           # bound for onFailure/always; 0 = no restart
+  maxRestarts @5 :UInt32;           # 1..100 with onFailure/always; 0 with never
 }
 
 enum RestartPolicy {

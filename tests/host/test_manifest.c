@@ -216,6 +216,7 @@ m_too_many_grants(void)
 static void m_restart_unknown(void) { find("store")->restart = 3; }
 static void m_restart_bound(void) { find("store")->max_restarts = MF_MAX_RESTARTS + 1; }
 static void m_restart_never(void) { find("store")->restart = MF_RESTART_NEVER; }
+static void m_restart_zero(void) { find("store")->max_restarts = 0; }
 static void m_pci_unset(void) { find_grant("blk", "mmio")->pci.kind = MF_PCI_UNSET; }
 static void m_pci_unknown(void) { find_grant("blk", "mmio")->pci.kind = MF_PCI_UNKNOWN; }
 static void m_pci_dev(void) { find_grant("blk", "irq")->pci.dev = 32; }
@@ -262,6 +263,8 @@ m_claim_other_bar_ok(void)
 }
 
 static void m_shape(void) { find("blk")->ngrants = MF_MAX_GRANTS; }
+static void m_shape_overlap(void) { find("store")->first_grant = 0; }
+static void m_shape_orphan(void) { M.ngrants++; }
 
 struct vcase {
 	const char *id;
@@ -327,6 +330,8 @@ static const struct vcase vcases[] = {
 	    "service \"store\": maxRestarts 101, limit 100" },
 	{ "MANIFEST0029 maxRestarts with never", m_restart_never, E_INVAL,
 	    "service \"store\": maxRestarts 3 with restart policy never" },
+	{ "MANIFEST0047 restart policy without maxRestarts", m_restart_zero, E_INVAL,
+	    "service \"store\": restart policy without maxRestarts (1..100)" },
 	{ "MANIFEST0030 device claim without PCI identity", m_pci_unset, E_INVAL,
 	    "service \"blk\": grant \"mmio\": deviceMmio claim names no PCI device" },
 	{ "MANIFEST0031 unknown PCI identity kind", m_pci_unknown, E_NOTSUP,
@@ -354,6 +359,10 @@ static const struct vcase vcases[] = {
 	{ "MANIFEST0042 second BAR of one device is fine", m_claim_other_bar_ok, 0, NULL },
 	{ "MANIFEST0043 model slices out of bounds", m_shape, E_CORRUPT,
 	    "manifest model: service 2 slices out of bounds" },
+	{ "MANIFEST0045 model slices overlap", m_shape_overlap, E_CORRUPT,
+	    "manifest model: services 0 and 1 share entries" },
+	{ "MANIFEST0046 model entry outside every service", m_shape_orphan, E_CORRUPT,
+	    "manifest model: entries outside every service" },
 };
 
 static void

@@ -4,7 +4,8 @@
  * Passes on the real tree (schema/released vs schema), then, on a copy of
  * schema/ made at test time in a temporary directory, applies one breaking
  * edit per case (method renumbered or removed, field retyped or renumbered,
- * enum value renumbered, file id changed) and expects exit status 1 with a
+ * enum value renumbered, file id changed, const changed, union members
+ * swapped, file removed) and expects exit status 1 with a
  * message naming the broken item; an additive edit must still pass. Each
  * edit must match the schema text exactly once, so a schema rewrite that
  * makes a case meaningless fails the test instead of silently passing.
@@ -36,44 +37,55 @@ struct compat_case {
 	struct edit edits[3];
 	int want_status;      /* exit status of schema-compat */
 	const char *want_msg; /* substring of its output */
+	const char *remove;   /* a schema file to delete from the copy */
 };
 
 static const struct compat_case cases[] = {
-	{ "COMPAT0001 unchanged tree", { { 0 } }, 0, "schema-compat: OK" },
+	{ "COMPAT0001 unchanged tree", { { 0 } }, 0, "schema-compat: OK", NULL },
 	{ "COMPAT0002 method ordinals swapped",
 	    { { "block.capnp", "readBlocks @0 ", "readBlocks @2 " },
 		{ "block.capnp", "info @2 () -> (info :BlockInfo)", "info @0 () -> (info :BlockInfo)" } },
-	    1, "BlockDevice: method @0 was readBlocks, is now info" },
+	    1, "BlockDevice: method @0 was readBlocks, is now info", NULL },
 	{ "COMPAT0003 method removed",
 	    { { "block.capnp", "  flush @3 () -> (result :BlockResult);\n", "" } },
-	    1, "BlockDevice: method flush @3 removed" },
+	    1, "BlockDevice: method flush @3 removed", NULL },
 	{ "COMPAT0004 field retyped",
 	    { { "block.capnp", "blockSize @0 :UInt32", "blockSize @0 :UInt64" } },
-	    1, "BlockInfo: field blockSize @0 retyped" },
+	    1, "BlockInfo: field blockSize @0 retyped", NULL },
 	{ "COMPAT0005 field ordinals swapped",
 	    { { "manifest.capnp", "  name @0 :Text;                    # unique",
 		  "  name @1 :Text;                    # unique" },
 		{ "manifest.capnp", "  binary @1 :Text;", "  binary @0 :Text;" } },
-	    1, "Service: field @0 was name, is now binary" },
+	    1, "Service: field @0 was name, is now binary", NULL },
 	{ "COMPAT0006 enum values swapped",
 	    { { "exception.capnp", "  failed @0;", "  failed @1;" },
 		{ "exception.capnp", "  overloaded @1;", "  overloaded @0;" } },
-	    1, "ExceptionType: enum value @0 was failed, is now overloaded" },
+	    1, "ExceptionType: enum value @0 was failed, is now overloaded", NULL },
 	{ "COMPAT0007 enum value removed",
 	    { { "block.capnp", "  notReady @4;\n", "" } },
-	    1, "BlockError: enum value notReady @4 removed" },
+	    1, "BlockError: enum value notReady @4 removed", NULL },
 	{ "COMPAT0008 file id changed",
 	    { { "block.capnp", "@0xcc3031b83ffb9047;", "@0xcc3031b83ffb9048;" } },
-	    1, "block.capnp: file id changed" },
+	    1, "block.capnp: file id changed", NULL },
 	{ "COMPAT0009 interface renamed (its id is derived from the name)",
 	    { { "storage.capnp", "interface Store {", "interface KeyStore {" } },
-	    1, "storage.capnp:Store: removed or renamed" },
+	    1, "storage.capnp:Store: removed or renamed", NULL },
+	{ "COMPAT0011 const value changed",
+	    { { "manifest.capnp", "const manifestFormatVersion :UInt32 = 1;",
+		  "const manifestFormatVersion :UInt32 = 2;" } },
+	    1, "manifest.capnp:manifestFormatVersion: const type or value changed", NULL },
+	{ "COMPAT0012 union members swapped",
+	    { { "block.capnp", "    data @0 :Data;\n    error @1 :BlockError;",
+		  "    data @1 :Data;\n    error @0 :BlockError;" } },
+	    1, "BlockReadResult: field @0 was data, is now error", NULL },
+	{ "COMPAT0013 released file removed", { { 0 } }, 1, "net.capnp: released file removed",
+	    "net.capnp" },
 	{ "COMPAT0010 additions are compatible",
 	    { { "block.capnp", "  flush @3 () -> (result :BlockResult);\n",
 		  "  flush @3 () -> (result :BlockResult);\n  trim @4 (lba :UInt64, count :UInt32) -> (result :BlockResult);\n" },
 		{ "block.capnp", "  model @4 :Text;\n", "  model @4 :Text;\n  serial @5 :Text;\n" },
 		{ "block.capnp", "  notReady @4;\n", "  notReady @4;\n  timedOut @5;\n" } },
-	    0, "schema-compat: OK" },
+	    0, "schema-compat: OK", NULL },
 };
 
 static char *
@@ -157,6 +169,10 @@ test_case(void **state)
 	assert_int_equal(system(cmd), 0);
 	for (size_t i = 0; i < 3 && c->edits[i].file; i++)
 		apply_edit(dir, &c->edits[i]);
+	if (c->remove) {
+		snprintf(cmd, sizeof(cmd), "%s/%s", dir, c->remove);
+		assert_int_equal(unlink(cmd), 0);
+	}
 
 	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tools/schema-compat %s/schema/released %s 2>&1",
 	    SRC_ROOT, SRC_ROOT, dir);

@@ -46,3 +46,23 @@ $(BUILD)/host/test_capnp $(BUILD)/host/test_capnp_gen: $(CAPNP_FIXTURES)
 FUZZ_TARGETS += fuzz_capnp_reader fuzz_capnp_packed
 fuzz_capnp_reader_SRCS := tests/fuzz/fuzz_capnp_reader.c $(CAPNP_LIB_SRCS)
 fuzz_capnp_packed_SRCS := tests/fuzz/fuzz_capnp_packed.c $(CAPNP_LIB_SRCS)
+
+# bench-capnp: our runtime and the official C++ library on the same messages.
+CAPNP_BENCH_CXX_GEN := $(BUILD)/gen-cxx/tests/host/capnp/test.capnp.c++
+$(CAPNP_BENCH_CXX_GEN): tests/host/capnp/test.capnp | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/gen-cxx
+	capnp compile -oc++:$(BUILD)/gen-cxx $<
+$(BUILD)/bench/bench-capnp: bench/capnp/bench.cc bench/capnp/bench_c.c bench/capnp/bench_capnp.h \
+		$(CAPNP_LIB_SRCS) $(CAPNP_LIB_HDRS) $(CAPNP_TEST_HEADERS) $(CAPNP_BENCH_CXX_GEN)
+	@mkdir -p $(@D)
+	$(HOSTCC) -std=c11 -O2 -Wall -Wextra -Werror -Ilib -I$(BUILD)/gen -Ibench/capnp -c \
+		bench/capnp/bench_c.c -o $(@D)/bench_c.o
+	for f in $(CAPNP_LIB_SRCS); do \
+		$(HOSTCC) -std=c11 -O2 -Wall -Wextra -Werror -Ilib -c $$f -o $(@D)/capnp_$$(basename $$f .c).o || exit 1; \
+	done
+	g++ -std=c++17 -O2 -Wall -I$(BUILD)/gen-cxx -Ibench/capnp -o $@ bench/capnp/bench.cc \
+		$(CAPNP_BENCH_CXX_GEN) $(@D)/bench_c.o $(patsubst lib/capnp/%.c,$(@D)/capnp_%.o,$(CAPNP_LIB_SRCS)) \
+		-lcapnp-rpc -lcapnp -lkj-async -lkj
+.PHONY: bench-capnp
+bench-capnp: $(BUILD)/bench/bench-capnp
+	$(BUILD)/bench/bench-capnp $(BENCH_SECONDS)

@@ -14,3 +14,13 @@ WFS_SRCS := lib/wfs/vol.c lib/wfs/wf_mount.c lib/wfs/wf_ops.c
 HOST_TESTS += test_wfs
 test_wfs_SRCS := tests/host/test_wfs.c $(WFS_SRCS) $(STORE_SRCS) $(RAMDEV_SRCS)
 test_wfs_CFLAGS := $(STORAGE_TEST_CFLAGS)
+
+# Crash simulator: a plain host program (cmocka is linked but unused) so it
+# can replay one crash point from an id: build/host/crashsim --id bs=...,r=...
+HOST_TESTS += crashsim
+crashsim_SRCS := tests/host/crashsim/crashsim.c $(WFS_SRCS) $(STORE_SRCS) $(RAMDEV_SRCS)
+crashsim_CFLAGS := $(STORAGE_TEST_CFLAGS) -Itests/host/crashsim
+
+.PHONY: crashsim-long
+crashsim-long: $(BUILD)/host/crashsim
+	cd $(BUILD) && CRASHSIM_LONG=1 ./host/crashsim

@@ -5,7 +5,7 @@ MANIFEST_LIB_SRCS = lib/manifest/decode.c lib/manifest/validate.c lib/manifest/u
 	$(CAPNP_LIB_SRCS) lib/base/err.c
 
 HOST_TOOLS += mkmanifest
-mkmanifest_SRCS = tools/mkmanifest/main.c $(MANIFEST_LIB_SRCS)
+mkmanifest_SRCS = tools/mkmanifest/main.c tools/mkmanifest/jsonkeys.c $(MANIFEST_LIB_SRCS)
 mkmanifest_CFLAGS = -DMKMANIFEST_SCHEMA='"$(CURDIR)/schema/manifest.capnp"'
 MKMANIFEST := $(BUILD)/tools/mkmanifest
 

@@ -4,7 +4,8 @@
  * Runs the built tool on the fixtures in tests/host/manifest/: the good
  * manifest as JSON, as capnp text and as binary, with the available binaries
  * given as a list and as a directory; then each bad fixture (one rule broken
- * per file) must exit 1 with a message naming the offending entry and leave
+ * per file; misspelled fields, which capnp's JSON decoder would ignore,
+ * included) must exit 1 with a message naming the offending entry and leave
  * no output behind. The written manifest must be the official encoder's
  * bytes for the input, and the module list the distinct binaries in
  * first-use order. manifests/system.json must validate too.
@@ -226,7 +227,7 @@ static const struct bad_case bad_cases[] = {
 	    "service \"store\": grant \"disk\": service \"blk\" has no export \"disk\"" },
 	{ "bad-missing-source.json",
 	    "service \"app\": grant \"console\": no source (expected kernel or service; misspelled?)" },
-	{ "bad-unknown-kernel-source.json",
+	{ "bad-empty-kernel-source.json",
 	    "service \"hello\": grant \"console\": kernel source names no known source (misspelled?)" },
 	{ "bad-cycle.json", "dependency cycle: \"loop\" -> \"blk\" -> \"loop\"" },
 	{ "bad-iso-long.json",
@@ -240,6 +241,10 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-device-unset.json", "service \"blk\": grant \"irq\": interrupt claim names no PCI device" },
 	{ "bad-dma-budget.json", "service \"blk\": grant \"dma\": DMA budget 1000 is not a multiple of 4096" },
 	{ "bad-syntax.json", "`capnp convert json:binary` failed" },
+	{ "bad-typo-source.json", "unknown field services[0].grants[0].sorce" },
+	{ "bad-typo-kernel-source.json", "unknown field services[3].grants[0].source.kernel.consol" },
+	{ "bad-typo-bar.json", "unknown field services[2].grants[1].source.kernel.deviceMmio.bra" },
+	{ "bad-two-union-members.json", "unknown field services[3].grants[0].source.kernel (not in" },
 };
 
 static void

@@ -11,7 +11,10 @@
  * program never parses JSON itself. The binary is then decoded and validated
  * by lib/manifest -- the same code init runs at boot -- against the boot
  * binaries available (the regular files in --bins DIR, or the names in
- * --bins-list FILE, one per line).
+ * --bins-list FILE, one per line). Because capnp's JSON decoder ignores
+ * unknown fields, JSON input is also converted back to JSON and every key
+ * of the input must survive the round trip (jsonkeys.h): a misspelled
+ * field is an error, not a silent default.
  *
  * On success it writes MANIFEST.bin (the exact binary message the kernel
  * hands to init) and, with --modules, the module list: the distinct binary
@@ -35,6 +38,7 @@
 
 #include "base/err.h"
 #include "manifest/manifest.h"
+#include "jsonkeys.h"
 
 #ifndef MKMANIFEST_SCHEMA
 #define MKMANIFEST_SCHEMA "schema/manifest.capnp"
@@ -111,43 +115,87 @@ read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* Run `capnp convert FMT:binary SCHEMA BootManifest < input` and return its
- * stdout. The child's stderr (capnp's own message) goes to ours. */
+/* Run `capnp convert MODE SCHEMA BootManifest` with stdin from in_fd and
+ * return its stdout. The child's stderr (capnp's own message) goes to ours;
+ * what names the failing input is the caller's `what`. */
 static unsigned char *
-convert(const char *capnp, const char *fmt, const char *schema, const char *input, size_t *len)
+run_convert(const char *capnp, const char *mode, const char *schema, int in_fd,
+    const char *what, size_t *len)
 {
-	char mode[32];
-	int pipefd[2], in, status;
+	int pipefd[2], status;
 	pid_t pid;
 
-	snprintf(mode, sizeof(mode), "%s:binary", fmt);
-	in = open(input, O_RDONLY);
-	if (in < 0)
-		die(1, "%s: %s", input, strerror(errno));
 	if (pipe(pipefd) < 0)
 		die(1, "pipe: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0)
 		die(1, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		dup2(in, 0);
+		dup2(in_fd, 0);
 		dup2(pipefd[1], 1);
 		close(pipefd[0]);
 		close(pipefd[1]);
-		close(in);
+		close(in_fd);
 		execlp(capnp, capnp, "convert", mode, schema, "BootManifest", (char *)NULL);
 		fprintf(stderr, "%s: cannot run %s: %s\n", prog, capnp, strerror(errno));
 		_exit(127);
 	}
-	close(in);
 	close(pipefd[1]);
 	unsigned char *buf = read_fd(pipefd[0], len);
 	close(pipefd[0]);
 	if (waitpid(pid, &status, 0) < 0)
 		die(1, "waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		die(1, "%s: `%s convert %s` failed (see above)", input, capnp, mode);
+		die(1, "%s: `%s convert %s` failed (see above)", what, capnp, mode);
 	return buf;
+}
+
+static unsigned char *
+convert_file(const char *capnp, const char *fmt, const char *schema, const char *input,
+    size_t *len)
+{
+	char mode[32];
+	int in = open(input, O_RDONLY);
+
+	if (in < 0)
+		die(1, "%s: %s", input, strerror(errno));
+	snprintf(mode, sizeof(mode), "%s:binary", fmt);
+	unsigned char *buf = run_convert(capnp, mode, schema, in, input, len);
+	close(in);
+	return buf;
+}
+
+/* capnp's JSON decoder ignores fields the schema lacks (and keeps only the
+ * last member given for a union): convert the binary back to JSON and
+ * require every key path of the input to be there (jsonkeys.h). */
+static void
+check_json_fields(const char *capnp, const char *schema, const char *input,
+    const unsigned char *msg, size_t msg_len)
+{
+	struct jk_set want, got;
+	char err[256];
+	size_t in_len, rt_len;
+	FILE *tmp = tmpfile();
+
+	if (!tmp || fwrite(msg, 1, msg_len, tmp) != msg_len || fflush(tmp) != 0)
+		die(1, "temporary file: %s", strerror(errno));
+	rewind(tmp);
+	unsigned char *rt = run_convert(capnp, "binary:json", schema, fileno(tmp), input, &rt_len);
+	fclose(tmp);
+	unsigned char *text = read_file(input, &in_len);
+
+	if (jk_collect((const char *)text, in_len, &want, err, sizeof(err)) < 0)
+		die(1, "%s: %s", input, err);
+	if (jk_collect((const char *)rt, rt_len, &got, err, sizeof(err)) < 0)
+		die(1, "%s: capnp's JSON output: %s", input, err);
+	const struct jk_key *k = jk_first_missing(&want, &got);
+	if (k)
+		die(1, "%s: unknown field %s (not in %s, or a second member of one union)", input,
+		    k->where, schema);
+	jk_free(&want);
+	jk_free(&got);
+	free(text);
+	free(rt);
 }
 
 static struct mf_str bin_names[MAX_BINS];
@@ -283,7 +331,9 @@ main(int argc, char **argv)
 	if (!strcmp(format, "binary"))
 		msg = read_file(input, &len);
 	else
-		msg = convert(capnp, format, schema, input, &len);
+		msg = convert_file(capnp, format, schema, input, &len);
+	if (!strcmp(format, "json"))
+		check_json_fields(capnp, schema, input, msg, len);
 
 	if (mf_decode(msg, len, &model, &err) < 0)
 		die(1, "%s: invalid manifest: %s", input, err.msg);

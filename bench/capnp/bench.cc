@@ -124,6 +124,21 @@ struct Row {
   double ours, theirs;
 };
 
+// Alternate the two sides for `rounds` short runs and keep each side's best
+// rate: the host is shared and drifts, so interleaving keeps the comparison
+// inside one time window.
+template <typename A, typename B>
+Row measure(const char *name, size_t bytes, A ours, B theirs, double seconds) {
+  Row r = {name, bytes, 0, 0};
+  const int rounds = 5;
+  for (int i = 0; i < rounds; i++) {
+    double a = rate(ours, seconds / rounds), b = rate(theirs, seconds / rounds);
+    if (a > r.ours) r.ours = a;
+    if (b > r.theirs) r.theirs = b;
+  }
+  return r;
+}
+
 void printRow(const Row &r) {
   std::printf("%-16s %7zu %12.0f %10.1f %12.0f %10.1f %8.2fx\n", r.name, r.bytes, r.ours,
               r.ours * r.bytes / 1e6, r.theirs, r.theirs * r.bytes / 1e6, r.ours / r.theirs);
@@ -158,7 +173,7 @@ void makeManifest(bench_manifest &m) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  double secs = argc > 1 ? std::atof(argv[1]) : 0.5;
+  double secs = argc > 1 ? std::atof(argv[1]) : 1.0;
   bench_manifest man;
   makeManifest(man);
   std::vector<uint8_t> payload(4000);
@@ -187,20 +202,20 @@ int main(int argc, char **argv) {
   }
 
   Row rows[4] = {
-      {"manifest read", mlen,
-       rate([&] { return bench_c_read_manifest(mref.data(), mlen); }, secs),
-       rate([&] { return cxxReadManifest(mref.data(), mlen); }, secs)},
-      {"manifest build", mlen,
-       rate([&] { return (uint64_t)bench_c_build_manifest(&man, g_arena, sizeof(g_arena), g_out, sizeof(g_out)); }, secs),
-       rate([&] { return (uint64_t)cxxBuildManifest(man); }, secs)},
-      {"record4k read", rlen,
-       rate([&] { return bench_c_read_record(rref.data(), rlen); }, secs),
-       rate([&] { return cxxReadRecord(rref.data(), rlen); }, secs)},
-      {"record4k build", rlen,
-       rate([&] { return (uint64_t)bench_c_build_record(&rec, g_arena, sizeof(g_arena), g_out, sizeof(g_out)); }, secs),
-       rate([&] { return (uint64_t)cxxBuildRecord(rec); }, secs)},
+      measure("manifest read", mlen,
+              [&] { return bench_c_read_manifest(mref.data(), mlen); },
+              [&] { return cxxReadManifest(mref.data(), mlen); }, secs),
+      measure("manifest build", mlen,
+              [&] { return (uint64_t)bench_c_build_manifest(&man, g_arena, sizeof(g_arena), g_out, sizeof(g_out)); },
+              [&] { return (uint64_t)cxxBuildManifest(man); }, secs),
+      measure("record4k read", rlen,
+              [&] { return bench_c_read_record(rref.data(), rlen); },
+              [&] { return cxxReadRecord(rref.data(), rlen); }, secs),
+      measure("record4k build", rlen,
+              [&] { return (uint64_t)bench_c_build_record(&rec, g_arena, sizeof(g_arena), g_out, sizeof(g_out)); },
+              [&] { return (uint64_t)cxxBuildRecord(rec); }, secs),
   };
-  std::printf("bench-capnp: capOS C runtime vs libcapnp %d.%d.%d (same messages, same run, %.1fs each)\n",
+  std::printf("bench-capnp: capOS C runtime vs libcapnp %d.%d.%d (same messages, same run, best of 5 interleaved rounds, %.1fs per side)\n",
               CAPNP_VERSION_MAJOR, CAPNP_VERSION_MINOR, CAPNP_VERSION_MICRO, secs);
   std::printf("%-16s %7s %12s %10s %12s %10s %9s\n", "workload", "bytes", "capOS msg/s", "capOS MB/s",
               "C++ msg/s", "C++ MB/s", "capOS/C++");

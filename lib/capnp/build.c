@@ -51,8 +51,9 @@ carve(struct capnp_builder *b, uint64_t need)
 	return (int)b->nseg++;
 }
 
-static uint8_t *
-take(struct capnp_builder *b, uint32_t si, uint64_t words)
+/* `words` from segment si, not zeroed. */
+static inline uint8_t *
+take_raw(struct capnp_builder *b, uint32_t si, uint64_t words)
 {
 	struct capnp_bseg *s = &b->seg[si];
 	uint8_t *at;
@@ -61,7 +62,17 @@ take(struct capnp_builder *b, uint32_t si, uint64_t words)
 		return 0;
 	at = s->base + (size_t)s->used * 8;
 	s->used += (uint32_t)words;
-	memset(at, 0, (size_t)words * 8);
+	return at;
+}
+
+/* `words` from segment si, zeroed (unset fields read as defaults). */
+static inline uint8_t *
+take(struct capnp_builder *b, uint32_t si, uint64_t words)
+{
+	uint8_t *at = take_raw(b, si, words);
+
+	if (at)
+		memset(at, 0, (size_t)words * 8);
 	return at;
 }
 
@@ -95,7 +106,7 @@ bword(const struct capnp_builder *b, uint32_t si, const uint8_t *loc)
  * the given tag (offset bits zero). Returns the content's segment.
  */
 static int
-link(struct capnp_bptr p, uint64_t tag, uint64_t words, uint8_t **content)
+link_raw(struct capnp_bptr p, uint64_t tag, uint64_t words, uint8_t **content)
 {
 	struct capnp_builder *b = p.b;
 	uint8_t *at;
@@ -104,20 +115,30 @@ link(struct capnp_bptr p, uint64_t tag, uint64_t words, uint8_t **content)
 
 	if (p.loc == 0)
 		return E_RANGE;
-	at = take(b, p.seg, words);
+	at = take_raw(b, p.seg, words);
 	if (at) {
 		off = bword(b, p.seg, at) - bword(b, p.seg, p.loc) - 1;
 		capnp_st64(p.loc, tag | ((uint64_t)((uint32_t)off << 2)));
 		*content = at;
 		return (int)p.seg;
 	}
-	si = alloc_any(b, words + 1, &at);
+	si = alloc_any(b, words + 1, &at); /* zeroed */
 	if (si < 0)
 		return si;
 	capnp_st64(at, tag); /* landing pad, offset 0: content follows */
 	capnp_st64(p.loc, 2 | ((uint64_t)bword(b, (uint32_t)si, at) << 3) |
 	    ((uint64_t)si << 32));
 	*content = at + 8;
+	return si;
+}
+
+static int
+link(struct capnp_bptr p, uint64_t tag, uint64_t words, uint8_t **content)
+{
+	int si = link_raw(p, tag, words, content);
+
+	if (si >= 0)
+		memset(*content, 0, (size_t)words * 8);
 	return si;
 }
 
@@ -218,19 +239,24 @@ capnp_bptr_init_struct_list(struct capnp_bptr p, uint32_t n, uint16_t dw, uint16
 	return 0;
 }
 
+/* A byte list holding d[0..len) followed by `extra` zero bytes. Only the
+ * padding is zeroed: the bytes are copied over uninitialised words. */
 static int
 set_bytes(struct capnp_bptr p, const void *d, size_t len, size_t extra)
 {
-	struct capnp_blist l;
-	int err;
+	uint64_t n = (uint64_t)len + extra, words = (n + 7) / 8;
+	uint8_t *at;
+	int si;
 
-	if (len + extra > MAX_LIST_COUNT)
+	if (n > MAX_LIST_COUNT)
 		return E_TOOBIG;
-	err = capnp_bptr_init_list(p, CAPNP_SZ_BYTE, (uint32_t)(len + extra), &l);
-	if (err < 0)
-		return err;
+	si = link_raw(p, 1 | ((uint64_t)CAPNP_SZ_BYTE << 32) | (n << 35), words, &at);
+	if (si < 0)
+		return si;
+	if (words)
+		capnp_st64(at + (words - 1) * 8, 0);
 	if (len)
-		memcpy(l.start, d, len);
+		memcpy(at, d, len);
 	return 0;
 }
 
@@ -252,31 +278,6 @@ capnp_bptr_set_cap(struct capnp_bptr p, uint32_t index)
 	if (p.loc == 0)
 		return E_RANGE;
 	capnp_st64(p.loc, 3 | ((uint64_t)index << 32));
-	return 0;
-}
-
-struct capnp_bptr
-capnp_blist_ptr(const struct capnp_blist *l, uint32_t i)
-{
-	struct capnp_bptr p = { l->b, l->seg, 0 };
-
-	if (i < l->count && l->nptrs > 0)
-		p.loc = l->start + (((uint64_t)i * l->step_bits) >> 3) + l->data_bytes;
-	return p;
-}
-
-int
-capnp_blist_struct(const struct capnp_blist *l, uint32_t i, struct capnp_bstruct *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (i >= l->count || l->esize != CAPNP_SZ_COMPOSITE)
-		return E_RANGE;
-	out->b = l->b;
-	out->seg = l->seg;
-	out->data = l->start + (((uint64_t)i * l->step_bits) >> 3);
-	out->data_bytes = l->data_bytes;
-	out->ptrs = out->data + l->data_bytes;
-	out->nptrs = l->nptrs;
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/mem.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -241,9 +242,36 @@ CAPNP_DEF_LGET(u64, uint64_t, 8)
 #undef CAPNP_DEF_LGET
 
 bool capnp_list_bool(const struct capnp_list *l, uint32_t i);
-struct capnp_ptr capnp_list_ptr(const struct capnp_list *l, uint32_t i);
+
+static inline struct capnp_ptr
+capnp_list_ptr(const struct capnp_list *l, uint32_t i)
+{
+	struct capnp_ptr p = { l->seg, 0, l->depth };
+
+	if (i < l->count && l->nptrs > 0)
+		p.loc = l->start + (((uint64_t)i * l->step_bits) >> 3) + l->data_bytes;
+	return p;
+}
+
 /* Element i of a struct list (or of a primitive list read as structs). */
-int capnp_list_struct(const struct capnp_list *l, uint32_t i, struct capnp_struct *out);
+static inline int
+capnp_list_struct(const struct capnp_list *l, uint32_t i, struct capnp_struct *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (i >= l->count)
+		return E_RANGE;
+	if (l->esize == CAPNP_SZ_BIT)
+		return E_CORRUPT;
+	if (l->depth <= 0)
+		return E_LIMIT;
+	out->seg = l->seg;
+	out->data = l->start + (((uint64_t)i * l->step_bits) >> 3);
+	out->data_bytes = l->data_bytes;
+	out->ptrs = out->data + l->data_bytes;
+	out->nptrs = l->nptrs;
+	out->depth = l->depth;
+	return 0;
+}
 
 /* ---- building a message ---- */
 
@@ -345,8 +373,31 @@ int capnp_bptr_set_cap(struct capnp_bptr p, uint32_t index);
 /* Deep-copy what src points to (any kind) into p. */
 int capnp_bptr_copy(struct capnp_bptr p, struct capnp_ptr src);
 
-struct capnp_bptr capnp_blist_ptr(const struct capnp_blist *l, uint32_t i);
-int capnp_blist_struct(const struct capnp_blist *l, uint32_t i, struct capnp_bstruct *out);
+static inline struct capnp_bptr
+capnp_blist_ptr(const struct capnp_blist *l, uint32_t i)
+{
+	struct capnp_bptr p = { l->b, l->seg, 0 };
+
+	if (i < l->count && l->nptrs > 0)
+		p.loc = l->start + (((uint64_t)i * l->step_bits) >> 3) + l->data_bytes;
+	return p;
+}
+
+static inline int
+capnp_blist_struct(const struct capnp_blist *l, uint32_t i, struct capnp_bstruct *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (i >= l->count || l->esize != CAPNP_SZ_COMPOSITE)
+		return E_RANGE;
+	out->b = l->b;
+	out->seg = l->seg;
+	out->data = l->start + (((uint64_t)i * l->step_bits) >> 3);
+	out->data_bytes = l->data_bytes;
+	out->ptrs = out->data + l->data_bytes;
+	out->nptrs = l->nptrs;
+	return 0;
+}
+
 void capnp_blist_set_bool(const struct capnp_blist *l, uint32_t i, bool v);
 
 static inline uint8_t *

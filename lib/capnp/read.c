@@ -210,16 +210,14 @@ follow_far(const struct capnp_seg *seg, uint64_t w, struct target *t)
 	return 0;
 }
 
-static int
-resolve(struct capnp_ptr p, struct target *t)
+static inline int
+resolve(const struct capnp_seg *seg, const uint8_t *loc, uint64_t w, struct target *t)
 {
-	uint64_t w = capnp_ld64(p.loc);
-
 	if ((w & 3) == PK_FAR)
-		return follow_far(p.seg, w, t);
+		return follow_far(seg, w, t);
 	t->tag = w;
-	t->seg = p.seg;
-	t->at = word_index(p.seg, p.loc) + 1 + ptr_offset(w);
+	t->seg = seg;
+	t->at = word_index(seg, loc) + 1 + ptr_offset(w);
 	return 0;
 }
 
@@ -230,14 +228,15 @@ in_seg(const struct capnp_seg *seg, int64_t at, uint64_t n)
 	return at >= 0 && (uint64_t)at <= seg->words && n <= seg->words - (uint64_t)at;
 }
 
-static int
-enter(struct capnp_ptr p, struct target *t, int expect_kind)
+/* Follow the non-null pointer word w at p to an object of the expected kind. */
+static inline int
+enter(struct capnp_ptr p, uint64_t w, struct target *t, int expect_kind)
 {
 	int err;
 
 	if (p.depth <= 0)
 		return E_LIMIT;
-	err = resolve(p, t);
+	err = resolve(p.seg, p.loc, w, t);
 	if (err < 0)
 		return err;
 	if ((int)(t->tag & 3) != expect_kind)
@@ -245,17 +244,24 @@ enter(struct capnp_ptr p, struct target *t, int expect_kind)
 	return 0;
 }
 
+static inline uint64_t
+ptr_word(struct capnp_ptr p)
+{
+	return p.loc ? capnp_ld64(p.loc) : 0;
+}
+
 int
 capnp_ptr_kind(struct capnp_ptr p)
 {
 	struct target t;
+	uint64_t w = ptr_word(p);
 	int err;
 
-	if (capnp_ptr_is_null(p))
+	if (w == 0)
 		return CAPNP_KIND_NULL;
-	if ((capnp_ld64(p.loc) & 3) == PK_OTHER)
-		return (uint32_t)capnp_ld64(p.loc) == PK_OTHER ? CAPNP_KIND_CAP : E_CORRUPT;
-	err = resolve(p, &t);
+	if ((w & 3) == PK_OTHER)
+		return (uint32_t)w == PK_OTHER ? CAPNP_KIND_CAP : E_CORRUPT;
+	err = resolve(p.seg, p.loc, w, &t);
 	if (err < 0)
 		return err;
 	return (t.tag & 3) == PK_STRUCT ? CAPNP_KIND_STRUCT : CAPNP_KIND_LIST;
@@ -265,22 +271,23 @@ int
 capnp_ptr_struct(struct capnp_ptr p, struct capnp_struct *out)
 {
 	struct target t;
+	uint64_t w = ptr_word(p);
 	uint16_t dw, pw;
-	int err;
+	int err = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (capnp_ptr_is_null(p))
-		return 0;
-	err = enter(p, &t, PK_STRUCT);
+	if (w == 0)
+		goto empty;
+	err = enter(p, w, &t, PK_STRUCT);
 	if (err < 0)
-		return err;
+		goto empty;
 	dw = (uint16_t)(t.tag >> 32);
 	pw = (uint16_t)(t.tag >> 48);
+	err = E_RANGE;
 	if (!in_seg(t.seg, t.at, (uint64_t)dw + pw))
-		return E_RANGE;
+		goto empty;
 	err = charge(t.seg, (uint64_t)dw + pw);
 	if (err < 0)
-		return err;
+		goto empty;
 	out->seg = t.seg;
 	out->data = t.seg->base + t.at * 8;
 	out->ptrs = out->data + (size_t)dw * 8;
@@ -288,6 +295,9 @@ capnp_ptr_struct(struct capnp_ptr p, struct capnp_struct *out)
 	out->nptrs = pw;
 	out->depth = p.depth - 1;
 	return 0;
+empty:
+	memset(out, 0, sizeof(*out));
+	return err;
 }
 
 static const uint8_t step_of[8] = { 0, 1, 8, 16, 32, 64, 64, 0 };
@@ -368,15 +378,19 @@ capnp_ptr_list(struct capnp_ptr p, enum capnp_esize expect, struct capnp_list *o
 	struct target t;
 	uint8_t sz;
 	uint32_t n;
+	uint64_t w = ptr_word(p);
 	int err;
 
-	memset(out, 0, sizeof(*out));
-	out->esize = expect == CAPNP_SZ_ANY ? CAPNP_SZ_VOID : (uint8_t)expect;
-	if (capnp_ptr_is_null(p))
+	if (w == 0) {
+		memset(out, 0, sizeof(*out));
+		out->esize = expect == CAPNP_SZ_ANY ? CAPNP_SZ_VOID : (uint8_t)expect;
 		return 0;
-	err = enter(p, &t, PK_LIST);
-	if (err < 0)
+	}
+	err = enter(p, w, &t, PK_LIST);
+	if (err < 0) {
+		memset(out, 0, sizeof(*out));
 		return err;
+	}
 	sz = (t.tag >> 32) & 7;
 	n = (uint32_t)(t.tag >> 35);
 	if (sz == CAPNP_SZ_COMPOSITE)
@@ -397,47 +411,68 @@ capnp_ptr_list(struct capnp_ptr p, enum capnp_esize expect, struct capnp_list *o
 	return 0;
 }
 
-static int
-byte_list(struct capnp_ptr p, struct capnp_list *l)
+/* A byte list (Text, Data) behind the non-null pointer word w. */
+static inline int
+blob(struct capnp_ptr p, uint64_t w, const uint8_t **start, uint32_t *n)
 {
-	int err = capnp_ptr_list(p, CAPNP_SZ_BYTE, l);
+	struct target t;
+	uint64_t words;
+	int err;
 
-	if (err == 0 && !capnp_ptr_is_null(p) && l->esize != CAPNP_SZ_BYTE)
+	err = enter(p, w, &t, PK_LIST);
+	if (err < 0)
+		return err;
+	if (((t.tag >> 32) & 7) != CAPNP_SZ_BYTE)
 		return E_CORRUPT;
-	return err;
+	*n = (uint32_t)(t.tag >> 35);
+	words = ((uint64_t)*n + 7) / 8;
+	if (!in_seg(t.seg, t.at, words))
+		return E_RANGE;
+	if (charge(t.seg, words) < 0)
+		return E_LIMIT;
+	*start = t.seg->base + t.at * 8;
+	return 0;
 }
 
 int
 capnp_ptr_text(struct capnp_ptr p, struct capnp_text *out)
 {
-	struct capnp_list l;
+	uint64_t w = ptr_word(p);
+	const uint8_t *s;
+	uint32_t n;
 	int err;
 
 	out->str = "";
 	out->len = 0;
-	err = byte_list(p, &l);
-	if (err < 0 || l.count == 0)
-		return err == 0 && !capnp_ptr_is_null(p) ? E_CORRUPT : err;
-	if (l.start[l.count - 1] != 0)
+	if (w == 0)
+		return 0;
+	err = blob(p, w, &s, &n);
+	if (err < 0)
+		return err;
+	if (n == 0 || s[n - 1] != 0)
 		return E_CORRUPT;
-	out->str = (const char *)l.start;
-	out->len = l.count - 1;
+	out->str = (const char *)s;
+	out->len = n - 1;
 	return 0;
 }
 
 int
 capnp_ptr_data(struct capnp_ptr p, struct capnp_data *out)
 {
-	struct capnp_list l;
+	uint64_t w = ptr_word(p);
+	const uint8_t *s;
+	uint32_t n;
 	int err;
 
 	out->ptr = 0;
 	out->len = 0;
-	err = byte_list(p, &l);
+	if (w == 0)
+		return 0;
+	err = blob(p, w, &s, &n);
 	if (err < 0)
 		return err;
-	out->ptr = l.start;
-	out->len = l.count;
+	out->ptr = s;
+	out->len = n;
 	return 0;
 }
 
@@ -468,31 +503,3 @@ capnp_list_bool(const struct capnp_list *l, uint32_t i)
 	return l->start[((uint64_t)i * l->step_bits) >> 3] & 1;
 }
 
-struct capnp_ptr
-capnp_list_ptr(const struct capnp_list *l, uint32_t i)
-{
-	struct capnp_ptr p = { l->seg, 0, l->depth };
-
-	if (i < l->count && l->nptrs > 0)
-		p.loc = l->start + (((uint64_t)i * l->step_bits) >> 3) + l->data_bytes;
-	return p;
-}
-
-int
-capnp_list_struct(const struct capnp_list *l, uint32_t i, struct capnp_struct *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (i >= l->count)
-		return E_RANGE;
-	if (l->esize == CAPNP_SZ_BIT)
-		return E_CORRUPT;
-	if (l->depth <= 0)
-		return E_LIMIT;
-	out->seg = l->seg;
-	out->data = l->start + (((uint64_t)i * l->step_bits) >> 3);
-	out->data_bytes = l->data_bytes;
-	out->ptrs = out->data + l->data_bytes;
-	out->nptrs = l->nptrs;
-	out->depth = l->depth;
-	return 0;
-}

@@ -28,6 +28,29 @@ static char mbi_err[128];
 void kmain(uint32_t magic, uint32_t mbi_phys);
 static void kmain_on_stack(void);
 
+/*
+ * capos.mbi_dump: print the boot information as hex, 32 bytes a line, at most
+ * 32 KiB. Used to capture the loader's real tag blobs for the host tests
+ * (tests/host/fixtures/); bounded, as every console dump must be.
+ */
+static void
+dump_mbi(const void *mbi)
+{
+	const uint8_t *p = mbi;
+	uint32_t total = boot_info.total_size < 32768 ? boot_info.total_size : 32768;
+
+	for (uint32_t off = 0; off < total; off += 32) {
+		char hex[65];
+		uint32_t n = total - off < 32 ? total - off : 32;
+		for (uint32_t i = 0; i < n; i++) {
+			hex[2 * i] = "0123456789abcdef"[p[off + i] >> 4];
+			hex[2 * i + 1] = "0123456789abcdef"[p[off + i] & 15];
+		}
+		hex[2 * n] = '\0';
+		kprintf("capos: mbi-dump %05x %s\n", off, hex);
+	}
+}
+
 static void
 parse_boot_info(uint32_t mbi_phys)
 {
@@ -45,6 +68,8 @@ parse_boot_info(uint32_t mbi_phys)
 		if (r)
 			panic("boot information rejected: %s", mbi_err);
 	}
+	if (cmdline_flag(boot_info.cmdline, "capos.mbi_dump"))
+		dump_mbi(mbi);
 	if (cmdline_get(boot_info.cmdline, "capos.test", test_name, sizeof test_name) == 1)
 		kernel_test = test_name;
 

@@ -23,14 +23,17 @@ KERNEL_HDRS := $(shell find kernel -name '*.h') $(LIB_HEADERS)
 
 $(BUILD)/kobj/%.c.o: %.c $(KERNEL_HDRS) $(GEN_HEADERS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+	@echo "  KCC     $<"
+	@$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 $(BUILD)/kobj/%.S.o: %.S | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+	@echo "  KAS     $<"
+	@$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 
 $(KERNEL_ELF): $(KERNEL_OBJS) kernel/kernel.ld
 	@mkdir -p $(@D)
-	$(CC) $(KERNEL_CFLAGS) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) -lgcc
+	@echo "  KLD     $@"
+	@$(CC) $(KERNEL_CFLAGS) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) -lgcc
 
 $(KERNEL_SYM): $(KERNEL_ELF)
 	nm -n $< | awk '$$2 ~ /^[tT]$$/ && $$1 ~ /^ffffffff8/' > $@
@@ -39,7 +42,8 @@ $(KERNEL_SYM): $(KERNEL_ELF)
 BOOT_BINS +=
 
 $(IMAGE): $(KERNEL_ELF) $(KERNEL_SYM) $(BOOT_BINS) scripts/mkimage.sh
-	bash scripts/mkimage.sh $@ "$(KERNEL_CMDLINE)"
+	@echo "  IMAGE   $@"
+	@bash scripts/mkimage.sh $@ "$(KERNEL_CMDLINE)"
 
 .PHONY: image kernel
 kernel: $(KERNEL_ELF)

@@ -9,8 +9,9 @@ out=$1
 cmdline=${2:-}
 shift 2 || true
 build=build
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+tmp=$work/iso
 mkdir -p "$tmp/boot/grub" "$tmp/boot/bins"
 cp $build/kernel/capos.elf "$tmp/boot/capos.elf"
 cp $build/kernel/kernel.sym "$tmp/boot/kernel.sym"
@@ -34,5 +35,5 @@ $modules
 }
 CFG
 mkdir -p "$(dirname "$out")"
-grub-mkrescue -o "$out.tmp" "$tmp" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
+grub-mkrescue -o "$out.tmp" "$tmp" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
 mv "$out.tmp" "$out"

@@ -23,7 +23,7 @@ static struct mm_map freemap;	/* usable minus carve-outs */
 static struct frame_alloc fa;
 static struct spinlock pmm_lock;
 static struct pmm_stats stats;
-static uint64_t kernel_lo, kernel_hi, mbi_lo, mbi_hi;
+static uint64_t kernel_lo, kernel_hi, mbi_lo, mbi_hi, bitmap_lo, bitmap_hi;
 static struct mb2_info *binfo;
 
 static bool
@@ -110,6 +110,8 @@ place_bitmap(uint64_t nframes)
 			continue;
 		uint64_t at = r->base;
 		mm_remove(&freemap, at, at + bytes);
+		bitmap_lo = at;
+		bitmap_hi = at + bytes;
 		frame_init(&fa, (uint64_t *)(uintptr_t)at, nframes);
 		return;
 	}
@@ -239,6 +241,8 @@ pmm_free(uint64_t pa)
 {
 	if (pa % PAGE_SIZE)
 		return E_INVAL;
+	if (pmm_is_protected(pa))
+		return E_PERM;	/* never put firmware, kernel or module memory into circulation */
 	uint64_t flags = spin_lock_irqsave(&pmm_lock);
 	int r = frame_free(&fa, pa / PAGE_SIZE);
 	spin_unlock_irqrestore(&pmm_lock, flags);
@@ -255,7 +259,8 @@ pmm_is_protected(uint64_t pa)
 			in_usable = true;
 	if (!in_usable || pa < (1ull << 20))
 		return true;
-	if (overlaps(pa, pa + 1, kernel_lo, kernel_hi) || overlaps(pa, pa + 1, mbi_lo, mbi_hi))
+	if (overlaps(pa, pa + 1, kernel_lo, kernel_hi) || overlaps(pa, pa + 1, mbi_lo, mbi_hi) ||
+	    overlaps(pa, pa + 1, bitmap_lo, bitmap_hi))
 		return true;
 	for (uint32_t i = 0; i < binfo->module_count; i++)
 		if (overlaps(pa, pa + 1, binfo->modules[i].start, binfo->modules[i].end))

@@ -24,7 +24,8 @@
 #ifndef FAT_TEST_SCRIPT
 #error "FAT_TEST_SCRIPT must name tests/host/fat32/mkimages.sh"
 #endif
-#define IMG_DIR "fat32-images"
+/* Per process, so that concurrent runs in one build/ do not share images. */
+static char img_dir[64];
 
 /* A RAM block device over a private mapping of an image file. */
 struct ram {
@@ -63,7 +64,7 @@ ram_open(const char *name, uint32_t bs)
 	struct stat st;
 	struct ram *r = calloc(1, sizeof(*r));
 	assert_non_null(r);
-	snprintf(path, sizeof(path), IMG_DIR "/%s.img", name);
+	snprintf(path, sizeof(path), "%s/%s.img", img_dir, name);
 	int fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
@@ -136,7 +137,16 @@ static int
 group_setup(void **state)
 {
 	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "bash %s %s >/dev/null", FAT_TEST_SCRIPT, IMG_DIR);
+	snprintf(img_dir, sizeof(img_dir), "fat32-images.%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "bash %s %s >/dev/null", FAT_TEST_SCRIPT, img_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", img_dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -282,6 +292,8 @@ fat0003_mount_s4096_blk512(void **state)
 {
 	struct ram *r = mounted("s4096", 512);
 	assert_int_equal(r->vol.bytes_per_sector, 4096);
+	assert_true(r->vol.fsinfo_valid);
+	assert_true(r->vol.free_hint != 0xFFFFFFFFu && r->vol.free_hint < r->vol.cluster_count);
 	check_volume(&r->vol);
 	ram_close(r);
 }
@@ -704,5 +716,5 @@ main(void)
 		cmocka_unit_test(fat0131_bad_entries),
 		cmocka_unit_test(fat0132_path_limits),
 	};
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -21,8 +21,25 @@
 #include "ro1/ro1.h"
 #include "../../tools/mkstore-image/ro1_cmd.h"
 
-#define TREE "ro1-cmd-tree"
-#define IMG "ro1-cmd.img"
+/* Per process, so that concurrent runs in one build/ do not collide. */
+static char tree_dir[64], img_path[64], path_buf[256];
+#define TREE tree_dir
+#define IMG img_path
+
+static const char *
+P(const char *rel)
+{
+	snprintf(path_buf, sizeof(path_buf), "%s%s", tree_dir, rel);
+	return path_buf;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", tree_dir, img_path);
+	return system(cmd) == 0 ? 0 : -1;
+}
 
 static void
 put_file(const char *path, size_t size, unsigned seed, mode_t mode)
@@ -38,20 +55,20 @@ put_file(const char *path, size_t size, unsigned seed, mode_t mode)
 static int
 setup(void **state)
 {
-	if (system("rm -rf " TREE " " IMG) != 0)
-		return -1;
+	snprintf(tree_dir, sizeof(tree_dir), "ro1-cmd-tree.%d", (int)getpid());
+	snprintf(img_path, sizeof(img_path), "ro1-cmd.%d.img", (int)getpid());
 	mkdir(TREE, 0755);
-	mkdir(TREE "/etc", 0755);
-	mkdir(TREE "/bin", 0755);
-	mkdir(TREE "/a", 0755);
-	mkdir(TREE "/a/b", 0755);
-	mkdir(TREE "/a/b/c", 0755);
-	mkdir(TREE "/emptydir", 0755);
-	put_file(TREE "/etc/motd", 20, 1, 0644);
-	put_file(TREE "/bin/init", 150000, 2, 0755);
-	put_file(TREE "/a/b/c/leaf", 4096, 3, 0644);
-	put_file(TREE "/zero", 0, 4, 0644);
-	put_file(TREE "/Ünïcode name.txt", 77, 5, 0644);
+	mkdir(P("/etc"), 0755);
+	mkdir(P("/bin"), 0755);
+	mkdir(P("/a"), 0755);
+	mkdir(P("/a/b"), 0755);
+	mkdir(P("/a/b/c"), 0755);
+	mkdir(P("/emptydir"), 0755);
+	put_file(P("/etc/motd"), 20, 1, 0644);
+	put_file(P("/bin/init"), 150000, 2, 0755);
+	put_file(P("/a/b/c/leaf"), 4096, 3, 0644);
+	put_file(P("/zero"), 0, 4, 0644);
+	put_file(P("/Ünïcode name.txt"), 77, 5, 0644);
 	return 0;
 }
 
@@ -204,11 +221,11 @@ ro1cmd_0004_refusals(void **state)
 	assert_int_equal(cmd(ro1_cmd_build, "build", TREE, NULL), 2);
 	assert_int_equal(cmd(ro1_cmd_list, "list", NULL, NULL), 2);
 	assert_int_equal(cmd(ro1_cmd_check, "check", IMG, IMG), 2);
-	assert_int_equal(cmd(ro1_cmd_build, "build", TREE "/nonexistent", IMG), 1);
+	assert_int_equal(cmd(ro1_cmd_build, "build", P("/nonexistent"), IMG), 1);
 	assert_int_equal(cmd(ro1_cmd_check, "check", "no-such-image", NULL), 1);
-	assert_int_equal(symlink("etc/motd", TREE "/link"), 0);
+	assert_int_equal(symlink("etc/motd", P("/link")), 0);
 	assert_int_equal(cmd(ro1_cmd_build, "build", TREE, IMG), 1); /* symlinks are not shipped */
-	unlink(TREE "/link");
+	unlink(P("/link"));
 }
 
 int
@@ -220,5 +237,5 @@ main(void)
 		cmocka_unit_test(ro1cmd_0003_damaged_images),
 		cmocka_unit_test(ro1cmd_0004_refusals),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

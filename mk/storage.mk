@@ -24,3 +24,14 @@ crashsim_CFLAGS := $(STORAGE_TEST_CFLAGS) -Itests/host/crashsim
 .PHONY: crashsim-long
 crashsim-long: $(BUILD)/host/crashsim
 	cd $(BUILD) && CRASHSIM_LONG=1 ./host/crashsim
+
+FUZZ_TARGETS += fuzz_store_mount fuzz_wfs_mount
+fuzz_store_mount_SRCS := tests/fuzz/fuzz_store_mount.c $(STORE_SRCS) $(RAMDEV_SRCS)
+fuzz_wfs_mount_SRCS := tests/fuzz/fuzz_wfs_mount.c $(WFS_SRCS) $(STORE_SRCS) $(RAMDEV_SRCS)
+
+.PHONY: storage-fuzz-seeds
+storage-fuzz-seeds: $(STORE_SRCS) $(WFS_SRCS) $(RAMDEV_SRCS) tests/host/crashsim/mkseeds.c
+	@mkdir -p $(BUILD)/tools tests/fuzz/corpus/fuzz_store_mount tests/fuzz/corpus/fuzz_wfs_mount
+	$(HOSTCC) $(HOST_CFLAGS) -Itests/host/crashsim -o $(BUILD)/tools/storage-mkseeds \
+	  tests/host/crashsim/mkseeds.c $(STORE_SRCS) $(WFS_SRCS) $(RAMDEV_SRCS)
+	$(BUILD)/tools/storage-mkseeds tests/fuzz/corpus/fuzz_store_mount tests/fuzz/corpus/fuzz_wfs_mount

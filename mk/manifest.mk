@@ -27,13 +27,16 @@ $(BUILD)/host/test_manifest_tool: $(MKMANIFEST)
 
 # The default boot package: the binary manifest init reads and the module
 # list for /boot/bins/. MANIFEST_BINS names the available binaries: a list
-# file (default) or, with MANIFEST_BINS_DIR, the directory of built binaries.
+# file (default) or, with MANIFEST_BINS_DIR, the directory of built binaries
+# (the image build sets MANIFEST_BINS_DIR=$(BUILD)/bins once init and the
+# services of manifests/system.json are built there: mk/kernel.mk BOOT_BINS).
 SYSTEM_MANIFEST ?= manifests/system.json
 MANIFEST_BINS ?= manifests/system.bins
 MANIFEST_BINS_DIR ?=
 BOOT_MANIFEST := $(BUILD)/boot/manifest.bin
 BOOT_MODULES := $(BUILD)/boot/modules.list
-$(BOOT_MANIFEST) $(BOOT_MODULES) &: $(SYSTEM_MANIFEST) $(MANIFEST_BINS) $(MKMANIFEST) schema/manifest.capnp
+$(BOOT_MANIFEST) $(BOOT_MODULES) &: $(SYSTEM_MANIFEST) $(MANIFEST_BINS) $(MKMANIFEST) \
+		schema/manifest.capnp $(if $(MANIFEST_BINS_DIR),$(BOOT_BINS))
 	@mkdir -p $(@D)
 	$(MKMANIFEST) $(if $(MANIFEST_BINS_DIR),--bins $(MANIFEST_BINS_DIR),--bins-list $(MANIFEST_BINS)) \
 		-o $(BOOT_MANIFEST) --modules $(BOOT_MODULES) $(SYSTEM_MANIFEST)

@@ -45,11 +45,19 @@ carve(struct capnp_builder *b, uint64_t need)
 	s = &b->seg[b->nseg];
 	s->base = b->arena;
 	s->used = 0;
+	s->zeroed = 0;
 	s->cap = (uint32_t)w;
 	b->arena += w * 8;
 	b->arena_words -= w;
 	return (int)b->nseg++;
 }
+
+/*
+ * Zeroing: a segment is zeroed ahead of use in chunks of at least
+ * ZERO_AHEAD words (one memset per chunk instead of one per object); blobs
+ * that are about to be overwritten skip it (take_raw).
+ */
+#define ZERO_AHEAD 64
 
 /* `words` from segment si, not zeroed. */
 static inline uint8_t *
@@ -62,6 +70,8 @@ take_raw(struct capnp_builder *b, uint32_t si, uint64_t words)
 		return 0;
 	at = s->base + (size_t)s->used * 8;
 	s->used += (uint32_t)words;
+	if (s->used > s->zeroed)
+		s->zeroed = s->used;
 	return at;
 }
 
@@ -69,10 +79,20 @@ take_raw(struct capnp_builder *b, uint32_t si, uint64_t words)
 static inline uint8_t *
 take(struct capnp_builder *b, uint32_t si, uint64_t words)
 {
-	uint8_t *at = take_raw(b, si, words);
+	struct capnp_bseg *s = &b->seg[si];
+	uint64_t end, z;
+	uint8_t *at;
 
-	if (at)
-		memset(at, 0, (size_t)words * 8);
+	if (words > (uint64_t)s->cap - s->used)
+		return 0;
+	at = s->base + (size_t)s->used * 8;
+	end = (uint64_t)s->used + words;
+	if (end > s->zeroed) {
+		z = end + ZERO_AHEAD < s->cap ? end + ZERO_AHEAD : s->cap;
+		memset(s->base + (size_t)s->zeroed * 8, 0, (size_t)(z - s->zeroed) * 8);
+		s->zeroed = (uint32_t)z;
+	}
+	s->used = (uint32_t)end;
 	return at;
 }
 
@@ -103,10 +123,11 @@ bword(const struct capnp_builder *b, uint32_t si, const uint8_t *loc)
 
 /*
  * Allocate `words` of content for the pointer p and write p as a pointer with
- * the given tag (offset bits zero). Returns the content's segment.
+ * the given tag (offset bits zero). Returns the content's segment. Content is
+ * zeroed unless `raw` (the caller overwrites all of it).
  */
 static int
-link_raw(struct capnp_bptr p, uint64_t tag, uint64_t words, uint8_t **content)
+link_any(struct capnp_bptr p, uint64_t tag, uint64_t words, uint8_t **content, bool raw)
 {
 	struct capnp_builder *b = p.b;
 	uint8_t *at;
@@ -115,14 +136,14 @@ link_raw(struct capnp_bptr p, uint64_t tag, uint64_t words, uint8_t **content)
 
 	if (p.loc == 0)
 		return E_RANGE;
-	at = take_raw(b, p.seg, words);
+	at = raw ? take_raw(b, p.seg, words) : take(b, p.seg, words);
 	if (at) {
 		off = bword(b, p.seg, at) - bword(b, p.seg, p.loc) - 1;
 		capnp_st64(p.loc, tag | ((uint64_t)((uint32_t)off << 2)));
 		*content = at;
 		return (int)p.seg;
 	}
-	si = alloc_any(b, words + 1, &at); /* zeroed */
+	si = alloc_any(b, words + 1, &at);
 	if (si < 0)
 		return si;
 	capnp_st64(at, tag); /* landing pad, offset 0: content follows */
@@ -132,14 +153,10 @@ link_raw(struct capnp_bptr p, uint64_t tag, uint64_t words, uint8_t **content)
 	return si;
 }
 
-static int
+static inline int
 link(struct capnp_bptr p, uint64_t tag, uint64_t words, uint8_t **content)
 {
-	int si = link_raw(p, tag, words, content);
-
-	if (si >= 0)
-		memset(*content, 0, (size_t)words * 8);
-	return si;
+	return link_any(p, tag, words, content, false);
 }
 
 struct capnp_bptr
@@ -239,18 +256,18 @@ capnp_bptr_init_struct_list(struct capnp_bptr p, uint32_t n, uint16_t dw, uint16
 	return 0;
 }
 
-/* A byte list holding d[0..len) followed by `extra` zero bytes. Only the
- * padding is zeroed: the bytes are copied over uninitialised words. */
-static int
-set_bytes(struct capnp_bptr p, const void *d, size_t len, size_t extra)
+/* A byte list holding d[0..len) followed by `nul` zero bytes (1 for Text).
+ * Only the padding is zeroed: the bytes are copied over raw words. */
+int
+capnp_bptr_set_bytes(struct capnp_bptr p, const void *d, size_t len, size_t nul)
 {
-	uint64_t n = (uint64_t)len + extra, words = (n + 7) / 8;
+	uint64_t n = (uint64_t)len + nul, words = (n + 7) / 8;
 	uint8_t *at;
 	int si;
 
 	if (n > MAX_LIST_COUNT)
 		return E_TOOBIG;
-	si = link_raw(p, 1 | ((uint64_t)CAPNP_SZ_BYTE << 32) | (n << 35), words, &at);
+	si = link_any(p, 1 | ((uint64_t)CAPNP_SZ_BYTE << 32) | (n << 35), words, &at, true);
 	if (si < 0)
 		return si;
 	if (words)
@@ -258,18 +275,6 @@ set_bytes(struct capnp_bptr p, const void *d, size_t len, size_t extra)
 	if (len)
 		memcpy(at, d, len);
 	return 0;
-}
-
-int
-capnp_bptr_set_text(struct capnp_bptr p, const char *s, size_t len)
-{
-	return set_bytes(p, s, len, 1); /* NUL comes from the zeroed allocation */
-}
-
-int
-capnp_bptr_set_data(struct capnp_bptr p, const void *d, size_t len)
-{
-	return set_bytes(p, d, len, 0);
 }
 
 int

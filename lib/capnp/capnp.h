@@ -279,6 +279,7 @@ struct capnp_bseg {
 	uint8_t *base;
 	uint32_t used;   /* words */
 	uint32_t cap;    /* words */
+	uint32_t zeroed; /* words [0, zeroed) are zeroed or allocated */
 };
 
 struct capnp_builder {
@@ -367,8 +368,47 @@ int capnp_bptr_init_list(struct capnp_bptr p, enum capnp_esize esize, uint32_t c
     struct capnp_blist *out);
 int capnp_bptr_init_struct_list(struct capnp_bptr p, uint32_t count, uint16_t data_words,
     uint16_t ptr_words, struct capnp_blist *out);
-int capnp_bptr_set_text(struct capnp_bptr p, const char *s, size_t len);
-int capnp_bptr_set_data(struct capnp_bptr p, const void *d, size_t len);
+/* Byte-list setters. The inline fast path covers the common case (room in
+ * the pointer's own segment: a near pointer); everything else, including
+ * every error, goes through capnp_bptr_set_bytes() in build.c. */
+int capnp_bptr_set_bytes(struct capnp_bptr p, const void *d, size_t len, size_t nul);
+
+static inline int
+capnp_bptr_set_blob_fast(struct capnp_bptr p, const void *d, size_t len, size_t nul)
+{
+	struct capnp_bseg *sg;
+	uint64_t n = (uint64_t)len + nul, words = (n + 7) / 8;
+	uint8_t *at;
+	int64_t off;
+
+	if (p.loc == 0 || n == 0 || n >= (1u << 29))
+		return capnp_bptr_set_bytes(p, d, len, nul);
+	sg = &p.b->seg[p.seg];
+	if (words > (uint64_t)sg->cap - sg->used)
+		return capnp_bptr_set_bytes(p, d, len, nul);
+	at = sg->base + (size_t)sg->used * 8;
+	sg->used += (uint32_t)words;
+	if (sg->used > sg->zeroed)
+		sg->zeroed = sg->used;
+	off = (at - p.loc) / 8 - 1;
+	capnp_st64(p.loc, 1 | ((uint64_t)((uint32_t)off << 2)) | ((uint64_t)CAPNP_SZ_BYTE << 32) |
+	    (n << 35));
+	capnp_st64(at + (words - 1) * 8, 0);
+	memcpy(at, d, len);
+	return 0;
+}
+
+static inline int
+capnp_bptr_set_text(struct capnp_bptr p, const char *s, size_t len)
+{
+	return capnp_bptr_set_blob_fast(p, s, len, 1);
+}
+
+static inline int
+capnp_bptr_set_data(struct capnp_bptr p, const void *d, size_t len)
+{
+	return capnp_bptr_set_blob_fast(p, d, len, 0);
+}
 int capnp_bptr_set_cap(struct capnp_bptr p, uint32_t index);
 /* Deep-copy what src points to (any kind) into p. */
 int capnp_bptr_copy(struct capnp_bptr p, struct capnp_ptr src);

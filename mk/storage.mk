@@ -35,3 +35,11 @@ storage-fuzz-seeds: $(STORE_SRCS) $(WFS_SRCS) $(RAMDEV_SRCS) tests/host/crashsim
 	$(HOSTCC) $(HOST_CFLAGS) -Itests/host/crashsim -o $(BUILD)/tools/storage-mkseeds \
 	  tests/host/crashsim/mkseeds.c $(STORE_SRCS) $(WFS_SRCS) $(RAMDEV_SRCS)
 	$(BUILD)/tools/storage-mkseeds tests/fuzz/corpus/fuzz_store_mount tests/fuzz/corpus/fuzz_wfs_mount
+
+# The image tool; the CAPOSRO1 commands are linked in when their sources exist.
+MKSTORE_RO1_SRCS := $(wildcard tools/mkstore-image/ro1_cmd.c)
+MKSTORE_RO1_LIB := $(if $(MKSTORE_RO1_SRCS),$(wildcard lib/ro1/*.c))
+HOST_TOOLS += mkstore-image
+mkstore-image_SRCS := tools/mkstore-image/main.c \
+	$(sort $(WFS_SRCS) $(STORE_SRCS) $(MKSTORE_RO1_SRCS) $(MKSTORE_RO1_LIB))
+mkstore-image_CFLAGS := $(if $(MKSTORE_RO1_SRCS),-DMKSTORE_HAVE_RO1) -Itools/mkstore-image

@@ -18,15 +18,15 @@
 #include "schema/manifest.capnp.h"
 
 /* decode_kernel() maps KernelSource's union tag straight onto mf_source. */
-_Static_assert(MF_SRC_CONSOLE == KernelSource_which_console &&
-    MF_SRC_WALL_CLOCK == KernelSource_which_wallClock &&
-    MF_SRC_ENTROPY == KernelSource_which_entropy &&
-    MF_SRC_PROCESS_SPAWNER == KernelSource_which_processSpawner &&
-    MF_SRC_DEVICE_MMIO == KernelSource_which_deviceMmio &&
-    MF_SRC_INTERRUPT == KernelSource_which_interrupt &&
-    MF_SRC_DMA_POOL == KernelSource_which_dmaPool &&
-    MF_SRC_BLOCK_DEVICE == KernelSource_which_blockDevice &&
-    MF_SRC_HARDWARE_AUDIT_LOG == KernelSource_which_hardwareAuditLog,
+_Static_assert((int)MF_SRC_CONSOLE == (int)KernelSource_which_console &&
+    (int)MF_SRC_WALL_CLOCK == (int)KernelSource_which_wallClock &&
+    (int)MF_SRC_ENTROPY == (int)KernelSource_which_entropy &&
+    (int)MF_SRC_PROCESS_SPAWNER == (int)KernelSource_which_processSpawner &&
+    (int)MF_SRC_DEVICE_MMIO == (int)KernelSource_which_deviceMmio &&
+    (int)MF_SRC_INTERRUPT == (int)KernelSource_which_interrupt &&
+    (int)MF_SRC_DMA_POOL == (int)KernelSource_which_dmaPool &&
+    (int)MF_SRC_BLOCK_DEVICE == (int)KernelSource_which_blockDevice &&
+    (int)MF_SRC_HARDWARE_AUDIT_LOG == (int)KernelSource_which_hardwareAuditLog,
     "mf_source must follow schema/manifest.capnp KernelSource");
 
 /* A manifest is a few KiB; nothing it legitimately needs comes close. */

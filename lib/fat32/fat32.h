@@ -108,6 +108,10 @@ int fat_open_ent(struct fat_vol *vol, const struct fat_dirent *ent, struct fat_f
 /* Next entry ("." and "..", deleted entries and volume labels skipped): 1 and *out filled,
  * 0 at the end, or a negative error. */
 int fat_readdir(struct fat_dir *d, struct fat_dirent *out);
+/* A resumable cursor: fat_dir_tell after a fat_readdir gives a position that
+ * fat_dir_seek on a directory opened afresh returns to (the next entry). */
+uint32_t fat_dir_tell(const struct fat_dir *d);
+int fat_dir_seek(struct fat_dir *d, uint32_t pos);
 
 /* Read up to len bytes at off; returns the count read (0 at or past end of file) or an error.
  * len is capped at INT32_MAX so the count fits the return value. */

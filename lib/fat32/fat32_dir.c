@@ -312,6 +312,38 @@ fat_readdir(struct fat_dir *d, struct fat_dirent *out)
 	return 0;
 }
 
+uint32_t
+fat_dir_tell(const struct fat_dir *d)
+{
+	return d->index;
+}
+
+/* Rewind and walk the chain to entry `pos`; E_RANGE if the directory is shorter. */
+int
+fat_dir_seek(struct fat_dir *d, uint32_t pos)
+{
+	struct fat_vol *v = d->vol;
+	uint32_t per = v->cluster_size / FAT_DIRENT_SIZE;
+	int r = fat_dir_init(v, d->start_cluster, d);
+
+	if (r < 0)
+		return r;
+	if (pos > FAT_DIR_MAX_ENTRIES)
+		return E_RANGE;
+	for (uint32_t k = 1; k <= (pos > 0 ? (pos - 1) / per : 0); k++) {
+		uint32_t next;
+		r = fat_next_cluster(v, d->cluster, &next);
+		if (r < 0)
+			return r;
+		if (next == 0 || d->clusters_walked >= v->cluster_count)
+			return next == 0 ? E_RANGE : E_LOOP;
+		d->cluster = next;
+		d->clusters_walked++;
+	}
+	d->index = pos;
+	return 0;
+}
+
 static bool
 fat_name_eq(const char *a, const char *b, size_t blen)
 {

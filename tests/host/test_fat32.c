@@ -262,6 +262,33 @@ check_volume(struct fat_vol *vol)
 	}
 	assert_int_equal(r, 0);
 	assert_int_equal(n, 200);
+
+	/* Resume a listing from a saved position in a freshly opened directory. */
+	memset(hit, 0, sizeof(hit));
+	assert_int_equal(fat_opendir(vol, "many", &d), 0);
+	for (int i = 0; i < 77; i++) {
+		unsigned k;
+		assert_int_equal(fat_readdir(&d, &e), 1);
+		assert_int_equal(sscanf(e.name, "entry-number-%3u.dat", &k), 1);
+		hit[k]++;
+	}
+	uint32_t pos = fat_dir_tell(&d);
+	struct fat_dir d2;
+	assert_int_equal(fat_opendir(vol, "many", &d2), 0);
+	assert_int_equal(fat_dir_seek(&d2, pos), 0);
+	n = 77;
+	while ((r = fat_readdir(&d2, &e)) == 1) {
+		unsigned k;
+		assert_int_equal(sscanf(e.name, "entry-number-%3u.dat", &k), 1);
+		assert_int_equal(hit[k], 0);
+		hit[k]++;
+		n++;
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(n, 200);
+	assert_int_equal(fat_dir_seek(&d2, 0), 0);
+	assert_int_equal(fat_readdir(&d2, &e), 1);
+	assert_int_equal(fat_dir_seek(&d2, 60000), E_RANGE);
 	assert_int_equal(fat_open(vol, "many/entry-number-137.dat", &f), 0);
 	assert_int_equal(fat_read(&f, 0, buf, sizeof(buf)), 10);
 	assert_memory_equal(buf, "entry 137\n", 10);

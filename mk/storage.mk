@@ -43,3 +43,12 @@ HOST_TOOLS += mkstore-image
 mkstore-image_SRCS := tools/mkstore-image/main.c \
 	$(sort $(WFS_SRCS) $(STORE_SRCS) $(MKSTORE_RO1_SRCS) $(MKSTORE_RO1_LIB))
 mkstore-image_CFLAGS := $(if $(MKSTORE_RO1_SRCS),-DMKSTORE_HAVE_RO1) -Itools/mkstore-image
+
+# Benchmark: optimised, no sanitizers; links Debian's libsqlite3 for the comparison.
+.PHONY: bench-storage
+$(BUILD)/bench/storage: bench/storage/bench.c $(STORE_SRCS) $(WFS_SRCS) $(RAMDEV_SRCS) $(LIB_HEADERS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(HOSTCC) -std=c11 -D_DEFAULT_SOURCE -O2 -g -Wall -Wextra -Werror -Ilib -Itests/host \
+	  -o $@ bench/storage/bench.c $(STORE_SRCS) $(WFS_SRCS) $(RAMDEV_SRCS) -lsqlite3
+bench-storage: $(BUILD)/bench/storage
+	$(BUILD)/bench/storage

@@ -154,10 +154,43 @@ int capnp_ptr_kind(struct capnp_ptr p);
 struct capnp_ptr capnp_ptr_const(const struct capnp_seg *seg, int depth);
 int capnp_ptr_struct(struct capnp_ptr p, struct capnp_struct *out);
 int capnp_ptr_list(struct capnp_ptr p, enum capnp_esize expect, struct capnp_list *out);
-int capnp_ptr_text(struct capnp_ptr p, struct capnp_text *out);
 int capnp_ptr_data(struct capnp_ptr p, struct capnp_data *out);
 /* Capability pointer: *index is the message's cap-table index; null -> E_NOENT. */
 int capnp_ptr_cap(struct capnp_ptr p, uint32_t *index);
+
+/* Text: the inline fast path takes the common case (a near pointer to a
+ * well-formed byte list within budget) and performs exactly the checks of
+ * capnp_ptr_text_checked() (read.c), which handles everything else and all
+ * errors. Nothing is charged unless the fast path succeeds. */
+int capnp_ptr_text_checked(struct capnp_ptr p, struct capnp_text *out);
+
+static inline int
+capnp_ptr_text(struct capnp_ptr p, struct capnp_text *out)
+{
+	const struct capnp_seg *sg = p.seg;
+	const uint8_t *s;
+	uint64_t w, n, words;
+	int64_t at;
+
+	if (p.loc == 0 || p.depth <= 0)
+		return capnp_ptr_text_checked(p, out);
+	w = capnp_ld64(p.loc);
+	if ((w & 0x700000003ull) != (1 | ((uint64_t)CAPNP_SZ_BYTE << 32)))
+		return capnp_ptr_text_checked(p, out);
+	n = w >> 35;
+	words = (n + 7) / 8;
+	at = (p.loc - sg->base) / 8 + 1 + ((int32_t)(uint32_t)w >> 2);
+	if (n == 0 || at < 0 || (uint64_t)at > sg->words || words > sg->words - (uint64_t)at)
+		return capnp_ptr_text_checked(p, out);
+	s = sg->base + at * 8;
+	if (s[n - 1] != 0 || (sg->msg && words > sg->msg->budget))
+		return capnp_ptr_text_checked(p, out);
+	if (sg->msg)
+		sg->msg->budget -= words;
+	out->str = (const char *)s;
+	out->len = (uint32_t)n - 1;
+	return 0;
+}
 
 /* Primitive fields (offsets in bytes / bits). Reads beyond data_bytes give 0;
  * generated code XORs the schema default. */

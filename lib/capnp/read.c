@@ -435,7 +435,7 @@ blob(struct capnp_ptr p, uint64_t w, const uint8_t **start, uint32_t *n)
 }
 
 int
-capnp_ptr_text(struct capnp_ptr p, struct capnp_text *out)
+capnp_ptr_text_checked(struct capnp_ptr p, struct capnp_text *out)
 {
 	uint64_t w = ptr_word(p);
 	const uint8_t *s;

@@ -4,6 +4,8 @@
 # Usage: mkimage.sh OUT.img "KERNEL COMMAND LINE" [extra-module-file ...]
 # Boot binaries come from build/bins/* and go to /boot/bins/ as separate
 # multiboot2 modules; the kernel symbol table rides along as kernel.sym.
+# CAPOS_KERNEL=path replaces the kernel and CAPOS_BARE=1 leaves out every
+# module (the GRUB/firmware floor image of `make bench-boot`).
 set -euo pipefail
 out=$1
 cmdline=${2:-}
@@ -13,10 +15,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tmp=$work/iso
 mkdir -p "$tmp/boot/grub" "$tmp/boot/bins"
-cp $build/kernel/capos.elf "$tmp/boot/capos.elf"
-cp $build/kernel/kernel.sym "$tmp/boot/kernel.sym"
-modules="	module2 /boot/kernel.sym kernel.sym"
-for f in $build/bins/* "$@"; do
+cp "${CAPOS_KERNEL:-$build/kernel/capos.elf}" "$tmp/boot/capos.elf"
+modules=
+bins=()
+if [ -z "${CAPOS_BARE:-}" ]; then
+	cp $build/kernel/kernel.sym "$tmp/boot/kernel.sym"
+	modules="	module2 /boot/kernel.sym kernel.sym"
+	bins=($build/bins/* "$@")
+fi
+for f in "${bins[@]}"; do
 	[ -f "$f" ] || continue
 	name=$(basename "$f")
 	cp "$f" "$tmp/boot/bins/$name"

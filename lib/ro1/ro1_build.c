@@ -204,22 +204,12 @@ ro1_file_pass(struct ro1_builder *b, struct ro1_src *src, const uint32_t *order,
 	return 0;
 }
 
-int
-ro1_build(struct ro1_builder *b, struct ro1_src *src, uint32_t *order, const struct ro1_sink *sink,
-	  uint64_t *image_size)
+/* Sizes and offsets of every region, from the ordered tree. */
+static int
+ro1_layout(const struct ro1_src *src, struct ro1_super *sb)
 {
-	struct ro1_super sb;
-	struct ro1_entry e;
 	uint64_t names = 0, crcs = 0, data = 0;
 
-	if (b == NULL || src == NULL || src->nodes == NULL || order == NULL || sink == NULL ||
-	    sink->write == NULL || src->read == NULL || src->count == 0)
-		return E_INVAL;
-	if (src->count > RO1_MAX_ENTRIES)
-		return E_LIMIT;
-	int r = ro1_order(src, order);
-	if (r < 0)
-		return r;
 	for (uint32_t i = 0; i < src->count; i++) {
 		names += src->nodes[i].name_len;
 		crcs += ro1_nchunks(src->nodes[i].size);
@@ -229,29 +219,31 @@ ro1_build(struct ro1_builder *b, struct ro1_src *src, uint32_t *order, const str
 	}
 	if (names > RO1_NAMES_MAX || crcs > UINT32_MAX)
 		return E_TOOBIG;
+	memset(sb, 0, sizeof(*sb));
+	memcpy(sb->magic, RO1_MAGIC, 8);
+	sb->version = RO1_VERSION;
+	sb->super_size = RO1_SUPER_SIZE;
+	sb->chunk_size = RO1_CHUNK;
+	sb->entry_count = src->count;
+	sb->entry_off = RO1_ALIGN;
+	sb->name_off = ro1_align(sb->entry_off + (uint64_t)src->count * RO1_ENTRY_SIZE);
+	sb->name_len = (uint32_t)names;
+	sb->crc_off = ro1_align(sb->name_off + names);
+	sb->crc_count = (uint32_t)crcs;
+	sb->data_off = ro1_align(sb->crc_off + crcs * 4);
+	sb->data_len = data;
+	sb->image_size = ro1_align(sb->data_off + data);
+	return sb->image_size < sb->data_off ? E_TOOBIG : 0;
+}
 
-	memset(&sb, 0, sizeof(sb));
-	memcpy(sb.magic, RO1_MAGIC, 8);
-	sb.version = RO1_VERSION;
-	sb.super_size = RO1_SUPER_SIZE;
-	sb.chunk_size = RO1_CHUNK;
-	sb.entry_count = src->count;
-	sb.entry_off = RO1_ALIGN;
-	sb.name_off = ro1_align(sb.entry_off + (uint64_t)src->count * RO1_ENTRY_SIZE);
-	sb.name_len = (uint32_t)names;
-	sb.crc_off = ro1_align(sb.name_off + names);
-	sb.crc_count = (uint32_t)crcs;
-	sb.data_off = ro1_align(sb.crc_off + crcs * 4);
-	sb.data_len = data;
-	sb.image_size = ro1_align(sb.data_off + data);
-	if (sb.image_size < sb.data_off)
-		return E_TOOBIG;
-
-	b->sink = sink;
-	b->pos = RO1_ALIGN;
-	/* Entries, in BFS order. */
+/* The entry table in BFS order; names, chunk CRCs and extents are handed out in the same order. */
+static int
+ro1_emit_entries(struct ro1_builder *b, const struct ro1_src *src, const uint32_t *order, uint32_t *crc)
+{
 	uint64_t name_at = 0, crc_at = 0, data_at = 0;
-	uint32_t crc = 0;
+	struct ro1_entry e;
+
+	*crc = 0;
 	for (uint32_t j = 0; j < src->count; j++) {
 		const struct ro1_src_node *n = &src->nodes[order[j]];
 		memset(&e, 0, sizeof(e));
@@ -272,34 +264,57 @@ ro1_build(struct ro1_builder *b, struct ro1_src *src, uint32_t *order, const str
 			data_at += n->size;
 		}
 		name_at += n->name_len;
-		crc = crc32c_update(crc, &e, sizeof(e));
-		if ((r = ro1_emit(b, &e, sizeof(e))) < 0)
+		*crc = crc32c_update(*crc, &e, sizeof(e));
+		int r = ro1_emit(b, &e, sizeof(e));
+		if (r < 0)
 			return r;
 	}
-	sb.entry_crc = crc;
-	/* Names, in the same order. */
-	if ((r = ro1_pad_to(b, sb.name_off)) < 0)
-		return r;
-	crc = 0;
+	return 0;
+}
+
+static int
+ro1_emit_names(struct ro1_builder *b, const struct ro1_src *src, const uint32_t *order, uint32_t *crc)
+{
+	*crc = 0;
 	for (uint32_t j = 0; j < src->count; j++) {
 		const struct ro1_src_node *n = &src->nodes[order[j]];
-		crc = crc32c_update(crc, n->name, n->name_len);
-		if ((r = ro1_emit(b, n->name, n->name_len)) < 0)
+		*crc = crc32c_update(*crc, n->name, n->name_len);
+		int r = ro1_emit(b, n->name, n->name_len);
+		if (r < 0)
 			return r;
 	}
-	sb.name_crc = crc;
-	/* Chunk CRCs, then the data itself. */
-	uint32_t crctab_crc;
-	if ((r = ro1_pad_to(b, sb.crc_off)) < 0 || (r = ro1_file_pass(b, src, order, false, &crctab_crc)) < 0)
+	return 0;
+}
+
+int
+ro1_build(struct ro1_builder *b, struct ro1_src *src, uint32_t *order, const struct ro1_sink *sink,
+	  uint64_t *image_size)
+{
+	struct ro1_super sb;
+	uint32_t entry_crc, name_crc, crctab_crc, data_crc;
+	int r;
+
+	if (b == NULL || src == NULL || src->nodes == NULL || order == NULL || sink == NULL ||
+	    sink->write == NULL || src->read == NULL || src->count == 0)
+		return E_INVAL;
+	if (src->count > RO1_MAX_ENTRIES)
+		return E_LIMIT;
+	if ((r = ro1_order(src, order)) < 0 || (r = ro1_layout(src, &sb)) < 0)
 		return r;
-	sb.crctab_crc = crctab_crc;
-	if ((r = ro1_pad_to(b, sb.data_off)) < 0 || (r = ro1_file_pass(b, src, order, true, &crc)) < 0)
+	b->sink = sink;
+	b->pos = RO1_ALIGN;
+	if ((r = ro1_emit_entries(b, src, order, &entry_crc)) < 0 ||
+	    (r = ro1_pad_to(b, sb.name_off)) < 0 || (r = ro1_emit_names(b, src, order, &name_crc)) < 0 ||
+	    (r = ro1_pad_to(b, sb.crc_off)) < 0 || (r = ro1_file_pass(b, src, order, false, &crctab_crc)) < 0 ||
+	    (r = ro1_pad_to(b, sb.data_off)) < 0 || (r = ro1_file_pass(b, src, order, true, &data_crc)) < 0 ||
+	    (r = ro1_pad_to(b, sb.image_size)) < 0)
 		return r;
-	if (crc != crctab_crc)
+	if (data_crc != crctab_crc)
 		return E_IO; /* a source file changed between the two passes */
-	if ((r = ro1_pad_to(b, sb.image_size)) < 0)
-		return r;
 	/* The superblock last: it vouches for everything written before it. */
+	sb.entry_crc = entry_crc;
+	sb.name_crc = name_crc;
+	sb.crctab_crc = crctab_crc;
 	sb.super_crc = crc32c(&sb, offsetof(struct ro1_super, super_crc));
 	memset(b->block, 0, sizeof(b->block));
 	memcpy(b->block, &sb, sizeof(sb));

@@ -22,7 +22,7 @@
 #include "../../tools/mkstore-image/ro1_cmd.h"
 
 /* Per process, so that concurrent runs in one build/ do not collide. */
-static char tree_dir[64], img_path[64], path_buf[256];
+static char tree_dir[64], img_path[160], path_buf[256];
 #define TREE tree_dir
 #define IMG img_path
 
@@ -36,7 +36,7 @@ P(const char *rel)
 static int
 teardown(void **state)
 {
-	char cmd[200];
+	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", tree_dir, img_path);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -216,6 +216,25 @@ ro1cmd_0003_damaged_images(void **state)
 }
 
 static void
+ro1cmd_0005_image_inside_tree(void **state)
+{
+	struct img m;
+	static struct ro1_vol v;
+	uint32_t ino;
+	char self[128];
+	snprintf(self, sizeof(self), "%s/self.img", tree_dir);
+	assert_int_equal(cmd(ro1_cmd_build, "build", TREE, self), 0);
+	snprintf(img_path, sizeof(img_path), "%s", self);
+	img_load(&m);
+	assert_int_equal(ro1_mount(&v, &m.dev), 0);
+	assert_int_equal(ro1_lookup(&v, "self.img", &ino), E_NOENT);
+	assert_int_equal(ro1_lookup(&v, "etc/motd", &ino), 0);
+	free(m.p);
+	unlink(self);
+	snprintf(img_path, sizeof(img_path), "ro1-cmd.%d.img", (int)getpid());
+}
+
+static void
 ro1cmd_0004_refusals(void **state)
 {
 	assert_int_equal(cmd(ro1_cmd_build, "build", TREE, NULL), 2);
@@ -225,6 +244,7 @@ ro1cmd_0004_refusals(void **state)
 	assert_int_equal(cmd(ro1_cmd_check, "check", "no-such-image", NULL), 1);
 	assert_int_equal(symlink("etc/motd", P("/link")), 0);
 	assert_int_equal(cmd(ro1_cmd_build, "build", TREE, IMG), 1); /* symlinks are not shipped */
+	assert_int_equal(access(IMG, F_OK), -1);                      /* and no half image is left */
 	unlink(P("/link"));
 }
 
@@ -236,6 +256,7 @@ main(void)
 		cmocka_unit_test(ro1cmd_0002_reproducible),
 		cmocka_unit_test(ro1cmd_0003_damaged_images),
 		cmocka_unit_test(ro1cmd_0004_refusals),
+		cmocka_unit_test(ro1cmd_0005_image_inside_tree),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -30,6 +30,8 @@ struct host_tree {
 	int fd;                 /* open file for the last node read */
 	uint32_t fd_node;
 	int64_t clamp;          /* SOURCE_DATE_EPOCH or -1 */
+	dev_t out_dev;          /* the image being written, if it lies inside the tree */
+	ino_t out_ino;
 	const char *prog;
 };
 
@@ -105,6 +107,10 @@ tree_scan(struct host_tree *t, uint32_t dir, const char *path, unsigned depth)
 			free(child);
 			rc = -1;
 			break;
+		}
+		if (st.st_dev == t->out_dev && st.st_ino == t->out_ino) {
+			free(child); /* the image itself: never ship it inside itself */
+			continue;
 		}
 		if (strlen(de->d_name) > RO1_NAME_MAX) {
 			fprintf(stderr, "%s: %s: name longer than %u bytes (RO1_NAME_MAX)\n", t->prog, child, RO1_NAME_MAX);
@@ -203,16 +209,23 @@ ro1_cmd_build(int argc, char **argv)
 		fprintf(stderr, "%s: %s: not a directory\n", prog, argv[1]);
 		return 1;
 	}
-	if (tree_add(&t, argv[1], "", &st) < 0 || tree_scan(&t, 0, argv[1], 1) < 0)
-		goto out_free;
-	order = calloc(t.count, sizeof(*order));
-	if (order == NULL)
-		goto out_free;
+	struct stat ost;
 	out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (out < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, argv[2], strerror(errno));
 		goto out_free;
 	}
+	if (fstat(out, &ost) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, argv[2], strerror(errno));
+		goto out_fail;
+	}
+	t.out_dev = ost.st_dev;
+	t.out_ino = ost.st_ino;
+	if (tree_add(&t, argv[1], "", &st) < 0 || tree_scan(&t, 0, argv[1], 1) < 0)
+		goto out_fail;
+	order = calloc(t.count, sizeof(*order));
+	if (order == NULL)
+		goto out_fail;
 	static struct ro1_builder b;
 	struct ro1_src src = { t.nodes, t.count, tree_read, &t };
 	struct ro1_sink sink = { file_write, file_flush, &out };
@@ -220,12 +233,13 @@ ro1_cmd_build(int argc, char **argv)
 	int r = ro1_build(&b, &src, order, &sink, &size);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, argv[2], err_name(r));
-		unlink(argv[2]);
-		goto out_close;
+		goto out_fail;
 	}
 	printf("%s: %u entries, %llu bytes\n", argv[2], t.count, (unsigned long long)size);
 	rc = 0;
-out_close:
+out_fail:
+	if (rc != 0)
+		unlink(argv[2]); /* never leave a half-written image behind */
 	close(out);
 out_free:
 	free(order);

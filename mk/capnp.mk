@@ -66,3 +66,16 @@ $(BUILD)/bench/bench-capnp: bench/capnp/bench.cc bench/capnp/bench_c.c bench/cap
 .PHONY: bench-capnp
 bench-capnp: $(BUILD)/bench/bench-capnp
 	$(BUILD)/bench/bench-capnp $(BENCH_SECONDS)
+
+# The runtime must build freestanding with kernel code-generation flags (no
+# SSE/x87, kernel code model): checked on every `make`.
+CAPNP_FREESTANDING_FLAGS := -std=c11 -O2 -Wall -Wextra -Werror -Wmissing-prototypes -ffreestanding \
+	-fno-builtin -fno-pic -fno-pie -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-80387 \
+	-mcmodel=kernel -Ilib
+$(BUILD)/capnp/freestanding.ok: $(CAPNP_LIB_SRCS) $(CAPNP_LIB_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@for f in $(CAPNP_LIB_SRCS); do \
+		$(HOSTCC) $(CAPNP_FREESTANDING_FLAGS) -c $$f -o $(@D)/fs_$$(basename $$f .c).o || exit 1; \
+	done
+	@touch $@
+ALL_TARGETS += $(BUILD)/capnp/freestanding.ok

@@ -464,6 +464,32 @@ test_interop_packed(void **state)
 	free(fixture);
 }
 
+/* The generator fails closed: a truncated or garbage request is an error
+ * (exit status != 0) and writes no header. */
+static void
+test_generator_rejects_bad_request(void **state)
+{
+	static const char *cmds[] = {
+		"capnp compile -o- ../../" SCHEMA " | head -c 200 | ../../tools/capnpc-c",
+		"head -c 4096 /dev/urandom | ../../tools/capnpc-c",
+		"printf '' | ../../tools/capnpc-c",
+		"capnp compile -o- ../../" SCHEMA " | tail -c +9 | ../../tools/capnpc-c",
+	};
+	size_t i;
+
+	/* the same pipeline with a whole request succeeds (the paths are right) */
+	assert_int_equal(system("mkdir -p capnp/genok && cd capnp/genok && capnp compile -o- ../../"
+	    SCHEMA " | ../../tools/capnpc-c"), 0);
+	assert_int_equal(system("test -n \"$(find capnp/genok -name test.capnp.h -size +1k)\""), 0);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char full[512];
+		snprintf(full, sizeof(full), "rm -rf capnp/genfail && mkdir -p capnp/genfail && cd capnp/genfail && set -o pipefail && (%s) 2>/dev/null",
+		    cmds[i]);
+		assert_int_not_equal(system(full), 0);
+	}
+	assert_int_not_equal(system("test -e capnp/genfail/tests"), 0);
+}
+
 static void
 test_manifest_fixture(void **state)
 {
@@ -506,6 +532,7 @@ main(void)
 		cmocka_unit_test(test_interop_multi_segment),
 		cmocka_unit_test(test_interop_packed),
 		cmocka_unit_test(test_manifest_fixture),
+		cmocka_unit_test(test_generator_rejects_bad_request),
 	};
 	return cmocka_run_group_tests(tests, 0, 0);
 }

@@ -168,6 +168,9 @@ gen_file(const struct capnp_struct *rf)
 	char out[1100];
 	FILE *f;
 
+	/* The header goes below the output directory, never outside it. */
+	if (strncmp(name, "../", 3) == 0 || strstr(name, "/../") || strcmp(name, "..") == 0)
+		gen_fail("schema path leaves the output directory", name);
 	snprintf(out, sizeof(out), "%s.h", name[0] == '/' ? name + 1 : name);
 	make_dirs(out);
 	f = fopen(out, "w");

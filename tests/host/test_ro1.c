@@ -316,6 +316,96 @@ ro1_0004_minimal_tree(void **state)
 	free(t);
 }
 
+/* Random trees: whatever the builder writes, the reader must give back exactly. */
+#define RND_MAX 160
+
+struct rnd_tree {
+	struct tree t;
+	uint32_t parent[RND_MAX];
+	char names[RND_MAX][24];
+	uint32_t kids[RND_MAX][RND_MAX];
+};
+
+static uint32_t rng_state;
+
+static uint32_t
+rng(void)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return rng_state >> 8;
+}
+
+static void
+rnd_path(struct rnd_tree *rt, uint32_t i, char *out, size_t cap)
+{
+	if (i == 0) {
+		out[0] = '\0';
+		return;
+	}
+	rnd_path(rt, rt->parent[i], out, cap);
+	size_t n = strlen(out);
+	snprintf(out + n, cap - n, "/%s", rt->names[i]);
+}
+
+static void
+ro1_0005_random_trees(void **state)
+{
+	for (uint32_t seed = 1; seed <= 40; seed++) {
+		struct rnd_tree *rt = calloc(1, sizeof(*rt));
+		struct tree *t = &rt->t;
+		struct ro1_vol v;
+		struct ram r;
+		rng_state = seed;
+		t->src.nodes = t->nodes;
+		t->src.read = tree_read;
+		t->src.ctx = t;
+		uint32_t n = 1 + rng() % (RND_MAX - 1);
+		add(t, "", RO1_KIND_DIR, 0);
+		for (uint32_t i = 1; i < n; i++) {
+			uint32_t p;
+			do
+				p = rng() % i;
+			while (t->nodes[p].kind != RO1_KIND_DIR);
+			rt->parent[i] = p;
+			/* Short random names, made unique by the index; some share prefixes. */
+			snprintf(rt->names[i], sizeof(rt->names[i]), "%.*s%u", (int)(rng() % 4), "abab", i);
+			bool dir = rng() % 3 == 0;
+			uint64_t size = dir ? 0 : (rng() % 4 == 0 ? 0 : rng() % 9000); /* fits build()'s 2 MiB */
+			add(t, rt->names[i], dir ? RO1_KIND_DIR : RO1_KIND_FILE, size);
+			struct ro1_src_node *pn = &t->nodes[p];
+			pn->children = rt->kids[p];
+			rt->kids[p][pn->child_count++] = i;
+		}
+		build(t, &r, seed % 2 ? 512 : 4096);
+		assert_int_equal(ro1_mount(&v, &r.dev), 0);
+		int problems = 0;
+		assert_int_equal(ro1_check(&v, &r.dev, count_report, &problems), 0);
+		uint8_t *buf = malloc(20000);
+		for (uint32_t i = 0; i < n; i++) {
+			char path[RND_MAX * 26];
+			uint32_t ino;
+			struct ro1_stat st;
+			rnd_path(rt, i, path, sizeof(path));
+			assert_int_equal(ro1_lookup(&v, path, &ino), 0);
+			assert_int_equal(ro1_stat(&v, ino, &st), 0);
+			assert_int_equal(st.kind, t->nodes[i].kind);
+			assert_int_equal(st.mtime_sec, 1700000000 + i);
+			if (st.kind == RO1_KIND_DIR) {
+				assert_int_equal(st.child_count, t->nodes[i].child_count);
+				continue;
+			}
+			assert_int_equal(st.size, t->nodes[i].size);
+			assert_int_equal(ro1_read(&v, ino, 0, buf, 20000), (int)st.size);
+			for (uint64_t k = 0; k < st.size; k++)
+				if (buf[k] != pattern(k, i))
+					fail_msg("seed %u node %u byte %llu", seed, i, (unsigned long long)k);
+		}
+		free(buf);
+		free(r.p);
+		free(rt);
+	}
+}
+
 /* ---- builder refusals ---- */
 
 static int
@@ -621,6 +711,7 @@ main(void)
 		cmocka_unit_test(ro1_0002_build_mount_512),
 		cmocka_unit_test(ro1_0003_check_clean),
 		cmocka_unit_test(ro1_0004_minimal_tree),
+		cmocka_unit_test(ro1_0005_random_trees),
 		cmocka_unit_test(ro1_0010_builder_refuses),
 		cmocka_unit_test(ro1_0100_hostile_mounts),
 		cmocka_unit_test(ro1_0101_truncated),

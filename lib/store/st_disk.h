@@ -4,7 +4,10 @@
  * little-endian; the structures are packed and size-checked.
  *
  * Region layout, in blocks of the region:
- *   0, 1            commit records (slot = generation % 2)
+ *   0, 1            commit records (slot = generation % 2); after the 128-byte
+ *                   header each holds the pending journal: pend_entries
+ *                   entries (64 B each) then pend_bytes record bytes, which
+ *                   logically follow the table and the data area
  *   area 0          [table_blocks entry table][data_blocks data]
  *   area 1          same size; the shadow generation used by compaction
  */
@@ -29,13 +32,15 @@ struct st_super_disk {
 	uint32_t front;          /* area holding the live generation: 0 or 1 */
 	uint32_t table_blocks;   /* per area */
 	uint64_t data_blocks;    /* per area */
-	uint64_t entry_count;    /* committed entries in the front table */
-	uint64_t data_tail;      /* committed bytes in the front data area */
+	uint64_t entry_count;    /* entries written to the front table */
+	uint64_t data_tail;      /* bytes written to the front data area */
 	uint64_t next_seq;       /* next record sequence number */
 	uint32_t key_max;
 	uint32_t val_max;
-	uint8_t reserved[44];
-	uint32_t crc;            /* CRC32C of the preceding 124 bytes */
+	uint32_t pend_entries;   /* journaled entries after the header */
+	uint32_t pend_bytes;     /* journaled record bytes after those entries */
+	uint8_t reserved[36];
+	uint32_t crc;            /* CRC32C of bytes 0..123, then of the journal */
 } __attribute__((packed));
 _Static_assert(sizeof(struct st_super_disk) == 128, "st_super_disk size");
 

@@ -48,9 +48,25 @@ data_cap(const struct st *st)
 }
 
 static uint32_t
-super_crc(const struct st_super_disk *s)
+super_crc(const uint8_t *blk)
 {
-	return crc32c(s, offsetof(struct st_super_disk, crc));
+	const struct st_super_disk *h = (const struct st_super_disk *)blk;
+	size_t jl = (size_t)h->pend_entries * ST_ENTRY_SIZE + h->pend_bytes;
+
+	return crc32c_update(crc32c(blk, offsetof(struct st_super_disk, crc)),
+	    blk + sizeof(*h), jl);
+}
+
+static uint64_t
+lcount(const struct st *st)
+{
+	return st->sb.entry_count + st->sb.pend_entries;
+}
+
+static uint64_t
+ltail(const struct st *st)
+{
+	return st->sb.data_tail + st->sb.pend_bytes;
 }
 
 static uint32_t
@@ -110,19 +126,34 @@ key_check(const char *k, size_t len)
 }
 
 /* Read len bytes at byte offset off of area a's data into dst. */
+/*
+ * Read len bytes at byte offset off of area a's data into dst. In the front
+ * area, bytes at or beyond the written data tail live in the journal.
+ */
 static int
 read_bytes(struct st *st, uint32_t a, uint64_t off, void *dst, size_t len)
 {
 	uint8_t *d = dst;
 	uint64_t base = area_base(st, a) + st->sb.table_blocks;
+	bool front = (a == st->sb.front);
 
 	while (len > 0) {
 		uint32_t o = (uint32_t)(off % st->bs);
 		size_t n = st->bs - o;
 		int r;
 
+		if (front && off >= st->sb.data_tail) {
+			uint64_t po = off - st->sb.data_tail;
+
+			if (po > st->sb.pend_bytes || len > st->sb.pend_bytes - po)
+				return E_RANGE;
+			memcpy(d, st->pend + po, len);
+			return 0;
+		}
 		if (n > len)
 			n = len;
+		if (front && n > st->sb.data_tail - off)
+			n = (size_t)(st->sb.data_tail - off);
 		r = blk_read(st->dev, base + off / st->bs, 1, st->scratch);
 		if (r < 0)
 			return r;
@@ -133,7 +164,6 @@ read_bytes(struct st *st, uint32_t a, uint64_t off, void *dst, size_t len)
 	}
 	return 0;
 }
-
 /* Appender over area a's data; uses st->tail as the partial-block buffer. */
 struct app {
 	struct st *st;
@@ -209,16 +239,22 @@ write_table_blocks(struct st *st, uint32_t a, uint64_t first, uint64_t last)
 	return 0;
 }
 
+/* Write the commit record for *ns, journal (entries and bytes) included. */
 static int
 commit(struct st *st, struct st_super_disk *ns)
 {
+	uint8_t *b = st->scratch;
+	size_t el = (size_t)ns->pend_entries * ST_ENTRY_SIZE;
 	int r;
 
 	ns->gen = st->sb.gen + 1;
-	ns->crc = super_crc(ns);
-	memset(st->scratch, 0, st->bs);
-	memcpy(st->scratch, ns, sizeof(*ns));
-	r = blk_write(st->dev, ns->gen % 2, 1, st->scratch);
+	memset(b, 0, st->bs);
+	memcpy(b, ns, sizeof(*ns));
+	memcpy(b + sizeof(*ns), &st->ents[ns->entry_count], el);
+	memcpy(b + sizeof(*ns) + el, st->pend, ns->pend_bytes);
+	ns->crc = super_crc(b);
+	memcpy(b + offsetof(struct st_super_disk, crc), &ns->crc, 4);
+	r = blk_write(st->dev, ns->gen % 2, 1, b);
 	if (r < 0)
 		return r;
 	r = blk_flush(st->dev);
@@ -227,7 +263,6 @@ commit(struct st *st, struct st_super_disk *ns)
 	st->sb = *ns;
 	return 0;
 }
-
 /* ---- index ------------------------------------------------------------ */
 
 /*
@@ -278,13 +313,17 @@ problem(struct chk *c, int code, const char *what, uint64_t a, uint64_t b)
 }
 
 static const char *
-super_invalid(const struct st_super_disk *s, const struct blk_dev *dev, uint32_t slot)
+super_invalid(const uint8_t *blk, const struct blk_dev *dev, uint32_t slot)
 {
-	uint64_t area, epb;
+	const struct st_super_disk *s = (const struct st_super_disk *)blk;
+	uint64_t area, epb, cap;
 
 	if (memcmp(s->magic, ST_MAGIC, 8) != 0)
 		return "commit record: bad magic";
-	if (s->crc != super_crc(s))
+	if (sizeof(*s) + (uint64_t)s->pend_entries * ST_ENTRY_SIZE + s->pend_bytes >
+	    dev->block_size)
+		return "commit record: journal larger than the block";
+	if (s->crc != super_crc(blk))
 		return "commit record: bad checksum";
 	if (s->version != ST_VERSION)
 		return "commit record: unknown version";
@@ -302,19 +341,22 @@ super_invalid(const struct st_super_disk *s, const struct blk_dev *dev, uint32_t
 	if (2 + 2 * area > s->region_blocks)
 		return "commit record: area outside region";
 	epb = s->block_size / ST_ENTRY_SIZE;
-	if (s->entry_count > s->table_blocks * epb)
+	if (s->entry_count > s->table_blocks * epb ||
+	    s->pend_entries > s->table_blocks * epb - s->entry_count)
 		return "commit record: entry count beyond table";
-	if (s->data_tail > s->data_blocks * s->block_size)
+	cap = s->data_blocks * s->block_size;
+	if (s->data_tail > cap || s->pend_bytes > cap - s->data_tail)
 		return "commit record: data tail beyond data area";
 	if (s->key_max == 0 || s->key_max > ST_KEY_MAX || s->val_max > ST_VAL_MAX)
 		return "commit record: bad record limits";
-	if (s->next_seq < s->entry_count + 1)
+	if (s->next_seq < s->entry_count + s->pend_entries + 1)
 		return "commit record: sequence counter behind entries";
 	return NULL;
 }
-
+/* Choose the newest valid commit record; its block is left in best. */
 static int
-pick_super(struct chk *c, struct blk_dev *dev, uint8_t *buf, struct st_super_disk *out)
+pick_super(struct chk *c, struct blk_dev *dev, uint8_t *buf, uint8_t *best_blk,
+    struct st_super_disk *out)
 {
 	struct st_super_disk s[2];
 	const char *why[2];
@@ -326,9 +368,11 @@ pick_super(struct chk *c, struct blk_dev *dev, uint8_t *buf, struct st_super_dis
 		if (r < 0)
 			return r;
 		memcpy(&s[i], buf, sizeof(s[i]));
-		why[i] = super_invalid(&s[i], dev, i);
-		if (why[i] == NULL && (best < 0 || s[i].gen > s[best].gen))
+		why[i] = super_invalid(buf, dev, i);
+		if (why[i] == NULL && (best < 0 || s[i].gen > s[best].gen)) {
 			best = (int)i;
+			memcpy(best_blk, buf, dev->block_size);
+		}
 	}
 	if (best < 0) {
 		/* Without a reporter keep the more telling reason of the two. */
@@ -341,12 +385,11 @@ pick_super(struct chk *c, struct blk_dev *dev, uint8_t *buf, struct st_super_dis
 	*out = s[best];
 	return 0;
 }
-
 static int
 carve(struct st *st, void *arena, size_t len, size_t *need)
 {
 	size_t tbytes = (size_t)st->sb.table_blocks * st->bs, off = 0;
-	size_t o_ents, o_index, o_dead, o_tail, o_scratch;
+	size_t o_ents, o_index, o_dead, o_tail, o_scratch, o_pend;
 	uint32_t slots = 1;
 	uint8_t *p = arena;
 
@@ -359,6 +402,7 @@ carve(struct st *st, void *arena, size_t len, size_t *need)
 	TAKE(o_dead, st->table_cap / 8 + 1);
 	TAKE(o_tail, st->bs);
 	TAKE(o_scratch, st->bs);
+	TAKE(o_pend, st->bs);
 #undef TAKE
 	*need = off;
 	if (arena == NULL || off > len)
@@ -369,16 +413,18 @@ carve(struct st *st, void *arena, size_t len, size_t *need)
 	st->dead = p + o_dead;
 	st->tail = p + o_tail;
 	st->scratch = p + o_scratch;
+	st->pend = p + o_pend;
 	st->index_mask = slots - 1;
 	return 0;
 }
 
 static int
-load_entries(struct chk *c)
+load_entries(struct chk *c, const uint8_t *sblk)
 {
 	struct st *st = c->st;
-	uint64_t n = st->sb.entry_count, i, prev_end = 0, prev_seq = 0;
-	uint64_t blocks = (n * ST_ENTRY_SIZE + st->bs - 1) / st->bs;
+	uint64_t t = st->sb.entry_count, n = lcount(st), i, prev_end = 0, prev_seq = 0;
+	uint64_t blocks = (t * ST_ENTRY_SIZE + st->bs - 1) / st->bs;
+	size_t el = (size_t)st->sb.pend_entries * ST_ENTRY_SIZE;
 	int r;
 
 	for (i = 0; i < blocks; i++) {
@@ -387,6 +433,9 @@ load_entries(struct chk *c)
 		if (r < 0)
 			return r;
 	}
+	/* the journal: entries after the table, bytes after the data tail */
+	memcpy(&st->ents[t], sblk + sizeof(struct st_super_disk), el);
+	memcpy(st->pend, sblk + sizeof(struct st_super_disk) + el, st->sb.pend_bytes);
 	memset((uint8_t *)st->ents + n * ST_ENTRY_SIZE, 0,
 	    (size_t)st->table_cap * ST_ENTRY_SIZE - n * ST_ENTRY_SIZE);
 	for (i = 0; i < n; i++) {
@@ -413,7 +462,9 @@ load_entries(struct chk *c)
 			    e->data_off);
 			goto bad;
 		}
-		if (e->data_off > st->sb.data_tail || len > st->sb.data_tail - e->data_off) {
+		if (e->data_off > ltail(st) || len > ltail(st) - e->data_off ||
+		    (i < t && e->data_off + len > st->sb.data_tail) ||
+		    (i >= t && e->data_off < st->sb.data_tail)) {
 			r = problem(c, E_CORRUPT, "entry: data beyond committed tail", i, e->data_off);
 			goto bad;
 		}
@@ -463,7 +514,7 @@ static int
 mount_common(struct chk *c, struct blk_dev *dev, void *arena, size_t arena_len)
 {
 	struct st *st = c->st;
-	uint8_t blk[4096];
+	uint8_t blk[4096], sblk[4096];
 	size_t need;
 	int r;
 
@@ -472,13 +523,13 @@ mount_common(struct chk *c, struct blk_dev *dev, void *arena, size_t arena_len)
 	st->bs = dev->block_size;
 	if (st->bs != 512 && st->bs != 4096)
 		return problem(c, E_INVAL, "device block size is not 512 or 4096", st->bs, 0);
-	r = pick_super(c, dev, blk, &st->sb);
+	r = pick_super(c, dev, blk, sblk, &st->sb);
 	if (r < 0)
 		return r;
 	r = carve(st, arena, arena_len, &need);
 	if (r < 0)
 		return limit(st, r, "st_mount arena (st_arena_need bytes)");
-	return load_entries(c);
+	return load_entries(c, sblk);
 }
 
 int
@@ -486,7 +537,7 @@ st_arena_need(struct blk_dev *dev, size_t *need)
 {
 	struct st st;
 	struct chk c = { &st, NULL, NULL, 0 };
-	uint8_t blk[4096];
+	uint8_t blk[4096], sblk[4096];
 	int r;
 
 	memset(&st, 0, sizeof(st));
@@ -494,7 +545,7 @@ st_arena_need(struct blk_dev *dev, size_t *need)
 	st.bs = dev->block_size;
 	if (st.bs != 512 && st.bs != 4096)
 		return E_INVAL;
-	r = pick_super(&c, dev, blk, &st.sb);
+	r = pick_super(&c, dev, blk, sblk, &st.sb);
 	if (r < 0)
 		return r;
 	carve(&st, NULL, 0, need);
@@ -540,11 +591,12 @@ st_format(struct blk_dev *dev, const struct st_geom *g)
 	s.next_seq = 1;
 	s.key_max = ST_KEY_MAX;
 	s.val_max = ST_VAL_MAX;
-	s.crc = super_crc(&s);
 	memset(blk, 0, bs);
 	r = blk_write(dev, 0, 1, blk);
 	if (r < 0)
 		return r;
+	memcpy(blk, &s, sizeof(s));
+	s.crc = super_crc(blk);
 	memcpy(blk, &s, sizeof(s));
 	r = blk_write(dev, 1, 1, blk);
 	if (r < 0)
@@ -616,7 +668,7 @@ compact(struct st *st)
 	struct app ap = { st, area_base(st, s) + st->sb.table_blocks, 0 };
 	struct st_super_disk ns = st->sb;
 	uint8_t *chunk = (uint8_t *)st->kbuf; /* 2 * 256 bytes of key scratch */
-	uint64_t i, n = st->sb.entry_count;
+	uint64_t i, n = lcount(st);
 	int r;
 
 	st->tail_valid = false;
@@ -660,6 +712,8 @@ compact(struct st *st)
 	ns.front = s;
 	ns.entry_count = j;
 	ns.data_tail = ap.pos;
+	ns.pend_entries = 0;
+	ns.pend_bytes = 0;
 	if (r == 0)
 		r = commit(st, &ns);
 	if (r < 0)
@@ -690,7 +744,7 @@ st_compact(struct st *st)
 static int
 make_room(struct st *st, uint64_t need)
 {
-	if (st->sb.entry_count < st->table_cap && need <= data_cap(st) - st->sb.data_tail)
+	if (lcount(st) < st->table_cap && need <= data_cap(st) - ltail(st))
 		return 0;
 	if (st->live + 1 > st->table_cap)
 		return limit(st, E_NOSPC, "entry table (CAPOSST1 table_entries per area)");
@@ -706,18 +760,18 @@ write_rec(struct st *st, const char *key, uint16_t klen, const void *val, uint32
     uint8_t kind)
 {
 	uint32_t h = crc32c(key, klen), slot, old = 0;
-	uint64_t i, need = (uint64_t)klen + vlen;
+	uint64_t i, need = (uint64_t)klen + vlen, jl;
 	struct st_super_disk ns;
 	struct st_entry_disk *e;
 	struct app ap;
-	int r, found;
+	int r = 0, found;
 
 	found = lookup(st, key, klen, h, &slot);
 	if (found < 0)
 		return fail_io(st, found);
 	if (kind == ST_KIND_TOMB && (!found || st->ents[st->index[slot] - 1].kind != ST_KIND_PUT))
 		return E_NOENT;
-	if (st->sb.entry_count >= st->table_cap || need > data_cap(st) - st->sb.data_tail) {
+	if (lcount(st) >= st->table_cap || need > data_cap(st) - ltail(st)) {
 		r = make_room(st, need);
 		if (r < 0)
 			return r;
@@ -727,48 +781,64 @@ write_rec(struct st *st, const char *key, uint16_t klen, const void *val, uint32
 	}
 	if (found)
 		old = st->index[slot] - 1;
-	r = tail_load(st);
-	if (r < 0)
-		return fail_io(st, r);
-	/* 1. data */
-	ap.st = st;
-	ap.base = area_base(st, st->sb.front) + st->sb.table_blocks;
-	ap.pos = st->sb.data_tail;
-	i = st->sb.entry_count;
+	i = lcount(st);
 	e = &st->ents[i];
 	memset(e, 0, sizeof(*e));
 	e->seq = st->sb.next_seq;
-	e->data_off = ap.pos;
+	e->data_off = ltail(st);
 	e->val_len = vlen;
 	e->data_crc = crc32c_update(crc32c(key, klen), val, vlen);
 	e->key_hash = h;
 	e->key_len = klen;
 	e->kind = kind;
 	e->crc = entry_crc(e);
-	st->tail_valid = false;
-	r = app_put(&ap, key, klen);
-	if (r == 0)
-		r = app_put(&ap, val, vlen);
-	if (r == 0)
-		r = app_finish(&ap);
-	if (r == 0)
-		r = blk_flush(st->dev);
-	/* 2. metadata: the table block holding entry i */
-	if (r == 0)
-		r = write_table_blocks(st, st->sb.front, i * ST_ENTRY_SIZE / st->bs,
-		    i * ST_ENTRY_SIZE / st->bs);
-	if (r == 0)
-		r = blk_flush(st->dev);
-	/* 3. commit record */
 	ns = st->sb;
-	ns.entry_count = i + 1;
-	ns.data_tail = ap.pos;
-	ns.next_seq = st->sb.next_seq + 1;
-	if (r == 0)
+	ns.next_seq++;
+	jl = sizeof(ns) + (uint64_t)(ns.pend_entries + 1) * ST_ENTRY_SIZE + ns.pend_bytes + need;
+	if (jl <= st->bs) {
+		/*
+		 * Journal: entry and bytes go into the commit record itself, so
+		 * data, metadata and commit are one atomic block write.
+		 */
+		memcpy(st->pend + ns.pend_bytes, key, klen);
+		if (vlen > 0)
+			memcpy(st->pend + ns.pend_bytes + klen, val, vlen);
+		ns.pend_entries++;
+		ns.pend_bytes += (uint32_t)need;
 		r = commit(st, &ns);
+	} else {
+		/* Spill journal and record: data, flush, table, flush, commit record. */
+		r = tail_load(st);
+		ap.st = st;
+		ap.base = area_base(st, st->sb.front) + st->sb.table_blocks;
+		ap.pos = st->sb.data_tail;
+		st->tail_valid = false;
+		if (r == 0)
+			r = app_put(&ap, st->pend, st->sb.pend_bytes);
+		if (r == 0)
+			r = app_put(&ap, key, klen);
+		if (r == 0)
+			r = app_put(&ap, val, vlen);
+		if (r == 0)
+			r = app_finish(&ap);
+		if (r == 0)
+			r = blk_flush(st->dev);
+		if (r == 0)
+			r = write_table_blocks(st, st->sb.front,
+			    st->sb.entry_count * ST_ENTRY_SIZE / st->bs, i * ST_ENTRY_SIZE / st->bs);
+		if (r == 0)
+			r = blk_flush(st->dev);
+		ns.entry_count = i + 1;
+		ns.data_tail = ap.pos;
+		ns.pend_entries = 0;
+		ns.pend_bytes = 0;
+		if (r == 0)
+			r = commit(st, &ns);
+		if (r == 0)
+			st->tail_valid = true;
+	}
 	if (r < 0)
 		return fail_io(st, r);
-	st->tail_valid = true;
 	if (found) {
 		struct st_entry_disk *o = &st->ents[old];
 
@@ -852,7 +922,7 @@ int
 st_list(struct st_ns *ns, uint64_t *cursor, char *key, size_t cap)
 {
 	struct st *st = ns->st;
-	uint64_t lo = 0, hi = st->sb.entry_count, i;
+	uint64_t lo = 0, hi = lcount(st), i;
 	int r;
 
 	if (st->broken)
@@ -865,7 +935,7 @@ st_list(struct st_ns *ns, uint64_t *cursor, char *key, size_t cap)
 		else
 			hi = mid;
 	}
-	for (i = lo; i < st->sb.entry_count; i++) {
+	for (i = lo; i < lcount(st); i++) {
 		const struct st_entry_disk *e = &st->ents[i];
 		size_t rel;
 
@@ -904,9 +974,9 @@ st_usage(const struct st *st, struct st_usage *u)
 {
 	u->records = st->live;
 	u->record_bytes = st->live_bytes;
-	u->entries = st->sb.entry_count;
+	u->entries = lcount(st);
 	u->entry_cap = st->table_cap;
-	u->data_used = st->sb.data_tail;
+	u->data_used = ltail(st);
 	u->data_cap = data_cap(st);
 	u->gen = st->sb.gen;
 }
@@ -926,14 +996,14 @@ st_check(struct blk_dev *dev, void *arena, size_t arena_len, st_report_fn report
 		return r;
 	if (r < 0)
 		return c.count;
-	for (i = 0; i < st.sb.entry_count; i++) {
+	for (i = 0; i < lcount(&st); i++) {
 		const struct st_entry_disk *e = &st.ents[i];
 		uint64_t off = e->data_off, left = (uint64_t)e->key_len + e->val_len;
 		uint32_t crc = 0;
 
 		if (e->crc != entry_crc(e) || (e->kind != ST_KIND_PUT && e->kind != ST_KIND_TOMB))
 			continue; /* already reported */
-		if (off > st.sb.data_tail || left > st.sb.data_tail - off)
+		if (off > ltail(&st) || left > ltail(&st) - off)
 			continue;
 		while (left > 0) {
 			size_t n = left > sizeof(st.kbuf) ? sizeof(st.kbuf) : left;

@@ -5,9 +5,11 @@
  * protocol: docs/caposst1.md.
  *
  * No allocation: the caller owns struct st and passes a working arena to
- * st_mount (st_arena_need() says how much). Every mutation is one commit:
- * data, flush, entry-table block, flush, commit record, flush. After any I/O
- * error the handle refuses further work (E_IO) until mounted again.
+ * st_mount (st_arena_need() says how much). Every mutation is one commit.
+ * A record that fits in the commit record's journal is committed by that
+ * one atomic block write; otherwise the journal and the record are spilled:
+ * data, flush, entry-table blocks, flush, commit record, flush. After any
+ * I/O error the handle refuses further work (E_IO) until mounted again.
  */
 #ifndef CAPOS_STORE_STORE_H
 #define CAPOS_STORE_STORE_H
@@ -39,6 +41,7 @@ struct st {
 	uint8_t *dead;                   /* bitmap: entry superseded */
 	uint8_t *tail;                   /* copy of the data block holding data_tail */
 	uint8_t *scratch;                /* one block */
+	uint8_t *pend;                   /* journaled record bytes (one block) */
 	bool tail_valid;
 	bool broken;
 	uint64_t live;                   /* live (non-tombstone, current) records */

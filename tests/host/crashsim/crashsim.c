@@ -686,7 +686,7 @@ main(int argc, char **argv)
 		run_cuts(&s, cut, r, 0);
 		return s.failures ? 1 : 0;
 	}
-	seeds = longrun ? 40 : 5;
+	seeds = longrun ? 40 : 6;
 	samples = longrun ? 16 : 4;
 	nops = longrun ? 300 : 200;
 	for (int b = 0; b < 2; b++) {

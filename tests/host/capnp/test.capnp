@@ -77,6 +77,20 @@ struct Defaults {
   innerList @16 :List(Inner) = [(a = 1), (a = 2, name = "two")];
 }
 
+struct Outer {
+  struct Nested {
+    enum Mode {
+      off @0;
+      on @1;
+    }
+    mode @0 :Mode = on;
+    depth @1 :UInt16 = 3;
+  }
+  nested @0 :Nested;
+  nestedList @1 :List(Nested);
+  const limit :UInt32 = 1024;
+}
+
 # An older version of Inner, to read newer messages (schema evolution).
 struct InnerV0 {
   a @0 :UInt32;

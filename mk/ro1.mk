@@ -9,3 +9,6 @@ test_ro1_cmd_SRCS := tests/host/test_ro1_cmd.c tools/mkstore-image/ro1_cmd.c $(R
 
 FUZZ_TARGETS += fuzz_ro1
 fuzz_ro1_SRCS := tests/fuzz/fuzz_ro1.c $(RO1_SRCS)
+
+FUZZ_TARGETS += fuzz_ro1_build
+fuzz_ro1_build_SRCS := tests/fuzz/fuzz_ro1_build.c $(RO1_SRCS)

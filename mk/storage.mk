@@ -52,3 +52,9 @@ $(BUILD)/bench/storage: bench/storage/bench.c $(STORE_SRCS) $(WFS_SRCS) $(RAMDEV
 	  -o $@ bench/storage/bench.c $(STORE_SRCS) $(WFS_SRCS) $(RAMDEV_SRCS) -lsqlite3
 bench-storage: $(BUILD)/bench/storage
 	$(BUILD)/bench/storage
+
+# The image tool's test runs the built tool from build/.
+HOST_TESTS += test_store_image
+test_store_image_SRCS := tests/host/test_store_image.c $(WFS_SRCS) $(STORE_SRCS) $(RAMDEV_SRCS)
+test_store_image_CFLAGS := $(STORAGE_TEST_CFLAGS)
+$(BUILD)/host/test_store_image: $(BUILD)/tools/mkstore-image

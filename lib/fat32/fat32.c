@@ -137,9 +137,11 @@ fat_check_bpb(struct fat_vol *v, const uint8_t *bs, uint32_t flags)
 		return E_CORRUPT;
 	if (rsvd < 1 || nfats < 1 || nfats > 2)
 		return E_CORRUPT;
-	/* The FAT12/16 fields must be zero: that is what makes this a FAT32 BPB. */
-	if (fat_get16(bs + FAT_BPB_ROOTENTCNT) != 0 || fat_get16(bs + FAT_BPB_TOTSEC16) != 0 ||
-	    fat_get16(bs + FAT_BPB_FATSZ16) != 0)
+	/* A 16-bit FAT size is what makes a FAT12/16 BPB: a real format, just not ours. */
+	if (fat_get16(bs + FAT_BPB_FATSZ16) != 0)
+		return E_NOTSUP;
+	/* With it zero, the other FAT12/16 fields must be zero too. */
+	if (fat_get16(bs + FAT_BPB_ROOTENTCNT) != 0 || fat_get16(bs + FAT_BPB_TOTSEC16) != 0)
 		return E_CORRUPT;
 	if (media != 0xF0 && media < 0xF8)
 		return E_CORRUPT;
@@ -289,7 +291,8 @@ fat_open_ent(struct fat_vol *vol, const struct fat_dirent *ent, struct fat_file 
 	f->size = ent->size;
 	f->pos_index = 0;
 	f->pos_cluster = ent->first_cluster;
-	memcpy(&f->ent, ent, sizeof(*ent));
+	if (&f->ent != ent) /* fat_open stats straight into f->ent */
+		memcpy(&f->ent, ent, sizeof(*ent));
 	return 0;
 }
 

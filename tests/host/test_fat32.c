@@ -392,7 +392,7 @@ static const struct bpb_case bpb_cases[] = {
 	{ "fat count 3", FAT_BPB_NUMFATS, 1, 3, E_CORRUPT },
 	{ "root entries on FAT32", FAT_BPB_ROOTENTCNT, 2, 512, E_CORRUPT },
 	{ "16-bit total sectors", FAT_BPB_TOTSEC16, 2, 100, E_CORRUPT },
-	{ "16-bit FAT size", FAT_BPB_FATSZ16, 2, 100, E_CORRUPT },
+	{ "16-bit FAT size: a FAT12/16 BPB", FAT_BPB_FATSZ16, 2, 100, E_NOTSUP },
 	{ "media byte", FAT_BPB_MEDIA, 1, 0x12, E_CORRUPT },
 	{ "total sectors 0", FAT_BPB_TOTSEC32, 4, 0, E_CORRUPT },
 	{ "total sectors beyond device", FAT_BPB_TOTSEC32, 4, 0x7fffffff, E_CORRUPT },
@@ -444,6 +444,14 @@ fat0101_truncated_image(void **state)
 	assert_int_equal(fat_mount(&r->vol, &r->dev, 0), E_CORRUPT);
 	r->dev.block_size = 1024;
 	assert_int_equal(fat_mount(&r->vol, &r->dev, 0), E_INVAL);
+	ram_close(r);
+}
+
+static void
+fat0103_fat16_refused(void **state)
+{
+	struct ram *r = ram_open("fat16", 512);
+	assert_int_equal(fat_mount(&r->vol, &r->dev, 0), E_NOTSUP);
 	ram_close(r);
 }
 
@@ -735,6 +743,7 @@ main(void)
 		cmocka_unit_test(fat0100_bad_bpb_fields),
 		cmocka_unit_test(fat0101_truncated_image),
 		cmocka_unit_test(fat0102_fsinfo_hints),
+		cmocka_unit_test(fat0103_fat16_refused),
 		cmocka_unit_test(fat0110_chain_faults),
 		cmocka_unit_test(fat0111_size_vs_chain),
 		cmocka_unit_test(fat0120_lfn_bad_checksum),

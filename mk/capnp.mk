@@ -93,3 +93,14 @@ $(BUILD)/capnp/freestanding.ok: $(CAPNP_LIB_SRCS) $(CAPNP_LIB_HDRS) | $(DEPS_STA
 	done
 	@touch $@
 ALL_TARGETS += $(BUILD)/capnp/freestanding.ok
+
+# Every generated schema header must compile, together with all the others in
+# one translation unit (no C name collisions across schema files), with the
+# kernel's freestanding flags.
+$(BUILD)/capnp/schema-headers.ok: $(CAPNP_SCHEMA_HEADERS) $(CAPNP_LIB_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@{ for h in $(patsubst $(BUILD)/gen/%,%,$(CAPNP_SCHEMA_HEADERS)); do \
+		echo "#include \"$$h\""; done; } > $(@D)/schema-headers.c
+	$(HOSTCC) $(CAPNP_FREESTANDING_FLAGS) -I$(BUILD)/gen -c $(@D)/schema-headers.c -o $(@D)/schema-headers.o
+	@touch $@
+ALL_TARGETS += $(BUILD)/capnp/schema-headers.ok

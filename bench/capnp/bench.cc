@@ -144,7 +144,7 @@ void printRow(const Row &r) {
               r.ours * r.bytes / 1e6, r.theirs, r.theirs * r.bytes / 1e6, r.ours / r.theirs);
 }
 
-char g_names[12][5][48];
+char g_names[12][2][48];
 
 void makeManifest(bench_manifest &m) {
   static const char *kinds[12] = {"console", "clock", "entropy", "blk",  "nvme", "store",
@@ -161,7 +161,6 @@ void makeManifest(bench_manifest &m) {
     s.priority = (uint8_t)(i * 3);
     s.restart = i % 2;
     for (int j = 0; j < 4; j++) {
-      std::snprintf(g_names[i][2 + (j % 3)], 48, "cap%d", j);
       s.grant[j].name = j == 0 ? "cap0" : j == 1 ? "cap1" : j == 2 ? "cap2" : "cap3";
       s.grant[j].source = kinds[(i + j) % 12];
       s.grant[j].iface = 0x8000000000000000ull + i * 977 + j;

@@ -296,7 +296,7 @@ static int
 carve(struct wf_fs *fs, void *arena, size_t len, size_t *need)
 {
 	const struct wf_super_disk *s = &fs->sb;
-	size_t off = 0, o_md, o_gen, o_now, o_com, o_seen, o_scr;
+	size_t off = 0, o_md, o_gen, o_now, o_com, o_seen, o_scr, o_ord, o_ist;
 	size_t bmap = (size_t)(s->data_blocks / 8 + 1);
 	uint8_t *p = arena;
 
@@ -307,6 +307,8 @@ carve(struct wf_fs *fs, void *arena, size_t len, size_t *need)
 	TAKE(o_com, bmap);
 	TAKE(o_seen, s->extent_count / 8 + 1);
 	TAKE(o_scr, fs->bs);
+	TAKE(o_ord, (size_t)s->inode_count * 4);
+	TAKE(o_ist, s->inode_count);
 #undef TAKE
 	*need = off;
 	if (arena == NULL || off > len)
@@ -318,6 +320,8 @@ carve(struct wf_fs *fs, void *arena, size_t len, size_t *need)
 	fs->used_com = p + o_com;
 	fs->ext_seen = p + o_seen;
 	fs->scratch = p + o_scr;
+	fs->order = (uint32_t *)(p + o_ord);
+	fs->istate = p + o_ist;
 	fs->crcs = (uint32_t *)fs->md;
 	fs->ino = (struct wf_inode_disk *)(fs->md + (size_t)s->crc_blocks * fs->bs);
 	fs->inode_blocks = (uint32_t)(((uint64_t)s->inode_count * WF_INODE_SIZE + fs->bs - 1) / fs->bs);
@@ -399,19 +403,106 @@ claim_extents(struct chk *c, uint32_t ino, bool *ok)
 	return blocks;
 }
 
+/* Order of two inodes by (parent, name); names are bounded by WF_NAME_MAX. */
+static int
+name_cmp(const struct wf_fs *fs, uint32_t a, uint32_t b)
+{
+	const struct wf_inode_disk *x = &fs->ino[a], *y = &fs->ino[b];
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	if (n > WF_NAME_MAX)
+		n = WF_NAME_MAX;
+	c = memcmp(x->name, y->name, n);
+	if (c != 0)
+		return c;
+	return (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+static void
+sift(const struct wf_fs *fs, uint32_t *a, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		uint32_t t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && name_cmp(fs, a[c + 1], a[c]) > 0)
+			c++;
+		if (name_cmp(fs, a[c], a[i]) <= 0)
+			return;
+		t = a[c];
+		a[c] = a[i];
+		a[i] = t;
+		i = c;
+	}
+}
+
+/* Heapsort: O(n log n) whatever the input, no recursion. */
+static void
+sort_names(const struct wf_fs *fs, uint32_t *a, size_t n)
+{
+	size_t i;
+
+	for (i = n / 2; i-- > 0;)
+		sift(fs, a, i, n);
+	for (i = n; i-- > 1;) {
+		uint32_t t = a[0];
+
+		a[0] = a[i];
+		a[i] = t;
+		sift(fs, a, 0, i);
+	}
+}
+
+/*
+ * Does inode i reach the root through directories? istate: 0 unknown,
+ * 1 on the current walk, 2 reaches the root, 3 does not (cycle or bad
+ * link). Every inode is decided once, so all walks together are O(inodes).
+ */
+static uint8_t
+chain_state(struct wf_fs *fs, uint32_t i)
+{
+	uint32_t n = fs->sb.inode_count, p = i;
+	uint8_t end;
+
+	for (;;) {
+		if (p == WF_ROOT) {
+			end = 2;
+			break;
+		}
+		if (p >= n || fs->istate[p] == 1 || (p != i && fs->ino[p].type != WF_T_DIR)) {
+			end = 3;
+			break;
+		}
+		if (fs->istate[p] >= 2) {
+			end = fs->istate[p];
+			break;
+		}
+		fs->istate[p] = 1;
+		p = fs->ino[p].parent;
+	}
+	for (p = i; p != WF_ROOT && p < n && fs->istate[p] == 1; p = fs->ino[p].parent)
+		fs->istate[p] = end;
+	return end;
+}
+
 static void
 check_inodes(struct chk *c)
 {
 	struct wf_fs *fs = c->fs;
 	const struct wf_inode_disk *r = &fs->ino[WF_ROOT];
-	uint32_t i, j, n = fs->sb.inode_count;
+	uint32_t i, n = fs->sb.inode_count;
+	size_t k, named = 0;
 
 	if (r->type != WF_T_DIR || r->parent != WF_ROOT || r->name_len != 0 ||
 	    r->first_ext != WF_EXT_NONE || r->size != 0)
 		problem(c, E_CORRUPT, "root inode is not an empty-named directory", 0, 0);
 	for (i = 1; i < n; i++) {
 		const struct wf_inode_disk *d = &fs->ino[i];
-		uint32_t p, steps;
 
 		if (d->type == WF_T_FREE)
 			continue;
@@ -425,15 +516,11 @@ check_inodes(struct chk *c)
 			problem(c, E_CORRUPT, "inode: parent is not a directory", i, d->parent);
 			continue;
 		}
-		for (p = d->parent, steps = 0; p != WF_ROOT && steps < n; steps++) {
-			if (p >= n || fs->ino[p].type != WF_T_DIR)
-				break;
-			p = fs->ino[p].parent;
-		}
-		if (p != WF_ROOT) {
+		if (chain_state(fs, i) != 2) {
 			problem(c, E_LOOP, "directory cycle: inode does not reach the root", i, 0);
 			continue;
 		}
+		fs->order[named++] = i;
 		if (d->type == WF_T_DIR) {
 			if (d->size != 0 || d->first_ext != WF_EXT_NONE)
 				problem(c, E_CORRUPT, "directory with size or extents", i, 0);
@@ -445,15 +532,12 @@ check_inodes(struct chk *c)
 			if (ok && got != want)
 				problem(c, E_CORRUPT, "file size does not match its extents", i, got);
 		}
-		for (j = i + 1; j < n; j++) {
-			const struct wf_inode_disk *o = &fs->ino[j];
-
-			if (o->type != WF_T_FREE && o->parent == d->parent &&
-			    o->name_len == d->name_len && memcmp(o->name, d->name, d->name_len) == 0 &&
-			    d->name_len <= WF_NAME_MAX)
-				problem(c, E_CORRUPT, "duplicate name in a directory", i, j);
-		}
 	}
+	sort_names(fs, fs->order, named);
+	for (k = 1; k < named; k++)
+		if (name_cmp(fs, fs->order[k - 1], fs->order[k]) == 0)
+			problem(c, E_CORRUPT, "duplicate name in a directory", fs->order[k - 1],
+			    fs->order[k]);
 }
 
 static int

@@ -55,6 +55,8 @@ struct wf_fs {
 	uint8_t *used_now;            /* data blocks used by the in-memory state */
 	uint8_t *used_com;            /* data blocks used by the committed state */
 	uint8_t *ext_seen;
+	uint32_t *order;              /* mount/fsck: inodes sorted by (parent, name) */
+	uint8_t *istate;              /* mount/fsck: per inode, reaches the root? */
 	uint8_t *scratch;
 	uint32_t inode_blocks;
 	uint64_t area_gen[2];         /* generation each metadata area holds (0 = unknown) */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "base/crc32c.h"
@@ -516,6 +517,61 @@ test_hostile(void **s)
 	fx_free(&f);
 }
 
+/* Mount stays near-linear on hostile tables: a 65535-deep chain, 65535 equal names. */
+static void
+test_hostile_scale(void **s)
+{
+	struct fx f;
+	struct live l;
+	struct wf_geom g = { 65536, 64 };
+	size_t need;
+	void *big;
+	uint32_t i;
+	clock_t t0;
+
+	(void)s;
+	assert_int_equal(ramdev_init(&f.rd, 4096, 8192), 0);
+	f.arena = malloc(ARENA);
+	assert_int_equal(wf_format(&f.rd.dev, &g, 0), 0);
+	assert_int_equal(wf_arena_need(&f.rd.dev, &need), 0);
+	big = malloc(need);
+	assert_int_equal(wf_mount(&f.fs, &f.rd.dev, big, need, NULL, NULL), 0);
+	live_tables(&f, &l);
+	for (i = 1; i < 65536; i++) {
+		l.ino[i].type = WF_T_DIR;
+		l.ino[i].parent = i - 1;
+		l.ino[i].name_len = 1;
+		l.ino[i].name[0] = 'x';
+		l.ino[i].first_ext = WF_EXT_NONE;
+	}
+	resign(&f);
+	t0 = clock();
+	assert_int_equal(wf_mount(&f.fs, &f.rd.dev, big, need, NULL, NULL), 0);
+	for (i = 1; i < 65536; i++) {
+		l.ino[i].type = WF_T_FILE;
+		l.ino[i].parent = 0;
+	}
+	resign(&f);
+	assert_int_equal(wf_mount(&f.fs, &f.rd.dev, big, need, NULL, NULL), E_CORRUPT);
+	assert_non_null(strstr(wf_last_error(&f.fs), "duplicate"));
+	assert_int_equal(wf_check(&f.rd.dev, big, need, NULL, NULL), 65534);
+	/* a 65535-long parent cycle */
+	for (i = 1; i < 65536; i++) {
+		l.ino[i].type = WF_T_DIR;
+		l.ino[i].parent = i == 1 ? 65535 : i - 1;
+		l.ino[i].name[0] = (char)('a' + i % 26);
+		l.ino[i].name[1] = (char)('a' + i / 26 % 26);
+		l.ino[i].name[2] = (char)('a' + i / 676 % 26);
+		l.ino[i].name[3] = (char)('a' + i / 17576 % 26);
+		l.ino[i].name_len = 4;
+	}
+	resign(&f);
+	assert_int_equal(wf_mount(&f.fs, &f.rd.dev, big, need, NULL, NULL), E_LOOP);
+	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
+	free(big);
+	fx_free(&f);
+}
+
 /* The volume header places Store and WF on one device; both work side by side. */
 static void
 test_volume(void **s)
@@ -574,6 +630,7 @@ main(void)
 		cmocka_unit_test(test_fill_volume),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_hostile_scale),
 		cmocka_unit_test(test_volume),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

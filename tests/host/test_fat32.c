@@ -188,6 +188,7 @@ check_volume(struct fat_vol *vol)
 	char buf[64];
 
 	check_file(vol, "big.bin", 100000, 1);
+	check_file(vol, "exact4k.bin", 4096, 4);
 	check_file(vol, "/Long File Name With Spaces.txt", 300, 2);
 	check_file(vol, "dir1/dir2/dir3/deep.txt", 1234, 3);
 	check_file(vol, "//DIR1//Dir2/dir3/DEEP.TXT", 1234, 3);
@@ -233,18 +234,18 @@ check_volume(struct fat_vol *vol)
 	/* Root listing: exact set of names. */
 	struct fat_dir d;
 	const char *want[] = { "Long File Name With Spaces.txt", "UPPER.TXT", "big.bin", "dir1",
-			       "empty.bin", "hello.txt", "many" };
+			       "empty.bin", "hello.txt", "many", "exact4k.bin" };
 	int seen = 0, n = 0, r;
 	assert_int_equal(fat_opendir(vol, "/", &d), 0);
 	while ((r = fat_readdir(&d, &e)) == 1) {
 		n++;
-		for (int i = 0; i < 7; i++)
+		for (int i = 0; i < 8; i++)
 			if (strcmp(e.name, want[i]) == 0)
 				seen |= 1 << i;
 	}
 	assert_int_equal(r, 0);
-	assert_int_equal(n, 7);
-	assert_int_equal(seen, 0x7f);
+	assert_int_equal(n, 8);
+	assert_int_equal(seen, 0xff);
 	assert_int_equal(fat_readdir(&d, &e), 0); /* stays at the end */
 
 	/* The many-entry directory spans clusters; every name exactly once. */

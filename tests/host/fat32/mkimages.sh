@@ -13,6 +13,7 @@ printf 'hello, capOS\n' > "$t/hello.txt"
 : > "$t/empty.bin"
 pat 100000 1 > "$t/big.bin"
 pat 300 2 > "$t/Long File Name With Spaces.txt"
+pat 4096 4 > "$t/exact4k.bin"   # a whole number of clusters at both cluster sizes
 mkdir -p "$t/dir1/dir2/dir3" "$t/many"
 pat 1234 3 > "$t/dir1/dir2/dir3/deep.txt"
 printf 'unicode\n' > "$t/dir1/ünïcödé-名前.txt"

@@ -335,6 +335,18 @@ fat0004_mount_s4096_blk4096(void **state)
 }
 
 static void
+fat0007_mount_s2048(void **state)
+{
+	struct ram *r = mounted("s2048", 4096); /* FAT sector smaller than a device block */
+	assert_int_equal(r->vol.bytes_per_sector, 2048);
+	check_volume(&r->vol);
+	ram_close(r);
+	r = mounted("s2048", 512);             /* and larger */
+	check_volume(&r->vol);
+	ram_close(r);
+}
+
+static void
 fat0005_strict_mount(void **state)
 {
 	struct ram *r = ram_open("s512", 512);
@@ -740,6 +752,7 @@ main(void)
 		cmocka_unit_test(fat0003_mount_s4096_blk512),
 		cmocka_unit_test(fat0004_mount_s4096_blk4096),
 		cmocka_unit_test(fat0005_strict_mount),
+		cmocka_unit_test(fat0007_mount_s2048),
 		cmocka_unit_test(fat0006_time_decode),
 		cmocka_unit_test(fat0100_bad_bpb_fields),
 		cmocka_unit_test(fat0101_truncated_image),

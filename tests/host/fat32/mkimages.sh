@@ -31,5 +31,6 @@ mk() { # name sector_size sectors_per_cluster size
 # that large; they are sparse files and the test maps them copy-on-write.
 mk s512 512 1 40M
 mk s4096 4096 1 272M
+mk s2048 2048 1 140M
 truncate -s 16M "$out/fat16.img"  # FAT16: must be refused with E_NOTSUP
 mkfs.fat -F 16 "$out/fat16.img" >/dev/null 2>&1

@@ -14,11 +14,13 @@
 #include "arch/x86_64/x86.h"
 #include "boot/cmdline.h"
 #include "boot/mb2.h"
+#include "hw.h"
 #include "kernel.h"
 #include "ktest.h"
 #include "mm/heap.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
+#include "proc/proc.h"
 
 struct mb2_info boot_info;
 const char *kernel_test;
@@ -139,6 +141,7 @@ kmain_on_stack(void)
 		panic("kernel heap cannot allocate");
 	kfree(probe);
 	kprintf("capos: heap-ok\n");
+	hw_init();	/* ACPI, APIC, PCI, timers; returns with interrupts on */
 
 	struct pmm_stats st;
 	pmm_stats(&st);
@@ -148,6 +151,11 @@ kmain_on_stack(void)
 
 	if (kernel_test)
 		ktest_run(kernel_test);
+
+	proc_boot();	/* kernel/proc: scheduler, syscalls, init; returns only without init */
+	if (cmdline_get(boot_info.cmdline, "capos.mode", test_name, sizeof test_name) == 1 &&
+	    strcmp(test_name, "diag") == 0)
+		diag_run();	/* COM1 diagnostics console only: no disk, no network */
 
 	kprintf("capos: nothing more to start yet; halting this CPU (no init process in this build)\n");
 	for (;;) {

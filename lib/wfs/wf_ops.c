@@ -351,8 +351,9 @@ map_cut(struct wf_fs *fs, uint32_t ino, uint64_t keep)
 
 /* ---- directory operations --------------------------------------------- */
 
+/* Make a new file or directory; commits unless the caller defers it (O_CREATE). */
 static int
-new_node(struct wf_fs *fs, const char *path, uint8_t type)
+new_node(struct wf_fs *fs, const char *path, uint8_t type, bool commit, uint32_t *out)
 {
 	uint32_t dir, ino, i;
 	const char *name;
@@ -380,19 +381,21 @@ new_node(struct wf_fs *fs, const char *path, uint8_t type)
 	wf_touch_ino(fs, i);
 	fs->ino[dir].mtime = t;
 	wf_touch_ino(fs, dir);
-	return wf_commit(fs);
+	if (out)
+		*out = i;
+	return commit ? wf_commit(fs) : 0;
 }
 
 int
 wf_mkdir(struct wf_fs *fs, const char *path)
 {
-	return new_node(fs, path, WF_T_DIR);
+	return new_node(fs, path, WF_T_DIR, true, NULL);
 }
 
 int
 wf_create(struct wf_fs *fs, const char *path)
 {
-	return new_node(fs, path, WF_T_FILE);
+	return new_node(fs, path, WF_T_FILE, true, NULL);
 }
 
 static bool
@@ -569,12 +572,24 @@ wf_open(struct wf_fs *fs, const char *path, unsigned flags)
 
 	if (r < 0)
 		return r;
-	if (flags == 0 || (flags & ~(WF_O_READ | WF_O_WRITE)) != 0)
+	if ((flags & (WF_O_READ | WF_O_WRITE)) == 0 ||
+	    (flags & ~(WF_O_READ | WF_O_WRITE | WF_O_CREATE)) != 0 ||
+	    ((flags & WF_O_CREATE) && !(flags & WF_O_WRITE)))
 		return E_INVAL;
-	if (ino == WF_EXT_NONE)
-		return E_NOENT;
-	if (fs->ino[ino].type != WF_T_FILE)
+	if (ino != WF_EXT_NONE && fs->ino[ino].type != WF_T_FILE)
 		return E_BADF;
+	for (k = 0; k < WF_MAX_OPEN && fs->h[k].used; k++)
+		;
+	if (k == WF_MAX_OPEN)
+		return limit(fs, E_LIMIT, "WF_MAX_OPEN (16 open files)");
+	if (ino == WF_EXT_NONE) {
+		if (!(flags & WF_O_CREATE))
+			return E_NOENT;
+		/* created now, durable with the file's first sync or close */
+		r = new_node(fs, path, WF_T_FILE, false, &ino);
+		if (r < 0)
+			return r;
+	}
 	for (k = 0; k < WF_MAX_OPEN; k++) {
 		if (!fs->h[k].used) {
 			if (free_k == WF_MAX_OPEN)

@@ -29,6 +29,7 @@
 #define WF_MAX_OPEN 16u
 #define WF_O_READ 1u
 #define WF_O_WRITE 2u
+#define WF_O_CREATE 4u   /* with WF_O_WRITE: create if absent; durable at sync/close */
 
 typedef uint64_t (*wf_clock_fn)(void *ctx);
 

@@ -173,6 +173,21 @@ files(uint32_t bs)
 	assert_memory_equal(buf + 1000, "ABCDEFGH", 8);
 	assert_int_equal((uint8_t)buf[4999], (uint8_t)((4999 - 11) * 7));
 	assert_int_equal(wf_close(&f.fs, h), 0);
+	/* O_CREATE: the new file is durable only with its first sync/close */
+	assert_int_equal(wf_open(&f.fs, "/g", WF_O_READ | WF_O_CREATE), E_INVAL);
+	assert_int_equal(wf_open(&f.fs, "/g", WF_O_WRITE), E_NOENT);
+	h = wf_open(&f.fs, "/g", WF_O_WRITE | WF_O_CREATE);
+	assert_true(h >= 0);
+	assert_int_equal(wf_append(&f.fs, h, "new", 3), 3);
+	fx_remount(&f);
+	assert_int_equal(wf_stat(&f.fs, "/g", &st), E_NOENT);
+	h = wf_open(&f.fs, "/g", WF_O_WRITE | WF_O_CREATE);
+	assert_int_equal(wf_append(&f.fs, h, "new", 3), 3);
+	assert_int_equal(wf_close(&f.fs, h), 0);
+	fx_remount(&f);
+	assert_int_equal(wf_stat(&f.fs, "/g", &st), 0);
+	assert_int_equal(st.size, 3);
+	assert_int_equal(wf_remove(&f.fs, "/g"), 0);
 	/* unsynced writes are absent after a remount (crash) */
 	h = wf_open(&f.fs, "/f", WF_O_WRITE);
 	assert_int_equal(wf_append(&f.fs, h, "zzz", 3), 3);

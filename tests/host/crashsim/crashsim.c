@@ -331,7 +331,8 @@ record(struct sim *s, int nops)
 			case 8:
 				if (wh < 0) {
 					rand_path(&rs, path, sizeof(path));
-					r = wh = wf_open(&fs, path, WF_O_READ | WF_O_WRITE);
+					r = wh = wf_open(&fs, path, WF_O_READ | WF_O_WRITE |
+					    (rnd(&rs) % 2 ? WF_O_CREATE : 0));
 					if (wh < 0)
 						wh = -1;
 					snprintf(what, sizeof(what), "open %s", path);

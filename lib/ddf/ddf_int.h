@@ -1,0 +1,34 @@
+/* Internals shared by the ledger's source files (not for callers). */
+#ifndef CAPOS_DDF_INT_H
+#define CAPOS_DDF_INT_H
+
+#include "ddf/ddf.h"
+
+/* Append an event for claim c (may be NULL) to the audit log, if any. */
+void ddf__audit(struct ddf_ledger *l, const struct ddf_claim *c, uint32_t owner, uint8_t event,
+    uint32_t gen, uint64_t detail);
+/* Record a refused request and return err unchanged. */
+int ddf__reject(struct ddf_ledger *l, const struct ddf_claim *c, uint32_t owner, uint8_t op,
+    int err);
+/* Advance a generation; false when it is exhausted (the slot must retire). */
+int ddf__bump(uint32_t *gen);
+
+/*
+ * Decode a claim handle presented by `owner` (owner 0: the kernel itself,
+ * no owner check). E_BADF wrong kind or index, E_STALE old generation or
+ * freed, E_BUSY inside teardown, E_PERM another owner's claim.
+ */
+int ddf__claim(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_claim **out);
+int ddf__window(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_window **w,
+    struct ddf_claim **c);
+int ddf__route(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_route **r,
+    struct ddf_claim **c);
+int ddf__buffer(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_buffer **b,
+    struct ddf_claim **c);
+
+/* Recompute a live buffer's state from its counters. */
+void ddf__buf_settle(struct ddf_buffer *b);
+/* The kernel-internal teardown of claim slot ci (already validated ACTIVE). */
+void ddf__teardown(struct ddf_ledger *l, uint32_t ci, uint8_t reason);
+
+#endif

@@ -1,0 +1,295 @@
+/*
+ * libFuzzer: random operation sequences against the device-manager ledger
+ * (lib/ddf) over the recording fake of the kernel's effects. Handles are
+ * never forgotten, so stale, forged and cross-owner handles are replayed at
+ * will. After every step:
+ *   - ddf_check_invariants recounts all aggregates (no buffer in two states,
+ *     one claim per function, budget and ring depth respected);
+ *   - the fake's resources agree with the ledger (frames, mappings, routes);
+ *   - a teardown called its effects in the documented order.
+ * At the end every owner exits and the ledger and the fake are back at zero.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "ddf/ddf.h"
+#include "../host/test_ddf_fake.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define NC 3
+#define NW 4
+#define NR 4
+#define NB 8
+#define NS 8
+#define NH 16
+
+struct in {
+	const uint8_t *p;
+	size_t n;
+};
+
+static uint8_t
+u8(struct in *in)
+{
+	if (in->n == 0)
+		return 0;
+	in->n--;
+	return *in->p++;
+}
+
+static uint16_t
+u16(struct in *in)
+{
+	return (uint16_t)(u8(in) | (u8(in) << 8));
+}
+
+static uint64_t
+u64v(struct in *in)
+{
+	/* mostly small values, sometimes near the edges */
+	uint8_t k = u8(in);
+	switch (k & 3) {
+	case 0: return u8(in);
+	case 1: return (uint64_t)u16(in) << (k >> 4);
+	case 2: return UINT64_MAX - u8(in);
+	default: return (uint64_t)u16(in) * 4096;
+	}
+}
+
+struct hset {
+	ddf_handle h[NH];
+	uint32_t n;
+};
+
+static void
+keep(struct hset *s, ddf_handle h)
+{
+	s->h[s->n % NH] = h;
+	s->n++;
+}
+
+static ddf_handle
+pick(struct in *in, const struct hset *s)
+{
+	uint8_t k = u8(in);
+	if (s->n == 0 || k == 0xff)
+		return ((uint64_t)u8(in) << 32) | ((uint64_t)(u8(in) % 7) << 24) | u8(in);  /* forged */
+	return s->h[k % (s->n < NH ? s->n : NH)];
+}
+
+static void
+check_order(const struct fake *f)
+{
+	int phase = 0;
+	uint32_t n = f->nlog < FAKE_LOG ? f->nlog : FAKE_LOG;
+
+	for (uint32_t i = 0; i < n; i++) {
+		int p;
+		switch (f->log[i]) {
+		case FC_STOP_BM: p = 0; break;
+		case FC_UNMAP: case FC_DMA_UNMAP: p = 1; break;
+		case FC_DROP_ROUTE: p = 2; break;
+		case FC_DRAIN: p = 3; break;
+		case FC_SCRUB_FREE: p = 4; break;
+		default: abort();
+		}
+		/* owner_gone may run several teardowns back to back: each starts at stop */
+		if ((i == 0 && p != 0) || (p < phase && p != 0))
+			abort();
+		phase = p;
+	}
+}
+
+static void
+check(const struct ddf_ledger *l, const struct fake *f, uint64_t frames0)
+{
+	struct ddf_totals t;
+
+	if (ddf_check_invariants(l) != 0)
+		abort();
+	ddf_totals(l, &t);
+	if (f->live_bufs != t.buffers || f->frames_free + t.dma_used / DDF_PAGE_SIZE != frames0 ||
+	    f->live_maps != t.mapped || f->live_routes != t.routes ||
+	    f->live_dma_maps != t.buf_mapped || f->scrub_saw_bad_state)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fake f;
+	static struct ddf_claim claims[NC];
+	static struct ddf_window win[NW];
+	static struct ddf_route routes[NR];
+	static struct ddf_buffer bufs[NB];
+	static struct ddf_sub subs[NS];
+	static struct ddf_audit_rec recs[64];
+	static struct ddf_audit audit;
+	static struct ddf_ledger l;
+	struct ddf_tables tab = { claims, NC, win, NW, routes, NR, bufs, NB, subs, NS };
+	struct hset hc = { 0 }, hw = { 0 }, hr = { 0 }, hb = { 0 }, ht = { 0 };
+	struct in in = { data, size };
+	uint64_t frames0, ck;
+	uint32_t mg, bytes, v;
+	ddf_handle h;
+
+	fake_init(&f);
+	f.frames_free = 40;   /* small: the fake PMM can run out */
+	frames0 = f.frames_free;
+	ddf_audit_init(&audit, recs, 64);
+	ddf_init(&l, &tab, &fake_ops, &f, &audit);
+	f.l = &l;
+
+	for (int step = 0; step < 256 && in.n > 0; step++) {
+		uint8_t op = u8(&in);
+		uint32_t owner = 1 + (u8(&in) & 1);
+		int td = 0;
+
+		switch (op % 22) {
+		case 0: {
+			struct ddf_selector sel = { 0 };
+			struct ddf_policy p = { 0 };
+			uint8_t k = u8(&in);
+			sel.kind = (uint8_t)(1 + (k & 1));
+			sel.addr = (struct ddf_pci_addr){ 0, 0, (uint8_t)(4 + (k >> 1) % 4), 0 };
+			sel.vendor = k & 8 ? 0x1b36 : 0x1af4;
+			sel.device = k & 8 ? 0x0010 : 0x1042;
+			sel.instance = (k >> 4) & 1;
+			p.owner = owner;
+			p.dma_budget = (uint64_t)(u8(&in) % 24) * DDF_PAGE_SIZE;
+			p.max_inflight = u8(&in) % 6;
+			p.nrules = u8(&in) % 3;
+			for (int i = 0; i < p.nrules; i++) {
+				p.rules[i].kind = (uint8_t)(1 + (u8(&in) & 1));
+				p.rules[i].bar = u8(&in) % 6;
+				p.rules[i].align_log2 = u8(&in) % 13;
+				p.rules[i].min_bytes = u16(&in);
+				p.rules[i].offset = (uint64_t)(u8(&in) % 16) * 8 + 0x3000 * (u8(&in) & 1);
+			}
+			if (ddf_claim(&l, &sel, &p, &h) == 0)
+				keep(&hc, h);
+			break;
+		}
+		case 1:
+			f.nlog = 0;
+			ddf_teardown(&l, pick(&in, &hc), (uint8_t)(u8(&in) % 6));
+			td = 1;
+			break;
+		case 2:
+			f.nlog = 0;
+			ddf_owner_gone(&l, owner, (uint8_t)(1 + u8(&in) % 3));
+			td = 1;
+			break;
+		case 3:
+			ddf_bus_master_enable(&l, owner, pick(&in, &hc));
+			break;
+		case 4:
+			ddf_queue_configure(&l, owner, pick(&in, &hc), u8(&in) % 18, 1u << (u8(&in) % 17));
+			break;
+		case 5:
+			if (ddf_mmio_grant(&l, owner, pick(&in, &hc), u8(&in) % 7, u64v(&in), u64v(&in), &h) == 0)
+				keep(&hw, h);
+			break;
+		case 6:
+			f.fail_map = (u8(&in) & 7) == 0 ? E_NOMEM : 0;
+			ddf_mmio_map(&l, owner, pick(&in, &hw), &ck, &mg);
+			f.fail_map = 0;
+			break;
+		case 7:
+			ddf_mmio_unmap(&l, owner, pick(&in, &hw), u8(&in) % 4);
+			break;
+		case 8:
+			ddf_mmio_release(&l, owner, pick(&in, &hw));
+			break;
+		case 9:
+			ddf_mmio_read32(&l, owner, pick(&in, &hw), u64v(&in), &v);
+			break;
+		case 10:
+			ddf_mmio_write32(&l, owner, pick(&in, &hw), u64v(&in), 0);
+			break;
+		case 11:
+			ddf_mmio_brokered_addr(&l, owner, pick(&in, &hw), u64v(&in), pick(&in, &hb), u64v(&in));
+			break;
+		case 12:
+			f.fail_route = (u8(&in) & 7) == 0 ? E_NOSPC : 0;
+			if (ddf_irq_route(&l, owner, pick(&in, &hc), u8(&in) % 4, u8(&in) % 40, &h) == 0)
+				keep(&hr, h);
+			f.fail_route = 0;
+			break;
+		case 13: {
+			uint8_t k = u8(&in);
+			ddf_handle r = pick(&in, &hr);
+			if (k % 4 == 0)
+				ddf_irq_fire(&l, r);
+			else if (k % 4 == 1)
+				ddf_irq_wait(&l, owner, r);
+			else if (k % 4 == 2)
+				ddf_irq_ack(&l, owner, r);
+			else
+				ddf_irq_mask(&l, owner, r, k & 4);
+			break;
+		}
+		case 14:
+			ddf_irq_release(&l, owner, pick(&in, &hr));
+			break;
+		case 15:
+			f.fail_alloc = (u8(&in) & 7) == 0 ? E_NOMEM : 0;
+			if (ddf_dma_alloc(&l, owner, pick(&in, &hc), u64v(&in), u8(&in) % 4, &h) == 0)
+				keep(&hb, h);
+			f.fail_alloc = 0;
+			break;
+		case 16:
+			f.fail_dma_map = (u8(&in) & 7) == 0 ? E_NOMEM : 0;
+			ddf_dma_map(&l, owner, pick(&in, &hb), &ck, &mg);
+			f.fail_dma_map = 0;
+			break;
+		case 17:
+			ddf_dma_free(&l, owner, pick(&in, &hb));
+			break;
+		case 18: {
+			f.nlog = 0;
+			ddf_handle b = pick(&in, &hb);
+			const struct ddf_buffer *bp = ddf_buffer_get(&l, b);
+			int busy = bp != NULL && bp->state != DDF_BUF_ALLOCATED;
+			if (ddf_dma_release(&l, owner, b) == 0 && busy)
+				td = 1;
+			else
+				f.nlog = 0;
+			break;
+		}
+		case 19: {
+			ddf_handle b = pick(&in, &hb);
+			uint16_t q = u8(&in) % 17, s = u16(&in) % 40;
+			uint64_t off = u64v(&in);
+			uint32_t len = (uint32_t)u64v(&in);
+			if (ddf_dma_submit(&l, owner, b, q, s, off, len, 0, &h) == 0)
+				keep(&ht, h);
+			break;
+		}
+		case 20:
+			ddf_dma_device_done(&l, pick(&in, &ht), u16(&in));
+			break;
+		case 21:
+			ddf_dma_complete(&l, owner, pick(&in, &hb), pick(&in, &ht), &bytes);
+			break;
+		}
+		if (td)
+			check_order(&f);
+		f.nlog = 0;
+		check(&l, &f, frames0);
+	}
+	/* every driver goes away; a reset claim is then released by its owner's exit */
+	ddf_owner_gone(&l, 1, DDF_TD_EXIT);
+	ddf_owner_gone(&l, 2, DDF_TD_CRASH);
+	struct ddf_totals t, zero;
+	ddf_totals(&l, &t);
+	memset(&zero, 0, sizeof zero);
+	check(&l, &f, frames0);
+	if (memcmp(&t, &zero, sizeof t) != 0 || f.frames_free != frames0 || f.live_maps ||
+	    f.live_routes || f.live_dma_maps || f.live_bufs)
+		abort();
+	return 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * A recording fake of the kernel's effects (struct ddf_ops) for the ledger
+ * tests and the fuzzer: a PCI inventory, a frame counter standing in for
+ * the PMM, and a log of every call in order so tests can assert the
+ * teardown order. Injected failures exercise the fallible effects.
+ */
+#ifndef CAPOS_TEST_DDF_FAKE_H
+#define CAPOS_TEST_DDF_FAKE_H
+
+#include "ddf/ddf.h"
+
+enum fake_call {
+	FC_STOP_BM = 1, FC_ENABLE_BM, FC_MAP, FC_UNMAP, FC_ROUTE, FC_DROP_ROUTE, FC_MASK, FC_EOI,
+	FC_READ32, FC_WRITE32, FC_WRITE_ADDR, FC_DMA_ALLOC, FC_DMA_MAP, FC_DMA_UNMAP, FC_PUBLISH,
+	FC_DRAIN, FC_SCRUB_FREE,
+};
+
+#define FAKE_LOG 512
+#define FAKE_FUNCS 8
+
+struct fake {
+	struct ddf_func funcs[FAKE_FUNCS];
+	uint32_t nfuncs;
+	uint8_t log[FAKE_LOG];
+	uint32_t nlog;                /* calls made (log keeps the first FAKE_LOG) */
+	uint64_t frames_free;         /* fake PMM: free 4 KiB frames */
+	uint32_t live_maps, live_routes, live_dma_maps, live_bufs;
+	uint64_t next_cookie;
+	int fail_map, fail_route, fail_alloc, fail_dma_map;  /* next call fails with this */
+	uint64_t last_addr_cookie, last_addr_off;            /* write_dma_addr arguments */
+	uint32_t writes, reads, eois;
+	uint64_t now;
+	/* scrub_free sees the buffer in SCRUBBING through the ledger */
+	const struct ddf_ledger *l;
+	int scrub_saw_bad_state;
+};
+
+extern const struct ddf_ops fake_ops;
+void fake_init(struct fake *f);
+/* Index of the first logged call equal to c at or after `from`, or -1. */
+int fake_find(const struct fake *f, uint8_t c, uint32_t from);
+
+#endif

@@ -40,7 +40,8 @@ struct st_super_disk {
 	uint32_t pend_entries;   /* journaled entries after the header */
 	uint32_t pend_bytes;     /* journaled record bytes after those entries */
 	uint8_t reserved[36];
-	uint32_t crc;            /* CRC32C of bytes 0..123, then of the journal */
+	uint32_t crc;            /* CRC32C of bytes 0..123 || le32 CRC32C(journal entries)
+	                            || le32 CRC32C(journal bytes) */
 } __attribute__((packed));
 _Static_assert(sizeof(struct st_super_disk) == 128, "st_super_disk size");
 

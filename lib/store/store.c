@@ -47,14 +47,29 @@ data_cap(const struct st *st)
 	return st->sb.data_blocks * st->bs;
 }
 
+/*
+ * Commit record checksum: CRC32C over header bytes 0..123 followed by the
+ * little-endian CRC32C of the journal entries and of the journal bytes.
+ * Keeping the two journal CRCs separate lets a put extend them
+ * incrementally instead of re-hashing the whole journal.
+ */
 static uint32_t
-super_crc(const uint8_t *blk)
+super_crc2(const uint8_t *blk, uint32_t ce, uint32_t cb)
+{
+	uint32_t pair[2] = { ce, cb };
+
+	return crc32c_update(crc32c(blk, offsetof(struct st_super_disk, crc)), pair, 8);
+}
+
+static uint32_t
+super_crc(const uint8_t *blk, uint32_t *ce, uint32_t *cb)
 {
 	const struct st_super_disk *h = (const struct st_super_disk *)blk;
-	size_t jl = (size_t)h->pend_entries * ST_ENTRY_SIZE + h->pend_bytes;
+	size_t el = (size_t)h->pend_entries * ST_ENTRY_SIZE;
 
-	return crc32c_update(crc32c(blk, offsetof(struct st_super_disk, crc)),
-	    blk + sizeof(*h), jl);
+	*ce = crc32c(blk + sizeof(*h), el);
+	*cb = crc32c(blk + sizeof(*h) + el, h->pend_bytes);
+	return super_crc2(blk, *ce, *cb);
 }
 
 static uint64_t
@@ -241,18 +256,19 @@ write_table_blocks(struct st *st, uint32_t a, uint64_t first, uint64_t last)
 
 /* Write the commit record for *ns, journal (entries and bytes) included. */
 static int
-commit(struct st *st, struct st_super_disk *ns)
+commit(struct st *st, struct st_super_disk *ns, uint32_t ce, uint32_t cb)
 {
 	uint8_t *b = st->scratch;
 	size_t el = (size_t)ns->pend_entries * ST_ENTRY_SIZE;
+	size_t used = sizeof(*ns) + el + ns->pend_bytes;
 	int r;
 
 	ns->gen = st->sb.gen + 1;
-	memset(b, 0, st->bs);
 	memcpy(b, ns, sizeof(*ns));
 	memcpy(b + sizeof(*ns), &st->ents[ns->entry_count], el);
 	memcpy(b + sizeof(*ns) + el, st->pend, ns->pend_bytes);
-	ns->crc = super_crc(b);
+	memset(b + used, 0, st->bs - used);
+	ns->crc = super_crc2(b, ce, cb);
 	memcpy(b + offsetof(struct st_super_disk, crc), &ns->crc, 4);
 	r = blk_write(st->dev, ns->gen % 2, 1, b);
 	if (r < 0)
@@ -261,6 +277,8 @@ commit(struct st *st, struct st_super_disk *ns)
 	if (r < 0)
 		return r;
 	st->sb = *ns;
+	st->jcrc_e = ce;
+	st->jcrc_b = cb;
 	return 0;
 }
 /* ---- index ------------------------------------------------------------ */
@@ -317,13 +335,14 @@ super_invalid(const uint8_t *blk, const struct blk_dev *dev, uint32_t slot)
 {
 	const struct st_super_disk *s = (const struct st_super_disk *)blk;
 	uint64_t area, epb, cap;
+	uint32_t ce, cb;
 
 	if (memcmp(s->magic, ST_MAGIC, 8) != 0)
 		return "commit record: bad magic";
 	if (sizeof(*s) + (uint64_t)s->pend_entries * ST_ENTRY_SIZE + s->pend_bytes >
 	    dev->block_size)
 		return "commit record: journal larger than the block";
-	if (s->crc != super_crc(blk))
+	if (s->crc != super_crc(blk, &ce, &cb))
 		return "commit record: bad checksum";
 	if (s->version != ST_VERSION)
 		return "commit record: unknown version";
@@ -436,6 +455,7 @@ load_entries(struct chk *c, const uint8_t *sblk)
 	/* the journal: entries after the table, bytes after the data tail */
 	memcpy(&st->ents[t], sblk + sizeof(struct st_super_disk), el);
 	memcpy(st->pend, sblk + sizeof(struct st_super_disk) + el, st->sb.pend_bytes);
+	(void)super_crc(sblk, &st->jcrc_e, &st->jcrc_b);
 	memset((uint8_t *)st->ents + n * ST_ENTRY_SIZE, 0,
 	    (size_t)st->table_cap * ST_ENTRY_SIZE - n * ST_ENTRY_SIZE);
 	for (i = 0; i < n; i++) {
@@ -568,7 +588,7 @@ st_format(struct blk_dev *dev, const struct st_geom *g)
 {
 	struct st_super_disk s;
 	uint8_t blk[4096];
-	uint32_t bs = dev->block_size;
+	uint32_t bs = dev->block_size, ce, cb;
 	uint64_t tb, db;
 	int r;
 
@@ -596,7 +616,7 @@ st_format(struct blk_dev *dev, const struct st_geom *g)
 	if (r < 0)
 		return r;
 	memcpy(blk, &s, sizeof(s));
-	s.crc = super_crc(blk);
+	s.crc = super_crc(blk, &ce, &cb);
 	memcpy(blk, &s, sizeof(s));
 	r = blk_write(dev, 1, 1, blk);
 	if (r < 0)
@@ -715,7 +735,7 @@ compact(struct st *st)
 	ns.pend_entries = 0;
 	ns.pend_bytes = 0;
 	if (r == 0)
-		r = commit(st, &ns);
+		r = commit(st, &ns, 0, 0);
 	if (r < 0)
 		return fail_io(st, r);
 	st->tail_valid = true;
@@ -805,7 +825,8 @@ write_rec(struct st *st, const char *key, uint16_t klen, const void *val, uint32
 			memcpy(st->pend + ns.pend_bytes + klen, val, vlen);
 		ns.pend_entries++;
 		ns.pend_bytes += (uint32_t)need;
-		r = commit(st, &ns);
+		r = commit(st, &ns, crc32c_update(st->jcrc_e, e, ST_ENTRY_SIZE),
+		    crc32c_update(st->jcrc_b, st->pend + st->sb.pend_bytes, need));
 	} else {
 		/* Spill journal and record: data, flush, table, flush, commit record. */
 		r = tail_load(st);
@@ -833,7 +854,7 @@ write_rec(struct st *st, const char *key, uint16_t klen, const void *val, uint32
 		ns.pend_entries = 0;
 		ns.pend_bytes = 0;
 		if (r == 0)
-			r = commit(st, &ns);
+			r = commit(st, &ns, 0, 0);
 		if (r == 0)
 			st->tail_valid = true;
 	}

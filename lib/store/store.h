@@ -42,6 +42,7 @@ struct st {
 	uint8_t *tail;                   /* copy of the data block holding data_tail */
 	uint8_t *scratch;                /* one block */
 	uint8_t *pend;                   /* journaled record bytes (one block) */
+	uint32_t jcrc_e, jcrc_b;         /* CRC32C of the journal's entries / bytes */
 	bool tail_valid;
 	bool broken;
 	uint64_t live;                   /* live (non-tombstone, current) records */

@@ -28,11 +28,15 @@ resign(uint8_t *mem, uint32_t bs, uint64_t blocks)
 		struct st_super_disk *s = (struct st_super_disk *)(mem + (size_t)slot * bs);
 		uint64_t area, t;
 
-		size_t jl = (size_t)s->pend_entries * ST_ENTRY_SIZE + s->pend_bytes;
+		size_t el = (size_t)s->pend_entries * ST_ENTRY_SIZE;
+		uint32_t pair[2];
 
-		if (sizeof(*s) + (uint64_t)s->pend_entries * ST_ENTRY_SIZE + s->pend_bytes <= bs)
+		if (sizeof(*s) + (uint64_t)s->pend_entries * ST_ENTRY_SIZE + s->pend_bytes <= bs) {
+			pair[0] = crc32c((const uint8_t *)s + sizeof(*s), el);
+			pair[1] = crc32c((const uint8_t *)s + sizeof(*s) + el, s->pend_bytes);
 			s->crc = crc32c_update(crc32c(s, offsetof(struct st_super_disk, crc)),
-			    (const uint8_t *)s + sizeof(*s), jl);
+			    pair, 8);
+		}
 		if (s->table_blocks == 0 || s->table_blocks > blocks || s->data_blocks > blocks)
 			continue;
 		for (uint32_t a = 0; a < 2; a++) {

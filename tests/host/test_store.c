@@ -265,10 +265,12 @@ live_super(struct fx *f)
 static void
 resign_super(struct st_super_disk *s)
 {
-	size_t jl = (size_t)s->pend_entries * ST_ENTRY_SIZE + s->pend_bytes;
+	size_t el = (size_t)s->pend_entries * ST_ENTRY_SIZE;
+	uint32_t pair[2];
 
-	s->crc = crc32c_update(crc32c(s, offsetof(struct st_super_disk, crc)),
-	    (const uint8_t *)s + sizeof(*s), jl);
+	pair[0] = crc32c((const uint8_t *)s + sizeof(*s), el);
+	pair[1] = crc32c((const uint8_t *)s + sizeof(*s) + el, s->pend_bytes);
+	s->crc = crc32c_update(crc32c(s, offsetof(struct st_super_disk, crc)), pair, 8);
 }
 
 static int

@@ -1,5 +1,5 @@
 # FAT32 read-only reader (lib/fat32, docs/fat32.md).
-FAT32_SRCS := lib/fat32/fat32.c lib/fat32/fat32_dir.c
+FAT32_SRCS := lib/fat32/fat32.c lib/fat32/fat32_dir.c lib/blk/bytes.c
 
 HOST_TESTS += test_fat32
 test_fat32_SRCS := tests/host/test_fat32.c $(FAT32_SRCS) lib/base/err.c

@@ -1,5 +1,5 @@
 # CAPOSRO1 read-only image format (lib/ro1, docs/caposro1.md) and the image tool's ro1 commands.
-RO1_SRCS := lib/ro1/ro1_read.c lib/ro1/ro1_build.c lib/base/crc32c.c lib/base/err.c
+RO1_SRCS := lib/ro1/ro1_read.c lib/ro1/ro1_build.c lib/blk/bytes.c lib/base/crc32c.c lib/base/err.c
 
 HOST_TESTS += test_ro1
 test_ro1_SRCS := tests/host/test_ro1.c $(RO1_SRCS)

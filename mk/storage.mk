@@ -38,7 +38,7 @@ storage-fuzz-seeds: $(STORE_SRCS) $(WFS_SRCS) $(RAMDEV_SRCS) tests/host/crashsim
 
 # The image tool; the CAPOSRO1 commands are linked in when their sources exist.
 MKSTORE_RO1_SRCS := $(wildcard tools/mkstore-image/ro1_cmd.c)
-MKSTORE_RO1_LIB := $(if $(MKSTORE_RO1_SRCS),$(wildcard lib/ro1/*.c))
+MKSTORE_RO1_LIB := $(if $(MKSTORE_RO1_SRCS),$(wildcard lib/ro1/*.c) lib/blk/bytes.c)
 HOST_TOOLS += mkstore-image
 mkstore-image_SRCS := tools/mkstore-image/main.c \
 	$(sort $(WFS_SRCS) $(STORE_SRCS) $(MKSTORE_RO1_SRCS) $(MKSTORE_RO1_LIB))

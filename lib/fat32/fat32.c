@@ -17,44 +17,7 @@
 int
 fat_read_bytes(struct fat_vol *v, uint64_t off, void *dst, size_t len)
 {
-	uint32_t bs = v->dev->block_size;
-	uint8_t *d = dst;
-
-	while (len > 0) {
-		uint64_t lba = off / bs;
-		uint32_t in = (uint32_t)(off % bs);
-		size_t n = bs - in;
-		if (n > len)
-			n = len;
-		if (in == 0 && len >= bs) {
-			/* Whole blocks go straight to the caller; the cache keeps its block. */
-			uint64_t cnt = len / bs;
-			if (cnt > 256)
-				cnt = 256;
-			if (lba > v->dev->block_count || cnt > v->dev->block_count - lba)
-				return E_CORRUPT; /* past the device: a truncated image */
-			int r = blk_read(v->dev, lba, (uint32_t)cnt, d);
-			if (r < 0)
-				return r == E_RANGE ? E_CORRUPT : E_IO;
-			n = (size_t)cnt * bs;
-		} else {
-			if (!v->cache_ok || v->cache_lba != lba) {
-				if (lba >= v->dev->block_count)
-					return E_CORRUPT; /* past the device: a truncated image */
-				v->cache_ok = false;
-				int r = blk_read(v->dev, lba, 1, v->cache);
-				if (r < 0)
-					return r == E_RANGE ? E_CORRUPT : E_IO;
-				v->cache_lba = lba;
-				v->cache_ok = true;
-			}
-			memcpy(d, v->cache + in, n);
-		}
-		d += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return blk_read_bytes(v->dev, &v->bc, v->cache, off, dst, len);
 }
 
 /*
@@ -104,7 +67,7 @@ fat_chain_overrun(struct fat_vol *v, uint32_t c, uint32_t walked)
 void
 fat_invalidate(struct fat_vol *vol)
 {
-	vol->cache_ok = false;
+	vol->bc.ok = false;
 }
 
 static bool

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "blk/blk.h"
+#include "blk/bytes.h"
 
 #define FAT_NAME_MAX   765  /* 255 UTF-16 units, at most 3 UTF-8 bytes each */
 #define FAT_PATH_MAX   4096 /* bytes in a path given to fat_open/fat_opendir/fat_stat */
@@ -51,8 +52,7 @@ struct fat_vol {
 	bool fsinfo_valid;          /* FSInfo present with good signatures */
 	uint32_t free_hint;         /* FSInfo free count, 0xFFFFFFFF if unknown: a hint only */
 	uint32_t next_free_hint;    /* FSInfo next free, 0xFFFFFFFF if unknown */
-	uint64_t cache_lba;
-	bool cache_ok;
+	struct blk_bcache bc;
 	uint8_t cache[FAT_CACHE_MAX];
 };
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "blk/blk.h"
+#include "blk/bytes.h"
 #include "ro1/ro1_format.h"
 
 #define RO1_PATH_MAX  4096u
@@ -30,8 +31,7 @@
 struct ro1_vol {
 	struct blk_dev *dev;
 	struct ro1_super sb;
-	uint64_t cache_lba;
-	bool cache_ok;
+	struct blk_bcache bc;
 	uint8_t cache[4096];
 	uint8_t chunk[RO1_CHUNK];
 	uint8_t name_a[RO1_NAME_MAX + 1];

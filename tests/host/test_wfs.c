@@ -532,6 +532,118 @@ test_hostile(void **s)
 	fx_free(&f);
 }
 
+/*
+ * Random writes, appends, truncates, syncs and remounts on three files,
+ * checked byte for byte against an in-memory model after every step; at
+ * the end fsck is clean and free space returns to its start value.
+ */
+static void
+model_check(uint32_t bs, uint64_t seed)
+{
+	enum { NF = 3, MAXSZ = 300000 };
+	struct fx f;
+	struct wf_statfs a, b;
+	uint8_t *model[NF], *model_synced[NF], *rb = malloc(MAXSZ), *src = malloc(MAXSZ);
+	size_t size[NF], size_synced[NF];
+	uint64_t x = seed;
+	int h[NF], i, step;
+	char path[16];
+
+	fx_init(&f, bs, (8u << 20) / bs, 16, 512);
+	wf_statfs(&f.fs, &a);
+	for (i = 0; i < MAXSZ; i++)
+		src[i] = (uint8_t)(i * 31 + (i >> 8));
+	for (i = 0; i < NF; i++) {
+		snprintf(path, sizeof(path), "/m%d", i);
+		model[i] = calloc(1, MAXSZ);
+		model_synced[i] = calloc(1, MAXSZ);
+		size[i] = size_synced[i] = 0;
+		h[i] = wf_open(&f.fs, path, WF_O_READ | WF_O_WRITE | WF_O_CREATE);
+		assert_true(h[i] >= 0);
+	}
+	assert_int_equal(wf_sync(&f.fs, h[0]), 0);
+	for (step = 0; step < 400; step++) {
+		int k, op;
+		size_t off, len;
+
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		k = (int)((x >> 33) % NF);
+		op = (int)((x >> 40) % 10);
+		off = size[k] ? (size_t)((x >> 13) % (size[k] + 1)) : 0;
+		len = 1 + (size_t)((x >> 20) % (op < 2 ? 40000 : 3000));
+		if (off + len > MAXSZ)
+			len = MAXSZ - off;
+		if (op < 5 && len > 0) {            /* overwrite / extend */
+			size_t so = (size_t)((x >> 7) % 1000);
+
+			assert_int_equal(wf_write(&f.fs, h[k], off, src + so, len), (int)len);
+			memcpy(model[k] + off, src + so, len);
+			if (off + len > size[k])
+				size[k] = off + len;
+		} else if (op < 7) {                /* truncate */
+			assert_int_equal(wf_truncate(&f.fs, h[k], off), 0);
+			size[k] = off;
+		} else if (op < 9) {                /* sync: commit is global */
+			assert_int_equal(wf_sync(&f.fs, h[k]), 0);
+			for (i = 0; i < NF; i++) {
+				memcpy(model_synced[i], model[i], size[i]);
+				size_synced[i] = size[i];
+			}
+		} else {                            /* crash: back to the synced state */
+			fx_remount(&f);
+			for (i = 0; i < NF; i++) {
+				snprintf(path, sizeof(path), "/m%d", i);
+				h[i] = wf_open(&f.fs, path, WF_O_READ | WF_O_WRITE);
+				assert_true(h[i] >= 0);
+				memcpy(model[i], model_synced[i], size_synced[i]);
+				size[i] = size_synced[i];
+			}
+		}
+		for (i = 0; i < NF; i++) {
+			struct wf_stat st;
+
+			assert_int_equal(wf_fstat(&f.fs, h[i], &st), 0);
+			assert_int_equal(st.size, size[i]);
+			assert_int_equal(wf_read(&f.fs, h[i], 0, rb, MAXSZ), (int)size[i]);
+			if (memcmp(rb, model[i], size[i]) != 0) {
+				print_error("seed %llu step %d file %d differs\n",
+				    (unsigned long long)seed, step, i);
+				fail();
+			}
+		}
+	}
+	for (i = 0; i < NF; i++) {
+		assert_int_equal(wf_close(&f.fs, h[i]), 0);
+		snprintf(path, sizeof(path), "/m%d", i);
+		assert_int_equal(wf_remove(&f.fs, path), 0);
+		free(model[i]);
+		free(model_synced[i]);
+	}
+	assert_int_equal(wf_check(&f.rd.dev, f.arena, ARENA, NULL, NULL), 0);
+	wf_statfs(&f.fs, &b);
+	assert_int_equal(b.free_blocks, a.free_blocks);
+	assert_int_equal(b.extents_free, a.extents_free);
+	free(rb);
+	free(src);
+	fx_free(&f);
+}
+
+static void
+test_model_512(void **s)
+{
+	(void)s;
+	model_check(512, 1);
+	model_check(512, 2);
+}
+
+static void
+test_model_4k(void **s)
+{
+	(void)s;
+	model_check(4096, 3);
+	model_check(4096, 4);
+}
+
 /* Mount stays near-linear on hostile tables: a 65535-deep chain, 65535 equal names. */
 static void
 test_hostile_scale(void **s)
@@ -644,6 +756,8 @@ main(void)
 		cmocka_unit_test(test_no_leaks_4k),
 		cmocka_unit_test(test_fill_volume),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_model_512),
+		cmocka_unit_test(test_model_4k),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hostile_scale),
 		cmocka_unit_test(test_volume),

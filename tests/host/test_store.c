@@ -234,6 +234,87 @@ test_compaction_4k(void **s)
 	compaction(4096);
 }
 
+/*
+ * Random puts (journaled and spilled sizes), deletes, namespace views,
+ * compactions and remounts, checked against a model after every step: every
+ * get and the full list agree with it.
+ */
+static void
+model_check(uint32_t bs, uint64_t seed)
+{
+	enum { NK = 30, VMAX = 1500 };
+	struct fx f;
+	struct st_ns ns[3];
+	uint8_t val[NK][VMAX], buf[VMAX], src[VMAX + 64];
+	int len[NK];               /* -1: absent */
+	uint64_t x = seed;
+	int i, step;
+
+	fx_init(&f, bs, 4096, 48, 24 * 1024);
+	st_ns_sub(&f.root, "a", &ns[1]);
+	st_ns_sub(&ns[1], "b", &ns[2]);
+	ns[0] = f.root;
+	for (i = 0; i < NK; i++)
+		len[i] = -1;
+	for (i = 0; i < (int)sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7 + 3);
+	for (step = 0; step < 1500; step++) {
+		int k, op, n, r;
+		char key[16], lk[ST_KEY_MAX + 1];
+		uint64_t cur = 0;
+		int seen = 0, live = 0;
+
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		k = (int)((x >> 33) % NK);
+		op = (int)((x >> 40) % 10);
+		snprintf(key, sizeof(key), "k%d", k / 3);
+		if (op < 6) {
+			n = (int)((x >> 12) % (op < 4 ? 200 : VMAX));
+			r = st_put(&ns[k % 3], key, src + (x >> 50) % 64, (uint32_t)n);
+			assert_int_equal(r, 0);
+			memcpy(val[k], src + (x >> 50) % 64, (size_t)n);
+			len[k] = n;
+		} else if (op < 8) {
+			r = st_delete(&ns[k % 3], key);
+			assert_int_equal(r, len[k] < 0 ? E_NOENT : 0);
+			len[k] = -1;
+		} else if (op < 9) {
+			assert_int_equal(st_compact(&f.st), 0);
+		} else {
+			fx_remount(&f);
+			st_ns_sub(&f.root, "a", &ns[1]);
+			st_ns_sub(&ns[1], "b", &ns[2]);
+			ns[0] = f.root;
+		}
+		for (i = 0; i < NK; i++) {
+			snprintf(key, sizeof(key), "k%d", i / 3);
+			r = st_get(&ns[i % 3], key, buf, sizeof(buf));
+			if (len[i] < 0) {
+				assert_int_equal(r, E_NOENT);
+			} else {
+				assert_int_equal(r, len[i]);
+				assert_memory_equal(buf, val[i], (size_t)len[i]);
+				live++;
+			}
+		}
+		while ((r = st_list(&f.root, &cur, lk, sizeof(lk))) > 0)
+			seen++;
+		assert_int_equal(r, 0);
+		assert_int_equal(seen, live);
+	}
+	assert_int_equal(st_check(&f.rd.dev, f.arena, ARENA, NULL, NULL), 0);
+	fx_free(&f);
+}
+
+static void
+test_model(void **s)
+{
+	(void)s;
+	model_check(512, 11);
+	model_check(4096, 12);
+	model_check(512, 13);
+}
+
 /* ---- hostile images --------------------------------------------------- */
 
 static void
@@ -373,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_compaction_512),
 		cmocka_unit_test(test_compaction_4k),
+		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

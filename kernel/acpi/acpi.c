@@ -12,6 +12,7 @@
 #include "kernel.h"
 #include "acpi/kacpi.h"
 #include "fmt/fmt.h"
+#include "mm/heap.h"
 #include "mm/vmm.h"
 
 struct acpi_state acpi;
@@ -44,40 +45,67 @@ reject(struct acpi_table_rec *rec, const char *why)
 	kprintf("capos: acpi-reject table=%s pa=%#lx reason=\"%s\"\n", rec->sig, rec->pa, why);
 }
 
+/*
+ * Parse every instance of a known table, so a hostile duplicate is rejected
+ * with a message too; the first valid instance is the one used.
+ */
 static void
 parse_one(struct acpi_table_rec *rec, const void *t)
 {
+	static union {
+		struct acpi_madt madt;
+		struct acpi_mcfg mcfg;
+		struct acpi_fadt fadt;
+		struct acpi_hpet hpet;
+		struct acpi_iommu iommu;
+	} tmp;
+	static const struct {
+		const char *sig;
+		size_t off_has, off_val, size;
+	} kinds[] = {
+		{ "APIC", offsetof(struct acpi_state, has_madt), offsetof(struct acpi_state, madt),
+		  sizeof(struct acpi_madt) },
+		{ "MCFG", offsetof(struct acpi_state, has_mcfg), offsetof(struct acpi_state, mcfg),
+		  sizeof(struct acpi_mcfg) },
+		{ "FACP", offsetof(struct acpi_state, has_fadt), offsetof(struct acpi_state, fadt),
+		  sizeof(struct acpi_fadt) },
+		{ "HPET", offsetof(struct acpi_state, has_hpet), offsetof(struct acpi_state, hpet),
+		  sizeof(struct acpi_hpet) },
+		{ "DMAR", offsetof(struct acpi_state, has_dmar), offsetof(struct acpi_state, dmar),
+		  sizeof(struct acpi_iommu) },
+		{ "IVRS", offsetof(struct acpi_state, has_ivrs), offsetof(struct acpi_state, ivrs),
+		  sizeof(struct acpi_iommu) },
+	};
 	char err[128];
-	int r = 0;
-	const char *s = rec->sig;
+	int r;
+	size_t k;
 
-	if (!strcmp(s, "APIC") && !acpi.has_madt) {
-		if (!(r = acpi_madt_parse(t, rec->length, &acpi.madt, err, sizeof err)))
-			acpi.has_madt = true;
-	} else if (!strcmp(s, "MCFG") && !acpi.has_mcfg) {
-		if (!(r = acpi_mcfg_parse(t, rec->length, &acpi.mcfg, err, sizeof err)))
-			acpi.has_mcfg = true;
-	} else if (!strcmp(s, "FACP") && !acpi.has_fadt) {
-		if (!(r = acpi_fadt_parse(t, rec->length, &acpi.fadt, err, sizeof err)))
-			acpi.has_fadt = true;
-	} else if (!strcmp(s, "HPET") && !acpi.has_hpet) {
-		if (!(r = acpi_hpet_parse(t, rec->length, &acpi.hpet, err, sizeof err)))
-			acpi.has_hpet = true;
-	} else if (!strcmp(s, "DMAR") && !acpi.has_dmar) {
-		if (!(r = acpi_dmar_parse(t, rec->length, &acpi.dmar, err, sizeof err)))
-			acpi.has_dmar = true;
-	} else if (!strcmp(s, "IVRS") && !acpi.has_ivrs) {
-		if (!(r = acpi_ivrs_parse(t, rec->length, &acpi.ivrs, err, sizeof err)))
-			acpi.has_ivrs = true;
-	} else {
+	for (k = 0; k < ARRAY_SIZE(kinds); k++)
+		if (!memcmp(rec->sig, kinds[k].sig, 4))
+			break;
+	if (k == ARRAY_SIZE(kinds))
 		return;
+	switch (k) {
+	case 0: r = acpi_madt_parse(t, rec->length, &tmp.madt, err, sizeof err); break;
+	case 1: r = acpi_mcfg_parse(t, rec->length, &tmp.mcfg, err, sizeof err); break;
+	case 2: r = acpi_fadt_parse(t, rec->length, &tmp.fadt, err, sizeof err); break;
+	case 3: r = acpi_hpet_parse(t, rec->length, &tmp.hpet, err, sizeof err); break;
+	case 4: r = acpi_dmar_parse(t, rec->length, &tmp.iommu, err, sizeof err); break;
+	default: r = acpi_ivrs_parse(t, rec->length, &tmp.iommu, err, sizeof err); break;
 	}
 	if (r) {
 		rec->ok = false;
 		reject(rec, err);
-	} else {
-		rec->used = true;
+		return;
 	}
+	bool *has = (bool *)((char *)&acpi + kinds[k].off_has);
+	if (*has) {
+		kprintf("capos: acpi-warning table=%s pa=%#lx duplicate ignored\n", rec->sig, rec->pa);
+		return;
+	}
+	memcpy((char *)&acpi + kinds[k].off_val, &tmp, kinds[k].size);
+	*has = true;
+	rec->used = true;
 }
 
 /*
@@ -101,6 +129,54 @@ dump(const struct acpi_table_rec *rec, const void *t)
 		hex[2 * n] = '\0';
 		kprintf("capos: acpi-dump %s %05x %s\n", rec->sig, off, hex);
 	}
+}
+
+/*
+ * capos.acpi_fault=SIG:checksum|huge|truncated[,...]: a test instrument. QEMU's
+ * -acpitable repairs the header length and checksum of an injected table, so
+ * header-level damage is applied here, to a heap copy of table SIG, before
+ * the same validation runs: `huge` claims 2 GiB, `truncated` claims 64 bytes
+ * more than can be read. Announced with acpi-fault-injected.
+ */
+static const void *
+inject_fault(const struct acpi_table_rec *rec, const void *t, uint32_t len)
+{
+	char f[128];
+	const char *kind = NULL;
+
+	if (cmdline_get(boot_info.cmdline, "capos.acpi_fault", f, sizeof f) != 1)
+		return t;
+	/* A comma-separated list of SIG:kind. */
+	for (char *p = f; *p;) {
+		char *e = p;
+		while (*e && *e != ',')
+			e++;
+		bool last = !*e;
+		*e = 0;
+		if (e - p > 5 && p[4] == ':' && !memcmp(p, rec->sig, 4))
+			kind = p + 5;
+		if (last)
+			break;
+		p = e + 1;
+	}
+	if (!kind)
+		return t;
+	struct acpi_hdr *c = kmalloc(len);
+	if (!c)
+		return t;
+	memcpy(c, t, len);
+	if (!strcmp(kind, "checksum"))
+		c->checksum ^= 0x55;
+	else if (!strcmp(kind, "huge"))
+		c->length = 0x7FFFFFF0u;
+	else if (!strcmp(kind, "truncated"))
+		c->length = len + 64;
+	else {
+		kfree(c);
+		return t;
+	}
+	kprintf("capos: acpi-fault-injected table=%s kind=%s\n", rec->sig, kind);
+	return c;	/* kept for the rest of this (test) boot */
 }
 
 static void
@@ -129,6 +205,7 @@ add_table(uint64_t pa)
 		reject(rec, err);
 		return;
 	}
+	t = inject_fault(rec, t, len);
 	if (acpi_table_check(t, len, NULL, err, sizeof err)) {
 		reject(rec, err);
 		return;

@@ -44,7 +44,7 @@ out(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static void
 out(const char *f, ...)
 {
-	char buf[256];
+	char buf[512];
 	va_list ap;
 
 	va_start(ap, f);
@@ -112,20 +112,21 @@ num_arg(const char *s, long def)
 static void
 cmd_help(const char *arg)
 {
-	out("commands:\n"
-	    "  help            this list\n"
-	    "  status          uptime, subsystems, interrupt counts\n"
-	    "  cpu             CPUID, local APIC, MADT processors\n"
-	    "  mem             physical memory and heap\n"
-	    "  acpi            ACPI tables (accepted and rejected) and what they said\n"
-	    "  pci [N]         PCI functions, %u per page, from entry N\n"
-	    "  irq             vector pool, claimed routes, I/O APICs\n"
-	    "  timers          clock source, LAPIC timer, ticks, RTC wall clock\n"
-	    "  devices [N]     PCI functions by kind with their BARs, %u per page\n"
-	    "  logs [N]        the last N kernel log lines (default %u, at most %u)\n"
-	    "  reboot          reset: ACPI reset register, 8042, then triple fault\n"
-	    "  halt            stop the machine\n", DIAG_PAGE, DIAG_PAGE / 2, DIAG_LOG_DEF,
-	    DIAG_LOG_MAX);
+	out("commands:\n");
+	out("  help            this list\n");
+	out("  status          uptime, subsystems, interrupt counts\n");
+	out("  cpu             CPUID, local APIC, MADT processors\n");
+	out("  mem             physical memory and heap\n");
+	out("  acpi            ACPI tables (accepted and rejected) and what they said\n");
+	out("  pci [N]         PCI functions, %u per page, from entry N\n", DIAG_PAGE);
+	out("  irq             vector pool, claimed routes, I/O APICs\n");
+	out("  timers          clock source, LAPIC timer, ticks, RTC wall clock\n");
+	out("  devices [N]     PCI functions by kind with their BARs, %u per page\n",
+	    DIAG_PAGE / 2);
+	out("  logs [N]        the last N kernel log lines (default %u, at most %u)\n",
+	    DIAG_LOG_DEF, DIAG_LOG_MAX);
+	out("  reboot          reset: ACPI reset register, 8042, then triple fault\n");
+	out("  halt            stop the machine\n");
 }
 
 static void

@@ -20,6 +20,7 @@
 #include "mm/heap.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
+#include "proc/proc.h"
 
 struct mb2_info boot_info;
 const char *kernel_test;
@@ -150,6 +151,8 @@ kmain_on_stack(void)
 
 	if (kernel_test)
 		ktest_run(kernel_test);
+
+	proc_boot();	/* kernel/proc: scheduler, syscalls, init; returns only without init */
 
 	if (cmdline_get(boot_info.cmdline, "capos.mode", test_name, sizeof test_name) == 1 &&
 	    strcmp(test_name, "diag") == 0)

@@ -5,12 +5,12 @@
  *
  * Page layout (4 KiB, mapped read-write at RING_USER_VA in every process):
  *   [0, 64)        struct ring_hdr: indices and sizes
- *   [64, 2112)     RING_SQ_ENTRIES x struct ring_sqe (64 bytes)
- *   [2112, 3648)   RING_CQ_ENTRIES x struct ring_cqe (48 bytes)
+ *   [64, 1088)     RING_SQ_ENTRIES (16) x struct ring_sqe (64 bytes)
+ *   [1088, 3648)   RING_CQ_ENTRIES (32) x struct ring_cqe (80 bytes)
  * The process writes SQEs and advances sq_tail; the kernel consumes them in
  * cap_enter and advances sq_head. The kernel writes CQEs and advances
  * cq_tail; the process consumes them and advances cq_head. Indices are free
- * running uint32 counters, masked by the entry count.
+ * running uint32 counters, taken modulo the entry count (both powers of two).
  *
  * The kernel reads each index and each SQE exactly once (copying it) before
  * validating it, so a process racing its own ring harms only itself. The
@@ -23,7 +23,7 @@
 
 #include <stdint.h>
 
-#define RING_SQ_ENTRIES	32u
+#define RING_SQ_ENTRIES	16u
 #define RING_CQ_ENTRIES	32u
 #define RING_MAX_XFER	4u		/* caps per message, each direction */
 #define RING_MAX_MSG	65536u		/* bytes of params or results per message */
@@ -106,10 +106,11 @@ struct ring_cqe {
 	uint16_t method;	/* RECV: method ordinal of the call */
 	uint16_t ncaps;		/* caps received (CALL results, RECV params) */
 	uint32_t token;		/* RECV: pass to RETURN */
-	capid_t caps[RING_MAX_XFER];	/* the received caps, installed in this process */
 	uint32_t reserved;
+	capid_t caps[RING_MAX_XFER];	/* the received caps, installed in this process */
+	uint64_t iids[RING_MAX_XFER];	/* their interface ids (check before adopting) */
 };
-_Static_assert(sizeof(struct ring_cqe) == 48, "ring_cqe layout");
+_Static_assert(sizeof(struct ring_cqe) == 80, "ring_cqe layout");
 
 struct ring_hdr {
 	volatile uint32_t sq_head;	/* kernel writes */

@@ -1,0 +1,265 @@
+/*
+ * Endpoints: how a process serves an interface.
+ *
+ * The server holds the endpoint with FACET_SERVER (RECV, RETURN); clients
+ * hold FACET_CALL slots to the same object. A CALL meets either a posted
+ * RECV (delivered at once: params copied into the receiver's buffer, caps
+ * committed into its table) or waits in a FIFO of at most RING_MAX_QUEUED
+ * calls (beyond that: `overloaded`). A delivered call is "in service" under
+ * a token until the server RETURNs it. When the last server facet goes
+ * (release, or the server's death), every queued and in-service call
+ * completes with `disconnected`, and later calls fail the same way.
+ */
+#include "proc/proc.h"
+#include "kernel.h"
+#include "mm/heap.h"
+#include "schema/exception.capnp.h"
+
+struct recv {
+	struct recv *next;
+	struct proc *p;
+	uint64_t user_data, buf;
+	uint32_t len, accept;
+};
+
+struct endpoint {
+	struct kobj k;		/* first: struct kobj * <-> struct endpoint * */
+	struct endpoint *next;
+	uint32_t server_refs;
+	bool dead;
+	struct call *q_head, *q_tail;
+	uint32_t nqueued;
+	struct recv *recvs;
+	struct call *in_service;
+};
+
+static struct endpoint *endpoints;
+
+void endpoint_facet_get(struct kobj *o, uint8_t facet);
+void endpoint_facet_put(struct kobj *o, uint8_t facet);
+
+struct kobj *
+endpoint_create(uint64_t iid)
+{
+	struct endpoint *e = kmalloc(sizeof *e);
+	if (!e)
+		return NULL;
+	e->k.iid = iid;
+	e->k.type = KO_ENDPOINT;
+	e->k.gen = 1;
+	e->next = endpoints;
+	endpoints = e;
+	return &e->k;
+}
+
+void
+endpoint_facet_get(struct kobj *o, uint8_t facet)
+{
+	if (facet & FACET_SERVER)
+		((struct endpoint *)o)->server_refs++;
+}
+
+void
+endpoint_facet_put(struct kobj *o, uint8_t facet)
+{
+	struct endpoint *e = (struct endpoint *)o;
+	if ((facet & FACET_SERVER) && --e->server_refs == 0)
+		endpoint_server_gone(o);
+}
+
+/* Try to hand call c to receive r; false when refused (r stays posted). */
+static bool
+deliver(struct endpoint *e, struct recv *r, struct call *c)
+{
+	struct ring_cqe cqe = { .user_data = r->user_data };
+	int err;
+
+	if (c->params_len > r->len) {
+		call_complete(c, RING_E_INVOKE_FAILED, E_TOOBIG, NULL, 0, NULL, 0);
+		return false;
+	}
+	if ((err = xfer_commit(r->p, c->x, c->nxfer, r->accept, cqe.caps, cqe.iids)) < 0) {
+		/* refused: call_free rolls the reserved caps back to the caller */
+		call_complete(c, RING_E_INVOKE_FAILED, err, NULL, 0, NULL, 0);
+		return false;
+	}
+	cqe.ncaps = (uint16_t)c->nxfer;
+	c->nxfer = 0;
+	copy_to_user(r->p, r->buf, c->params, c->params_len);	/* checked at RECV */
+	cqe.result = (int32_t)c->params_len;
+	cqe.len = c->params_len;
+	cqe.method = c->method;
+	cqe.token = c->token;
+	r->p->inflight--;
+	ring_post(r->p, &cqe);
+	c->state = CALL_IN_SERVICE;
+	c->next = e->in_service;
+	e->in_service = c;
+	return true;
+}
+
+static struct call *
+q_pop(struct endpoint *e)
+{
+	struct call *c = e->q_head;
+	if (c) {
+		e->q_head = c->next;
+		if (!e->q_head)
+			e->q_tail = NULL;
+		e->nqueued--;
+		c->next = NULL;
+	}
+	return c;
+}
+
+void
+endpoint_call(struct kobj *o, struct call *c)
+{
+	struct endpoint *e = (struct endpoint *)o;
+
+	if (e->dead) {
+		call_complete_exception(c, ExceptionType_disconnected, "endpoint has no server");
+		return;
+	}
+	while (e->recvs) {
+		struct recv *r = e->recvs;
+		e->recvs = r->next;
+		if (deliver(e, r, c)) {
+			kfree(r);
+			return;
+		}
+		r->next = e->recvs;	/* refused: the call is finished, the receive stays */
+		e->recvs = r;
+		return;
+	}
+	if (e->nqueued >= RING_MAX_QUEUED) {
+		call_complete_exception(c, ExceptionType_overloaded, "endpoint queue full");
+		return;
+	}
+	c->state = CALL_QUEUED;
+	c->next = NULL;
+	if (e->q_tail)
+		e->q_tail->next = c;
+	else
+		e->q_head = c;
+	e->q_tail = c;
+	e->nqueued++;
+}
+
+int
+endpoint_recv(struct proc *p, struct kobj *o, const struct ring_sqe *s)
+{
+	struct endpoint *e = (struct endpoint *)o;
+	if (e->dead)
+		return E_DISCONNECTED;
+	struct recv *r = kmalloc(sizeof *r);
+	if (!r)
+		return E_NOMEM;
+	*r = (struct recv){ .p = p, .user_data = s->user_data, .buf = s->result,
+			    .len = s->result_len, .accept = s->xfer_count };
+	p->inflight++;
+	struct call *c;
+	while ((c = q_pop(e))) {
+		if (c->caller == NULL) {	/* the caller died while queued */
+			call_free(c);
+			continue;
+		}
+		if (deliver(e, r, c)) {
+			kfree(r);
+			return 0;
+		}
+	}
+	/* append: receives are served in order */
+	struct recv **pp = &e->recvs;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = r;
+	return 0;
+}
+
+int
+endpoint_return(struct proc *p, struct kobj *o, const struct ring_sqe *s, int32_t *detail)
+{
+	struct endpoint *e = (struct endpoint *)o;
+	struct call **pp = &e->in_service, *c;
+	struct ring_xfer xs[RING_MAX_XFER];
+	struct xfer x[RING_MAX_XFER];
+	int r;
+
+	while (*pp && (*pp)->token != s->token)
+		pp = &(*pp)->next;
+	if (!(c = *pp))
+		return *detail = E_NOENT, RING_E_INVALID_REQUEST;
+	if (copy_from_user(p, xs, s->xfer, s->xfer_count * sizeof xs[0]) < 0)
+		return *detail = E_RANGE, RING_E_INVALID_REQUEST;
+	uint8_t *buf = kmalloc(s->params_len ? s->params_len : 1);
+	if (!buf)
+		return *detail = E_NOMEM, RING_E_INVOKE_FAILED;
+	copy_from_user(p, buf, s->params, s->params_len);
+	if ((r = xfer_reserve(p, xs, s->xfer_count, x)) < 0) {
+		kfree(buf);
+		return *detail = r, RING_E_INVALID_REQUEST;
+	}
+	*pp = c->next;
+	*detail = s->params_len > c->result_len ? E_TOOBIG : 0;
+	int32_t res = (s->flags & RING_RET_EXCEPTION) ? RING_E_EXCEPTION : (int32_t)s->params_len;
+	call_complete(c, res, 0, buf, s->params_len, x, s->xfer_count);
+	kfree(buf);
+	return 0;
+}
+
+void
+endpoint_server_gone(struct kobj *o)
+{
+	struct endpoint *e = (struct endpoint *)o;
+	struct call *c;
+
+	e->dead = true;
+	kobj_ref(o);	/* completing calls drops their references to o */
+	while ((c = q_pop(e)))
+		call_complete_exception(c, ExceptionType_disconnected, "server gone");
+	while ((c = e->in_service)) {
+		e->in_service = c->next;
+		call_complete_exception(c, ExceptionType_disconnected, "server gone");
+	}
+	struct recv *r;
+	while ((r = e->recvs)) {
+		e->recvs = r->next;
+		struct ring_cqe cqe = { .user_data = r->user_data, .result = RING_E_INVOKE_FAILED,
+					.detail = E_DISCONNECTED };
+		r->p->inflight--;
+		ring_post(r->p, &cqe);
+		kfree(r);
+	}
+	kobj_unref(o);
+}
+
+/* p is ending: its posted receives go away without completions. */
+void
+endpoint_forget_proc(struct proc *p)
+{
+	for (struct endpoint *e = endpoints; e; e = e->next) {
+		struct recv **pp = &e->recvs;
+		while (*pp) {
+			if ((*pp)->p == p) {
+				struct recv *r = *pp;
+				*pp = r->next;
+				kfree(r);
+			} else {
+				pp = &(*pp)->next;
+			}
+		}
+	}
+}
+
+void
+endpoint_destroy(struct kobj *o)
+{
+	struct endpoint *e = (struct endpoint *)o;
+	for (struct endpoint **pp = &endpoints; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	kfree(e);
+}

@@ -1,0 +1,333 @@
+/*
+ * The ring: cap_enter consumes submissions, validates each one completely
+ * (decode), then acts (invoke); completions are posted as calls finish.
+ *
+ * Bounds (docs/kernel-abi.md): at most RING_SQ_ENTRIES submissions per
+ * cap_enter; a submission is consumed only if its completion is guaranteed
+ * room (ready + inflight < RING_CQ_ENTRIES), so completions are never
+ * dropped; params and results at most RING_MAX_MSG bytes; at most
+ * RING_MAX_XFER caps per message.
+ */
+#include "proc/proc.h"
+#include "capnp/capnp.h"
+#include "kernel.h"
+#include "mm/heap.h"
+#include "sched/sched.h"
+#include "schema/exception.capnp.h"
+#include "smp/percpu.h"
+
+static struct call *all_calls;
+static uint32_t next_token = 1;
+
+uint32_t
+ring_cq_ready(struct proc *p)
+{
+	uint32_t head = __atomic_load_n(&p->ring->hdr.cq_head, __ATOMIC_ACQUIRE);
+	uint32_t used = p->cq_tail - head;
+	return used > RING_CQ_ENTRIES ? RING_CQ_ENTRIES : used;
+}
+
+void
+ring_post(struct proc *p, const struct ring_cqe *c)
+{
+	if (!p->ring)
+		return;
+	p->ring->cq[p->cq_tail % RING_CQ_ENTRIES] = *c;
+	p->cq_tail++;
+	__atomic_store_n(&p->ring->hdr.cq_tail, p->cq_tail, __ATOMIC_RELEASE);
+	if (p->state == P_BLOCKED && ring_cq_ready(p) >= p->wait_min)
+		sched_wake(p);
+}
+
+static void
+post_simple(struct proc *p, uint64_t user_data, int32_t result, int32_t detail)
+{
+	struct ring_cqe c = { .user_data = user_data, .result = result, .detail = detail };
+	ring_post(p, &c);
+}
+
+struct call *
+call_alloc(void)
+{
+	struct call *c = kmalloc(sizeof *c);
+	if (!c)
+		return NULL;
+	c->token = next_token++;
+	if (!c->token)
+		c->token = next_token++;
+	c->all_next = all_calls;
+	all_calls = c;
+	return c;
+}
+
+void
+call_free(struct call *c)
+{
+	xfer_rollback(c->x, c->nxfer);
+	c->nxfer = 0;
+	for (struct call **pp = &all_calls; *pp; pp = &(*pp)->all_next)
+		if (*pp == c) {
+			*pp = c->all_next;
+			break;
+		}
+	if (c->target)
+		kobj_unref(c->target);
+	kfree(c->params);
+	kfree(c);
+}
+
+/*
+ * Finish a call: result caps x[nx] (reserved from the callee) are committed
+ * to the caller or rolled back; res[len] goes to the caller's result buffer.
+ */
+void
+call_complete(struct call *c, int32_t result, int32_t detail, const void *res, uint32_t len,
+	      struct xfer *x, uint32_t nx)
+{
+	struct proc *p = c->caller;
+	struct ring_cqe cqe = { .user_data = c->user_data, .result = result, .detail = detail };
+
+	if (!p) {
+		xfer_rollback(x, nx);
+		call_free(c);
+		return;
+	}
+	if (len > c->result_len) {
+		cqe.result = RING_E_INVALID_RESULT;
+		cqe.detail = E_TOOBIG;
+		len = 0;
+		xfer_rollback(x, nx);
+		nx = 0;
+	}
+	if (nx) {
+		int r = xfer_commit(p, x, nx, RING_MAX_XFER, cqe.caps, cqe.iids);
+		if (r < 0) {
+			xfer_rollback(x, nx);
+			cqe.result = RING_E_INVOKE_FAILED;
+			cqe.detail = r;
+			len = 0;
+		} else {
+			cqe.ncaps = (uint16_t)nx;
+		}
+	}
+	if (len && copy_to_user(p, c->result_va, res, len) < 0) {
+		cqe.result = RING_E_INVALID_RESULT;
+		cqe.detail = E_RANGE;
+		len = 0;
+	}
+	cqe.len = len;
+	p->inflight--;
+	ring_post(p, &cqe);
+	call_free(c);
+}
+
+/* Serialize an Exception (schema/exception.capnp) as the call's result. */
+void
+call_complete_exception(struct call *c, unsigned type, const char *reason)
+{
+	static uint64_t arena[128], out[128];
+	static struct capnp_builder b;
+	Exception_B e;
+	int n = E_NOMEM;
+
+	if (capnp_builder_init(&b, arena, sizeof arena, 0) >= 0 && Exception_init_root(&b, &e) >= 0) {
+		Exception_set_type(e, (uint16_t)type);
+		Exception_set_reason(e, reason, strlen(reason));
+		n = capnp_builder_write(&b, out, sizeof out);
+	}
+	if (n < 0 || (uint32_t)n > c->result_len)
+		n = 0;	/* no room for the payload: the code alone still says it */
+	call_complete(c, RING_E_EXCEPTION, -(int32_t)type - 100, out, (uint32_t)n, NULL, 0);
+}
+
+/* The caller died: its calls complete into nothing; queued ones are dropped. */
+void
+calls_forget_proc(struct proc *p)
+{
+	for (struct call *c = all_calls; c; c = c->all_next)
+		if (c->caller == p)
+			c->caller = NULL;
+}
+
+void
+xfer_forget_proc(struct proc *p)
+{
+	for (struct call *c = all_calls; c; c = c->all_next)
+		for (uint32_t i = 0; i < c->nxfer; i++)
+			if (c->x[i].src == p)
+				c->x[i].src = NULL;
+}
+
+static int
+do_call(struct proc *p, const struct ring_sqe *s, int32_t *detail)
+{
+	int err;
+	struct cap_slot *slot = cap_lookup(p, s->cap, &err);
+	if (!slot)
+		return *detail = err, RING_E_INVALID_REQUEST;
+	if (!(slot->facet & FACET_CALL))
+		return *detail = E_PERM, RING_E_INVALID_REQUEST;
+	if (s->flags || s->token)
+		return *detail = E_INVAL, RING_E_INVALID_REQUEST;
+	if (s->params_len > RING_MAX_MSG || !user_range_ok(p, s->params, s->params_len, false))
+		return *detail = E_RANGE, RING_E_INVALID_PARAMS;
+	if (s->result_len > RING_MAX_MSG || !user_range_ok(p, s->result, s->result_len, true))
+		return *detail = E_RANGE, RING_E_INVALID_RESULT;
+	if (s->xfer_count > RING_MAX_XFER)
+		return *detail = E_LIMIT, RING_E_INVALID_REQUEST;
+	struct ring_xfer xs[RING_MAX_XFER];
+	if (copy_from_user(p, xs, s->xfer, s->xfer_count * sizeof xs[0]) < 0)
+		return *detail = E_RANGE, RING_E_INVALID_REQUEST;
+
+	struct call *c = call_alloc();
+	if (!c)
+		return *detail = E_NOMEM, RING_E_INVOKE_FAILED;
+	c->params = kmalloc(s->params_len ? s->params_len : 1);
+	if (!c->params) {
+		call_free(c);
+		return *detail = E_NOMEM, RING_E_INVOKE_FAILED;
+	}
+	copy_from_user(p, c->params, s->params, s->params_len);
+	if ((err = xfer_reserve(p, xs, s->xfer_count, c->x)) < 0) {
+		call_free(c);
+		return *detail = err, RING_E_INVALID_REQUEST;
+	}
+	c->nxfer = s->xfer_count;
+	c->caller = p;
+	c->target = slot->obj;
+	kobj_ref(c->target);
+	c->user_data = s->user_data;
+	c->result_va = s->result;
+	c->result_len = s->result_len;
+	c->method = s->method;
+	c->params_len = s->params_len;
+	p->inflight++;
+	if (c->target->type == KO_ENDPOINT)
+		endpoint_call(c->target, c);
+	else
+		kobj_call(c->target, c);
+	return 0;
+}
+
+static int
+server_slot(struct proc *p, capid_t id, struct kobj **o, int32_t *detail)
+{
+	int err;
+	struct cap_slot *slot = cap_lookup(p, id, &err);
+	if (!slot)
+		return *detail = err, RING_E_INVALID_REQUEST;
+	if (!(slot->facet & FACET_SERVER) || slot->obj->type != KO_ENDPOINT)
+		return *detail = E_PERM, RING_E_INVALID_REQUEST;
+	*o = slot->obj;
+	return 0;
+}
+
+/* Decode and run one submission; returns a completion now or 0 when one comes later. */
+static void
+process_sqe(struct proc *p, const struct ring_sqe *s)
+{
+	int32_t detail = 0;
+	int r = 0;
+	struct kobj *o;
+
+	if (s->reserved) {
+		post_simple(p, s->user_data, RING_E_INVALID_REQUEST, E_INVAL);
+		return;
+	}
+	switch (s->opcode) {
+	case RING_OP_NOP:
+		break;
+	case RING_OP_RELEASE:
+		if ((r = cap_release(p, s->cap)) < 0) {
+			detail = r;
+			r = RING_E_INVALID_REQUEST;
+		}
+		break;
+	case RING_OP_CALL:
+		if ((r = do_call(p, s, &detail)) == 0)
+			return;
+		break;
+	case RING_OP_RECV:
+		if ((r = server_slot(p, s->cap, &o, &detail)) < 0)
+			break;
+		if (s->flags || s->token || s->params || s->params_len)
+			r = RING_E_INVALID_REQUEST, detail = E_INVAL;
+		else if (s->xfer_count > RING_MAX_XFER)
+			r = RING_E_INVALID_REQUEST, detail = E_LIMIT;
+		else if (s->result_len > RING_MAX_MSG || !user_range_ok(p, s->result, s->result_len, true))
+			r = RING_E_INVALID_RESULT, detail = E_RANGE;
+		else if ((r = endpoint_recv(p, o, s)) == 0)
+			return;
+		else
+			detail = r, r = RING_E_INVOKE_FAILED;
+		break;
+	case RING_OP_RETURN:
+		if ((r = server_slot(p, s->cap, &o, &detail)) < 0)
+			break;
+		if (s->flags & ~RING_RET_EXCEPTION || s->result || s->result_len)
+			r = RING_E_INVALID_REQUEST, detail = E_INVAL;
+		else if (s->params_len > RING_MAX_MSG || !user_range_ok(p, s->params, s->params_len, false))
+			r = RING_E_INVALID_PARAMS, detail = E_RANGE;
+		else if (s->xfer_count > RING_MAX_XFER)
+			r = RING_E_INVALID_REQUEST, detail = E_LIMIT;
+		else
+			r = endpoint_return(p, o, s, &detail);
+		break;
+	default:
+		r = RING_E_UNSUPPORTED;
+		detail = E_NOTSUP;
+		break;
+	}
+	post_simple(p, s->user_data, r, detail);
+}
+
+static void
+wait_timeout_check(uint64_t now)
+{
+	for (struct proc *p = proc_list; p; p = p->all_next)
+		if (p->state == P_BLOCKED && p->wait_deadline && now >= p->wait_deadline)
+			sched_wake(p);
+}
+
+int64_t
+sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns)
+{
+	struct proc *p = this_cpu()->cur;
+	struct ring_hdr *h = &p->ring->hdr;
+	uint32_t tail = __atomic_load_n(&h->sq_tail, __ATOMIC_ACQUIRE);
+	uint32_t pending = tail - p->sq_head;
+
+	if (pending > RING_SQ_ENTRIES)
+		return RING_E_INVALID_REQUEST;	/* the process corrupted sq_tail */
+	while (p->sq_head != tail) {
+		if (ring_cq_ready(p) + p->inflight >= RING_CQ_ENTRIES)
+			break;	/* no guaranteed room for its completion: leave it queued */
+		struct ring_sqe s = p->ring->sq[p->sq_head % RING_SQ_ENTRIES];	/* one copy */
+		p->sq_head++;
+		__atomic_store_n(&h->sq_head, p->sq_head, __ATOMIC_RELEASE);
+		process_sqe(p, &s);
+	}
+	if (min_complete > RING_CQ_ENTRIES)
+		min_complete = RING_CQ_ENTRIES;
+	p->wait_deadline = 0;
+	if (timeout_ns)
+		p->wait_deadline = sched_ticks + (timeout_ns + NS_PER_TICK - 1) / NS_PER_TICK + 1;
+	for (;;) {
+		uint32_t ready = ring_cq_ready(p);
+		/* Return when enough are there, or when no more can arrive. */
+		if (ready >= min_complete || ready + p->inflight < min_complete)
+			return ready;
+		if (p->wait_deadline && sched_ticks >= p->wait_deadline)
+			return ready;
+		p->wait_min = (uint32_t)min_complete;
+		sched_block();
+	}
+}
+
+void
+kobjs_tick(uint64_t now)
+{
+	wait_timeout_check(now);
+	extern void prochandle_tick(uint64_t now);
+	prochandle_tick(now);
+}

@@ -1,0 +1,187 @@
+/*
+ * Processes, kernel objects, capability tables and calls in flight: the
+ * core types of issue 4 (docs/processes.md, docs/kernel-abi.md).
+ *
+ * Concurrency: one big kernel lock (sched.h, `bkl`) protects every
+ * structure declared here. Kernel code runs with interrupts disabled, so
+ * the lock is only ever contended by another CPU. The lock order is in
+ * docs/scheduler.md.
+ */
+#ifndef CAPOS_PROC_H
+#define CAPOS_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "abi/ring.h"
+
+#define CAP_SLOTS	64u	/* cap table size per process (slot 0 unused) */
+#define PROC_MAX_VMAS	16u
+#define PROC_NAME	32u
+
+struct proc;
+struct kobj;
+struct call;
+
+/* ---- kernel objects ---- */
+
+enum kobj_type {
+	KO_CONSOLE = 1, KO_CLOCK, KO_ENTROPY, KO_SPAWNER, KO_BOOTPKG,
+	KO_PROCHANDLE, KO_EPFACTORY, KO_ENDPOINT,
+};
+
+/* A facet decides which operations a slot allows (attenuation). */
+#define FACET_CALL	1u	/* CALL only (clients, kernel objects) */
+#define FACET_SERVER	2u	/* RECV and RETURN on an endpoint */
+
+struct kobj {
+	uint64_t iid;		/* schema interface id */
+	uint32_t refs;		/* cap slots + kernel references */
+	uint32_t gen;		/* bumped when destroyed */
+	enum kobj_type type;
+	bool permanent;		/* static singletons: never freed */
+};
+
+/* ---- capability table ---- */
+
+enum slot_state { SLOT_FREE = 0, SLOT_LIVE, SLOT_RESERVED };
+
+struct cap_slot {
+	struct kobj *obj;
+	uint16_t gen;		/* generation of the CapId naming this slot */
+	uint8_t state;
+	uint8_t facet;
+};
+
+struct cap_table {
+	struct cap_slot slot[CAP_SLOTS];
+};
+
+/* A transfer taken out of a sender's table, not yet committed. */
+struct xfer {
+	struct kobj *obj;	/* holds one reference while in flight */
+	struct proc *src;	/* sender (for MOVE rollback); NULL once the sender is gone */
+	uint16_t slot;		/* sender slot (MOVE: reserved) */
+	uint8_t mode;		/* RING_XFER_* */
+	uint8_t facet;
+};
+
+/* ---- calls ---- */
+
+enum call_state { CALL_QUEUED = 1, CALL_IN_SERVICE, CALL_PARKED };
+
+struct call {
+	struct call *next;	/* endpoint queue / in-service list / parked list */
+	struct call *all_next;	/* global list of live calls */
+	struct proc *caller;	/* NULL when the caller has died */
+	struct kobj *target;	/* the object called (holds a reference) */
+	uint64_t user_data;
+	uint64_t result_va;
+	uint32_t result_len;
+	uint16_t method;
+	uint8_t state;
+	uint32_t token;
+	uint8_t *params;	/* kernel copy */
+	uint32_t params_len;
+	uint32_t nxfer;
+	struct xfer x[RING_MAX_XFER];
+	uint64_t deadline;	/* parked waits: tick count, 0 = none */
+};
+
+/* ---- processes ---- */
+
+enum proc_state { P_RUNNABLE = 1, P_RUNNING, P_BLOCKED, P_ZOMBIE };
+
+enum exit_kind { EXIT_CODE = 0, EXIT_FAULT, EXIT_KILLED };
+
+struct vma {
+	uint64_t start, end;	/* page-aligned */
+	unsigned kind;		/* VMM_RW / VMM_EXEC bits */
+};
+
+struct proc {
+	uint32_t pid;
+	char name[PROC_NAME];
+	enum proc_state state;
+	uint64_t pml4;		/* physical */
+	uint64_t kstack_top;
+	uint64_t ctx_rsp;	/* saved kernel RSP while switched out */
+	struct proc *run_next;	/* run queue */
+	struct proc *all_next;	/* global list */
+	struct ring_page *ring;	/* kernel view (physmap) of the ring page */
+	uint64_t ring_pa;
+	struct cap_table caps;
+	struct vma vma[PROC_MAX_VMAS];
+	uint32_t nvma;
+	uint32_t sq_head, cq_tail;	/* authoritative copies of the kernel-owned indices */
+	uint32_t inflight;	/* ops that will still post a completion */
+	uint32_t wait_min;	/* cap_enter: completions wanted */
+	uint64_t wait_deadline;	/* tick count; 0 = none */
+	int cpu;		/* CPU it last ran on */
+	/* exit status, for ProcessHandle.wait */
+	enum exit_kind exit_kind;
+	int32_t exit_code;
+	uint64_t fault_addr;
+	char fault_reason[48];
+	struct kobj *handle;	/* its ProcessHandle object (one reference held by the proc) */
+	bool is_idle;
+};
+
+/* ---- proc.c ---- */
+extern struct proc *proc_list;
+struct proc *proc_create(const char *name, const void *elf, uint64_t len, int *err, const char **why);
+__attribute__((noreturn)) void proc_exit(struct proc *p, enum exit_kind kind, int32_t code);
+struct trap_frame;
+void proc_fault(struct trap_frame *tf);
+void proc_start_init(void);
+void proc_boot(void);
+int proc_find_module(const char *name, const void **data, uint64_t *len);
+int proc_bootstrap_add(struct proc *p, const char *name, uint64_t iid, capid_t cap);
+
+/* ---- uaccess.c: user memory through the owner's page tables ---- */
+int vma_add(struct proc *p, uint64_t start, uint64_t end, unsigned kind);
+bool user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write);
+int copy_from_user(struct proc *p, void *dst, uint64_t va, uint64_t len);
+int copy_to_user(struct proc *p, uint64_t va, const void *src, uint64_t len);
+
+/* ---- cap/cap.c ---- */
+void kobj_ref(struct kobj *o);
+void kobj_unref(struct kobj *o);
+int cap_insert(struct proc *p, struct kobj *o, uint8_t facet, capid_t *out);
+struct cap_slot *cap_lookup(struct proc *p, capid_t id, int *err);
+int cap_release(struct proc *p, capid_t id);
+void cap_table_destroy(struct proc *p);
+int xfer_reserve(struct proc *p, const struct ring_xfer *in, uint32_t n, struct xfer *out);
+void xfer_rollback(struct xfer *x, uint32_t n);
+int xfer_commit(struct proc *dst, struct xfer *x, uint32_t n, uint32_t accept, capid_t *ids,
+		uint64_t *iids);
+void xfer_forget_proc(struct proc *p);
+
+/* ---- cap/ring.c ---- */
+int64_t sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns);
+void ring_post(struct proc *p, const struct ring_cqe *c);
+uint32_t ring_cq_ready(struct proc *p);
+void call_complete(struct call *c, int32_t result, int32_t detail, const void *res, uint32_t len,
+		   struct xfer *x, uint32_t nx);
+void call_complete_exception(struct call *c, unsigned type, const char *reason);
+void call_free(struct call *c);
+struct call *call_alloc(void);
+void calls_forget_proc(struct proc *p);
+
+/* ---- cap/endpoint.c ---- */
+struct kobj *endpoint_create(uint64_t iid);
+void endpoint_call(struct kobj *o, struct call *c);
+int endpoint_recv(struct proc *p, struct kobj *o, const struct ring_sqe *s);
+int endpoint_return(struct proc *p, struct kobj *o, const struct ring_sqe *s, int32_t *detail);
+void endpoint_server_gone(struct kobj *o);
+void endpoint_destroy(struct kobj *o);
+void endpoint_forget_proc(struct proc *p);
+
+/* ---- cap/kobjs.c: kernel-served interfaces ---- */
+extern struct kobj ko_console, ko_clock, ko_entropy, ko_spawner, ko_bootpkg, ko_epfactory;
+void kobj_call(struct kobj *o, struct call *c);
+struct kobj *prochandle_create(struct proc *p);
+void prochandle_exited(struct proc *p);
+void prochandle_destroy(struct kobj *o);
+void kobjs_tick(uint64_t now);
+
+#endif

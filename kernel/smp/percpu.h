@@ -1,0 +1,48 @@
+/*
+ * Per-CPU data, reached through GS (docs/scheduler.md). In kernel mode
+ * MSR_GS_BASE points at this CPU's struct cpu; user mode runs with the
+ * user's GS base, and every entry from ring 3 (syscall.S, isr.S) does
+ * swapgs first. The first fields are read by syscall.S at fixed offsets.
+ */
+#ifndef CAPOS_PERCPU_H
+#define CAPOS_PERCPU_H
+
+#include <stdint.h>
+
+#define MAX_CPUS 8
+
+struct proc;
+
+struct cpu {
+	struct cpu *self;		/* %gs:0 */
+	uint64_t kstack_top;		/* %gs:8: syscall entry stack (current process) */
+	uint64_t user_rsp;		/* %gs:16: scratch during syscall entry */
+	struct proc *cur;		/* %gs:24 */
+	uint32_t id;			/* index in cpus[] */
+	uint32_t apic_id;
+	struct proc *idle;
+	uint64_t ticks;
+	uint64_t work;			/* user time slices this CPU ran (SMP evidence) */
+	uint64_t gdt[7];
+	uint8_t tss[104] __attribute__((aligned(16)));
+};
+
+extern struct cpu cpus[MAX_CPUS];
+extern uint32_t ncpus;
+
+static inline struct cpu *
+this_cpu(void)
+{
+	struct cpu *c;
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+/* Load this CPU's own GDT and TSS (IST stacks included) and point GS at it. */
+void percpu_init(struct cpu *c, uint32_t id);
+/* Set the ring-0 stack used on interrupts and syscalls from ring 3. */
+void percpu_set_kstack(struct cpu *c, uint64_t top);
+/* Start the application processors (smp/ap.c); returns how many came up. */
+uint32_t smp_start_aps(void);
+
+#endif

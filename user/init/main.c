@@ -1,0 +1,283 @@
+/*
+ * init: the only process the kernel starts (docs/init.md).
+ *
+ * It reads the boot manifest from BootPackage in chunks, decodes and
+ * validates it with lib/manifest (the same code mkmanifest ran at build
+ * time; init does not trust the build), then starts the services in the
+ * validator's dependency order. For each service it creates one endpoint
+ * per export (EndpointFactory), and spawns the service from its named boot
+ * module granting exactly the manifest's caps: kernel sources from init's
+ * own caps, another service's export as a CALL-only client facet, and its
+ * own exports as raw endpoints. Init then drops every endpoint it holds, so
+ * a server's death reaches its callers, and waits on the ProcessHandles.
+ */
+#include "capos.h"
+#include "manifest/manifest.h"
+#include "schema/base.capnp.h"
+#include "schema/ipc.capnp.h"
+#include "schema/manifest.capnp.h"
+#include "schema/process.capnp.h"
+
+#define CHUNK 16384u
+
+static struct mf_manifest man;
+static uint8_t mbuf[MF_MAX_MANIFEST_BYTES] __attribute__((aligned(8)));
+static uint64_t pbuf[2048], rbuf[4096];
+
+struct exp {
+	struct mf_str service, name;
+	capid_t server, client;
+};
+static struct exp exps[MF_MAX_EXPORTS];
+static uint32_t nexps;
+static capid_t handles[MF_MAX_SERVICES];
+static capid_t boot, spawner, epf;
+
+static int
+read_manifest(uint32_t *len)
+{
+	struct ring_cqe c;
+	struct capnp_msg m;
+	struct capnp_struct root;
+	BootPackage_readManifest_Params_B p;
+
+	if (rt_call(boot, BootPackage_manifestSize_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c) < 0 ||
+	    rt_msg_read(&m, rbuf, c.len, &root) < 0)
+		return E_IO;
+	uint64_t size = capnp_get_u64(&root, 0);
+	if (size == 0 || size > sizeof mbuf)
+		return E_TOOBIG;
+	for (uint64_t off = 0; off < size;) {
+		BootPackage_readManifest_Params_init_root(rt_msg_begin(), &p);
+		BootPackage_readManifest_Params_set_offset(p, off);
+		BootPackage_readManifest_Params_set_maxBytes(p, CHUNK);
+		int n = rt_msg_end(pbuf, sizeof pbuf);
+		BootPackage_readManifest_Results_R res;
+		BootReadResult_R r;
+		struct capnp_data d;
+		if (rt_call(boot, BootPackage_readManifest_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf,
+			    NULL, 0, &c) < 0 || rt_msg_read(&m, rbuf, c.len, &res.s) < 0 ||
+		    BootPackage_readManifest_Results_get_result(res, &r) < 0 ||
+		    BootReadResult_which(r) != BootReadResult_which_data || BootReadResult_get_data(r, &d) < 0 ||
+		    d.len == 0 || d.len > size - off)
+			return E_IO;
+		memcpy(mbuf + off, d.ptr, d.len);
+		off += d.len;
+	}
+	*len = (uint32_t)size;
+	return 0;
+}
+
+static struct mf_str bin_names[64];
+static uint8_t bin_store[4096];
+
+static int
+read_binaries(struct mf_binset *set)
+{
+	struct ring_cqe c;
+	struct capnp_msg m;
+	BootPackage_binaries_Results_R res;
+	struct capnp_list l;
+	uint32_t used = 0;
+
+	if (rt_call(boot, BootPackage_binaries_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c) < 0 ||
+	    rt_msg_read(&m, rbuf, c.len, &res.s) < 0 || BootPackage_binaries_Results_get_names(res, &l) < 0)
+		return E_IO;
+	set->count = 0;
+	for (uint32_t i = 0; i < l.count && i < 64; i++) {
+		struct capnp_text t;
+		if (capnp_ptr_text(capnp_list_ptr(&l, i), &t) < 0 || used + t.len > sizeof bin_store)
+			return E_IO;
+		memcpy(bin_store + used, t.str, t.len);
+		bin_names[set->count++] = (struct mf_str){ (const char *)bin_store + used, t.len };
+		used += t.len;
+	}
+	set->names = bin_names;
+	return 0;
+}
+
+static int
+make_endpoint(uint64_t iid, capid_t *server, capid_t *client)
+{
+	struct ring_cqe c;
+	EndpointFactory_create_Params_B p;
+	EndpointFactory_create_Params_init_root(rt_msg_begin(), &p);
+	EndpointFactory_create_Params_set_interfaceId(p, iid);
+	int n = rt_msg_end(pbuf, sizeof pbuf);
+	if (rt_call(epf, EndpointFactory_create_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0,
+		    &c) < 0 || c.ncaps != 2)
+		return E_IO;
+	*server = c.caps[0];
+	*client = c.caps[1];
+	return 0;
+}
+
+static capid_t
+kernel_cap(unsigned source)
+{
+	switch (source) {
+	case MF_SRC_CONSOLE: return rt_cap("console", Console_TYPE_ID);
+	case MF_SRC_WALL_CLOCK: return rt_cap("clock", WallClock_TYPE_ID);
+	case MF_SRC_ENTROPY: return rt_cap("entropy", EntropySource_TYPE_ID);
+	case MF_SRC_PROCESS_SPAWNER: return spawner;
+	default: return 0;	/* device sources: not served by this kernel yet */
+	}
+}
+
+static int
+spawn(uint32_t si)
+{
+	const struct mf_service *s = &man.services[si];
+	const char *names[RING_MAX_XFER];
+	uint32_t nlen[RING_MAX_XFER];
+	struct ring_xfer x[RING_MAX_XFER];
+	uint32_t n = 0;
+
+	if (s->ngrants + s->nexports > RING_MAX_XFER) {
+		rt_print("init: service %.*s needs %u caps; limit %u", (int)s->name.len, s->name.p,
+			 s->ngrants + s->nexports, RING_MAX_XFER);
+		return E_LIMIT;
+	}
+	for (uint32_t i = 0; i < s->ngrants; i++) {
+		const struct mf_grant *g = &man.grants[s->first_grant + i];
+		capid_t cap = 0;
+		if (g->source == MF_SRC_SERVICE) {
+			for (uint32_t e = 0; e < nexps; e++)
+				if (mf_str_eq(exps[e].service, g->service) && mf_str_eq(exps[e].name, g->export_name))
+					cap = exps[e].client;
+		} else {
+			cap = kernel_cap(g->source);
+		}
+		if (!cap) {
+			rt_print("init: service %.*s: grant %.*s (%s) is not available", (int)s->name.len,
+				 s->name.p, (int)g->name.len, g->name.p, mf_source_name(g->source));
+			return E_NOENT;
+		}
+		names[n] = g->name.p;
+		nlen[n] = g->name.len;
+		x[n++] = (struct ring_xfer){ cap, RING_XFER_COPY };
+	}
+	for (uint32_t i = 0; i < s->nexports; i++) {
+		const struct mf_export *e = &man.exports[s->first_export + i];
+		struct exp *r = &exps[nexps];
+		if (make_endpoint(e->interface_id, &r->server, &r->client) < 0)
+			return E_IO;
+		r->service = s->name;
+		r->name = e->name;
+		nexps++;
+		names[n] = e->name.p;
+		nlen[n] = e->name.len;
+		x[n++] = (struct ring_xfer){ r->server, RING_XFER_MOVE };	/* init keeps no server facet */
+	}
+
+	ProcessSpawner_spawn_Params_B p;
+	struct capnp_blist gl;
+	ProcessSpawner_spawn_Params_init_root(rt_msg_begin(), &p);
+	ProcessSpawner_spawn_Params_set_name(p, s->name.p, s->name.len);
+	ProcessSpawner_spawn_Params_set_binary(p, s->binary.p, s->binary.len);
+	ProcessSpawner_spawn_Params_init_grants(p, n, &gl);
+	for (uint32_t i = 0; i < n; i++) {
+		SpawnGrant_B g;
+		SpawnGrant_blist_get(&gl, i, &g);
+		SpawnGrant_set_name(g, names[i], nlen[i]);
+		capnp_bptr_set_cap(SpawnGrant_ptr_cap(g), i);
+	}
+	int len = rt_msg_end(pbuf, sizeof pbuf);
+	struct ring_cqe c;
+	struct capnp_msg m;
+	ProcessSpawner_spawn_Results_R res;
+	SpawnResult_R sr;
+	int r = rt_call(spawner, ProcessSpawner_spawn_ORDINAL, pbuf, (uint32_t)len, rbuf, sizeof rbuf,
+			x, n, &c);
+	if (r < 0 || rt_msg_read(&m, rbuf, c.len, &res.s) < 0 ||
+	    ProcessSpawner_spawn_Results_get_result(res, &sr) < 0) {
+		rt_print("init: spawn %.*s failed: result %d detail %d", (int)s->name.len, s->name.p, r,
+			 c.detail);
+		return E_IO;
+	}
+	if (SpawnResult_which(sr) != SpawnResult_which_handle) {
+		rt_print("init: spawn %.*s refused: error %u", (int)s->name.len, s->name.p,
+			 SpawnResult_get_error(sr));
+		return E_INVAL;
+	}
+	handles[si] = rt_adopt(&c, 0, ProcessHandle_TYPE_ID);
+	return handles[si] ? 0 : E_BADF;
+}
+
+static void
+wait_all(void)
+{
+	for (uint32_t k = 0; k < man.nservices; k++) {
+		uint32_t si = man.start_order[k];
+		const struct mf_service *s = &man.services[si];
+		if (!handles[si])
+			continue;
+		struct ring_cqe c;
+		struct capnp_msg m;
+		ProcessHandle_wait_Params_B p;
+		ProcessHandle_wait_Results_R res;
+		WaitResult_R w;
+		ExitStatus_R e;
+		ProcessHandle_wait_Params_init_root(rt_msg_begin(), &p);
+		int len = rt_msg_end(pbuf, sizeof pbuf);
+		if (rt_call(handles[si], ProcessHandle_wait_ORDINAL, pbuf, (uint32_t)len, rbuf, sizeof rbuf,
+			    NULL, 0, &c) < 0 || rt_msg_read(&m, rbuf, c.len, &res.s) < 0 ||
+		    ProcessHandle_wait_Results_get_result(res, &w) < 0 ||
+		    WaitResult_get_exited(w, &e) < 0)
+			continue;
+		switch (ExitStatus_which(e)) {
+		case ExitStatus_which_code:
+			rt_print("init: service %.*s exited code=%d", (int)s->name.len, s->name.p,
+				 ExitStatus_get_code(e));
+			break;
+		case ExitStatus_which_fault: {
+			ProcessFault_R f;
+			struct capnp_text t = { "", 0 };
+			ExitStatus_get_fault(e, &f);
+			ProcessFault_get_reason(f, &t);
+			rt_print("init: service %.*s faulted addr=%#lx reason=\"%.*s\"", (int)s->name.len,
+				 s->name.p, ProcessFault_get_address(f), (int)t.len, t.str);
+			break;
+		}
+		default:
+			rt_print("init: service %.*s killed", (int)s->name.len, s->name.p);
+		}
+	}
+}
+
+int
+main(void)
+{
+	struct mf_error err = { 0 };
+	struct mf_binset bins;
+	uint32_t len;
+
+	boot = rt_cap("boot", BootPackage_TYPE_ID);
+	spawner = rt_cap("spawner", ProcessSpawner_TYPE_ID);
+	epf = rt_cap("endpoints", EndpointFactory_TYPE_ID);
+	if (!boot || !spawner || !epf) {
+		rt_print("init: missing bootstrap caps");
+		return 1;
+	}
+	if (read_manifest(&len) < 0 || read_binaries(&bins) < 0) {
+		rt_print("init: cannot read the boot manifest");
+		return 2;
+	}
+	if (mf_decode(mbuf, len, &man, &err) < 0 || mf_validate(&man, &bins, &err) < 0) {
+		rt_print("init: manifest rejected: %s", err.msg);
+		return 3;
+	}
+	rt_print("init: manifest-ok services=%u bytes=%u", man.nservices, len);
+	uint32_t started = 0;
+	for (uint32_t k = 0; k < man.nservices; k++)
+		if (spawn(man.start_order[k]) == 0)
+			started++;
+	/* Drop every client facet init still holds: from here on, an endpoint
+	 * lives only in the services the manifest connected. */
+	for (uint32_t e = 0; e < nexps; e++)
+		rt_release(exps[e].client);
+	rt_print("init: started %u of %u services", started, man.nservices);
+	wait_all();
+	rt_print("init: all services exited");
+	return 0;
+}

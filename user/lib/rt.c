@@ -1,0 +1,349 @@
+/*
+ * The userspace runtime: syscalls, ring helpers, caps by name, messages,
+ * console printing, heap, serve loop. Single-threaded programs only.
+ */
+#include "capos.h"
+#include "fmt/fmt.h"
+#include "schema/base.capnp.h"
+#include "schema/exception.capnp.h"
+
+const struct bootstrap_page *rt_boot;
+struct ring_page *rt_ring;
+
+/* Completions reaped while waiting for another one. */
+static struct ring_cqe stash[RING_CQ_ENTRIES];
+static uint32_t nstash;
+static uint64_t next_tag = 1;
+
+int64_t
+sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns)
+{
+	int64_t r;
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"((uint64_t)SYS_CAP_ENTER), "D"((uint64_t)min_complete), "S"(timeout_ns)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+void
+sys_exit(int code)
+{
+	__asm__ volatile("syscall" : : "a"((uint64_t)SYS_EXIT), "D"((uint64_t)(int64_t)code)
+			 : "rcx", "r11", "memory");
+	__builtin_unreachable();
+}
+
+int
+rt_submit(const struct ring_sqe *e)
+{
+	struct ring_hdr *h = &rt_ring->hdr;
+	uint32_t tail = h->sq_tail;
+	if (tail - __atomic_load_n(&h->sq_head, __ATOMIC_ACQUIRE) >= RING_SQ_ENTRIES) {
+		sys_cap_enter(0, 0);	/* let the kernel consume */
+		if (tail - __atomic_load_n(&h->sq_head, __ATOMIC_ACQUIRE) >= RING_SQ_ENTRIES)
+			return E_AGAIN;
+	}
+	rt_ring->sq[tail % RING_SQ_ENTRIES] = *e;
+	__atomic_store_n(&h->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static bool
+ring_pop(struct ring_cqe *out)
+{
+	struct ring_hdr *h = &rt_ring->hdr;
+	uint32_t head = h->cq_head;
+	if (head == __atomic_load_n(&h->cq_tail, __ATOMIC_ACQUIRE))
+		return false;
+	*out = rt_ring->cq[head % RING_CQ_ENTRIES];
+	__atomic_store_n(&h->cq_head, head + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+bool
+rt_reap(struct ring_cqe *out, bool block)
+{
+	if (nstash) {
+		*out = stash[0];
+		memmove(stash, stash + 1, --nstash * sizeof stash[0]);
+		return true;
+	}
+	for (;;) {
+		if (ring_pop(out))
+			return true;
+		if (!block)
+			return false;
+		sys_cap_enter(1, 0);
+	}
+}
+
+/* Wait for the completion tagged `tag`, stashing others. */
+static void
+wait_tag(uint64_t tag, struct ring_cqe *out)
+{
+	for (uint32_t i = 0; i < nstash; i++)
+		if (stash[i].user_data == tag) {
+			*out = stash[i];
+			memmove(stash + i, stash + i + 1, (--nstash - i) * sizeof stash[0]);
+			return;
+		}
+	for (;;) {
+		struct ring_cqe c;
+		if (!ring_pop(&c)) {
+			sys_cap_enter(1, 0);
+			continue;
+		}
+		if (c.user_data == tag) {
+			*out = c;
+			return;
+		}
+		if (nstash < RING_CQ_ENTRIES)
+			stash[nstash++] = c;
+	}
+}
+
+int
+rt_call(capid_t cap, uint16_t method, const void *params, uint32_t plen, void *res, uint32_t rlen,
+	const struct ring_xfer *x, uint32_t nx, struct ring_cqe *cqe)
+{
+	struct ring_cqe local;
+	struct ring_sqe e = {
+		.opcode = RING_OP_CALL, .method = method, .cap = cap, .user_data = next_tag++,
+		.params = (uint64_t)params, .params_len = plen, .result = (uint64_t)res,
+		.result_len = rlen, .xfer = (uint64_t)x, .xfer_count = nx,
+	};
+	if (!cqe)
+		cqe = &local;
+	int r = rt_submit(&e);
+	if (r < 0)
+		return r;
+	sys_cap_enter(1, 0);
+	wait_tag(e.user_data, cqe);
+	return cqe->result;
+}
+
+int
+rt_release(capid_t cap)
+{
+	struct ring_cqe c;
+	struct ring_sqe e = { .opcode = RING_OP_RELEASE, .cap = cap, .user_data = next_tag++ };
+	int r = rt_submit(&e);
+	if (r < 0)
+		return r;
+	sys_cap_enter(1, 0);
+	wait_tag(e.user_data, &c);
+	return c.result < 0 ? c.detail : 0;
+}
+
+capid_t
+rt_cap(const char *name, uint64_t iid)
+{
+	for (uint32_t i = 0; i < rt_boot->ncaps && i < BOOTSTRAP_MAX_CAPS; i++)
+		if (strcmp(rt_boot->caps[i].name, name) == 0)
+			return rt_boot->caps[i].interface_id == iid ? rt_boot->caps[i].cap : 0;
+	return 0;
+}
+
+capid_t
+rt_adopt(const struct ring_cqe *c, uint32_t i, uint64_t iid)
+{
+	if (i >= c->ncaps || i >= RING_MAX_XFER)
+		return 0;
+	if (c->iids[i] != iid) {
+		rt_release(c->caps[i]);
+		return 0;
+	}
+	return c->caps[i];
+}
+
+/* ---- messages ---- */
+
+static uint64_t msg_arena[8192];
+static struct capnp_builder msg_b;
+
+struct capnp_builder *
+rt_msg_begin(void)
+{
+	capnp_builder_init(&msg_b, msg_arena, sizeof msg_arena, 0);
+	return &msg_b;
+}
+
+int
+rt_msg_end(void *out, size_t cap)
+{
+	return capnp_builder_write(&msg_b, out, cap);
+}
+
+int
+rt_msg_read(struct capnp_msg *m, const void *buf, uint32_t len, struct capnp_struct *root)
+{
+	int r = capnp_msg_init(m, buf, len);
+	if (r < 0)
+		return r;
+	return capnp_msg_root(m, root);
+}
+
+int
+rt_exception_type(const void *buf, uint32_t len)
+{
+	struct capnp_msg m;
+	Exception_R e;
+	if (rt_msg_read(&m, buf, len, &e.s) < 0)
+		return -1;
+	return Exception_get_type(e);
+}
+
+int
+rt_exception(void *buf, size_t cap, unsigned type, const char *reason)
+{
+	Exception_B e;
+	Exception_init_root(rt_msg_begin(), &e);
+	Exception_set_type(e, (uint16_t)type);
+	Exception_set_reason(e, reason, strlen(reason));
+	return rt_msg_end(buf, cap);
+}
+
+/* ---- console ---- */
+
+int
+rt_print(const char *fmt, ...)
+{
+	static char line[1024];
+	static uint64_t pbuf[160], rbuf[8];
+	va_list ap;
+	Console_writeLine_Params_B p;
+
+	capid_t con = rt_cap("console", Console_TYPE_ID);
+	if (!con)
+		return E_PERM;
+	va_start(ap, fmt);
+	int n = fmt_vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return n;
+	if ((size_t)n >= sizeof line)
+		n = sizeof line - 1;
+	Console_writeLine_Params_init_root(rt_msg_begin(), &p);
+	Console_writeLine_Params_set_text(p, line, (size_t)n);
+	int len = rt_msg_end(pbuf, sizeof pbuf);
+	if (len < 0)
+		return len;
+	int r = rt_call(con, Console_writeLine_ORDINAL, pbuf, (uint32_t)len, rbuf, sizeof rbuf, NULL, 0,
+			NULL);
+	return r < 0 ? r : 0;
+}
+
+/* ---- heap: first-fit free list over the heap pages, 16-byte blocks ---- */
+
+struct blk {
+	size_t size;		/* bytes after the header */
+	struct blk *next;	/* free list */
+};
+static struct blk *free_list;
+static bool heap_ready;
+
+void *
+rt_alloc(size_t n)
+{
+	if (!heap_ready) {
+		free_list = (struct blk *)USER_HEAP_VA;
+		free_list->size = USER_HEAP_PAGES * 4096ull - sizeof(struct blk);
+		free_list->next = NULL;
+		heap_ready = true;
+	}
+	n = (n + 15) & ~(size_t)15;
+	for (struct blk **pp = &free_list; *pp; pp = &(*pp)->next) {
+		struct blk *b = *pp;
+		if (b->size < n)
+			continue;
+		if (b->size >= n + sizeof(struct blk) + 16) {
+			struct blk *rest = (struct blk *)((uint8_t *)(b + 1) + n);
+			rest->size = b->size - n - sizeof(struct blk);
+			rest->next = b->next;
+			b->size = n;
+			*pp = rest;
+		} else {
+			*pp = b->next;
+		}
+		return b + 1;
+	}
+	return NULL;
+}
+
+void
+rt_free(void *p)
+{
+	if (!p)
+		return;
+	struct blk *b = (struct blk *)p - 1;
+	b->next = free_list;	/* no coalescing: programs here allocate little */
+	free_list = b;
+}
+
+/* ---- serving ---- */
+
+int
+rt_return(capid_t ep, uint32_t token, const void *res, uint32_t len, const struct ring_xfer *x,
+	  uint32_t nx, bool exception)
+{
+	struct ring_sqe e = {
+		.opcode = RING_OP_RETURN, .flags = exception ? RING_RET_EXCEPTION : 0, .cap = ep,
+		.user_data = next_tag++, .params = (uint64_t)res, .params_len = len,
+		.xfer = (uint64_t)x, .xfer_count = nx, .token = token,
+	};
+	struct ring_cqe c;
+	int r = rt_submit(&e);
+	if (r < 0)
+		return r;
+	sys_cap_enter(1, 0);
+	wait_tag(e.user_data, &c);
+	return c.result;
+}
+
+int
+rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
+{
+	uint8_t *in = rt_alloc(RING_MAX_MSG), *out = rt_alloc(RING_MAX_MSG);
+	if (!in || !out)
+		return E_NOMEM;
+	for (;;) {
+		struct ring_sqe e = {
+			.opcode = RING_OP_RECV, .cap = ep, .user_data = next_tag++, .result = (uint64_t)in,
+			.result_len = RING_MAX_MSG, .xfer_count = accept,
+		};
+		struct ring_cqe c;
+		int r = rt_submit(&e);
+		if (r < 0)
+			return r;
+		sys_cap_enter(1, 0);
+		wait_tag(e.user_data, &c);
+		if (c.result < 0)
+			return c.detail ? c.detail : c.result;
+		struct rt_request rq = { .method = c.method, .params = in, .plen = c.len,
+					 .ncaps = c.ncaps, .token = c.token };
+		memcpy(rq.caps, c.caps, sizeof rq.caps);
+		memcpy(rq.iids, c.iids, sizeof rq.iids);
+		uint32_t rlen = RING_MAX_MSG, nout = 0;
+		struct ring_xfer xo[RING_MAX_XFER];
+		r = h(ctx, &rq, out, &rlen, xo, &nout);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			int n = rt_exception(out, RING_MAX_MSG, (unsigned)(r - 1), "raised by the server");
+			rt_return(ep, c.token, out, n < 0 ? 0 : (uint32_t)n, NULL, 0, true);
+		} else {
+			rt_return(ep, c.token, out, rlen, xo, nout, false);
+		}
+	}
+}
+
+void rt_start(const struct bootstrap_page *boot, struct ring_page *ring);
+
+void
+rt_start(const struct bootstrap_page *boot, struct ring_page *ring)
+{
+	rt_boot = boot;
+	rt_ring = ring;
+	sys_exit(main());
+}

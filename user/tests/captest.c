@@ -1,0 +1,478 @@
+/*
+ * captest: the test services of issue 4 in one binary; the role comes from
+ * the process name the manifest gave it (rt_boot->name). Each check prints
+ * `captest: <name> <check> result=pass|fail ...` through the Console cap.
+ *
+ *   hello            print and exit
+ *   echo-server      serves Echo; newCounter returns a copy of its "counter"
+ *                    grant as a result cap (a cap served by counter-server)
+ *   counter-server   serves Counter
+ *   echo-client      the IPC checks: echo, result cap adoption and use,
+ *                    copy/move/refused move, forged/stale/released/
+ *                    wrong-interface CapIds, malformed ring entries
+ *   faulter          writes to an unmapped address
+ *   noconsole        tries to print without a Console cap; exits 42 if refused
+ *   sink             receives one call, then faults with calls pending
+ *   sink-client*     calls sink; expects `disconnected`
+ *   stress*          thousands of echo calls, several in flight; checks
+ *                    that every completion arrives exactly once
+ *   bench            instruction counts (rdtsc under -icount) of IPC paths
+ */
+#include "capos.h"
+#include "schema/base.capnp.h"
+#include "schema/exception.capnp.h"
+#include "schema/ipc.capnp.h"
+
+static uint64_t pbuf[1024], rbuf[1024];
+static int failures;
+
+#define CHECK(tname, cond, fmt, ...) do {					\
+	bool ok_ = (cond);							\
+	if (!ok_)								\
+		failures++;							\
+	rt_print("captest: %s %s result=%s " fmt, rt_boot->name, tname,		\
+		 ok_ ? "pass" : "fail", ##__VA_ARGS__);				\
+} while (0)
+
+static bool
+prefix(const char *s, const char *p)
+{
+	return memcmp(s, p, strlen(p)) == 0;
+}
+
+/* ---- servers ---- */
+
+static uint64_t counter_value;
+
+static int
+counter_handler(void *ctx, const struct rt_request *rq, void *res, uint32_t *rlen,
+		 struct ring_xfer *out, uint32_t *nout)
+{
+	Counter_next_Results_B r;
+	if (rq->method != Counter_next_ORDINAL)
+		return ExceptionType_unimplemented + 1;
+	Counter_next_Results_init_root(rt_msg_begin(), &r);
+	Counter_next_Results_set_value(r, ++counter_value);
+	int n = rt_msg_end(res, *rlen);
+	*rlen = n < 0 ? 0 : (uint32_t)n;
+	return 0;
+}
+
+static capid_t counter_grant;
+
+static int
+echo_handler(void *ctx, const struct rt_request *rq, void *res, uint32_t *rlen,
+	     struct ring_xfer *out, uint32_t *nout)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	int n;
+
+	switch (rq->method) {
+	case Echo_echo_ORDINAL: {
+		/* Null-call fast path: empty params, empty results. */
+		if (rq->plen == 0) {
+			*rlen = 0;
+			return 0;
+		}
+		Echo_echo_Params_R p;
+		Echo_echo_Results_B r;
+		struct capnp_data d;
+		if (rt_msg_read(&m, rq->params, rq->plen, &root) < 0)
+			return ExceptionType_invalidArgument + 1;
+		p.s = root;
+		if (Echo_echo_Params_get_data(p, &d) < 0)
+			return ExceptionType_invalidArgument + 1;
+		Echo_echo_Results_init_root(rt_msg_begin(), &r);
+		Echo_echo_Results_set_data(r, d.ptr, d.len);
+		break;
+	}
+	case Echo_newCounter_ORDINAL: {
+		Echo_newCounter_Results_B r;
+		if (!counter_grant)
+			return ExceptionType_unimplemented + 1;
+		Echo_newCounter_Results_init_root(rt_msg_begin(), &r);
+		Echo_newCounter_Results_set_counter(r, 0);
+		out[0] = (struct ring_xfer){ counter_grant, RING_XFER_COPY };
+		*nout = 1;
+		break;
+	}
+	case Echo_take_ORDINAL: {
+		Echo_take_Results_B r;
+		Echo_take_Results_init_root(rt_msg_begin(), &r);
+		Echo_take_Results_set_accepted(r, rq->ncaps == 1);
+		/* Use the cap we were given (a Console in the tests), then drop it. */
+		if (rq->ncaps == 1)
+			rt_release(rq->caps[0]);
+		break;
+	}
+	default:
+		for (uint32_t i = 0; i < rq->ncaps; i++)
+			rt_release(rq->caps[i]);
+		return ExceptionType_unimplemented + 1;
+	}
+	n = rt_msg_end(res, *rlen);
+	*rlen = n < 0 ? 0 : (uint32_t)n;
+	return 0;
+}
+
+/* A manifest export may leave its interface id unspecified (0). */
+static capid_t
+cap_iid(const char *name, uint64_t iid)
+{
+	capid_t c = rt_cap(name, iid);
+	return c ? c : rt_cap(name, 0);
+}
+
+static int
+serve(const char *export, uint64_t iid, uint32_t accept, rt_handler h)
+{
+	capid_t ep = cap_iid(export, iid);
+	if (!ep) {
+		rt_print("captest: %s no endpoint %s", rt_boot->name, export);
+		return 1;
+	}
+	counter_grant = rt_cap("counter", Counter_TYPE_ID);
+	rt_print("captest: %s serving %s", rt_boot->name, export);
+	return rt_serve(ep, accept, h, NULL) < 0 ? 2 : 0;
+}
+
+/* ---- echo-client: the IPC checks ---- */
+
+static int
+echo_call(capid_t echo, const char *text, struct ring_cqe *c)
+{
+	Echo_echo_Params_B p;
+	Echo_echo_Params_init_root(rt_msg_begin(), &p);
+	Echo_echo_Params_set_data(p, text, strlen(text));
+	int n = rt_msg_end(pbuf, sizeof pbuf);
+	return rt_call(echo, Echo_echo_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, c);
+}
+
+static int
+take_call(capid_t echo, const struct ring_xfer *x, uint32_t nx, struct ring_cqe *c)
+{
+	Echo_take_Params_B p;
+	Echo_take_Params_init_root(rt_msg_begin(), &p);
+	Echo_take_Params_set_note(p, "t", 1);
+	capnp_bptr_set_cap(Echo_take_Params_ptr_cap(p), 0);
+	int n = rt_msg_end(pbuf, sizeof pbuf);
+	return rt_call(echo, Echo_take_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, x, nx, c);
+}
+
+/* Submit one raw SQE and return its completion. */
+static struct ring_cqe
+raw(struct ring_sqe e)
+{
+	struct ring_cqe c;
+	e.user_data = 0xABCD0000u + e.opcode;
+	rt_submit(&e);
+	sys_cap_enter(1, 0);
+	while (rt_reap(&c, true) && c.user_data != e.user_data)
+		;
+	return c;
+}
+
+static int
+console_ping(capid_t con)
+{
+	Console_write_Params_B p;
+	Console_write_Params_init_root(rt_msg_begin(), &p);
+	Console_write_Params_set_text(p, "", 0);
+	int n = rt_msg_end(pbuf, sizeof pbuf);
+	return rt_call(con, Console_write_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, NULL);
+}
+
+static int
+echo_client(void)
+{
+	struct ring_cqe c;
+	struct capnp_msg m;
+	capid_t echo = cap_iid("echo", Echo_TYPE_ID);
+	capid_t con = rt_cap("console", Console_TYPE_ID);
+
+	CHECK("bootstrap", echo && con, "echo=%#x console=%#x", echo, con);
+	if (!echo)
+		return 1;
+
+	/* 1. a served cap: echo round trip */
+	int r = echo_call(echo, "ping-42", &c);
+	Echo_echo_Results_R er;
+	struct capnp_data d = { 0 };
+	bool ok = r >= 0 && rt_msg_read(&m, rbuf, c.len, &er.s) >= 0 &&
+		  Echo_echo_Results_get_data(er, &d) >= 0 && d.len == 7 && memcmp(d.ptr, "ping-42", 7) == 0;
+	CHECK("echo", ok, "r=%d len=%u", r, c.len);
+
+	/* 2. result cap: newCounter returns a Counter served by another process */
+	Echo_newCounter_Params_B np;
+	Echo_newCounter_Params_init_root(rt_msg_begin(), &np);
+	int n = rt_msg_end(pbuf, sizeof pbuf);
+	r = rt_call(echo, Echo_newCounter_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
+	capid_t ctr = r >= 0 ? rt_adopt(&c, 0, Counter_TYPE_ID) : 0;
+	uint64_t vals[3] = { 0 };
+	for (int i = 0; ctr && i < 3; i++) {
+		Counter_next_Results_R cr;
+		struct ring_cqe cc;
+		if (rt_call(ctr, Counter_next_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &cc) >= 0 &&
+		    rt_msg_read(&m, rbuf, cc.len, &cr.s) >= 0)
+			vals[i] = Counter_next_Results_get_value(cr);
+	}
+	CHECK("result-cap", ctr && vals[1] == vals[0] + 1 && vals[2] == vals[1] + 1 && vals[0] >= 1,
+	      "r=%d ncaps=%u values=%lu,%lu,%lu", r, c.ncaps, vals[0], vals[1], vals[2]);
+
+	/* 3. result-cap adoption refuses a wrong interface (and releases it) */
+	r = rt_call(echo, Echo_newCounter_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
+	capid_t wrong = r >= 0 ? rt_adopt(&c, 0, Console_TYPE_ID) : 1;
+	struct ring_cqe cc;
+	int after = c.ncaps ? rt_call(c.caps[0], Counter_next_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &cc) : 0;
+	CHECK("wrong-interface-adopt", wrong == 0 && after == RING_E_INVALID_REQUEST && cc.detail == E_STALE,
+	      "adopted=%#x after=%d", wrong, after);
+	CHECK("wrong-interface-bootstrap", rt_cap("console", Echo_TYPE_ID) == 0 && rt_cap("echo", Console_TYPE_ID) == 0, "");
+	r = rt_call(con, 7, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+	CHECK("wrong-method", r == RING_E_EXCEPTION && rt_exception_type(rbuf, c.len) == ExceptionType_unimplemented,
+	      "r=%d", r);
+
+	/* 4. copy transfer: our Console stays usable */
+	struct ring_xfer x = { con, RING_XFER_COPY };
+	r = take_call(echo, &x, 1, &c);
+	CHECK("copy", r >= 0 && console_ping(con) >= 0, "r=%d", r);
+
+	/* 5. a move the receiver refuses (it accepts one cap; we send two): both stay ours */
+	struct ring_xfer x2[2] = { { con, RING_XFER_MOVE }, { ctr, RING_XFER_MOVE } };
+	r = take_call(echo, x2, 2, &c);
+	CHECK("move-refused", r == RING_E_INVOKE_FAILED && c.detail == E_PERM && console_ping(con) >= 0 &&
+	      rt_call(ctr, Counter_next_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, NULL) >= 0,
+	      "r=%d detail=%d", r, c.detail);
+
+	/* 6. move accepted: the moved CapId is stale afterwards */
+	struct ring_xfer xm = { ctr, RING_XFER_MOVE };
+	r = take_call(echo, &xm, 1, &c);
+	int stale = rt_call(ctr, Counter_next_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &cc);
+	CHECK("move", r >= 0 && stale == RING_E_INVALID_REQUEST && cc.detail == E_STALE, "r=%d then=%d/%d",
+	      r, stale, cc.detail);
+
+	/* 7. forged, released and stale CapIds */
+	r = rt_call(CAPID_MAKE(60, 7), 0, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+	CHECK("forged", r == RING_E_INVALID_REQUEST && c.detail == E_STALE, "r=%d detail=%d", r, c.detail);
+	r = rt_call(CAPID_MAKE(9999, 1), 0, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+	CHECK("forged-slot", r == RING_E_INVALID_REQUEST && c.detail == E_BADF, "r=%d detail=%d", r, c.detail);
+	r = rt_call(echo + 0x10000, 0, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+	CHECK("wrong-generation", r == RING_E_INVALID_REQUEST && c.detail == E_STALE, "r=%d", r);
+	/* get a second counter, release it, then use it */
+	r = rt_call(echo, Echo_newCounter_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
+	capid_t c2 = rt_adopt(&c, 0, Counter_TYPE_ID);
+	int rel = rt_release(c2);
+	int rel2 = rt_release(c2);
+	r = rt_call(c2, Counter_next_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+	CHECK("released", c2 && rel == 0 && rel2 == E_STALE && r == RING_E_INVALID_REQUEST && c.detail == E_STALE,
+	      "rel=%d rel2=%d r=%d", rel, rel2, r);
+
+	/* 8. malformed ring entries: each is refused, nothing else changes */
+	struct ring_cqe k;
+	k = raw((struct ring_sqe){ .opcode = 99 });
+	CHECK("bad-opcode", k.result == RING_E_UNSUPPORTED, "r=%d", k.result);
+	k = raw((struct ring_sqe){ .opcode = RING_OP_NOP, .reserved = 1 });
+	CHECK("reserved-nonzero", k.result == RING_E_INVALID_REQUEST, "r=%d", k.result);
+	k = raw((struct ring_sqe){ .opcode = RING_OP_CALL, .cap = echo, .params = 0xFFFF800000001000ull, .params_len = 64,
+				   .result = (uint64_t)rbuf, .result_len = 64 });
+	CHECK("params-kernel-address", k.result == RING_E_INVALID_PARAMS, "r=%d", k.result);
+	k = raw((struct ring_sqe){ .opcode = RING_OP_CALL, .cap = echo, .params = (uint64_t)pbuf, .params_len = 8,
+				   .result = 0x400000, .result_len = 64 });
+	CHECK("result-readonly-text", k.result == RING_E_INVALID_RESULT, "r=%d", k.result);
+	k = raw((struct ring_sqe){ .opcode = RING_OP_CALL, .cap = echo, .params = (uint64_t)pbuf,
+				   .params_len = RING_MAX_MSG + 1, .result = (uint64_t)rbuf, .result_len = 64 });
+	CHECK("params-too-big", k.result == RING_E_INVALID_PARAMS, "r=%d", k.result);
+	k = raw((struct ring_sqe){ .opcode = RING_OP_CALL, .cap = echo, .params = (uint64_t)(uintptr_t)rt_boot,
+				   .params_len = 4096 + 8, .result = (uint64_t)rbuf, .result_len = 8 });
+	CHECK("params-past-mapping", k.result == RING_E_INVALID_PARAMS, "r=%d", k.result);
+	k = raw((struct ring_sqe){ .opcode = RING_OP_CALL, .cap = echo, .xfer_count = RING_MAX_XFER + 1 });
+	CHECK("too-many-caps", k.result == RING_E_INVALID_REQUEST && k.detail == E_LIMIT, "r=%d", k.result);
+	struct ring_xfer bx = { con, 7 };
+	k = raw((struct ring_sqe){ .opcode = RING_OP_CALL, .cap = echo, .xfer = (uint64_t)&bx, .xfer_count = 1 });
+	CHECK("bad-xfer-mode", k.result == RING_E_INVALID_REQUEST && console_ping(con) >= 0, "r=%d", k.result);
+	k = raw((struct ring_sqe){ .opcode = RING_OP_RECV, .cap = echo, .result = (uint64_t)rbuf, .result_len = 64 });
+	CHECK("recv-on-client-facet", k.result == RING_E_INVALID_REQUEST && k.detail == E_PERM, "r=%d", k.result);
+	k = raw((struct ring_sqe){ .opcode = RING_OP_RETURN, .cap = echo, .token = 1 });
+	CHECK("return-on-client-facet", k.result == RING_E_INVALID_REQUEST, "r=%d", k.result);
+	/* malformed message: garbage params to a kernel object */
+	memset(pbuf, 0xFF, 64);
+	r = rt_call(con, Console_write_ORDINAL, pbuf, 64, rbuf, sizeof rbuf, NULL, 0, &c);
+	CHECK("malformed-message", r == RING_E_EXCEPTION && rt_exception_type(rbuf, c.len) == ExceptionType_invalidArgument,
+	      "r=%d", r);
+	r = echo_call(echo, "still-alive", &c);
+	CHECK("after-malformed", r >= 0, "r=%d", r);
+
+	rt_print("captest: %s done failures=%d", rt_boot->name, failures);
+	return failures ? 1 : 0;
+}
+
+/* ---- sink: dies with calls pending ---- */
+
+static int
+sink(void)
+{
+	capid_t ep = cap_iid("sink", Echo_TYPE_ID);
+	static uint8_t in[256];
+	struct ring_sqe e = { .opcode = RING_OP_RECV, .cap = ep, .user_data = 1, .result = (uint64_t)in,
+			      .result_len = sizeof in };
+	struct ring_cqe c;
+	rt_print("captest: sink waiting");
+	rt_submit(&e);
+	sys_cap_enter(1, 0);
+	rt_reap(&c, true);
+	/* Keep a second receive posted and wait a while, so the other callers
+	 * are delivered or queued; then die holding calls in service. */
+	e.user_data = 2;
+	rt_submit(&e);
+	for (int i = 0; i < 3; i++)
+		sys_cap_enter(2, 100000000);
+	rt_print("captest: sink dying with calls pending");
+	volatile uintptr_t bad = 8;
+	*(volatile int *)bad = 1;
+	return 0;
+}
+
+static int
+sink_client(void)
+{
+	capid_t ep = cap_iid("sink", Echo_TYPE_ID);
+	struct ring_cqe c;
+	int r = rt_call(ep, Echo_echo_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+	CHECK("disconnected", r == RING_E_EXCEPTION && rt_exception_type(rbuf, c.len) == ExceptionType_disconnected,
+	      "r=%d", r);
+	r = rt_call(ep, Echo_echo_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+	CHECK("disconnected-after", r == RING_E_EXCEPTION && rt_exception_type(rbuf, c.len) == ExceptionType_disconnected,
+	      "r=%d", r);
+	return failures;
+}
+
+/* ---- stress: several processes, thousands of calls, 8 in flight each ---- */
+
+#define STRESS_CALLS 3000
+#define STRESS_DEPTH 8
+
+static int
+stress(void)
+{
+	capid_t echo = cap_iid("echo", Echo_TYPE_ID);
+	static uint8_t seen[STRESS_CALLS];
+	static uint64_t res[STRESS_DEPTH][4];
+	uint32_t sent = 0, done = 0, dup = 0, bad = 0, inflight = 0;
+
+	while (done < STRESS_CALLS) {
+		while (inflight < STRESS_DEPTH && sent < STRESS_CALLS) {
+			struct ring_sqe e = { .opcode = RING_OP_CALL, .cap = echo, .method = Echo_echo_ORDINAL,
+					      .user_data = sent, .result = (uint64_t)res[sent % STRESS_DEPTH],
+					      .result_len = sizeof res[0] };
+			if (rt_submit(&e) < 0)
+				break;
+			sent++;
+			inflight++;
+		}
+		sys_cap_enter(1, 0);
+		struct ring_cqe c;
+		while (rt_reap(&c, false)) {
+			if (c.user_data >= STRESS_CALLS || c.result < 0) {
+				bad++;
+			} else if (seen[c.user_data]++) {
+				dup++;
+			}
+			done++;
+			inflight--;
+		}
+	}
+	uint32_t missing = 0;
+	for (uint32_t i = 0; i < STRESS_CALLS; i++)
+		missing += seen[i] != 1;
+	CHECK("stress", !dup && !bad && !missing, "calls=%u dup=%u bad=%u missing=%u", done, dup, bad, missing);
+	return failures;
+}
+
+/* ---- bench: rdtsc deltas; under -icount shift=0 one tick is one instruction ---- */
+
+static inline uint64_t
+rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+#define BENCH_N 2000
+
+static int
+bench(void)
+{
+	capid_t echo = cap_iid("echo", Echo_TYPE_ID);
+	capid_t con = rt_cap("console", Console_TYPE_ID);
+	struct ring_cqe c;
+	static uint8_t big[4096 + 64];
+
+	for (int i = 0; i < 50; i++)	/* warm up */
+		rt_call(echo, Echo_echo_ORDINAL, NULL, 0, rbuf, 8, NULL, 0, &c);
+	uint64_t t0 = rdtsc();
+	for (int i = 0; i < BENCH_N; i++)
+		rt_call(echo, Echo_echo_ORDINAL, NULL, 0, rbuf, 8, NULL, 0, &c);
+	uint64_t null_rt = (rdtsc() - t0) / BENCH_N;
+
+	/* one cap per call: copy our Console to the server, which releases it */
+	struct ring_xfer x = { con, RING_XFER_COPY };
+	Echo_take_Params_B p;
+	Echo_take_Params_init_root(rt_msg_begin(), &p);
+	capnp_bptr_set_cap(Echo_take_Params_ptr_cap(p), 0);
+	int n = rt_msg_end(pbuf, sizeof pbuf);
+	t0 = rdtsc();
+	for (int i = 0; i < BENCH_N / 4; i++)
+		rt_call(echo, Echo_take_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, &x, 1, &c);
+	uint64_t cap_rt = (rdtsc() - t0) / (BENCH_N / 4);
+
+	/* 4 KiB params, echoed back */
+	Echo_echo_Params_B ep;
+	memset(big, 0x5A, sizeof big);
+	Echo_echo_Params_init_root(rt_msg_begin(), &ep);
+	Echo_echo_Params_set_data(ep, big, 4096);
+	static uint64_t bigp[(4096 + 64) / 8], bigr[(4096 + 128) / 8];
+	n = rt_msg_end(bigp, sizeof bigp);
+	t0 = rdtsc();
+	for (int i = 0; i < BENCH_N / 4; i++)
+		rt_call(echo, Echo_echo_ORDINAL, bigp, (uint32_t)n, bigr, sizeof bigr, NULL, 0, &c);
+	uint64_t big_rt = (rdtsc() - t0) / (BENCH_N / 4);
+	rt_print("captest: bench null_call_rt=%lu cap_xfer_call_rt=%lu params_4k_rt=%lu calls=%d",
+		 null_rt, cap_rt, big_rt, BENCH_N);
+	return 0;
+}
+
+int
+main(void)
+{
+	const char *me = rt_boot->name;
+
+	if (prefix(me, "hello")) {
+		rt_print("captest: hello from pid %u", rt_boot->pid);
+		return 0;
+	}
+	if (prefix(me, "echo-server"))
+		return serve("echo", Echo_TYPE_ID, 1, echo_handler);
+	if (prefix(me, "counter-server"))
+		return serve("counter", Counter_TYPE_ID, 0, counter_handler);
+	if (prefix(me, "echo-client"))
+		return echo_client();
+	if (prefix(me, "faulter")) {
+		rt_print("captest: faulter about to write to 0xdead000");
+		volatile uintptr_t bad = 0xdead000;
+		*(volatile uint64_t *)bad = 1;
+		return 0;
+	}
+	if (prefix(me, "noconsole"))
+		return rt_print("should never appear") == E_PERM ? 42 : 1;
+	if (prefix(me, "sink-client"))
+		return sink_client();
+	if (prefix(me, "sink"))
+		return sink();
+	if (prefix(me, "stress"))
+		return stress();
+	if (prefix(me, "bench"))
+		return bench();
+	rt_print("captest: unknown role %s", me);
+	return 99;
+}

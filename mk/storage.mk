@@ -1,7 +1,7 @@
 # CAPOSST1 Store, CAPOSWF1 writable filesystem, their crash simulator, fuzz
 # targets, image tool and benchmark (issue 7). docs/caposst1.md, docs/caposwf1.md.
 
-STORE_SRCS := lib/store/store.c lib/base/crc32c.c lib/base/err.c
+STORE_SRCS := lib/store/store.c lib/store/st_mount.c lib/base/crc32c.c lib/base/err.c
 RAMDEV_SRCS := tests/host/crashsim/ramdev.c
 STORAGE_TEST_CFLAGS := -Itests/host
 

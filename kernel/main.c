@@ -152,11 +152,10 @@ kmain_on_stack(void)
 	if (kernel_test)
 		ktest_run(kernel_test);
 
-	proc_boot();	/* kernel/proc: scheduler, syscalls, init; returns only without init */
-
 	if (cmdline_get(boot_info.cmdline, "capos.mode", test_name, sizeof test_name) == 1 &&
 	    strcmp(test_name, "diag") == 0)
 		diag_run();	/* COM1 diagnostics console only: no disk, no network */
+	proc_boot();	/* kernel/proc: scheduler, syscalls, init; returns only without init */
 
 	kprintf("capos: nothing more to start yet; halting this CPU (no init process in this build)\n");
 	for (;;) {

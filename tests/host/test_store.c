@@ -315,6 +315,33 @@ test_model(void **s)
 	model_check(512, 13);
 }
 
+/* An I/O error mid-commit leaves the handle refusing work until remounted. */
+static void
+test_io_error(void **s)
+{
+	struct fx f;
+	char buf[2000], k[16];
+	int r = 0, i;
+
+	(void)s;
+	fx_init(&f, 512, 1024, 64, 64 * 1024);
+	memset(buf, 'q', sizeof(buf));
+	assert_int_equal(st_put(&f.root, "keep", buf, 1000), 0);
+	f.rd.write_budget = 1;
+	for (i = 0; i < 5 && r == 0; i++) {
+		snprintf(k, sizeof(k), "x%d", i);
+		r = st_put(&f.root, k, buf, 1000);
+	}
+	assert_int_equal(r, E_IO);
+	assert_int_equal(st_get(&f.root, "keep", buf, sizeof(buf)), E_IO);
+	assert_int_equal(st_put(&f.root, "y", "v", 1), E_IO);
+	f.rd.write_budget = -1;
+	fx_remount(&f);
+	assert_int_equal(st_get(&f.root, "keep", buf, sizeof(buf)), 1000);
+	assert_int_equal(st_check(&f.rd.dev, f.arena, ARENA, NULL, NULL), 0);
+	fx_free(&f);
+}
+
 /* ---- hostile images --------------------------------------------------- */
 
 static void
@@ -455,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_compaction_512),
 		cmocka_unit_test(test_compaction_4k),
 		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_io_error),
 		cmocka_unit_test(test_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

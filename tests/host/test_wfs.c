@@ -644,6 +644,33 @@ test_model_4k(void **s)
 	model_check(4096, 4);
 }
 
+/* An I/O error leaves the mount refusing work; remount shows the last commit. */
+static void
+test_io_error(void **s)
+{
+	struct fx f;
+	struct wf_stat st;
+	char buf[3000];
+	int h;
+
+	(void)s;
+	fx_init(&f, 512, 4096, 32, 128);
+	memset(buf, 'w', sizeof(buf));
+	assert_int_equal(wf_create(&f.fs, "/a"), 0);
+	h = wf_open(&f.fs, "/a", WF_O_WRITE);
+	assert_int_equal(wf_write(&f.fs, h, 0, buf, sizeof(buf)), (int)sizeof(buf));
+	f.rd.write_budget = 3;
+	assert_int_equal(wf_close(&f.fs, h), E_IO);
+	assert_int_equal(wf_stat(&f.fs, "/a", &st), E_IO);
+	assert_int_equal(wf_mkdir(&f.fs, "/d"), E_IO);
+	f.rd.write_budget = -1;
+	fx_remount(&f);
+	assert_int_equal(wf_stat(&f.fs, "/a", &st), 0);
+	assert_int_equal(st.size, 0);
+	assert_int_equal(wf_check(&f.rd.dev, f.arena, ARENA, NULL, NULL), 0);
+	fx_free(&f);
+}
+
 /* Mount stays near-linear on hostile tables: a 65535-deep chain, 65535 equal names. */
 static void
 test_hostile_scale(void **s)
@@ -758,6 +785,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_model_512),
 		cmocka_unit_test(test_model_4k),
+		cmocka_unit_test(test_io_error),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hostile_scale),
 		cmocka_unit_test(test_volume),

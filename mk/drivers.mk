@@ -1,0 +1,24 @@
+# Userspace block-driver cores (issue 8): the virtio PCI transport, virtio-blk,
+# NVMe and the BlockDevice server core, written against user/drivers/devenv.h
+# and tested on the host against device models (tests/host/drivers: test
+# fixtures, not drivers). docs/drivers.md. The binding of devenv.h to the
+# kernel's DeviceMmio/Interrupt/DMAPool/DMABuffer caps waits for the kernel
+# device manager, so nothing here is linked into a boot module yet.
+
+VIRTIO_SRCS := user/drivers/virtio/virtio_pci.c user/drivers/virtio/virtq.c
+VBLK_SRCS := user/drivers/virtio_blk/virtio_blk.c user/drivers/blkserv.c $(VIRTIO_SRCS)
+NVME_SRCS := user/drivers/nvme/nvme.c user/drivers/blkserv.c
+DRV_FAKE_SRCS := tests/host/drivers/fake_env.c lib/base/err.c
+
+HOST_TESTS += test_virtio
+test_virtio_SRCS := tests/host/test_virtio.c tests/host/drivers/vblk_model.c $(VBLK_SRCS) $(DRV_FAKE_SRCS)
+
+# The driver cores are freestanding (no libc beyond base/mem.h): check they
+# build with the kernel's flags, as the userspace runtime will build them.
+DRV_CORE_SRCS := $(sort $(VBLK_SRCS) $(NVME_SRCS))
+DRV_KOBJS := $(patsubst %.c,$(BUILD)/drivers-kcheck/%.o,$(DRV_CORE_SRCS))
+$(BUILD)/drivers-kcheck/%.o: %.c $(LIB_HEADERS) $(wildcard user/drivers/*.h user/drivers/*/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  KCC     $< (freestanding check)"
+	@$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+ALL_TARGETS += $(DRV_KOBJS)

@@ -1,0 +1,631 @@
+/*
+ * NVMe driver core: controller reset and enable, the admin queue, IDENTIFY,
+ * one I/O queue pair, READ/WRITE/FLUSH with PRPs, completion by phase tag
+ * (polling or interrupt), timeouts and controller-fatal recovery. NVMe Base
+ * Specification 1.4 (sections in nvme_reg.h). Tested on the host against
+ * tests/host/drivers/nvme_model.c; the QEMU device is `-device nvme`.
+ *
+ * Device data is hostile: every Identify field used is validated, and every
+ * completion entry is checked (SQ id, SQ head in range, CID in range and
+ * outstanding) before it completes anything; a bad entry is consumed and
+ * counted, never acted on. The driver never writes an address: ASQ/ACQ and
+ * every PRP are written by the environment from (handle, offset).
+ */
+#include "nvme.h"
+
+#include "base/err.h"
+#include "base/mem.h"
+
+#define NVME_POLL_MIN_US 1u
+#define NVME_POLL_MAX_US 1000u
+#define NVME_STATE_INIT 3       /* bring-up in progress: admin commands allowed, no recovery */
+
+static int ns_read(void *drv, uint64_t lba, uint32_t count, void *buf);
+static int ns_write(void *drv, uint64_t lba, uint32_t count, const void *buf);
+static int ns_flush(void *drv);
+static const struct blkserv_ops nvme_srv_ops = { ns_read, ns_write, ns_flush };
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* ---- pure validators ---- */
+
+int
+nvme_parse_id_ctrl(const uint8_t *id, uint32_t *nn, uint32_t *mdts_log, char model[41])
+{
+	uint8_t sqes = id[NVME_IDC_SQES], cqes = id[NVME_IDC_CQES];
+	int i, end = 0;
+
+	/* 5.15.2.1: SQES/CQES give the required (3:0) and maximum (7:4)
+	 * entry sizes; ours are 64 and 16 bytes. */
+	if ((sqes & 0xf) > NVME_SQES_LOG || (sqes >> 4) < NVME_SQES_LOG ||
+	    (cqes & 0xf) > NVME_CQES_LOG || (cqes >> 4) < NVME_CQES_LOG)
+		return E_NOTSUP;
+	*nn = le32(id + NVME_IDC_NN);
+	*mdts_log = id[NVME_IDC_MDTS];
+	for (i = 0; i < 40; i++) {
+		uint8_t ch = id[NVME_IDC_MN + i];
+
+		model[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+		if (ch != ' ')
+			end = i + 1;
+	}
+	model[end] = 0;
+	return 0;
+}
+
+int
+nvme_parse_id_ns(const uint8_t *id, uint64_t *nsze, uint32_t *lba_size)
+{
+	uint64_t size = le64(id + NVME_IDN_NSZE), ncap = le64(id + NVME_IDN_NCAP);
+	uint32_t nlbaf = id[NVME_IDN_NLBAF], flbas = id[NVME_IDN_FLBAS], idx, lbaf, lbads;
+
+	if (size == 0)
+		return E_NOENT;         /* inactive namespace */
+	if (ncap > size)
+		return E_CORRUPT;
+	if ((flbas >> 5) & 3u)
+		return E_NOTSUP;        /* format index >= 16 (NVMe 2.0) */
+	idx = NVME_IDN_FLBAS_IDX(flbas);
+	if (idx > nlbaf)
+		return E_CORRUPT;
+	lbaf = le32(id + NVME_IDN_LBAF + 4 * idx);
+	if (NVME_IDN_LBAF_MS(lbaf) != 0)
+		return E_NOTSUP;        /* metadata formats are not served */
+	lbads = NVME_IDN_LBAF_LBADS(lbaf);
+	if (lbads < 9 || lbads > 12)
+		return E_NOTSUP;        /* BlockDevice serves 512..4096-byte blocks */
+	if (size > (UINT64_MAX >> lbads))
+		return E_CORRUPT;
+	*nsze = size;
+	*lba_size = 1u << lbads;
+	return 0;
+}
+
+int
+nvme_status_err(uint16_t status)
+{
+	uint32_t sct = NVME_STATUS_SCT(status), sc = NVME_STATUS_SC(status);
+
+	if (sct == NVME_SCT_GENERIC) {
+		switch (sc) {
+		case NVME_SC_SUCCESS: return 0;
+		case NVME_SC_LBA_RANGE: return E_RANGE;
+		case NVME_SC_INVALID_OPCODE:
+		case NVME_SC_INVALID_FIELD: return E_INVAL;
+		default: break;
+		}
+	}
+	return E_IO;
+}
+
+/* ---- registers ---- */
+
+static int
+rd32(struct nvme_ctrl *c, uint32_t off, uint32_t *v)
+{
+	return devenv_mmio_read(c->env, 0, off, 4, v);
+}
+
+static int
+wr32(struct nvme_ctrl *c, uint32_t off, uint32_t v)
+{
+	return devenv_mmio_write(c->env, 0, off, 4, v);
+}
+
+static uint32_t
+sq_db(const struct nvme_ctrl *c, uint16_t qid)
+{
+	return NVME_REG_DBS + (2u * qid) * c->dstrd_bytes;
+}
+
+static uint32_t
+cq_db(const struct nvme_ctrl *c, uint16_t qid)
+{
+	return NVME_REG_DBS + (2u * qid + 1u) * c->dstrd_bytes;
+}
+
+static void
+backoff(struct nvme_ctrl *c, uint32_t *us)
+{
+	devenv_delay_us(c->env, *us);
+	if (*us < NVME_POLL_MAX_US)
+		*us *= 2;
+}
+
+/* Wait for CSTS.RDY == want within CAP.TO. Fatal status while enabling,
+ * or an all-ones read (device gone), fails at once. */
+static int
+wait_ready(struct nvme_ctrl *c, uint32_t want)
+{
+	uint64_t deadline = devenv_now_ns(c->env) + c->ready_timeout_ns;
+	uint32_t csts, us = NVME_POLL_MIN_US;
+	int err;
+
+	for (;;) {
+		if ((err = rd32(c, NVME_REG_CSTS, &csts)))
+			return err;
+		if (csts == NVME_CSTS_ABSENT)
+			return E_IO;
+		if (want && (csts & NVME_CSTS_CFS))
+			return E_IO;
+		if ((csts & NVME_CSTS_RDY) == want)
+			return 0;
+		if (devenv_now_ns(c->env) >= deadline)
+			return E_TIMEOUT;
+		backoff(c, &us);
+	}
+}
+
+static int
+disable(struct nvme_ctrl *c)
+{
+	uint32_t cc;
+	int err;
+
+	if ((err = rd32(c, NVME_REG_CC, &cc)))
+		return err;
+	/* 3.1.5: clearing EN resets the controller; wait for RDY to drop
+	 * before touching the admin queue registers. */
+	if ((err = wr32(c, NVME_REG_CC, cc & ~NVME_CC_EN)))
+		return err;
+	return wait_ready(c, 0);
+}
+
+static void
+queue_clear(struct nvme_queue *q)
+{
+	memset(q->sq.cpu, 0, (size_t)q->sq.size);
+	memset(q->cq.cpu, 0, (size_t)q->cq.size);
+	q->sq_tail = 0;
+	q->cq_head = 0;
+	q->next_cid = 0;
+	q->phase = 1;
+	q->outstanding = 0;
+	q->inflight = 0;
+}
+
+static int
+queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t depth)
+{
+	int err;
+
+	q->qid = qid;
+	q->depth = depth;
+	if ((err = devenv_dma_alloc(c->env, (uint64_t)depth * NVME_SQE_SIZE, DEVENV_DMA_TO_DEVICE, &q->sq)))
+		return err;
+	if ((err = devenv_dma_alloc(c->env, (uint64_t)depth * NVME_CQE_SIZE, DEVENV_DMA_FROM_DEVICE, &q->cq))) {
+		devenv_dma_free(c->env, &q->sq);
+		return err;
+	}
+	queue_clear(q);
+	return 0;
+}
+
+static void
+queue_free(struct nvme_ctrl *c, struct nvme_queue *q)
+{
+	if (q->cq.h)
+		devenv_dma_free(c->env, &q->cq);
+	if (q->sq.h)
+		devenv_dma_free(c->env, &q->sq);
+	q->cq.h = q->sq.h = 0;
+}
+
+static int
+enable(struct nvme_ctrl *c)
+{
+	uint32_t cc = NVME_CC_CSS_NVM | 0u << NVME_CC_MPS_SHIFT | NVME_CC_AMS_RR |
+	    NVME_SQES_LOG << NVME_CC_IOSQES_SHIFT | NVME_CQES_LOG << NVME_CC_IOCQES_SHIFT;
+	int err;
+
+	if ((err = wr32(c, NVME_REG_AQA, NVME_AQA(c->aq.depth, c->aq.depth))))
+		return err;
+	/* Brokered: the environment writes the admin queue addresses. */
+	if ((err = devenv_mmio_set_addr(c->env, 0, NVME_REG_ASQ, c->aq.sq.h, 0)) ||
+	    (err = devenv_mmio_set_addr(c->env, 0, NVME_REG_ACQ, c->aq.cq.h, 0)))
+		return err;
+	if ((err = wr32(c, NVME_REG_CC, cc)) || (err = wr32(c, NVME_REG_CC, cc | NVME_CC_EN)))
+		return err;
+	return wait_ready(c, 1);
+}
+
+/* ---- completion ---- */
+
+/* Consume every new CQE; 1 when `want` completed (copied to *out). */
+static int
+reap(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t want, struct nvme_cqe *out)
+{
+	int found = 0;
+	unsigned n;
+
+	for (n = 0; n < q->depth; n++) {
+		volatile struct nvme_cqe *e = (volatile struct nvme_cqe *)((uint8_t *)q->cq.cpu +
+		    (size_t)q->cq_head * NVME_CQE_SIZE);
+		struct nvme_cqe cqe;
+		uint64_t bit;
+
+		if ((e->status & NVME_STATUS_P) != q->phase)
+			break;
+		/* The phase tag is read before the rest of the entry. */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		cqe.dw0 = e->dw0;
+		cqe.dw1 = e->dw1;
+		cqe.sqhd = e->sqhd;
+		cqe.sqid = e->sqid;
+		cqe.cid = e->cid;
+		cqe.status = e->status;
+		if (++q->cq_head == q->depth) {
+			q->cq_head = 0;
+			q->phase ^= 1;
+		}
+		bit = cqe.cid < 64 ? 1ull << cqe.cid : 0;
+		if (cqe.sqid != q->qid || cqe.sqhd >= q->depth || cqe.cid >= q->depth ||
+		    !(q->outstanding & bit)) {
+			c->bogus_cqe++;
+			continue;
+		}
+		q->outstanding &= ~bit;
+		q->inflight--;
+		if (cqe.cid == want) {
+			*out = cqe;
+			found = 1;
+		}
+	}
+	if (n)
+		(void)wr32(c, cq_db(c, q->qid), q->cq_head);
+	return found;
+}
+
+static void
+recover(struct nvme_ctrl *c)
+{
+	if (c->state == NVME_LIVE)
+		(void)nvme_reset(c);
+}
+
+static int
+submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
+    const struct devenv_prp *prp, struct nvme_cqe *out)
+{
+	uint64_t deadline, now;
+	uint32_t csts, us = NVME_POLL_MIN_US;
+	uint16_t cid, i;
+	int err, r;
+
+	if (c->state == NVME_DEAD)
+		return E_IO;
+	if (c->state != NVME_LIVE && c->state != NVME_STATE_INIT)
+		return E_BUSY;
+	for (i = 0, cid = q->next_cid; i < q->depth; i++, cid = (uint16_t)((cid + 1) % q->depth))
+		if (!(q->outstanding & 1ull << cid))
+			break;
+	/* A full SQ holds depth - 1 entries (4.1.2). */
+	if (i == q->depth || q->inflight >= q->depth - 1u)
+		return E_AGAIN;
+	q->next_cid = (uint16_t)((cid + 1) % q->depth);
+	cmd->cid = cid;
+	if ((err = devenv_nvme_sqe(c->env, q->sq.h, (uint64_t)q->sq_tail * NVME_SQE_SIZE, cmd, prp)))
+		return err;     /* refused before anything became visible */
+	q->outstanding |= 1ull << cid;
+	q->inflight++;
+	q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->depth);
+	if ((err = wr32(c, sq_db(c, q->qid), q->sq_tail)))
+		return err;
+	deadline = devenv_now_ns(c->env) + c->cmd_timeout_ns;
+	for (;;) {
+		if (reap(c, q, cid, out)) {
+			c->last_status = out->status;
+			return nvme_status_err(out->status);
+		}
+		err = rd32(c, NVME_REG_CSTS, &csts);
+		if (err || csts == NVME_CSTS_ABSENT || (csts & NVME_CSTS_CFS)) {
+			c->fatals++;
+			recover(c);
+			return E_IO;
+		}
+		now = devenv_now_ns(c->env);
+		if (now >= deadline)
+			break;
+		if (c->completion == NVME_IRQ) {
+			r = devenv_irq_wait(c->env, deadline - now);
+			if (r > 0)
+				(void)devenv_irq_ack(c->env);
+			else if (r < 0) {
+				recover(c);
+				return r;
+			}
+		} else {
+			backoff(c, &us);
+		}
+	}
+	c->timeouts++;
+	/* The command may still be in the controller: only a reset makes
+	 * its buffers safe to reuse. */
+	recover(c);
+	return E_TIMEOUT;
+}
+
+/* ---- admin commands ---- */
+
+static int
+admin(struct nvme_ctrl *c, struct nvme_sqe *cmd, const struct devenv_prp *prp)
+{
+	struct nvme_cqe cqe;
+
+	return submit_wait(c, &c->aq, cmd, prp, &cqe);
+}
+
+static int
+identify(struct nvme_ctrl *c, uint32_t nsid, uint32_t cns)
+{
+	struct nvme_sqe cmd = { .opc = NVME_ADM_IDENTIFY, .nsid = nsid, .cdw10 = cns };
+	struct devenv_prp prp = { c->data.h, 0, NVME_IDENTIFY_SIZE, 0, 0 };
+
+	memset(c->data.cpu, 0, NVME_IDENTIFY_SIZE);
+	return admin(c, &cmd, &prp);
+}
+
+static int
+create_io_queues(struct nvme_ctrl *c)
+{
+	struct nvme_queue *q = &c->ioq;
+	uint32_t qsize = (uint32_t)(q->depth - 1u) << 16 | q->qid;
+	struct nvme_sqe cq = { .opc = NVME_ADM_CREATE_CQ, .cdw10 = qsize,
+	    .cdw11 = NVME_CQ_PC | (c->completion == NVME_IRQ ? NVME_CQ_IEN : 0) };
+	struct nvme_sqe sq = { .opc = NVME_ADM_CREATE_SQ, .cdw10 = qsize,
+	    .cdw11 = NVME_SQ_PC | (uint32_t)q->qid << 16 };
+	struct devenv_prp cprp = { q->cq.h, 0, (uint32_t)q->depth * NVME_CQE_SIZE, 0, 0 };
+	struct devenv_prp sprp = { q->sq.h, 0, (uint32_t)q->depth * NVME_SQE_SIZE, 0, 0 };
+	int err;
+
+	queue_clear(q);
+	if ((err = admin(c, &cq, &cprp)))
+		return err;
+	return admin(c, &sq, &sprp);
+}
+
+static int
+identify_all(struct nvme_ctrl *c)
+{
+	uint32_t mdts, nsid, lim;
+	uint64_t mdts_bytes;
+	int err;
+
+	if ((err = identify(c, 0, NVME_CNS_CTRL)))
+		return err;
+	if ((err = nvme_parse_id_ctrl(c->data.cpu, &c->nn, &mdts, c->model)))
+		return err;
+	c->max_xfer = NVME_MAX_XFER;
+	if (mdts) {     /* 5.15.2.1: 2^MDTS units of CAP.MPSMIN (4 KiB here) */
+		mdts_bytes = mdts >= 20 ? ~0ull : (uint64_t)NVME_PAGE_SIZE << mdts;
+		if (mdts_bytes < c->max_xfer)
+			c->max_xfer = (uint32_t)mdts_bytes;
+	}
+	c->nns = 0;
+	lim = c->nn < NVME_MAX_NS ? c->nn : NVME_MAX_NS;
+	for (nsid = 1; nsid <= lim; nsid++) {
+		struct nvme_ns *ns = &c->ns[c->nns];
+
+		if ((err = identify(c, nsid, NVME_CNS_NS)))
+			return err;
+		err = nvme_parse_id_ns(c->data.cpu, &ns->nsze, &ns->lba_size);
+		if (err == E_NOENT || err == E_NOTSUP)
+			continue;       /* inactive or a format we do not serve */
+		if (err)
+			return err;
+		if (ns->lba_size > c->max_xfer)
+			continue;
+		ns->nsid = nsid;
+		ns->ctrl = c;
+		c->nns++;
+	}
+	return 0;
+}
+
+/* Reset, enable, (identify,) create the I/O queue pair. */
+static int
+bring_up(struct nvme_ctrl *c, int first)
+{
+	int err;
+
+	c->state = NVME_STATE_INIT;
+	if ((err = disable(c)))
+		return err;
+	queue_clear(&c->aq);
+	queue_clear(&c->ioq);
+	if ((err = enable(c)))
+		return err;
+	if (first && (err = identify_all(c)))
+		return err;
+	if ((err = create_io_queues(c)))
+		return err;
+	c->state = NVME_LIVE;
+	return 0;
+}
+
+static int
+read_cap(struct nvme_ctrl *c)
+{
+	uint32_t lo, hi, to;
+	int err;
+
+	if ((err = rd32(c, NVME_REG_CAP, &lo)) || (err = rd32(c, NVME_REG_CAP + 4, &hi)))
+		return err;
+	if (lo == 0xffffffffu && hi == 0xffffffffu)
+		return E_IO;
+	c->cap = (uint64_t)hi << 32 | lo;
+	if (!NVME_CAP_CSS_NVM(c->cap) || NVME_CAP_MPSMIN(c->cap) != 0 || NVME_CAP_MQES(c->cap) < 1)
+		return E_NOTSUP;
+	c->dstrd_bytes = 4u << NVME_CAP_DSTRD(c->cap);
+	to = NVME_CAP_TO(c->cap);
+	c->ready_timeout_ns = (uint64_t)(to ? to : 1) * 500000000ull;
+	return 0;
+}
+
+int
+nvme_init(struct nvme_ctrl *c, struct devenv *env, enum nvme_completion mode)
+{
+	uint32_t i, maxq;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->env = env;
+	c->completion = mode;
+	c->cmd_timeout_ns = NVME_CMD_TIMEOUT_NS;
+	if ((err = read_cap(c)))
+		return err;
+	maxq = NVME_CAP_MQES(c->cap) + 1u;
+	if ((err = queue_alloc(c, &c->aq, 0, (uint16_t)(maxq < NVME_ADMIN_DEPTH ? maxq : NVME_ADMIN_DEPTH))))
+		return err;
+	if ((err = queue_alloc(c, &c->ioq, 1, (uint16_t)(maxq < NVME_IO_DEPTH ? maxq : NVME_IO_DEPTH))))
+		goto free_aq;
+	if ((err = devenv_dma_alloc(env, NVME_MAX_XFER, DEVENV_DMA_BIDIRECTIONAL, &c->data)))
+		goto free_ioq;
+	if ((err = devenv_dma_alloc(env, NVME_PAGE_SIZE, DEVENV_DMA_TO_DEVICE, &c->prp_list)))
+		goto free_data;
+	if ((err = bring_up(c, 1)))
+		goto disable;
+	for (i = 0; i < c->nns; i++) {
+		struct blkserv_info info = { c->ns[i].lba_size, c->ns[i].nsze,
+		    c->max_xfer / c->ns[i].lba_size, 0, c->model };
+
+		if ((err = blkserv_init(&c->ns[i].srv, &nvme_srv_ops, &c->ns[i], &info)))
+			goto disable;
+	}
+	return 0;
+disable:
+	(void)disable(c);       /* the controller must stop before its memory goes */
+	c->state = NVME_DOWN;
+	devenv_dma_free(env, &c->prp_list);
+free_data:
+	devenv_dma_free(env, &c->data);
+free_ioq:
+	queue_free(c, &c->ioq);
+free_aq:
+	queue_free(c, &c->aq);
+	return err;
+}
+
+void
+nvme_fini(struct nvme_ctrl *c)
+{
+	(void)disable(c);
+	c->state = NVME_DOWN;
+	if (c->prp_list.h)
+		devenv_dma_free(c->env, &c->prp_list);
+	if (c->data.h)
+		devenv_dma_free(c->env, &c->data);
+	queue_free(c, &c->ioq);
+	queue_free(c, &c->aq);
+}
+
+int
+nvme_reset(struct nvme_ctrl *c)
+{
+	int err;
+
+	c->resets++;
+	if ((err = bring_up(c, 0))) {
+		(void)disable(c);
+		c->state = NVME_DEAD;
+		return err;
+	}
+	return 0;
+}
+
+/* ---- I/O ---- */
+
+static int
+rw(struct nvme_ctrl *c, uint32_t nsi, uint8_t opc, uint64_t lba, uint32_t count)
+{
+	struct nvme_ns *ns;
+	struct nvme_sqe cmd = { .opc = opc };
+	struct devenv_prp prp = { c->data.h, 0, 0, 0, 0 };
+	struct nvme_cqe cqe;
+	uint64_t bytes;
+
+	if (nsi >= c->nns)
+		return E_NOENT;
+	ns = &c->ns[nsi];
+	bytes = (uint64_t)count * ns->lba_size;
+	if (count == 0 || count > 0x10000u || bytes > c->max_xfer)
+		return E_INVAL;
+	if (lba >= ns->nsze || count > ns->nsze - lba)
+		return E_RANGE;
+	prp.len = (uint32_t)bytes;
+	if (bytes > 2u * NVME_PAGE_SIZE)
+		prp.list = c->prp_list.h;       /* the environment writes the list */
+	cmd.nsid = ns->nsid;
+	cmd.cdw10 = (uint32_t)lba;
+	cmd.cdw11 = (uint32_t)(lba >> 32);
+	cmd.cdw12 = count - 1u;                 /* 0's based NLB */
+	return submit_wait(c, &c->ioq, &cmd, &prp, &cqe);
+}
+
+int
+nvme_read(struct nvme_ctrl *c, uint32_t nsi, uint64_t lba, uint32_t count, void *buf)
+{
+	int err = rw(c, nsi, NVME_CMD_READ, lba, count);
+
+	if (err)
+		return err;
+	memcpy(buf, c->data.cpu, (size_t)count * c->ns[nsi].lba_size);
+	return 0;
+}
+
+int
+nvme_write(struct nvme_ctrl *c, uint32_t nsi, uint64_t lba, uint32_t count, const void *buf)
+{
+	if (nsi >= c->nns)
+		return E_NOENT;
+	if (count == 0 || (uint64_t)count * c->ns[nsi].lba_size > c->max_xfer)
+		return E_INVAL;
+	memcpy(c->data.cpu, buf, (size_t)count * c->ns[nsi].lba_size);
+	return rw(c, nsi, NVME_CMD_WRITE, lba, count);
+}
+
+int
+nvme_flush(struct nvme_ctrl *c, uint32_t nsi)
+{
+	struct nvme_sqe cmd = { .opc = NVME_CMD_FLUSH };
+	struct nvme_cqe cqe;
+
+	if (nsi >= c->nns)
+		return E_NOENT;
+	cmd.nsid = c->ns[nsi].nsid;
+	return submit_wait(c, &c->ioq, &cmd, 0, &cqe);
+}
+
+static int
+ns_read(void *drv, uint64_t lba, uint32_t count, void *buf)
+{
+	struct nvme_ns *ns = drv;
+
+	return nvme_read(ns->ctrl, (uint32_t)(ns - ns->ctrl->ns), lba, count, buf);
+}
+
+static int
+ns_write(void *drv, uint64_t lba, uint32_t count, const void *buf)
+{
+	struct nvme_ns *ns = drv;
+
+	return nvme_write(ns->ctrl, (uint32_t)(ns - ns->ctrl->ns), lba, count, buf);
+}
+
+static int
+ns_flush(void *drv)
+{
+	struct nvme_ns *ns = drv;
+
+	return nvme_flush(ns->ctrl, (uint32_t)(ns - ns->ctrl->ns));
+}

@@ -1,0 +1,214 @@
+/*
+ * Split virtqueue: free list, available-ring publication and used-ring
+ * validation. See virtq.h for the design; virtio 1.x section 2.7.
+ */
+#include "virtq.h"
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "virtio_reg.h"
+
+int
+virtq_check_size(uint32_t size)
+{
+	if (size == 0)
+		return E_NOTSUP;
+	if (size > VIRTQ_MAX_SIZE)
+		return E_RANGE;
+	if (size & (size - 1))
+		return E_INVAL;
+	return 0;
+}
+
+uint64_t
+virtq_avail_offset(uint16_t size)
+{
+	return (uint64_t)size * sizeof(struct virtq_desc);
+}
+
+uint64_t
+virtq_used_offset(uint16_t size)
+{
+	uint64_t end = virtq_avail_offset(size) + 6u + 2u * (uint64_t)size;
+
+	return (end + VIRTIO_LEGACY_ALIGN - 1) & ~(uint64_t)(VIRTIO_LEGACY_ALIGN - 1);
+}
+
+uint64_t
+virtq_bytes(uint16_t size)
+{
+	return virtq_used_offset(size) + 6u + 8u * (uint64_t)size;
+}
+
+static volatile struct virtq_avail_hdr *
+avail_hdr(struct virtq *vq)
+{
+	return (volatile struct virtq_avail_hdr *)((uint8_t *)vq->mem.cpu + vq->avail_off);
+}
+
+static volatile uint16_t *
+avail_ring(struct virtq *vq)
+{
+	return (volatile uint16_t *)((uint8_t *)vq->mem.cpu + vq->avail_off + 4);
+}
+
+static volatile struct virtq_used_hdr *
+used_hdr(struct virtq *vq)
+{
+	return (volatile struct virtq_used_hdr *)((uint8_t *)vq->mem.cpu + vq->used_off);
+}
+
+static volatile struct virtq_used_elem *
+used_ring(struct virtq *vq)
+{
+	return (volatile struct virtq_used_elem *)((uint8_t *)vq->mem.cpu + vq->used_off + 4);
+}
+
+void
+virtq_reset(struct virtq *vq)
+{
+	uint16_t i;
+
+	memset(vq->mem.cpu, 0, (size_t)vq->mem.size);
+	vq->track = vq->size < VIRTQ_TRACK ? vq->size : (uint16_t)VIRTQ_TRACK;
+	for (i = 0; i < vq->track; i++) {
+		vq->next_free[i] = (uint16_t)(i + 1);
+		vq->chain_len[i] = 0;
+		vq->wlen[i] = 0;
+		vq->cookie[i] = 0;
+	}
+	vq->free_head = 0;
+	vq->num_free = vq->track;
+	vq->avail_idx = 0;
+	vq->last_used = 0;
+	vq->broken = 0;
+}
+
+int
+virtq_init(struct virtq *vq, struct devenv *env, uint16_t index, uint16_t size)
+{
+	int err = virtq_check_size(size);
+
+	if (err)
+		return err;
+	memset(vq, 0, sizeof(*vq));
+	vq->env = env;
+	vq->index = index;
+	vq->size = size;
+	vq->avail_off = virtq_avail_offset(size);
+	vq->used_off = virtq_used_offset(size);
+	err = devenv_dma_alloc(env, virtq_bytes(size), DEVENV_DMA_BIDIRECTIONAL, &vq->mem);
+	if (err)
+		return err;
+	if (vq->mem.size < virtq_bytes(size)) {
+		devenv_dma_free(env, &vq->mem);
+		return E_NOMEM;
+	}
+	virtq_reset(vq);
+	return 0;
+}
+
+void
+virtq_fini(struct virtq *vq)
+{
+	if (vq->mem.h)
+		devenv_dma_free(vq->env, &vq->mem);
+	vq->mem.h = 0;
+	vq->mem.cpu = 0;
+}
+
+static void
+free_chain(struct virtq *vq, uint16_t head)
+{
+	uint16_t n = vq->chain_len[head], i, d = head;
+
+	/* The chain was taken from the free list in order; walk our own copy
+	 * of the links, never the device-visible table. */
+	for (i = 1; i < n; i++)
+		d = vq->next_free[d];
+	vq->next_free[d] = vq->free_head;
+	vq->free_head = head;
+	vq->num_free = (uint16_t)(vq->num_free + n);
+	vq->chain_len[head] = 0;
+	vq->cookie[head] = 0;
+	vq->wlen[head] = 0;
+}
+
+int
+virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cookie)
+{
+	uint16_t head, d;
+	unsigned i;
+	uint32_t wlen = 0;
+	int err;
+
+	if (vq->broken)
+		return E_IO;
+	if (n == 0 || n > vq->track)
+		return E_INVAL;
+	if (vq->num_free < n)
+		return E_AGAIN;
+	head = vq->free_head;
+	d = head;
+	for (i = 0; i < n; i++) {
+		uint16_t next = vq->next_free[d];
+		uint16_t flags = segs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0;
+
+		if (i + 1 < n)
+			flags |= VIRTQ_DESC_F_NEXT;
+		err = devenv_virtq_desc(vq->env, vq->mem.h, (uint64_t)d * sizeof(struct virtq_desc),
+		    vq->size, segs[i].h, segs[i].off, segs[i].len, flags,
+		    i + 1 < n ? next : 0);
+		if (err)
+			return err;     /* nothing published; free list untouched */
+		if (segs[i].device_writes)
+			wlen += segs[i].len;
+		if (i + 1 < n)
+			d = next;
+	}
+	vq->free_head = vq->next_free[d];
+	vq->num_free = (uint16_t)(vq->num_free - n);
+	vq->chain_len[head] = (uint16_t)n;
+	vq->wlen[head] = wlen;
+	vq->cookie[head] = cookie;
+	avail_ring(vq)[vq->avail_idx & (vq->size - 1)] = head;
+	/* The ring entry must be visible before the index that publishes it. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	vq->avail_idx++;
+	avail_hdr(vq)->idx = vq->avail_idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int
+virtq_get(struct virtq *vq, void **cookie, uint32_t *len)
+{
+	uint16_t used_idx, pending;
+	uint32_t id, l;
+	volatile struct virtq_used_elem *e;
+
+	if (vq->broken)
+		return E_IO;
+	used_idx = used_hdr(vq)->idx;
+	/* Read the index before the element it covers. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	pending = (uint16_t)(used_idx - vq->last_used);
+	if (pending == 0)
+		return 0;
+	if (pending > vq->size || pending > (uint16_t)(vq->avail_idx - vq->last_used)) {
+		vq->broken = 1;     /* the device claims more than was posted */
+		return E_CORRUPT;
+	}
+	e = &used_ring(vq)[vq->last_used & (vq->size - 1)];
+	id = e->id;
+	l = e->len;
+	if (id >= vq->track || vq->chain_len[id] == 0 || l > vq->wlen[id]) {
+		vq->broken = 1;
+		return E_CORRUPT;
+	}
+	vq->last_used++;
+	*cookie = vq->cookie[id];
+	*len = l;
+	free_chain(vq, (uint16_t)id);
+	return 1;
+}

@@ -15,12 +15,15 @@ that was not measured.
 
 Knobs (environment): BENCH_BLK_SECONDS per job (5), BENCH_BLK_DEVS
 ("virtio nvme"), BENCH_BLK_DISK_MB (256), BENCH_BLK_ENGINE for fio (libaio),
-BENCH_BLK_CAPOS (auto: boot capOS only when its build carries the bench;
-1: always try; 0: never), BENCH_BLK_CAPOS_CMDLINE (with {dev} and {seconds}),
-BENCH_BLK_CAPOS_MODULES (extra boot modules, space separated).
+BENCH_BLK_CAPOS (auto: boot capOS for a device only when the build has
+build/bins/bench-blk-DEV.mf; 1: always try; 0: never), BENCH_BLK_CAPOS_CMDLINE (with {dev} and {seconds}),
+BENCH_BLK_CAPOS_MODULES (extra boot modules, space separated),
+BENCH_BLK_RUNS boots per guest and device, median per row (1),
+BENCH_BLK_ICOUNT: a QEMU -icount shift (e.g. 0) for both guests: time is
+then counted in guest instructions, not host seconds (slow; see the doc).
 """
-import glob
 import os
+import statistics
 import re
 import subprocess
 import sys
@@ -36,12 +39,14 @@ DISK_MB = int(os.environ.get("BENCH_BLK_DISK_MB", "256"))
 ENGINE = os.environ.get("BENCH_BLK_ENGINE", "libaio")
 CAPOS_MODE = os.environ.get("BENCH_BLK_CAPOS", "auto")
 CAPOS_CMDLINE = os.environ.get("BENCH_BLK_CAPOS_CMDLINE",
-                               "capos.bench=blk capos.bench.dev={dev} capos.bench.seconds={seconds}")
+                               "capos.manifest=bench-blk-{dev}.mf capos.bench.seconds={seconds}")
 CAPOS_MODULES = os.environ.get("BENCH_BLK_CAPOS_MODULES", "").split()
+RUNS = int(os.environ.get("BENCH_BLK_RUNS", "1"))
+ICOUNT = os.environ.get("BENCH_BLK_ICOUNT", "")
 
 # Same machine for both guests: q35, 512 MiB, one vCPU, TCG.
 MACHINE = dict(machine="q35", memory="512M", smp=1)
-ACCEL = ["-accel", "tcg"]
+ACCEL = ["-accel", "tcg"] + (["-icount", f"shift={ICOUNT}"] if ICOUNT else [])
 # The benchmark disk, identical for both guests. The PCI identities are what a
 # capOS manifest selects: virtio-blk 1af4:1001 (transitional, QEMU default) and
 # NVMe 1b36:0010 with this serial.
@@ -77,7 +82,8 @@ def qemu_extra(side, dev):
 
 def deadline():
     # boot + per job (ramp 1 s + runtime + fio start-up under TCG), generously
-    return 180 + len(ROWS) * (SECONDS + 15)
+    t = 180 + len(ROWS) * (SECONDS + 15)
+    return t * 8 if ICOUNT else t
 
 
 def parse(text, prefix):
@@ -119,22 +125,17 @@ def run_linux(dev):
     return rows, errors, head.group(0) if head else None, m.log_path
 
 
-def capos_built():
-    return os.path.exists(os.path.join(BUILD, "kernel", "capos.elf"))
-
-
-def capos_carries_bench():
-    """Whether any piece of the capOS build contains the marker text."""
-    files = [os.path.join(BUILD, "kernel", "capos.elf")] + sorted(glob.glob(os.path.join(BUILD, "bins", "*")))
-    files += CAPOS_MODULES
-    for f in files:
-        try:
-            with open(f, "rb") as fh:
-                if b"bench-blk" in fh.read():
-                    return True
-        except OSError:
-            pass
-    return False
+def capos_why_not(dev):
+    """None when the capOS side is to be booted for dev, else why not."""
+    if CAPOS_MODE == "0":
+        return "BENCH_BLK_CAPOS=0"
+    if not os.path.exists(os.path.join(BUILD, "kernel", "capos.elf")):
+        return "no capOS kernel in build/"
+    if CAPOS_MODE == "auto" and "BENCH_BLK_CAPOS_CMDLINE" not in os.environ:
+        mf = os.path.join(BUILD, "bins", f"bench-blk-{dev}.mf")
+        if not os.path.exists(mf):
+            return f"no {os.path.relpath(mf)} in this build"
+    return None
 
 
 def run_capos(dev):
@@ -155,6 +156,18 @@ def run_capos(dev):
     return rows, errors, note, m.log_path
 
 
+def merge(runs):
+    """Median per row over the runs that produced it; also min and max IOPS."""
+    out = {}
+    for key in {k for r in runs for k in r}:
+        vals = [r[key] for r in runs if key in r]
+        out[key] = {"iops": statistics.median(v["iops"] for v in vals),
+                    "mbps": statistics.median(v["mbps"] for v in vals),
+                    "lo": min(v["iops"] for v in vals), "hi": max(v["iops"] for v in vals),
+                    "n": len(vals)}
+    return out
+
+
 def fmt_num(v, nd=0):
     return "-" if v is None else f"{v:.{nd}f}"
 
@@ -163,38 +176,38 @@ def main():
     for f in ("vmlinuz", "initramfs.cpio"):
         if not os.path.exists(os.path.join(OUT, f)):
             sys.exit(f"bench-blk: {OUT}/{f} missing; run bench/blk/linux/build-initramfs.sh")
-    if CAPOS_MODE == "0":
-        capos_why = "BENCH_BLK_CAPOS=0"
-    elif not capos_built():
-        capos_why = "no capOS kernel in build/"
-    elif CAPOS_MODE == "auto" and not capos_carries_bench():
-        capos_why = "the capOS build has no bench-blk client"
-    else:
-        capos_why = None
-
-    linux, capos, notes = {}, {}, []
+    why = {dev: capos_why_not(dev) for dev in DEVS}
+    linux_runs, capos_runs, notes = [], [], []
     t0 = time.monotonic()
-    for dev in DEVS:  # interleaved per device so host drift hits both sides alike
-        rows, errors, head, log = run_linux(dev)
-        linux.update(rows)
-        notes += [f"linux {dev}: {e}" for e in errors]
-        notes.append(f"linux {dev}: {head or 'no header line'} (log {os.path.relpath(log)})")
-        if capos_why is None:
-            rows, errors, note, log = run_capos(dev)
-            capos.update(rows)
-            notes += [f"capos {dev}: {e}" for e in errors]
-            if note:
-                notes.append(f"capos {dev}: {note}")
-            notes.append(f"capos {dev}: {len(rows)} rows (log {os.path.relpath(log)})")
+    load0 = os.getloadavg()[0]
+    for run in range(RUNS):
+        for dev in DEVS:  # interleaved per device so host drift hits both sides alike
+            rows, errors, head, log = run_linux(dev)
+            linux_runs.append(rows)
+            notes += [f"linux {dev}: {e}" for e in errors]
+            if run == 0:
+                notes.append(f"linux {dev}: {head or 'no header line'} (log {os.path.relpath(log)})")
+            if why[dev] is None:
+                rows, errors, note, log = run_capos(dev)
+                capos_runs.append(rows)
+                notes += [f"capos {dev}: {e}" for e in errors]
+                if note:
+                    notes.append(f"capos {dev}: {note}")
+                notes.append(f"capos {dev}: {len(rows)} rows (log {os.path.relpath(log)})")
+    linux, capos = merge(linux_runs), merge(capos_runs)
 
     kernel = open(os.path.join(OUT, "kernel-version")).read().strip() \
         if os.path.exists(os.path.join(OUT, "kernel-version")) else "?"
     print(f"bench-blk: QEMU TCG, q35, -m 512M, -smp 1; raw {DISK_MB} MiB preallocated image per "
-          f"guest; {SECONDS} s per job after 1 s ramp; O_DIRECT on the raw device")
-    print(f"bench-blk: Linux = Debian {kernel}, fio {ENGINE}; capOS = BlockDevice client"
-          + (f" ({capos_why}: capOS column empty)" if capos_why else ""))
+          f"guest; {SECONDS} s per job after 1 s ramp; O_DIRECT on the raw device; "
+          f"median of {RUNS} boot(s)" + (f"; -icount shift={ICOUNT} (guest-instruction time)" if ICOUNT else ""))
+    print(f"bench-blk: Linux = Debian {kernel}, fio {ENGINE}; capOS = BlockDevice client process")
+    for dev in DEVS:
+        if why[dev]:
+            print(f"bench-blk: capOS {dev}: not booted ({why[dev]})")
     print(f"{'dev':<7}{'job':<13}{'qd':>3}{'Linux IOPS':>12}{'Linux MB/s':>12}"
-          f"{'capOS IOPS':>12}{'capOS MB/s':>12}{'capOS/Linux':>13}")
+          f"{'capOS IOPS':>12}{'capOS MB/s':>12}{'capOS/Linux':>13}"
+          + (f"{'Linux IOPS min..max':>22}{'capOS IOPS min..max':>22}" if RUNS > 1 else ""))
     ok = True
     for dev in DEVS:
         for job, qd, _ in ROWS:
@@ -202,14 +215,20 @@ def main():
             cp = capos.get((dev, job, qd))
             ok &= lx is not None
             left = f"{dev:<7}{job:<13}{qd:>3}{fmt_num(lx and lx['iops']):>12}{fmt_num(lx and lx['mbps'], 2):>12}"
+            spread = ""
+            if RUNS > 1:
+                spread = (f"{lx['lo']:.0f}..{lx['hi']:.0f}" if lx else "-").rjust(22)
             if cp is None:
-                print(f"{left}  {NA}")
+                print(f"{left}  {NA}" + (f"   (Linux {spread.strip()})" if spread else ""))
                 continue
             ratio = f"{cp['iops'] / lx['iops']:.2f}" if lx and lx["iops"] > 0 else "-"
-            print(f"{left}{fmt_num(cp['iops']):>12}{fmt_num(cp['mbps'], 2):>12}{ratio:>13}")
+            if RUNS > 1:
+                spread += f"{cp['lo']:.0f}..{cp['hi']:.0f}".rjust(22)
+            print(f"{left}{fmt_num(cp['iops']):>12}{fmt_num(cp['mbps'], 2):>12}{ratio:>13}{spread}")
     for n in notes:
         print(f"  {n}")
-    print(f"bench-blk: {time.monotonic() - t0:.0f} s wall")
+    print(f"bench-blk: {time.monotonic() - t0:.0f} s wall; host load average "
+          f"{load0:.1f} at start, {os.getloadavg()[0]:.1f} at end on {os.cpu_count()} CPUs")
     if not ok:
         print("bench-blk: FAIL: Linux baseline rows missing (see the logs above)")
         return 1

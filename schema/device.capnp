@@ -193,6 +193,8 @@ enum DmaBufferState {
   mapped @1;
   inFlight @2;
   freed @3;
+  completing @4;            # device done, completion not yet collected
+  scrubbing @5;             # being scrubbed before release
 }
 
 # ---- HardwareAuditLog: read-only view of device-manager events ----
@@ -213,7 +215,9 @@ struct AuditEntry {
   device @2 :Types.PciAddress;
   event @3 :AuditEvent;
   generation @4 :UInt32;
-  detail @5 :UInt64;
+  detail @5 :UInt64;        # event specific; for `rejected`, the operation (lib/ddf/ddf_audit.h ddf_op)
+  owner @6 :UInt32;         # driver process the event concerns (0: the kernel)
+  errorCode @7 :Int16;      # lib/base/err.h code of a rejection, 0 otherwise
 }
 
 enum AuditEvent {
@@ -228,4 +232,7 @@ enum AuditEvent {
   reset @8;
   teardown @9;
   rejected @10;
+  grant @11;                # a DeviceMmio window granted (a user hold)
+  dmaSubmit @12;
+  dmaComplete @13;
 }

@@ -155,8 +155,6 @@ submit_check(struct ddf_ledger *l, const struct ddf_claim *c, const struct ddf_b
 		return E_RANGE;
 	if ((err = ddf_desc_check(b->size, off, len)) < 0)
 		return err;
-	if (len > INT32_MAX)
-		return E_TOOBIG;
 	if (c->inflight + c->completed >= c->pol.max_inflight)
 		return E_LIMIT;                       /* ring depth budget */
 	for (uint32_t i = 0; i < l->t.nsubs; i++) {

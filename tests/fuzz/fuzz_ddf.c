@@ -43,7 +43,8 @@ u8(struct in *in)
 static uint16_t
 u16(struct in *in)
 {
-	return (uint16_t)(u8(in) | (u8(in) << 8));
+	uint16_t lo = u8(in);
+	return (uint16_t)(lo | (u8(in) << 8));
 }
 
 static uint64_t
@@ -53,7 +54,7 @@ u64v(struct in *in)
 	uint8_t k = u8(in);
 	switch (k & 3) {
 	case 0: return u8(in);
-	case 1: return (uint64_t)u16(in) << (k >> 4);
+	case 1: return (uint64_t)u16(in) << (k >> 4);   /* shift < 16 */
 	case 2: return UINT64_MAX - u8(in);
 	default: return (uint64_t)u16(in) * 4096;
 	}
@@ -75,8 +76,10 @@ static ddf_handle
 pick(struct in *in, const struct hset *s)
 {
 	uint8_t k = u8(in);
-	if (s->n == 0 || k == 0xff)
-		return ((uint64_t)u8(in) << 32) | ((uint64_t)(u8(in) % 7) << 24) | u8(in);  /* forged */
+	if (s->n == 0 || k == 0xff) {
+		uint64_t gen = u8(in), kind = u8(in) % 7, idx = u8(in);
+		return (gen << 32) | (kind << 24) | idx;   /* forged */
+	}
 	return s->h[k % (s->n < NH ? s->n : NH)];
 }
 
@@ -167,17 +170,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				p.rules[i].bar = u8(&in) % 6;
 				p.rules[i].align_log2 = u8(&in) % 13;
 				p.rules[i].min_bytes = u16(&in);
-				p.rules[i].offset = (uint64_t)(u8(&in) % 16) * 8 + 0x3000 * (u8(&in) & 1);
+				p.rules[i].offset = (uint64_t)(u8(&in) % 16) * 8;
+				p.rules[i].offset += 0x3000 * (u8(&in) & 1);
 			}
 			if (ddf_claim(&l, &sel, &p, &h) == 0)
 				keep(&hc, h);
 			break;
 		}
-		case 1:
+		case 1: {
+			ddf_handle c = pick(&in, &hc);
+			uint8_t why = u8(&in) % 6;
 			f.nlog = 0;
-			ddf_teardown(&l, pick(&in, &hc), (uint8_t)(u8(&in) % 6));
+			ddf_teardown(&l, c, why);
 			td = 1;
 			break;
+		}
 		case 2:
 			f.nlog = 0;
 			ddf_owner_gone(&l, owner, (uint8_t)(1 + u8(&in) % 3));
@@ -186,39 +193,64 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 3:
 			ddf_bus_master_enable(&l, owner, pick(&in, &hc));
 			break;
-		case 4:
-			ddf_queue_configure(&l, owner, pick(&in, &hc), u8(&in) % 18, 1u << (u8(&in) % 17));
+		case 4: {
+			/* arguments are read into locals first: C leaves argument order open */
+			ddf_handle c = pick(&in, &hc);
+			uint16_t q = u8(&in) % 18;
+			uint32_t depth = 1u << (u8(&in) % 17);
+			ddf_queue_configure(&l, owner, c, q, depth);
 			break;
-		case 5:
-			if (ddf_mmio_grant(&l, owner, pick(&in, &hc), u8(&in) % 7, u64v(&in), u64v(&in), &h) == 0)
+		}
+		case 5: {
+			ddf_handle c = pick(&in, &hc);
+			uint8_t bar = u8(&in) % 7;
+			uint64_t off = u64v(&in);
+			uint64_t len = u64v(&in);
+			if (ddf_mmio_grant(&l, owner, c, bar, off, len, &h) == 0)
 				keep(&hw, h);
 			break;
+		}
 		case 6:
 			f.fail_map = (u8(&in) & 7) == 0 ? E_NOMEM : 0;
 			ddf_mmio_map(&l, owner, pick(&in, &hw), &ck, &mg);
 			f.fail_map = 0;
 			break;
-		case 7:
-			ddf_mmio_unmap(&l, owner, pick(&in, &hw), u8(&in) % 4);
+		case 7: {
+			ddf_handle w = pick(&in, &hw);
+			ddf_mmio_unmap(&l, owner, w, u8(&in) % 4);
 			break;
+		}
 		case 8:
 			ddf_mmio_release(&l, owner, pick(&in, &hw));
 			break;
-		case 9:
-			ddf_mmio_read32(&l, owner, pick(&in, &hw), u64v(&in), &v);
+		case 9: {
+			ddf_handle w = pick(&in, &hw);
+			ddf_mmio_read32(&l, owner, w, u64v(&in), &v);
 			break;
-		case 10:
-			ddf_mmio_write32(&l, owner, pick(&in, &hw), u64v(&in), 0);
+		}
+		case 10: {
+			ddf_handle w = pick(&in, &hw);
+			ddf_mmio_write32(&l, owner, w, u64v(&in), 0);
 			break;
-		case 11:
-			ddf_mmio_brokered_addr(&l, owner, pick(&in, &hw), u64v(&in), pick(&in, &hb), u64v(&in));
+		}
+		case 11: {
+			ddf_handle w = pick(&in, &hw);
+			uint64_t off = u64v(&in);
+			ddf_handle b = pick(&in, &hb);
+			uint64_t boff = u64v(&in);
+			ddf_mmio_brokered_addr(&l, owner, w, off, b, boff);
 			break;
-		case 12:
+		}
+		case 12: {
 			f.fail_route = (u8(&in) & 7) == 0 ? E_NOSPC : 0;
-			if (ddf_irq_route(&l, owner, pick(&in, &hc), u8(&in) % 4, u8(&in) % 40, &h) == 0)
+			ddf_handle c = pick(&in, &hc);
+			uint8_t kind = u8(&in) % 4;
+			uint16_t index = u8(&in) % 40;
+			if (ddf_irq_route(&l, owner, c, kind, index, &h) == 0)
 				keep(&hr, h);
 			f.fail_route = 0;
 			break;
+		}
 		case 13: {
 			uint8_t k = u8(&in);
 			ddf_handle r = pick(&in, &hr);
@@ -235,12 +267,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 14:
 			ddf_irq_release(&l, owner, pick(&in, &hr));
 			break;
-		case 15:
+		case 15: {
 			f.fail_alloc = (u8(&in) & 7) == 0 ? E_NOMEM : 0;
-			if (ddf_dma_alloc(&l, owner, pick(&in, &hc), u64v(&in), u8(&in) % 4, &h) == 0)
+			ddf_handle c = pick(&in, &hc);
+			uint64_t sz = u64v(&in);
+			uint8_t dir = u8(&in) % 4;
+			if (ddf_dma_alloc(&l, owner, c, sz, dir, &h) == 0)
 				keep(&hb, h);
 			f.fail_alloc = 0;
 			break;
+		}
 		case 16:
 			f.fail_dma_map = (u8(&in) & 7) == 0 ? E_NOMEM : 0;
 			ddf_dma_map(&l, owner, pick(&in, &hb), &ck, &mg);
@@ -250,31 +286,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ddf_dma_free(&l, owner, pick(&in, &hb));
 			break;
 		case 18: {
-			f.nlog = 0;
 			ddf_handle b = pick(&in, &hb);
 			const struct ddf_buffer *bp = ddf_buffer_get(&l, b);
 			int busy = bp != NULL && bp->state != DDF_BUF_ALLOCATED;
+			f.nlog = 0;
 			if (ddf_dma_release(&l, owner, b) == 0 && busy)
 				td = 1;
-			else
-				f.nlog = 0;
 			break;
 		}
 		case 19: {
 			ddf_handle b = pick(&in, &hb);
-			uint16_t q = u8(&in) % 17, s = u16(&in) % 40;
+			uint16_t q = u8(&in) % 17;
+			uint16_t s = u16(&in) % 40;
 			uint64_t off = u64v(&in);
 			uint32_t len = (uint32_t)u64v(&in);
 			if (ddf_dma_submit(&l, owner, b, q, s, off, len, 0, &h) == 0)
 				keep(&ht, h);
 			break;
 		}
-		case 20:
-			ddf_dma_device_done(&l, pick(&in, &ht), u16(&in));
+		case 20: {
+			ddf_handle t = pick(&in, &ht);
+			ddf_dma_device_done(&l, t, u16(&in));
 			break;
-		case 21:
-			ddf_dma_complete(&l, owner, pick(&in, &hb), pick(&in, &ht), &bytes);
+		}
+		case 21: {
+			ddf_handle b = pick(&in, &hb);
+			ddf_handle t = pick(&in, &ht);
+			ddf_dma_complete(&l, owner, b, t, &bytes);
 			break;
+		}
 		}
 		if (td)
 			check_order(&f);

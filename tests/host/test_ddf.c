@@ -909,6 +909,293 @@ test_completion(void **state)
 	free(e);
 }
 
+/* ---- DDF16: requests that re-enter the ledger from inside teardown or scrub ---- */
+
+struct reentry {
+	struct env *e;
+	struct drv *d;
+	ddf_handle tok;
+	int ran;
+};
+
+static void
+reenter_drain(struct fake *f)
+{
+	struct reentry *r = f->hook_arg;
+	struct env *e = r->e;
+	ddf_handle h;
+	uint64_t ck;
+	uint32_t mg;
+	struct ddf_selector sel = { .kind = DDF_SEL_ADDR, .addr = { 0, 0, 4, 0 } };
+	struct ddf_policy p;
+
+	policy_virtio(&p, OTHER);
+	/* the claim is mid-teardown: every request is refused, nothing changes */
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, r->d->claim, 4096, 0, &h), E_BUSY);
+	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, r->d->claim, 4, 0, 4096, &h), E_BUSY);
+	assert_int_equal(ddf_mmio_map(&e->l, OWNER, r->d->win, &ck, &mg), E_BUSY);
+	assert_int_equal(ddf_irq_wait(&e->l, OWNER, r->d->route), E_BUSY);
+	assert_int_equal(ddf_dma_map(&e->l, OWNER, r->d->buf[0], &ck, &mg), E_BUSY);
+	assert_int_equal(ddf_teardown(&e->l, r->d->claim, DDF_TD_RESET), E_BUSY);
+	assert_int_equal(ddf_claim(&e->l, &sel, &p, &h), E_EXIST);
+	assert_null(ddf_claim_get(&e->l, r->d->claim));
+	/* an interrupt or a completion racing the drain is stale */
+	assert_int_equal(ddf_irq_fire(&e->l, r->d->route), E_STALE);
+	assert_int_equal(ddf_dma_device_done(&e->l, r->tok, 8), E_STALE);
+	r->ran++;
+}
+
+static void
+reenter_scrub(struct fake *f, uint64_t cookie)
+{
+	struct reentry *r = f->hook_arg;
+	struct env *e = r->e;
+	ddf_handle t;
+	uint64_t ck;
+	uint32_t mg;
+
+	/* buf[0] is being scrubbed: it cannot be mapped, submitted or freed again */
+	assert_int_equal(ddf_dma_map(&e->l, OWNER, r->d->buf[0], &ck, &mg), E_BUSY);
+	assert_int_equal(ddf_dma_submit(&e->l, OWNER, r->d->buf[0], 0, 0, 0, 8, 0, &t), E_BUSY);
+	assert_int_equal(ddf_dma_free(&e->l, OWNER, r->d->buf[0]), E_BUSY);
+	r->ran++;
+}
+
+static void
+test_reentry(void **state)
+{
+	struct env *e = env_new();
+	struct snap s0;
+	struct drv d;
+	struct reentry r = { e, &d, 0, 0 };
+
+	snap(e, &s0);
+	drv_setup(e, &d);
+	e->f.hook_arg = &r;
+	e->f.on_scrub = reenter_scrub;
+	assert_int_equal(ddf_dma_free(&e->l, OWNER, d.buf[0]), 0);
+	assert_int_equal(r.ran, 1);
+	e->f.on_scrub = NULL;
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, d.claim, 4096, 0, &d.buf[0]), 0);
+	assert_int_equal(ddf_dma_submit(&e->l, OWNER, d.buf[0], 0, 0, 0, 8, 0, &r.tok), 0);
+	e->f.on_drain = reenter_drain;
+	assert_int_equal(ddf_owner_gone(&e->l, OWNER, DDF_TD_CRASH), 1);
+	assert_int_equal(r.ran, 2);
+	e->f.on_drain = NULL;
+	assert_back_to(e, &s0);
+	free(e);
+}
+
+/* ---- DDF17: generation exhaustion retires a slot instead of wrapping ---- */
+
+static void
+test_generation_exhaustion(void **state)
+{
+	struct env *e = env_new();
+	struct snap s0;
+	ddf_handle c, w, b, t;
+	uint64_t ck;
+	uint32_t mg, bytes;
+
+	snap(e, &s0);
+	c = claim_addr(e, 4, OWNER);
+	assert_int_equal(ddf_queue_configure(&e->l, OWNER, c, 0, 8), 0);
+	/* a window whose mapping generation is exhausted cannot be mapped */
+	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, c, 4, 0, 4096, &w), 0);
+	e->win[ddf_handle_index(w)].map_gen = UINT32_MAX;
+	assert_int_equal(ddf_mmio_map(&e->l, OWNER, w, &ck, &mg), E_LIMIT);
+	assert_int_equal(ddf_mmio_release(&e->l, OWNER, w), 0);
+	/* a token slot at the last generation retires when collected */
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, c, 4096, 0, &b), 0);
+	e->subs[0].gen = UINT32_MAX;
+	assert_int_equal(ddf_dma_submit(&e->l, OWNER, b, 0, 0, 0, 8, 0, &t), 0);
+	assert_int_equal(ddf_handle_gen(t), UINT32_MAX);
+	assert_int_equal(ddf_dma_device_done(&e->l, t, 8), 0);
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, b, t, &bytes), 0);
+	assert_int_equal(e->subs[0].state, DDF_SUB_RETIRED);
+	assert_int_equal(ddf_dma_device_done(&e->l, t, 8), E_STALE);
+	/* the next submission takes another slot */
+	assert_int_equal(ddf_dma_submit(&e->l, OWNER, b, 0, 0, 0, 8, 0, &t), 0);
+	assert_int_equal(ddf_handle_index(t), 1);
+	/* a buffer slot at the last generation retires when freed; the handle stays stale */
+	uint32_t bi = ddf_handle_index(b);
+	assert_int_equal(ddf_dma_device_done(&e->l, t, 8), 0);
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, b, t, &bytes), 0);
+	e->bufs[bi].gen = UINT32_MAX;
+	b = ddf_handle_make(DDF_K_BUFFER, bi, UINT32_MAX);
+	assert_int_equal(ddf_dma_free(&e->l, OWNER, b), 0);
+	assert_int_equal(e->bufs[bi].state, DDF_BUF_RETIRED);
+	assert_int_equal(ddf_dma_free(&e->l, OWNER, b), E_STALE);
+	assert_null(ddf_buffer_get(&e->l, b));
+	/* a token slot at the last generation cancelled by teardown retires too */
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, c, 4096, 0, &b), 0);
+	e->subs[1].gen = UINT32_MAX;
+	assert_int_equal(ddf_dma_submit(&e->l, OWNER, b, 0, 0, 0, 8, 0, &t), 0);
+	assert_int_equal(ddf_handle_index(t), 1);
+	/* a claim slot at the last generation retires at teardown */
+	uint32_t ci = ddf_handle_index(c);
+	e->claims[ci].gen = UINT32_MAX;
+	c = ddf_handle_make(DDF_K_CLAIM, ci, UINT32_MAX);
+	assert_int_equal(ddf_teardown(&e->l, c, DDF_TD_RESET), 0);
+	assert_int_equal(e->claims[ci].state, DDF_CLAIM_RETIRED);
+	assert_int_equal(e->subs[1].state, DDF_SUB_RETIRED);
+	assert_int_equal(ddf_dma_device_done(&e->l, t, 8), E_STALE);
+	assert_int_equal(ddf_teardown(&e->l, c, DDF_TD_RELEASE), E_STALE);
+	assert_back_to(e, &s0);
+	/* the function is claimable again, from another slot */
+	ddf_handle c2 = claim_addr(e, 4, OWNER);
+	assert_int_not_equal(ddf_handle_index(c2), ci);
+	assert_int_equal(ddf_teardown(&e->l, c2, DDF_TD_RELEASE), 0);
+	assert_back_to(e, &s0);
+	free(e);
+}
+
+/* ---- DDF18: forged handles and full tables on every entry point ---- */
+
+static void
+test_forged_and_full(void **state)
+{
+	struct env *e = env_new();
+	struct snap s0;
+	struct drv d;
+	ddf_handle h, t[NSUBS + 1];
+	uint32_t v;
+	struct ddf_totals tot;
+
+	snap(e, &s0);
+	drv_setup(e, &d);
+	ddf_handle bad_claim = ddf_handle_make(DDF_K_CLAIM, NCLAIMS, 1);
+	ddf_handle bad_win = ddf_handle_make(DDF_K_WINDOW, NWIN, 1);
+	ddf_handle bad_route = ddf_handle_make(DDF_K_ROUTE, 0, 0);
+	assert_int_equal(ddf_bus_master_enable(&e->l, OWNER, bad_claim), E_BADF);
+	assert_int_equal(ddf_teardown(&e->l, d.win, DDF_TD_RESET), E_BADF);
+	assert_int_equal(ddf_mmio_read32(&e->l, OWNER, bad_win, 0, &v), E_BADF);
+	assert_int_equal(ddf_mmio_write32(&e->l, OWNER, d.buf[0], 0, 0), E_BADF);
+	assert_int_equal(ddf_mmio_brokered_addr(&e->l, OWNER, bad_win, REG_QDESC, d.buf[0], 0), E_BADF);
+	assert_int_equal(ddf_irq_mask(&e->l, OWNER, bad_route, 1), E_STALE);
+	assert_int_equal(ddf_irq_ack(&e->l, OWNER, ddf_handle_make(DDF_K_ROUTE, NROUTES, 1)), E_BADF);
+	assert_int_equal(ddf_dma_device_done(&e->l, ddf_handle_make(DDF_K_TOKEN, NSUBS, 1), 0), E_BADF);
+	assert_int_equal(ddf_claim_totals(&e->l, bad_claim, &tot), E_STALE);
+	assert_int_equal(ddf_claim_totals(&e->l, d.claim, &tot), 0);
+	assert_int_equal(tot.buffers, 2);
+	/* a buffer of the caller's other claim cannot be a queue base for this one */
+	ddf_handle c2 = claim_addr(e, 6, OWNER), b2;
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, c2, 4096, 0, &b2), 0);
+	assert_int_equal(ddf_mmio_brokered_addr(&e->l, OWNER, d.win, REG_QDESC, b2, 0), E_PERM);
+	/* a token of another buffer of the same claim is not this buffer's */
+	assert_int_equal(ddf_queue_configure(&e->l, OWNER, c2, 0, 32), 0);
+	/* route table full */
+	for (int i = 1; i < NROUTES; i++)
+		assert_int_equal(ddf_irq_route(&e->l, OWNER, c2, DDF_IRQ_MSIX, (uint16_t)i, &h), 0);
+	assert_int_equal(ddf_irq_route(&e->l, OWNER, c2, DDF_IRQ_MSIX, 99, &h), E_NOSPC);
+	/* submission table full (c2 allows 4 in flight, d.claim 4: 8 < NSUBS, so raise it) */
+	e->claims[ddf_handle_index(c2)].pol.max_inflight = 64;
+	for (int i = 0; i < NSUBS; i++)
+		assert_int_equal(ddf_dma_submit(&e->l, OWNER, b2, 0, (uint16_t)i, 0, 8, 0, &t[i]), 0);
+	assert_int_equal(ddf_dma_submit(&e->l, OWNER, b2, 0, NSUBS, 0, 8, 0, &t[NSUBS]), E_NOSPC);
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+	assert_string_equal(ddf_buf_state_name(DDF_BUF_INFLIGHT), "in-flight");
+	/* a ledger without an audit log works the same */
+	e->l.audit = NULL;
+	assert_int_equal(ddf_mmio_write32(&e->l, OWNER, d.win, 0x14, 0), E_PERM);
+	e->l.audit = &e->audit;
+	assert_string_equal(ddf_buf_state_name(99), "unknown");
+	assert_int_equal(ddf_owner_gone(&e->l, OWNER, DDF_TD_EXIT), 2);
+	assert_back_to(e, &s0);
+	free(e);
+}
+
+/*
+ * ---- DDF19: defensive checks the invariants exclude ----
+ * White-box: corrupt the tables the way a bug would, check the ledger
+ * refuses to act on them and ddf_check_invariants reports it, then restore.
+ */
+static void
+test_corruption_detected(void **state)
+{
+	struct env *e = env_new();
+	struct drv d;
+	ddf_handle t;
+	uint64_t ck;
+	uint32_t mg;
+
+	drv_setup(e, &d);
+	assert_int_equal(ddf_dma_submit(&e->l, OWNER, d.buf[0], 0, 0, 0, 8, 0, &t), 0);
+	struct ddf_claim *c = &e->claims[ddf_handle_index(d.claim)];
+	struct ddf_window *w = &e->win[ddf_handle_index(d.win)];
+	struct ddf_buffer *b = &e->bufs[ddf_handle_index(d.buf[0])];
+	struct ddf_sub *s = &e->subs[ddf_handle_index(t)];
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+
+	/* objects hanging off a dead claim: refused, and reported */
+	c->state = DDF_CLAIM_FREE;
+	assert_int_equal(ddf_mmio_map(&e->l, OWNER, d.win, &ck, &mg), E_STALE);
+	assert_int_equal(ddf_dma_device_done(&e->l, t, 1), E_STALE);
+	assert_int_equal(ddf_check_invariants(&e->l), E_CORRUPT);
+	c->state = DDF_CLAIM_TEARDOWN;
+	assert_int_equal(ddf_check_invariants(&e->l), E_CORRUPT);
+	c->state = DDF_CLAIM_ACTIVE;
+	w->claim = NCLAIMS;
+	assert_int_equal(ddf_mmio_unmap(&e->l, OWNER, d.win, d.map_gen), E_BADF);
+	assert_int_equal(ddf_check_invariants(&e->l), E_CORRUPT);
+	w->claim = ddf_handle_index(d.claim);
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+
+#define CORRUPT(field, bad) do { \
+		__typeof__(field) saved_ = (field); \
+		(field) = (bad); \
+		assert_int_equal(ddf_check_invariants(&e->l), E_CORRUPT); \
+		(field) = saved_; \
+		assert_int_equal(ddf_check_invariants(&e->l), 0); \
+	} while (0)
+
+	CORRUPT(c->windows, 2);
+	CORRUPT(c->mapped, 0);
+	CORRUPT(c->mapped_bytes, 1);
+	CORRUPT(c->routes, 0);
+	CORRUPT(c->buffers, 3);
+	CORRUPT(c->buf_mapped, 0);
+	CORRUPT(c->dma_used, 0);
+	CORRUPT(c->inflight, 0);
+	CORRUPT(c->completed, 1);
+	CORRUPT(c->ring_holds, 1);
+	CORRUPT(c->pol.dma_budget, 4096);          /* more used than budgeted */
+	CORRUPT(c->pol.max_inflight, 0);           /* more in flight than allowed */
+	CORRUPT(w->length, 0x5000);                /* window past the BAR */
+	CORRUPT(w->length, 100);                   /* not page rounded */
+	CORRUPT(w->bar, DDF_MAX_BARS);
+	CORRUPT(b->state, DDF_BUF_ALLOCATED);      /* in flight but says idle */
+	CORRUPT(b->state, DDF_BUF_SCRUBBING);      /* scrubbing between calls */
+	CORRUPT(b->submitted, 2);
+	CORRUPT(b->done, 1);
+	CORRUPT(b->size, 100);
+	CORRUPT(b->claim, NCLAIMS);
+	CORRUPT(s->buf, NBUFS);
+	CORRUPT(s->buf, ddf_handle_index(d.buf[1]));  /* buffer counters disagree */
+	CORRUPT(s->length, 8192);                  /* descriptor outside its buffer */
+	CORRUPT(s->bytes, 9);
+	CORRUPT(s->claim, NCLAIMS);
+	struct ddf_route *r = &e->routes[ddf_handle_index(d.route)];
+	r->eoi_pending = 1;
+	CORRUPT(r->waiting, 1);                    /* waiting and owing an EOI at once */
+	r->eoi_pending = 0;
+	CORRUPT(r->claim, NCLAIMS);
+	/* a freed buffer with submissions still pointing at it */
+	CORRUPT(b->state, DDF_BUF_FREE);
+	/* a free claim with aggregates left over */
+	struct ddf_claim *spare = &e->claims[NCLAIMS - 1];
+	CORRUPT(spare->dma_used, 4096);
+	/* one function claimed twice */
+	spare->state = DDF_CLAIM_ACTIVE;
+	spare->fn = c->fn;
+	spare->pol = c->pol;
+	assert_int_equal(ddf_check_invariants(&e->l), E_CORRUPT);
+	spare->state = DDF_CLAIM_FREE;
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+#undef CORRUPT
+	free(e);
+}
+
 int
 main(void)
 {
@@ -926,6 +1213,10 @@ main(void)
 		cmocka_unit_test(test_buffer_release),      /* DDF13 */
 		cmocka_unit_test(test_audit_and_devices),   /* DDF14 */
 		cmocka_unit_test(test_completion),          /* DDF15 */
+		cmocka_unit_test(test_reentry),             /* DDF16 */
+		cmocka_unit_test(test_generation_exhaustion), /* DDF17 */
+		cmocka_unit_test(test_forged_and_full),     /* DDF18 */
+		cmocka_unit_test(test_corruption_detected), /* DDF19 */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,7 +179,10 @@ f_publish(void *ctx, const struct ddf_claim *c, uint16_t q, uint16_t slot, uint6
 static void
 f_drain(void *ctx, const struct ddf_claim *c)
 {
-	rec(ctx, FC_DRAIN);
+	struct fake *f = ctx;
+	rec(f, FC_DRAIN);
+	if (f->on_drain)
+		f->on_drain(f);
 }
 
 static void
@@ -189,6 +192,8 @@ f_scrub_free(void *ctx, const struct ddf_claim *c, uint64_t bck, uint64_t size)
 	rec(f, FC_SCRUB_FREE);
 	f->frames_free += size / DDF_PAGE_SIZE;
 	f->live_bufs--;
+	if (f->on_scrub)
+		f->on_scrub(f, bck);
 	/* Quiesce precedes free: bus mastering is off or this buffer was idle. */
 	if (f->l != NULL) {
 		for (uint32_t i = 0; i < f->l->t.nbuffers; i++) {

@@ -33,6 +33,10 @@ struct fake {
 	/* scrub_free sees the buffer in SCRUBBING through the ledger */
 	const struct ddf_ledger *l;
 	int scrub_saw_bad_state;
+	/* re-entry hooks: a kernel effect calling back into the ledger mid-teardown */
+	void (*on_drain)(struct fake *f);
+	void (*on_scrub)(struct fake *f, uint64_t buf_cookie);
+	void *hook_arg;
 };
 
 extern const struct ddf_ops fake_ops;

@@ -13,6 +13,13 @@ DRV_FAKE_SRCS := tests/host/drivers/fake_env.c lib/base/err.c
 HOST_TESTS += test_virtio
 test_virtio_SRCS := tests/host/test_virtio.c tests/host/drivers/vblk_model.c $(VBLK_SRCS) $(DRV_FAKE_SRCS)
 
+HOST_TESTS += test_nvme
+test_nvme_SRCS := tests/host/test_nvme.c tests/host/drivers/nvme_model.c $(NVME_SRCS) $(DRV_FAKE_SRCS)
+
+FUZZ_TARGETS += fuzz_nvme_cqe fuzz_virtio_used
+fuzz_nvme_cqe_SRCS := tests/fuzz/fuzz_nvme_cqe.c tests/host/drivers/nvme_model.c $(NVME_SRCS) $(DRV_FAKE_SRCS)
+fuzz_virtio_used_SRCS := tests/fuzz/fuzz_virtio_used.c tests/host/drivers/vblk_model.c $(VBLK_SRCS) $(DRV_FAKE_SRCS)
+
 # The driver cores are freestanding (no libc beyond base/mem.h): check they
 # build with the kernel's flags, as the userspace runtime will build them.
 DRV_CORE_SRCS := $(sort $(VBLK_SRCS) $(NVME_SRCS))

@@ -1,0 +1,540 @@
+/*
+ * NVMe driver tests on the host against the NVMe controller model
+ * (tests/host/drivers/nvme_model.c, a TEST FIXTURE, not QEMU). Test ids
+ * NVM-nnn name what each expects.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "../../user/drivers/blkserv.h"
+#include "../../user/drivers/nvme/nvme.h"
+#include "../../user/drivers/nvme/nvme_reg.h"
+#include "drivers/fake_env.h"
+#include "drivers/nvme_model.h"
+
+static struct nvme_model *
+model1(uint64_t nsze, uint32_t lbads)
+{
+	return nvme_model_new(1, &nsze, &lbads);
+}
+
+static void
+fill(uint8_t *p, size_t n, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)((i * 151u + seed * 13u) >> 2 ^ seed);
+}
+
+static void
+assert_clean(struct nvme_model *m)
+{
+	struct fake_env_stats st;
+
+	fake_env_stats(m->env, &st);
+	assert_int_equal(m->errors, 0);
+	assert_int_equal(st.bad_dma, 0);
+}
+
+static void
+assert_no_buffers(struct nvme_model *m)
+{
+	struct fake_env_stats st;
+
+	fake_env_stats(m->env, &st);
+	assert_int_equal(st.live_buffers, 0);
+}
+
+static void
+roundtrip(struct nvme_ctrl *c, struct nvme_model *m, uint32_t nsi, uint64_t lba, uint32_t count, uint32_t seed)
+{
+	uint32_t bs = c->ns[nsi].lba_size;
+	size_t n = (size_t)count * bs;
+	uint8_t *w = malloc(n), *r = malloc(n);
+
+	fill(w, n, seed);
+	assert_int_equal(nvme_write(c, nsi, lba, count, w), 0);
+	memset(r, 0, n);
+	assert_int_equal(nvme_read(c, nsi, lba, count, r), 0);
+	assert_memory_equal(w, r, n);
+	assert_memory_equal(m->ns[nsi].data + lba * bs, w, n);
+	free(w);
+	free(r);
+}
+
+/* ---- NVM-001..: validators ---- */
+
+static void
+idns(uint8_t *id, uint64_t nsze, uint64_t ncap, uint8_t nlbaf, uint8_t flbas, uint32_t lbaf0, uint32_t lbaf1)
+{
+	memset(id, 0, 4096);
+	memcpy(id + NVME_IDN_NSZE, &nsze, 8);
+	memcpy(id + NVME_IDN_NCAP, &ncap, 8);
+	id[NVME_IDN_NLBAF] = nlbaf;
+	id[NVME_IDN_FLBAS] = flbas;
+	memcpy(id + NVME_IDN_LBAF, &lbaf0, 4);
+	memcpy(id + NVME_IDN_LBAF + 4, &lbaf1, 4);
+}
+
+static void
+nvm001_identify_namespace_validation(void **state)
+{
+	uint8_t id[4096];
+	uint64_t nsze;
+	uint32_t bs;
+
+	idns(id, 1000, 1000, 1, 1, 9u << 16, 12u << 16);
+	assert_int_equal(nvme_parse_id_ns(id, &nsze, &bs), 0);
+	assert_int_equal(nsze, 1000);
+	assert_int_equal(bs, 4096);
+	idns(id, 0, 0, 0, 0, 9u << 16, 0);
+	assert_int_equal(nvme_parse_id_ns(id, &nsze, &bs), E_NOENT);        /* inactive */
+	idns(id, 10, 11, 0, 0, 9u << 16, 0);
+	assert_int_equal(nvme_parse_id_ns(id, &nsze, &bs), E_CORRUPT);      /* NCAP > NSZE */
+	idns(id, 10, 10, 0, 1, 9u << 16, 12u << 16);
+	assert_int_equal(nvme_parse_id_ns(id, &nsze, &bs), E_CORRUPT);      /* FLBAS > NLBAF */
+	idns(id, 10, 10, 0, 0, 9u << 16 | 8, 0);
+	assert_int_equal(nvme_parse_id_ns(id, &nsze, &bs), E_NOTSUP);       /* metadata */
+	idns(id, 10, 10, 0, 0, 13u << 16, 0);
+	assert_int_equal(nvme_parse_id_ns(id, &nsze, &bs), E_NOTSUP);       /* 8 KiB */
+	idns(id, 10, 10, 0, 0, 8u << 16, 0);
+	assert_int_equal(nvme_parse_id_ns(id, &nsze, &bs), E_NOTSUP);       /* 256 B */
+	idns(id, 10, 10, 0, 0x20, 9u << 16, 0);
+	assert_int_equal(nvme_parse_id_ns(id, &nsze, &bs), E_NOTSUP);       /* index >= 16 */
+	idns(id, UINT64_MAX >> 5, 1, 0, 0, 12u << 16, 0);
+	assert_int_equal(nvme_parse_id_ns(id, &nsze, &bs), E_CORRUPT);      /* bytes overflow */
+}
+
+static void
+nvm002_identify_controller_validation(void **state)
+{
+	uint8_t id[4096] = { 0 };
+	uint32_t nn, mdts, v = 3;
+	char model[41];
+
+	id[NVME_IDC_SQES] = 0x66;
+	id[NVME_IDC_CQES] = 0x44;
+	id[NVME_IDC_MDTS] = 5;
+	memcpy(id + NVME_IDC_NN, &v, 4);
+	memset(id + NVME_IDC_MN, ' ', 40);
+	memcpy(id + NVME_IDC_MN, "QEMU\x01NVMe", 9);
+	assert_int_equal(nvme_parse_id_ctrl(id, &nn, &mdts, model), 0);
+	assert_int_equal(nn, 3);
+	assert_int_equal(mdts, 5);
+	assert_string_equal(model, "QEMU?NVMe");   /* control bytes never reach callers */
+	id[NVME_IDC_SQES] = 0x77;                  /* requires 128-byte SQEs */
+	assert_int_equal(nvme_parse_id_ctrl(id, &nn, &mdts, model), E_NOTSUP);
+	id[NVME_IDC_SQES] = 0x55;                  /* cannot do 64 */
+	assert_int_equal(nvme_parse_id_ctrl(id, &nn, &mdts, model), E_NOTSUP);
+	id[NVME_IDC_SQES] = 0x66;
+	id[NVME_IDC_CQES] = 0x33;
+	assert_int_equal(nvme_parse_id_ctrl(id, &nn, &mdts, model), E_NOTSUP);
+}
+
+static void
+nvm003_status_decode(void **state)
+{
+	assert_int_equal(nvme_status_err(0x0001), 0);                   /* phase only */
+	assert_int_equal(nvme_status_err(NVME_SC_LBA_RANGE << 1), E_RANGE);
+	assert_int_equal(nvme_status_err(NVME_SC_INVALID_FIELD << 1 | 1u << 15), E_INVAL);
+	assert_int_equal(nvme_status_err(NVME_SC_INVALID_OPCODE << 1), E_INVAL);
+	assert_int_equal(nvme_status_err(0x04 << 1), E_IO);
+	assert_int_equal(nvme_status_err(1u << 9 | 0x80 << 1), E_IO); /* command specific */
+	assert_int_equal(nvme_status_err(2u << 9 | 0x81 << 1), E_IO);  /* media error */
+}
+
+/* ---- NVM-010..: end to end against the model ---- */
+
+static void
+io_suite(enum nvme_completion mode, int defer, uint32_t lbads)
+{
+	struct nvme_model *m = model1(lbads == 9 ? 8192 : 1024, lbads);
+	struct nvme_ctrl c;
+	uint32_t bs = 1u << lbads, pages_per_max;
+
+	m->defer = defer;
+	assert_int_equal(nvme_init(&c, m->env, mode), 0);
+	assert_int_equal(c.nns, 1);
+	assert_int_equal(c.ns[0].lba_size, bs);
+	assert_string_equal(c.model, "capOS NVMe model (test fixture)");
+	assert_int_equal(c.max_xfer, NVME_MAX_XFER);
+	roundtrip(&c, m, 0, 0, 1, 1);                           /* PRP1 only */
+	roundtrip(&c, m, 0, 5, 8192 / bs, 2);                   /* PRP1 + PRP2 page */
+	assert_int_equal(m->prp_lists, 0);
+	roundtrip(&c, m, 0, 17, 3 * 4096 / bs, 3);              /* 3 pages: PRP list */
+	assert_int_equal(m->prp_lists, 2);
+	pages_per_max = NVME_MAX_XFER / bs;
+	roundtrip(&c, m, 0, c.ns[0].nsze - pages_per_max, pages_per_max, 4); /* 64 pages, at the end */
+	assert_int_equal(m->prp_lists, 4);
+	assert_int_equal(nvme_flush(&c, 0), 0);
+	assert_int_equal(m->flushes, 1);
+	assert_int_equal(c.resets, 0);
+	assert_int_equal(c.bogus_cqe, 0);
+	assert_clean(m);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void nvm010_poll(void **s) { io_suite(NVME_POLL, 0, 9); }
+static void nvm011_irq(void **s) { io_suite(NVME_IRQ, 1, 9); }
+static void nvm012_poll_deferred(void **s) { io_suite(NVME_POLL, 1, 9); }
+static void nvm013_lba_4096(void **s) { io_suite(NVME_IRQ, 1, 12); }
+
+static void
+nvm014_phase_wraps_many_times(void **state)
+{
+	struct nvme_model *m = model1(4096, 9);
+	struct nvme_ctrl c;
+	uint8_t buf[512];
+	int i;
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	for (i = 0; i < 1000; i++) {    /* > 15 wraps of the 64-entry I/O queue */
+		memset(buf, i & 0xff, sizeof(buf));
+		assert_int_equal(nvme_write(&c, 0, (uint64_t)i, 1, buf), 0);
+	}
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(nvme_read(&c, 0, (uint64_t)i, 1, buf), 0);
+		assert_int_equal(buf[511], i & 0xff);
+	}
+	assert_int_equal(c.bogus_cqe, 0);
+	assert_clean(m);
+	nvme_fini(&c);
+	nvme_model_free(m);
+}
+
+static void
+nvm015_two_namespaces(void **state)
+{
+	uint64_t nsze[2] = { 2048, 512 };
+	uint32_t lbads[2] = { 9, 12 };
+	struct nvme_model *m = nvme_model_new(2, nsze, lbads);
+	struct nvme_ctrl c;
+	uint8_t buf[4096];
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_IRQ), 0);
+	assert_int_equal(c.nns, 2);
+	assert_int_equal(c.ns[1].nsid, 2);
+	assert_int_equal(c.ns[1].lba_size, 4096);
+	roundtrip(&c, m, 0, 7, 3, 1);
+	roundtrip(&c, m, 1, 7, 3, 2);
+	/* namespace 1 block 7 is not namespace 2 block 7 */
+	assert_int_equal(nvme_read(&c, 0, 7, 1, buf), 0);
+	assert_memory_equal(buf, m->ns[0].data + 7 * 512, 512);
+	assert_int_equal(c.ns[0].srv.info.block_count, 2048);
+	assert_int_equal(c.ns[1].srv.info.block_size, 4096);
+	assert_int_equal(nvme_read(&c, 2, 0, 1, buf), E_NOENT);
+	assert_clean(m);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void
+nvm016_unusable_namespaces_skipped(void **state)
+{
+	uint64_t nsze[3] = { 100, 0, 100 };
+	uint32_t lbads[3] = { 9, 9, 9 };
+	struct nvme_model *m = nvme_model_new(3, nsze, lbads);
+	struct nvme_ctrl c;
+
+	m->ns[2].ms = 8;        /* metadata format: not served */
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	assert_int_equal(c.nns, 1);
+	assert_int_equal(c.ns[0].nsid, 1);
+	nvme_fini(&c);
+	nvme_model_free(m);
+}
+
+static void
+nvm017_mdts_limits_transfer(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+	uint8_t buf[16384];
+
+	m->mdts = 1;            /* 2 pages */
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	assert_int_equal(c.max_xfer, 8192);
+	assert_int_equal(c.ns[0].srv.info.max_transfer_blocks, 16);
+	assert_int_equal(nvme_read(&c, 0, 0, 17, buf), E_INVAL);
+	assert_int_equal(blkserv_read_blocks(&c.ns[0].srv, 0, 17, buf, 17 * 512), E_INVAL);
+	assert_int_equal(nvme_read(&c, 0, 0, 16, buf), 0);
+	assert_clean(m);
+	nvme_fini(&c);
+	nvme_model_free(m);
+}
+
+/* ---- NVM-030..: faults: documented error, then reset, then I/O works ---- */
+
+typedef void (*knob_fn)(struct nvme_model *m);
+static void k_drop(struct nvme_model *m) { m->drop = 1; }
+static void k_fatal(struct nvme_model *m) { m->fatal_after = 1; }
+static void k_bogus(struct nvme_model *m) { m->bogus_cid = 1; }
+static void k_phase(struct nvme_model *m) { m->wrong_phase = 1; }
+static void k_extra(struct nvme_model *m) { m->extra_bogus = 1; }
+
+static void
+fault_then_recover(enum nvme_completion mode, knob_fn knob, int err, uint32_t resets,
+    uint32_t bogus, uint32_t fatals)
+{
+	struct nvme_model *m = model1(4096, 9);
+	struct nvme_ctrl c;
+	uint8_t buf[8192];
+	uint64_t t0;
+
+	m->defer = mode == NVME_IRQ;
+	assert_int_equal(nvme_init(&c, m->env, mode), 0);
+	knob(m);
+	t0 = fake_env_now(m->env);
+	assert_int_equal(nvme_read(&c, 0, 0, 16, buf), err);
+	assert_int_equal(c.resets, resets);
+	assert_int_equal(m->resets, resets);    /* EN 1 -> 0 transitions seen by the model */
+	assert_int_equal(c.bogus_cqe, bogus);
+	assert_int_equal(c.fatals, fatals);
+	if (err == E_TIMEOUT) {
+		assert_int_equal(c.timeouts, 1);
+		assert_true(fake_env_now(m->env) - t0 >= NVME_CMD_TIMEOUT_NS);
+	}
+	assert_int_equal(c.state, NVME_LIVE);
+	roundtrip(&c, m, 0, 40, 16, 8);
+	assert_int_equal(nvme_flush(&c, 0), 0);
+	assert_clean(m);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void
+nvm030_dropped_completion(void **state)
+{
+	fault_then_recover(NVME_POLL, k_drop, E_TIMEOUT, 1, 0, 0);
+	fault_then_recover(NVME_IRQ, k_drop, E_TIMEOUT, 1, 0, 0);
+}
+
+static void
+nvm031_controller_fatal_mid_io(void **state)
+{
+	fault_then_recover(NVME_POLL, k_fatal, E_IO, 1, 0, 1);
+	fault_then_recover(NVME_IRQ, k_fatal, E_IO, 1, 0, 1);
+}
+
+static void
+nvm032_bogus_cid(void **state)
+{
+	/* the only completion names a CID never issued: ignored, counted, timeout */
+	fault_then_recover(NVME_POLL, k_bogus, E_TIMEOUT, 1, 1, 0);
+	/* a bogus entry before the real one: ignored, the request succeeds */
+	fault_then_recover(NVME_IRQ, k_extra, 0, 0, 1, 0);
+}
+
+static void
+nvm033_wrong_phase(void **state)
+{
+	fault_then_recover(NVME_POLL, k_phase, E_TIMEOUT, 1, 0, 0);
+	fault_then_recover(NVME_IRQ, k_phase, E_TIMEOUT, 1, 0, 0);
+}
+
+static void
+nvm034_never_ready(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+	uint64_t t0 = fake_env_now(m->env);
+
+	m->never_ready = 1;
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), E_TIMEOUT);
+	/* CAP.TO = 2 x 500 ms */
+	assert_true(fake_env_now(m->env) - t0 >= 1000000000ull);
+	assert_true(fake_env_now(m->env) - t0 < 3000000000ull);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void
+nvm035_device_gone_is_dead_not_hung(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+	uint8_t buf[512];
+	uint64_t t0;
+
+	m->absent = 1;
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), E_IO);
+	assert_no_buffers(m);
+	m->absent = 0;
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	m->absent = 1;          /* surprise removal while LIVE */
+	m->defer = 1;
+	t0 = fake_env_now(m->env);
+	assert_int_equal(nvme_read(&c, 0, 0, 1, buf), E_IO);
+	assert_int_equal(c.state, NVME_DEAD);
+	assert_int_equal(nvme_read(&c, 0, 0, 1, buf), E_IO);   /* at once */
+	assert_int_equal(blkserv_read_blocks(&c.ns[0].srv, 0, 1, buf, 512), E_IO);
+	assert_true(fake_env_now(m->env) - t0 < NVME_CMD_TIMEOUT_NS);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void
+nvm036_fatal_during_reset_leaves_dead(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+	uint8_t buf[512];
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	m->fatal_after = 1;
+	m->never_ready = 1;     /* the recovery reset cannot bring it back */
+	assert_int_equal(nvme_read(&c, 0, 0, 1, buf), E_IO);
+	assert_int_equal(c.state, NVME_DEAD);
+	assert_int_equal(nvme_write(&c, 0, 0, 1, buf), E_IO);
+	/* an explicit reset once the device behaves brings it back */
+	m->never_ready = 0;
+	assert_int_equal(nvme_reset(&c), 0);
+	roundtrip(&c, m, 0, 3, 1, 3);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void
+nvm037_bad_identify_fails_init(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+
+	m->sqes = 0x77;
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), E_NOTSUP);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void
+nvm038_cap_checks(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+
+	m->cap |= 1ull << 48;   /* MPSMIN 8 KiB: we use 4 KiB pages */
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), E_NOTSUP);
+	m->cap &= ~(0xfull << 48);
+	m->cap &= ~(1ull << 37); /* no NVM command set */
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), E_NOTSUP);
+	m->cap |= 1ull << 37;
+	m->cap = (m->cap & ~0xffffull) | 3;     /* MQES 3: queues of 4 */
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	assert_int_equal(c.ioq.depth, 4);
+	roundtrip(&c, m, 0, 0, 1, 1);
+	roundtrip(&c, m, 0, 1, 1, 2);
+	roundtrip(&c, m, 0, 2, 1, 3);
+	roundtrip(&c, m, 0, 3, 1, 4);
+	assert_clean(m);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+/* ---- NVM-050..: policy and BlockDevice ---- */
+
+static void
+nvm050_selected_write_policy(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+	struct fake_env_stats st;
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	assert_int_equal(devenv_mmio_write(m->env, 0, NVME_REG_ASQ, 4, 0x1000), E_PERM);
+	assert_int_equal(devenv_mmio_write(m->env, 0, NVME_REG_ACQ + 4, 4, 0), E_PERM);
+	assert_int_equal(devenv_mmio_write(m->env, 0, NVME_REG_CSTS, 4, 0), E_PERM);
+	assert_int_equal(devenv_mmio_set_addr(m->env, 0, NVME_REG_CC, c.aq.sq.h, 0), E_PERM);
+	/* the PRP list must be one page and page-aligned; data windows in bounds */
+	{
+		struct nvme_sqe cmd = { .opc = NVME_CMD_READ, .nsid = 1 };
+		struct devenv_prp prp = { c.data.h, 0, 3 * 4096, c.prp_list.h, 8 };
+
+		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), E_INVAL);
+		prp.list_off = 0;
+		prp.len = NVME_MAX_XFER + 1;
+		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), E_RANGE);
+		prp.len = 4096;
+		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 32, &cmd, &prp), E_INVAL);
+		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 64 * 64, &cmd, &prp), E_RANGE);
+	}
+	fake_env_stats(m->env, &st);
+	assert_int_equal(st.refused_writes, 4);
+	nvme_fini(&c);
+	nvme_model_free(m);
+}
+
+static void
+nvm051_blockdevice_bounds(void **state)
+{
+	struct nvme_model *m = model1(1000, 9);
+	struct nvme_ctrl c;
+	struct blkserv *s;
+	uint8_t buf[2048];
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	s = &c.ns[0].srv;
+	assert_int_equal(s->info.block_count, 1000);
+	assert_int_equal(blkserv_read_blocks(s, 1000, 1, buf, 512), E_RANGE);
+	assert_int_equal(blkserv_read_blocks(s, 999, 2, buf, 1024), E_RANGE);
+	assert_int_equal(blkserv_read_blocks(s, UINT64_MAX, 1, buf, 512), E_RANGE);
+	assert_int_equal(blkserv_write_blocks(s, UINT64_MAX - 1, buf, 2048), E_RANGE);
+	assert_int_equal(blkserv_read_blocks(s, 0, 1, buf, 513), E_INVAL);
+	assert_int_equal(blkserv_write_blocks(s, 0, buf, 511), E_INVAL);
+	assert_int_equal(nvme_read(&c, 0, 999, 2, buf), E_RANGE);       /* driver checks too */
+	assert_int_equal(m->reads + m->writes, 0);
+	fill(buf, 1024, 9);
+	assert_int_equal(blkserv_write_blocks(s, 998, buf, 1024), 0);
+	assert_int_equal(blkserv_read_blocks(s, 998, 2, buf + 1024, 1024), 0);
+	assert_memory_equal(buf, buf + 1024, 1024);
+	assert_int_equal(blkserv_flush(s), 0);
+	assert_int_equal(m->flushes, 1);
+	assert_clean(m);
+	nvme_fini(&c);
+	nvme_model_free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(nvm001_identify_namespace_validation),
+		cmocka_unit_test(nvm002_identify_controller_validation),
+		cmocka_unit_test(nvm003_status_decode),
+		cmocka_unit_test(nvm010_poll),
+		cmocka_unit_test(nvm011_irq),
+		cmocka_unit_test(nvm012_poll_deferred),
+		cmocka_unit_test(nvm013_lba_4096),
+		cmocka_unit_test(nvm014_phase_wraps_many_times),
+		cmocka_unit_test(nvm015_two_namespaces),
+		cmocka_unit_test(nvm016_unusable_namespaces_skipped),
+		cmocka_unit_test(nvm017_mdts_limits_transfer),
+		cmocka_unit_test(nvm030_dropped_completion),
+		cmocka_unit_test(nvm031_controller_fatal_mid_io),
+		cmocka_unit_test(nvm032_bogus_cid),
+		cmocka_unit_test(nvm033_wrong_phase),
+		cmocka_unit_test(nvm034_never_ready),
+		cmocka_unit_test(nvm035_device_gone_is_dead_not_hung),
+		cmocka_unit_test(nvm036_fatal_during_reset_leaves_dead),
+		cmocka_unit_test(nvm037_bad_identify_fails_init),
+		cmocka_unit_test(nvm038_cap_checks),
+		cmocka_unit_test(nvm050_selected_write_policy),
+		cmocka_unit_test(nvm051_blockdevice_bounds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -295,7 +295,7 @@ cmd_build(int argc, char **argv)
 	uint64_t size_mib = 0, data_bytes = 0, st_blocks, blocks, st_bytes;
 	const char *recdir = NULL, *src, *img;
 	struct tree wt = { 0 }, rt = { 0 };
-	char recdefault[4096];
+	char recdefault[4096], skip[4096] = "";
 	struct stat sb;
 	struct fdev fd;
 	struct wf_vol v;
@@ -333,7 +333,17 @@ cmd_build(int argc, char **argv)
 		if (stat(recdefault, &sb) == 0 && S_ISDIR(sb.st_mode))
 			recdir = recdefault;
 	}
-	if (scan(&wt, src, "", 0, recdir == recdefault ? "/records" : NULL) < 0)
+	/* a records tree inside SRCDIR goes to the Store only, not also to WF */
+	if (recdir) {
+		char *rs = realpath(src, NULL), *rr = realpath(recdir, NULL);
+		size_t n = rs ? strlen(rs) : 0;
+
+		if (rs && rr && strncmp(rr, rs, n) == 0 && rr[n] == '/')
+			snprintf(skip, sizeof(skip), "%s", rr + n);
+		free(rs);
+		free(rr);
+	}
+	if (scan(&wt, src, "", 0, skip[0] ? skip : NULL) < 0)
 		goto out;
 	if (recdir && scan(&rt, recdir, "", 0, NULL) < 0)
 		goto out;

@@ -1,7 +1,7 @@
 # Device-driver foundation: the device-manager ledger, validators and audit
 # log (lib/ddf, docs/device-manager.md). The kernel wraps the same sources.
 DDF_SRCS := lib/ddf/ddf_ledger.c lib/ddf/ddf_mmio.c lib/ddf/ddf_dma.c lib/ddf/ddf_check.c \
-	lib/ddf/ddf_validate.c lib/ddf/ddf_audit.c lib/fmt/fmt.c lib/base/err.c
+	lib/ddf/ddf_validate.c lib/ddf/ddf_broker.c lib/ddf/ddf_audit.c lib/fmt/fmt.c lib/base/err.c
 
 HOST_TESTS += test_ddf
 test_ddf_SRCS := tests/host/test_ddf.c tests/host/test_ddf_fake.c $(DDF_SRCS)

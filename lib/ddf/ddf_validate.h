@@ -46,6 +46,54 @@ int ddf_depth_check(uint32_t depth, uint32_t max);
  */
 int ddf_brokered_check(uint64_t buf_size, uint64_t buf_off, uint64_t need, uint8_t align_log2);
 
+/*
+ * ---- Brokered device formats (ddf_broker.c) ----
+ * The kernel writes device-visible addresses; the driver names memory as
+ * (DMABuffer, offset). These check the driver's arguments before the kernel
+ * materialises them; sizes are the buffers' page-rounded sizes.
+ */
+
+/* virtio 1.x §2.7.5 split-virtqueue descriptor flags */
+#define DDF_VIRTQ_F_NEXT 1u
+#define DDF_VIRTQ_F_WRITE 2u
+#define DDF_VIRTQ_F_INDIRECT 4u
+#define DDF_VIRTQ_DESC_SIZE 16u
+#define DDF_VIRTQ_MAX_SIZE 32768u       /* virtio 1.x §2.7: Queue Size <= 32768, power of 2 */
+
+/*
+ * One descriptor written by the kernel at (ring + ring_off) pointing at
+ * (data + data_off, len). ring_entries: the queue size (power of two);
+ * the descriptor table must fit the ring buffer, ring_off must name one of
+ * its 16-byte entries, next must be < ring_entries, flags only NEXT|WRITE
+ * (INDIRECT: E_NOTSUP, since an indirect table would hold driver-written
+ * addresses), and the data window must lie inside the data buffer.
+ */
+int ddf_virtq_desc_check(uint64_t ring_size, uint64_t ring_off, uint32_t ring_entries,
+    uint64_t data_size, uint64_t data_off, uint32_t len, uint16_t flags, uint16_t next);
+
+/* NVMe PRPs (NVMe Base 2.0 §4.1.1, memory page size 4 KiB, CC.MPS = 0) */
+#define DDF_PRP_LIST_MAX 512u           /* entries in one list page; no chaining */
+
+/*
+ * A data transfer (data + data_off, len): data_off dword aligned, window
+ * inside the buffer. Returns the number of memory pages it touches (>= 1).
+ * When that is more than 2 a PRP list is needed: list_size must be non-zero
+ * (a list buffer given), list_off page aligned, the pages - 1 entries inside
+ * the list buffer and at most DDF_PRP_LIST_MAX.
+ */
+int ddf_prp_check(uint64_t data_size, uint64_t data_off, uint32_t len, uint64_t list_size,
+    uint64_t list_off);
+
+/*
+ * Materialise the PRPs of a checked transfer (kernel side: page_addr gives
+ * the device-visible address of page i of the data buffer). Sets *prp1 and
+ * *prp2; when a list is needed writes pages - 1 entries to list (the list
+ * page's kernel mapping) and sets *prp2 = list_addr. Returns entries written.
+ */
+int ddf_prp_fill(uint64_t (*page_addr)(void *ctx, uint64_t page), void *ctx,
+    uint64_t data_off, uint32_t len, uint64_t *list, uint64_t list_addr, uint64_t *prp1,
+    uint64_t *prp2);
+
 /* PCI address fields in range (device < 32, function < 8). */
 bool ddf_pci_addr_valid(const struct ddf_pci_addr *a);
 bool ddf_pci_addr_eq(const struct ddf_pci_addr *a, const struct ddf_pci_addr *b);

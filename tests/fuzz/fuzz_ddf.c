@@ -83,6 +83,16 @@ pick(struct in *in, const struct hset *s)
 	return s->h[k % (s->n < NH ? s->n : NH)];
 }
 
+/* Device address of a data page; aborts if asked for a page past the buffer. */
+static uint64_t
+prp_page(void *ctx, uint64_t page)
+{
+	uint64_t size = *(uint64_t *)ctx;
+	if (page >= size / DDF_PAGE_SIZE + (size % DDF_PAGE_SIZE != 0))
+		abort();
+	return (page + 1) * DDF_PAGE_SIZE;
+}
+
 static void
 check_order(const struct fake *f)
 {
@@ -151,7 +161,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t owner = 1 + (u8(&in) & 1);
 		int td = 0;
 
-		switch (op % 22) {
+		switch (op % 24) {
 		case 0: {
 			struct ddf_selector sel = { 0 };
 			struct ddf_policy p = { 0 };
@@ -313,6 +323,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ddf_handle b = pick(&in, &hb);
 			ddf_handle t = pick(&in, &ht);
 			ddf_dma_complete(&l, owner, b, t, &bytes);
+			break;
+		}
+		case 22: {
+			/* brokered virtio descriptor: accepted means every byte is inside */
+			uint64_t rsz = u64v(&in), roff = u64v(&in);
+			uint32_t n = 1u << (u8(&in) % 17);
+			uint64_t dsz = u64v(&in), doff = u64v(&in);
+			uint32_t len = (uint32_t)u64v(&in);
+			uint16_t fl = u8(&in) % 8, nx = u16(&in);
+			if (ddf_virtq_desc_check(rsz, roff, n, dsz, doff, len, fl, nx) == 0 &&
+			    (roff + 16 > rsz || (uint64_t)n * 16 > rsz || len == 0 || doff > dsz ||
+			     len > dsz - doff || nx >= n || (fl & DDF_VIRTQ_F_INDIRECT)))
+				abort();
+			break;
+		}
+		case 23: {
+			/* PRPs: accepted transfers materialise inside the buffer and the list */
+			static uint64_t list[DDF_PRP_LIST_MAX + 1];
+			uint64_t dsz = u64v(&in), doff = u64v(&in), lsz = u64v(&in), loff = u64v(&in);
+			uint32_t len = (uint32_t)u64v(&in);
+			uint64_t p1, p2;
+			int pages = ddf_prp_check(dsz, doff, len, lsz, loff);
+			if (pages <= 0)
+				break;
+			list[DDF_PRP_LIST_MAX] = 0x5a5a;
+			int n = ddf_prp_fill(prp_page, &dsz, doff, len, list, 0xabc000, &p1, &p2);
+			if (doff % 4 || len > dsz - doff || n != (pages > 2 ? pages - 1 : 0) ||
+			    (pages > 2 && (lsz == 0 || loff % DDF_PAGE_SIZE ||
+			     (uint64_t)n * 8 > lsz - loff)) ||
+			    list[DDF_PRP_LIST_MAX] != 0x5a5a || p1 % 4)
+				abort();
 			break;
 		}
 		}

@@ -167,6 +167,116 @@ test_audit_format(void **state)
 		assert_string_not_equal(ddf_event_name(e), "unknown");
 }
 
+struct vq_case {
+	const char *id;
+	uint64_t ring_size, ring_off;
+	uint32_t entries;
+	uint64_t data_size, data_off;
+	uint32_t len;
+	uint16_t flags, next;
+	int want;
+};
+
+static void
+test_virtq_desc(void **state)
+{
+	static const struct vq_case cases[] = {
+		{ "VQ01 first entry", P, 0, 256, P, 0, 512, 0, 0, 0 },
+		{ "VQ02 last entry, chained, device-writable", P, 255 * 16, 256, P, 512, 512,
+		  DDF_VIRTQ_F_NEXT | DDF_VIRTQ_F_WRITE, 255, 0 },
+		{ "VQ03 size 32768", 32768 * 16, 0, 32768, P, 0, 1, 0, 0, 0 },
+		{ "VQ04 size 0", P, 0, 0, P, 0, 1, 0, 0, E_INVAL },
+		{ "VQ05 size not a power of two", P, 0, 100, P, 0, 1, 0, 0, E_INVAL },
+		{ "VQ06 size over 32768", 65536u * 16, 0, 65536, P, 0, 1, 0, 0, E_INVAL },
+		{ "VQ07 table larger than its buffer", P, 0, 512, P, 0, 1, 0, 0, E_RANGE },
+		{ "VQ08 entry unaligned", P, 8, 256, P, 0, 1, 0, 0, E_INVAL },
+		{ "VQ09 entry past the table", P, 256 * 16, 256, P, 0, 1, 0, 0, E_RANGE },
+		{ "VQ10 indirect refused", P, 0, 256, P, 0, 16, DDF_VIRTQ_F_INDIRECT, 0, E_NOTSUP },
+		{ "VQ11 unknown flag", P, 0, 256, P, 0, 16, 8, 0, E_INVAL },
+		{ "VQ12 next out of the queue", P, 0, 256, P, 0, 16, DDF_VIRTQ_F_NEXT, 256, E_RANGE },
+		{ "VQ13 data outside its buffer", P, 0, 256, P, P - 8, 16, 0, 0, E_RANGE },
+		{ "VQ14 zero-length data", P, 0, 256, P, 0, 0, 0, 0, E_INVAL },
+		{ "VQ15 data offset overflow", P, 0, 256, P, UINT64_MAX, 2, 0, 0, E_RANGE },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct vq_case *c = &cases[i];
+		int got = ddf_virtq_desc_check(c->ring_size, c->ring_off, c->entries, c->data_size,
+		    c->data_off, c->len, c->flags, c->next);
+		if (got != c->want)
+			fail_msg("%s: got %d want %d", c->id, got, c->want);
+	}
+}
+
+struct prp_case {
+	const char *id;
+	uint64_t data_size, data_off;
+	uint32_t len;
+	uint64_t list_size, list_off;
+	int want;
+};
+
+static void
+test_prp_check(void **state)
+{
+	static const struct prp_case cases[] = {
+		{ "PRP01 one page", 4 * P, 0, 512, 0, 0, 1 },
+		{ "PRP02 whole page", 4 * P, P, P, 0, 0, 1 },
+		{ "PRP03 two pages by offset", 4 * P, P - 4, 8, 0, 0, 2 },
+		{ "PRP04 two whole pages", 4 * P, 0, 2 * P, 0, 0, 2 },
+		{ "PRP05 three pages need a list", 4 * P, 0, 3 * P, 0, 0, E_INVAL },
+		{ "PRP06 three pages with a list", 4 * P, 0, 3 * P, P, 0, 3 },
+		{ "PRP07 list unaligned", 4 * P, 0, 3 * P, 2 * P, 8, E_INVAL },
+		{ "PRP08 list outside its buffer", 4 * P, 0, 3 * P, P, P, E_RANGE },
+		{ "PRP09 513 pages: one list page", 513 * P, 0, 513 * P, P, 0, 513 },
+		{ "PRP10 514 pages: would chain", 514 * P, 0, 514 * P, P, 0, E_TOOBIG },
+		{ "PRP11 offset not dword aligned", 4 * P, 2, 8, 0, 0, E_INVAL },
+		{ "PRP12 outside the data buffer", 4 * P, 3 * P, P + 4, P, 0, E_RANGE },
+		{ "PRP13 zero length", 4 * P, 0, 0, 0, 0, E_INVAL },
+		{ "PRP14 offset overflow", 4 * P, UINT64_MAX - 3, 8, 0, 0, E_RANGE },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct prp_case *c = &cases[i];
+		int got = ddf_prp_check(c->data_size, c->data_off, c->len, c->list_size, c->list_off);
+		if (got != c->want)
+			fail_msg("%s: got %d want %d", c->id, got, c->want);
+	}
+}
+
+/* Device addresses of a scattered buffer: page i at 0x100000 * (i + 1). */
+static uint64_t
+page_addr(void *ctx, uint64_t page)
+{
+	return 0x100000 * (page + 1);
+}
+
+static void
+test_prp_fill(void **state)
+{
+	uint64_t list[DDF_PRP_LIST_MAX], p1, p2;
+
+	/* one page, with an offset in PRP1 only */
+	assert_int_equal(ddf_prp_fill(page_addr, NULL, P + 0x200, 512, list, 0xabc000, &p1, &p2), 0);
+	assert_int_equal(p1, 0x200200);
+	assert_int_equal(p2, 0);
+	/* two pages: PRP2 is the second page */
+	assert_int_equal(ddf_prp_fill(page_addr, NULL, P - 4, 8, list, 0xabc000, &p1, &p2), 0);
+	assert_int_equal(p1, 0x100000 + P - 4);
+	assert_int_equal(p2, 0x200000);
+	/* four pages from an offset: PRP2 is the list, entries are pages 1..4 */
+	memset(list, 0, sizeof list);
+	assert_int_equal(ddf_prp_check(8 * P, 0x10, 3 * P + 0x100, P, 0), 4);
+	assert_int_equal(ddf_prp_fill(page_addr, NULL, 0x10, 3 * P + 0x100, list, 0xabc000, &p1,
+	    &p2), 3);
+	assert_int_equal(p1, 0x100010);
+	assert_int_equal(p2, 0xabc000);
+	assert_int_equal(list[0], 0x200000);
+	assert_int_equal(list[2], 0x400000);
+	assert_int_equal(list[3], 0);   /* nothing past the last entry */
+	/* the largest single-list transfer fills all 512 entries */
+	assert_int_equal(ddf_prp_fill(page_addr, NULL, 0, 513 * P, list, 0xabc000, &p1, &p2), 512);
+	assert_int_equal(list[511], 0x100000 * 513);
+}
+
 int
 main(void)
 {
@@ -175,6 +285,9 @@ main(void)
 		cmocka_unit_test(test_desc_reg_depth_epoch),
 		cmocka_unit_test(test_audit_ring),
 		cmocka_unit_test(test_audit_format),
+		cmocka_unit_test(test_virtq_desc),
+		cmocka_unit_test(test_prp_check),
+		cmocka_unit_test(test_prp_fill),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

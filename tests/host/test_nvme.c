@@ -471,6 +471,24 @@ nvm050_selected_write_policy(void **state)
 		prp.len = 4096;
 		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 32, &cmd, &prp), E_INVAL);
 		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 64 * 64, &cmd, &prp), E_RANGE);
+		prp.data_off = 2;       /* PRP offsets are dword aligned */
+		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), E_INVAL);
+		prp.data_off = 0;
+		prp.len = 3 * 4096;
+		prp.list = 0;           /* > 2 pages and no list */
+		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), E_INVAL);
+	}
+	{       /* a list longer than one page (> 512 entries) is refused */
+		struct nvme_sqe cmd = { .opc = NVME_CMD_READ, .nsid = 1 };
+		struct devenv_dma big;
+		struct devenv_prp prp;
+
+		assert_int_equal(devenv_dma_alloc(m->env, 3u << 20, DEVENV_DMA_FROM_DEVICE, &big), 0);
+		prp = (struct devenv_prp){ big.h, 0, (2u << 20) + 8192, c.prp_list.h, 0 };
+		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), E_TOOBIG);
+		prp.len = 2u << 20;     /* 512 pages: 511 list entries, fits */
+		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), 0);
+		devenv_dma_free(m->env, &big);
 	}
 	fake_env_stats(m->env, &st);
 	assert_int_equal(st.refused_writes, 4);

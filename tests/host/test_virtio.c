@@ -498,12 +498,37 @@ vio039_selected_write_policy(void **state)
 	assert_int_equal(devenv_mmio_write(m->env, 4, 0x4000, 4, 0), E_RANGE);
 	/* the brokered op refuses a non-address register */
 	assert_int_equal(devenv_mmio_set_addr(m->env, 4, VIRTIO_COMMON_GF, b.vq.mem.h, 0), E_PERM);
+	/* INDIRECT would let the device follow a driver-written table */
+	assert_int_equal(devenv_virtq_desc(m->env, b.vq.mem.h, 0, b.vq.size, b.req.h, 0, 16,
+	    VIRTQ_DESC_F_INDIRECT, 0), E_NOTSUP);
+	assert_int_equal(devenv_virtq_desc(m->env, b.vq.mem.h, 0, b.vq.size, b.req.h, 0, 16,
+	    0, b.vq.size), E_INVAL);
 	fake_env_stats(m->env, &st);
 	assert_int_equal(st.refused_writes, 5);      /* + one E_RANGE */
 	/* the driver never wrote an address: all came from the environment */
 	assert_true(st.addr_writes > 0);
 	roundtrip(&b, m, 1, 1, 1);
 	vblk_fini(&b);
+	vblk_model_free(m);
+}
+
+static void
+vio040_msix_vector_refused_or_unsupported(void **state)
+{
+	struct vblk_model *m = vblk_model_new(0, DISK_SECTORS, 512);
+	struct vblk b;
+
+	fake_env_set_msix(m->env, 1);
+	m->msix_refuse = 1;
+	assert_int_equal(vblk_init(&b, m->env, VBLK_MODERN, VBLK_IRQ), E_NOTSUP);
+	assert_no_buffers(m);
+	vblk_model_free(m);
+	m = vblk_model_new(1, DISK_SECTORS, 512);
+	fake_env_set_msix(m->env, 1);
+	assert_int_equal(vblk_init(&b, m->env, VBLK_LEGACY, VBLK_IRQ), E_NOTSUP);
+	assert_int_equal(vblk_init(&b, m->env, VBLK_LEGACY, VBLK_POLL), 0);
+	vblk_fini(&b);
+	assert_no_buffers(m);
 	vblk_model_free(m);
 }
 
@@ -611,6 +636,7 @@ main(void)
 		cmocka_unit_test(vio037_config_generation_retry),
 		cmocka_unit_test(vio038_bad_block_size_refused),
 		cmocka_unit_test(vio039_selected_write_policy),
+		cmocka_unit_test(vio040_msix_vector_refused_or_unsupported),
 		cmocka_unit_test(vio050_blockdevice_bounds),
 		cmocka_unit_test(vio051_read_only_device),
 		cmocka_unit_test(vio052_dma_budget_exhausted),

@@ -1,5 +1,8 @@
 /*
- * TEST FIXTURE: host devenv.h; see fake_env.h.
+ * TEST FIXTURE: host devenv.h; see fake_env.h. The brokered checks follow
+ * the rules of the kernel's shared validators (lib/ddf: descriptor inside
+ * its ring and buffer, NEXT|WRITE only, INDIRECT refused, PRP offset dword
+ * aligned, PRP list page-aligned and one page) with the same error codes.
  */
 #include "fake_env.h"
 
@@ -320,6 +323,10 @@ devenv_virtq_desc(struct devenv *env, devenv_dma_t ring, uint64_t ring_off, uint
 	struct fake_buf *r;
 	int err;
 
+	if (flags & VIRTQ_DESC_F_INDIRECT) {
+		env->st.refused_brokered++;
+		return E_NOTSUP;        /* an indirect table would hold driver-written addresses */
+	}
 	if (entries == 0 || (flags & ~(VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE)) || len == 0 ||
 	    ring_off % sizeof(d) || ring_off / sizeof(d) >= entries || next >= entries) {
 		env->st.refused_brokered++;
@@ -371,7 +378,11 @@ devenv_nvme_sqe(struct devenv *env, devenv_dma_t sq, uint64_t sq_off, const void
 		} else if (pages > 2) {
 			uint64_t *list;
 
-			if (!prp->list || prp->list_off % DEVENV_PAGE_SIZE || pages - 1 > DEVENV_PAGE_SIZE / 8) {
+			if (pages - 1 > DEVENV_PAGE_SIZE / 8) {
+				env->st.refused_brokered++;
+				return E_TOOBIG;
+			}
+			if (!prp->list || prp->list_off % DEVENV_PAGE_SIZE) {
 				env->st.refused_brokered++;
 				return E_INVAL;
 			}

@@ -329,6 +329,7 @@ m_read(void *dev, unsigned bar, uint64_t off, unsigned w, uint32_t *v)
 	case VIRTIO_COMMON_Q_SELECT: *v = m->qsel; break;
 	case VIRTIO_COMMON_Q_SIZE: *v = m->qsel ? 0 : (m->qsize ? m->qsize : (uint16_t)m->qmax); break;
 	case VIRTIO_COMMON_Q_ENABLE: *v = m->qsel ? 0 : m->qenable; break;
+	case VIRTIO_COMMON_Q_MSIX: *v = m->qsel ? VIRTIO_MSI_NO_VECTOR : m->qmsix; break;
 	case VIRTIO_COMMON_Q_NOFF: *v = 0; break;
 	default: break;
 	}
@@ -363,7 +364,7 @@ m_write(void *dev, unsigned bar, uint64_t off, unsigned w, uint32_t v)
 			m->qsize = (uint16_t)v;
 		}
 		break;
-	case VIRTIO_COMMON_Q_MSIX: m->qmsix = (uint16_t)v; break;
+	case VIRTIO_COMMON_Q_MSIX: m->qmsix = m->msix_refuse ? VIRTIO_MSI_NO_VECTOR : (uint16_t)v; break;
 	case VIRTIO_COMMON_Q_ENABLE:
 		if (m->qsel == 0) {
 			if (!m->qdesc || !m->qavail || !m->qused)

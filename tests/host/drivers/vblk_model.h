@@ -41,6 +41,7 @@ struct vblk_model {
 	int used_idx_jump;              /* next used idx jumps by this much extra */
 	int io_error;                   /* answer next request with IOERR */
 	int cfg_gen_flip;               /* config generation changes on reads */
+	int msix_refuse;                /* queue vector reads back NO_VECTOR */
 	/* counters */
 	uint32_t reads, writes, flushes, notifies, resets, errors, pending;
 };

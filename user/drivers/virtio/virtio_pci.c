@@ -155,10 +155,16 @@ m_queue_setup(struct vio_dev *d, struct virtq *vq)
 	uint64_t base = d->caps.common.off;
 	int err;
 
+	uint32_t vec = devenv_irq_is_msix(d->env) ? 0 : VIRTIO_MSI_NO_VECTOR, got;
+
 	if ((err = common_wr(d, VIRTIO_COMMON_Q_SELECT, 2, vq->index)) ||
 	    (err = common_wr(d, VIRTIO_COMMON_Q_SIZE, 2, vq->size)) ||
-	    (err = common_wr(d, VIRTIO_COMMON_Q_MSIX, 2, devenv_irq_is_msix(d->env) ? 0 : VIRTIO_MSI_NO_VECTOR)))
+	    (err = common_wr(d, VIRTIO_COMMON_Q_MSIX, 2, vec)) ||
+	    (err = common_rd(d, VIRTIO_COMMON_Q_MSIX, 2, &got)))
 		return err;
+	/* 4.1.5.1.2.1: a device that cannot map the vector reads back NO_VECTOR. */
+	if (got != vec)
+		return E_NOTSUP;
 	/* Brokered: the environment writes the three ring addresses. */
 	if ((err = devenv_mmio_set_addr(d->env, bar, base + VIRTIO_COMMON_Q_DESC, vq->mem.h, 0)) ||
 	    (err = devenv_mmio_set_addr(d->env, bar, base + VIRTIO_COMMON_Q_DRIVER, vq->mem.h, vq->avail_off)) ||

@@ -141,6 +141,12 @@ time_init(void)
 	return 0;
 }
 
+uint64_t
+time_ticks(void)
+{
+	return ticks;
+}
+
 void
 time_get_info(struct time_info *ti)
 {

@@ -27,7 +27,8 @@ struct time_info {
 };
 
 int time_init(void);		/* calibrate and start the periodic tick */
-uint64_t time_ns(void);		/* monotonic, from boot; 0 before time_init */
+uint64_t time_ns(void);		/* monotonic, from time_init; 0 before it */
+uint64_t time_ticks(void);	/* LAPIC timer interrupts so far */
 void time_get_info(struct time_info *ti);
 void time_delay_us(uint64_t us);
 static inline uint64_t

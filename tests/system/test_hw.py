@@ -193,6 +193,17 @@ def test_irq_route_lifecycle(boot):
     assert second["live_after"] == "0"
 
 
+def test_msi_programming(boot):
+    """MSI on q35's first MSI-capable function (e1000e): programming read back, not delivery."""
+    m = boot(machine="q35", cmdline="capos.test=msi")
+    rc = m.wait_exit(TIMEOUT)
+    assert "capos: test msi result=pass" in m.text, m.log_path
+    assert rc == EXIT_PASS
+    r = kv(re.search(r"capos: test msi device=[^\n]*", m.text).group(0))
+    assert r["addr"] == "0xfee00000" and int(r["data"], 16) == int(r["vector"], 16)
+    assert r["duplicate"] == "busy" and r["disabled_after_release"] == "yes"
+
+
 # ---- hostile ACPI tables ----
 
 def acpi_table(sig, body, oem=b"CAPOST"):

@@ -23,6 +23,8 @@
 
 static volatile uint64_t *hpet;
 static uint64_t hpet_fs;	/* femtoseconds per HPET tick */
+static uint64_t hpet_mask;	/* counter width: a 32-bit HPET wraps in ~43 s at 100 MHz */
+static bool hpet_clock;		/* time_ns from the HPET (64-bit counter only), else the TSC */
 static uint64_t tsc_hz, tsc0, lapic_hz;
 static const char *source = "none";
 static volatile uint64_t ticks;
@@ -57,6 +59,9 @@ hpet_setup(void)
 		hpet = NULL;
 		return false;
 	}
+	/* COUNT_SIZE_CAP (bit 13): a 32-bit counter only calibrates; time_ns uses the TSC. */
+	hpet_mask = cap & (1u << 13) ? ~0ull : 0xFFFFFFFFull;
+	hpet_clock = cap & (1u << 13);
 	hpet[HPET_CFG / 8] = hpet[HPET_CFG / 8] | 1;	/* ENABLE_CNF, legacy routing off */
 	return true;
 }
@@ -66,8 +71,8 @@ static void
 ref_wait_ms(uint32_t ms)
 {
 	if (hpet) {
-		uint64_t end = hpet_read() + ms * 1000000000000ull / hpet_fs;
-		while (hpet_read() < end)
+		uint64_t start = hpet_read(), len = ms * 1000000000000ull / hpet_fs;
+		while (((hpet_read() - start) & hpet_mask) < len)
 			pause();
 		return;
 	}
@@ -85,7 +90,7 @@ ref_wait_ms(uint32_t ms)
 uint64_t
 time_ns(void)
 {
-	if (hpet) {
+	if (hpet_clock) {
 		uint64_t c = hpet_read();
 		return c / 1000000 * hpet_fs + c % 1000000 * hpet_fs / 1000000;
 	}

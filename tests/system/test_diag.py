@@ -88,6 +88,19 @@ def test_diag_commands(console):
     assert c.m.wait_exit(60) == EXIT_PASS
 
 
+def test_diag_uefi(boot):
+    """The console under OVMF: ACPI 2.0 through the XSDT, PCI through ECAM."""
+    m = boot(machine="q35", firmware="uefi", cmdline="capos.mode=diag")
+    assert m.wait_for(r"capos: diag-ready rx=(\w+)", TIMEOUT).group(1) == "irq"
+    c = Console(m)
+    c.run("status", r"firmware=uefi apic=xapic acpi=yes")
+    c.run("acpi", r"acpi: rsdp=v2 oem=\"[^\"]*\" root=xsdt tables=\d+ rejected=0",
+          r"MCFG pa=0x[0-9a-f]+ len=60\s+parsed")
+    c.run("pci", r"access=ecam", r"-- end: \d+ entries --")
+    m.send("halt\r")
+    assert m.wait_exit(60) == EXIT_PASS
+
+
 @pytest.mark.parametrize("machine,path", [
     ("q35", r"reboot: trying the ACPI reset register"),
     ("pc", r"reboot: no ACPI reset register; trying the 8042"),

@@ -204,6 +204,17 @@ def test_msi_programming(boot):
     assert r["duplicate"] == "busy" and r["disabled_after_release"] == "yes"
 
 
+def test_pit_fallback_without_hpet(boot):
+    """HPET table rejected: the LAPIC timer is calibrated on the PIT, time_ns runs on the TSC."""
+    m = boot(machine="pc", cmdline="capos.acpi_fault=HPET:checksum capos.test=hw")
+    rc = m.wait_exit(TIMEOUT)
+    assert re.search(r"capos: acpi-reject table=HPET [^\n]*checksum fails", m.text)
+    tm = marker(m, "timer-ok")
+    assert tm["source"] == "pit" and tm["hpet_hz"] == "0" and int(tm["lapic_hz"]) > 1_000_000
+    assert "capos: test hw result=pass" in m.text, m.log_path
+    assert rc == EXIT_PASS
+
+
 # ---- hostile ACPI tables ----
 
 def acpi_table(sig, body, oem=b"CAPOST"):

@@ -288,7 +288,8 @@ sort64(uint64_t *v, int n)
 static bool
 test_bench_irq(void)
 {
-	static uint64_t ipi_total[BENCH_ROUNDS], ipi_entry[BENCH_ROUNDS], tick_gap[BENCH_ROUNDS];
+	static uint64_t ipi_total[BENCH_ROUNDS], ipi_entry[BENCH_ROUNDS], ipi_back[BENCH_ROUNDS];
+	static uint64_t tick_gap[BENCH_ROUNDS];
 	uint64_t step = 0;
 	const uint8_t vec = 0xE2;
 
@@ -303,6 +304,7 @@ test_bench_irq(void)
 		uint64_t t1 = rdtsc();
 		ipi_total[i] = t1 - t0;
 		ipi_entry[i] = bench_entry_tsc - t0;
+		ipi_back[i] = t1 - bench_entry_tsc;
 	}
 	for (int i = 0; i < BENCH_ROUNDS; i++) {
 		/*
@@ -328,11 +330,13 @@ test_bench_irq(void)
 	trap_unregister(vec);
 	sort64(ipi_total, BENCH_ROUNDS);
 	sort64(ipi_entry, BENCH_ROUNDS);
+	sort64(ipi_back, BENCH_ROUNDS);
 	sort64(tick_gap, BENCH_ROUNDS);
 	kprintf("capos: bench-irq apic=%s rounds=%d self_ipi_send_to_return_median=%lu min=%lu "
-		"self_ipi_send_to_handler_median=%lu timer_tick_path_median=%lu min=%lu loop_step=%lu "
-		"unit=tsc\n", apic_x2() ? "x2apic" : "xapic", BENCH_ROUNDS,
-		ipi_total[BENCH_ROUNDS / 2], ipi_total[0], ipi_entry[BENCH_ROUNDS / 2],
+		"self_ipi_send_to_handler_median=%lu handler_to_return_median=%lu "
+		"timer_tick_path_median=%lu min=%lu loop_step=%lu unit=tsc\n",
+		apic_x2() ? "x2apic" : "xapic", BENCH_ROUNDS, ipi_total[BENCH_ROUNDS / 2], ipi_total[0],
+		ipi_entry[BENCH_ROUNDS / 2], ipi_back[BENCH_ROUNDS / 2],
 		tick_gap[BENCH_ROUNDS / 2], tick_gap[0], step);
 	return true;
 }

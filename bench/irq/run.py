@@ -10,6 +10,8 @@ instructions. Reports, per APIC mode, the medians of 64 rounds of:
                           entry stub, register save, dispatch, handler + EOI,
                           restore, iretq, back to the sender
   self-IPI send->handler  the same up to the handler's first rdtsc
+  handler->return         from the handler's rdtsc to the sender again: EOI, return
+                          through dispatch, register restore, iretq
   timer tick path         the step a tick adds to a tight rdtsc loop: the whole
                           LAPIC timer interrupt, entry to return, including the
                           tick handler (counter, EOI, scheduler hook if any)
@@ -47,8 +49,9 @@ for label, cpu in (("xapic", "qemu64,-x2apic"), ("x2apic", "qemu64,+x2apic")):
 
 print("bench-irq: guest instructions (TSC under -icount shift=0), median of 64 rounds")
 print(f"{'requested':10} {'ran':7} {'ipi send->return':>17} {'ipi send->handler':>18} "
-      f"{'tick path':>10} {'loop step':>10}  note")
+      f"{'handler->return':>16} {'tick path':>10} {'loop step':>10}  note")
 for label, f, note in rows:
     print(f"{label:10} {f['apic']:7} {f['self_ipi_send_to_return_median']:>17} "
-          f"{f['self_ipi_send_to_handler_median']:>18} {f['timer_tick_path_median']:>10} "
+          f"{f['self_ipi_send_to_handler_median']:>18} {f['handler_to_return_median']:>16} "
+          f"{f['timer_tick_path_median']:>10} "
           f"{f['loop_step']:>10}  {note}")

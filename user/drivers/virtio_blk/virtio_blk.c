@@ -20,6 +20,7 @@
 #define VBLK_STATUS_OFF 16u
 #define VBLK_DATA_OFF 4096u
 #define VBLK_POLL_US 10u
+#define VBLK_POLL_MAX_US 1000u
 
 static int srv_read(void *drv, uint64_t lba, uint32_t count, void *buf);
 static int srv_write(void *drv, uint64_t lba, uint32_t count, const void *buf);
@@ -154,7 +155,7 @@ wait_done(struct vblk *b, void *cookie)
 {
 	uint64_t deadline = devenv_now_ns(b->env) + b->timeout_ns, now;
 	void *got;
-	uint32_t len;
+	uint32_t len, us = VBLK_POLL_US;
 	uint8_t isr;
 	int r;
 
@@ -188,7 +189,9 @@ wait_done(struct vblk *b, void *cookie)
 				return r;
 			}
 		} else {
-			devenv_delay_us(b->env, VBLK_POLL_US);
+			devenv_delay_us(b->env, us);
+			if (us < VBLK_POLL_MAX_US)
+				us *= 2;        /* back off: a slow device costs few polls */
 		}
 	}
 	b->timeouts++;

@@ -43,6 +43,15 @@ interface DeviceMmio {
   brokeredNvmeControllerEnable @6 (adminQueueDepth :UInt16,
       submissionQueue :DMABuffer, completionQueue :DMABuffer) -> (result :DeviceResult);
   # Kernel-authored AQA/ASQ/ACQ and CC.EN from the live DMAPool ledger.
+  read @7 (offset :UInt64, width :UInt8) -> (result :MmioReadResult);
+  write @8 (offset :UInt64, width :UInt8, value :UInt32) -> (result :DeviceResult);
+  # Width 1, 2 or 4, naturally aligned. On an I/O BAR window (legacy virtio)
+  # these are the brokered port accesses; such a window is never mapped.
+  # A write is allowed only on a register the selected-write policy lists
+  # at exactly that width (lib/ddf: ddf_mmio_read/ddf_mmio_write).
+  brokeredQueuePfn @9 (offset :UInt64, buffer :DMABuffer) -> (result :DeviceResult);
+  # Legacy virtio QUEUE_PFN: the kernel writes the page frame number of
+  # `buffer` (from its first page) into the 32-bit register at `offset`.
 }
 
 struct MapResult {

@@ -39,7 +39,7 @@
 enum ddf_bar_kind {
 	DDF_BAR_NONE = 0,
 	DDF_BAR_MEM = 1,
-	DDF_BAR_IO = 2,          /* port window: never user-mapped, brokered only */
+	DDF_BAR_IO = 2,          /* port window: never user-mapped, every access brokered */
 };
 
 struct ddf_bar {
@@ -69,16 +69,19 @@ struct ddf_selector {
 /* ---- per-claim policy, from the manifest ---- */
 
 enum ddf_rule_kind {
-	DDF_RULE_WRITE32 = 1,    /* the driver may write32 this register (e.g. a doorbell) */
+	DDF_RULE_WRITE32 = 1,    /* the driver may write this register (e.g. a doorbell) */
 	DDF_RULE_ADDR64 = 2,     /* the kernel may author a DMA address here (queue base) */
+	DDF_RULE_PFN32 = 3,      /* the kernel may author (DMA address >> 12) here (legacy virtio) */
 };
+#define DDF_RULE_WRITE DDF_RULE_WRITE32
 
 struct ddf_rule {
 	uint8_t kind;            /* enum ddf_rule_kind */
 	uint8_t bar;
 	uint8_t align_log2;      /* ADDR64: required alignment of the buffer offset */
-	uint32_t min_bytes;      /* ADDR64: bytes the device uses from the address on */
+	uint32_t min_bytes;      /* ADDR64/PFN32: bytes the device uses from the address on */
 	uint64_t offset;         /* register offset within the BAR */
+	uint8_t width;           /* WRITE: register width 1, 2 or 4 (0 means 4) */
 };
 
 struct ddf_policy {
@@ -236,12 +239,18 @@ struct ddf_ops {
 	void (*drop_route)(void *ctx, const struct ddf_claim *c, uint64_t cookie);
 	void (*mask)(void *ctx, uint64_t route_cookie, int masked);
 	void (*eoi)(void *ctx, uint64_t route_cookie); /* deferred EOI */
-	uint32_t (*mmio_read32)(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off);
-	void (*mmio_write32)(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off,
-	    uint32_t value);
+	/* a register of a memory BAR (MMIO) or an I/O BAR (port), width 1, 2 or 4 */
+	uint32_t (*reg_read)(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off,
+	    uint8_t width);
+	void (*reg_write)(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off,
+	    uint8_t width, uint32_t value);
 	/* write the device-visible address of (buffer pages + buf_off) into a 64-bit register */
 	void (*write_dma_addr)(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off,
 	    uint64_t buf_cookie, uint64_t buf_off);
+	/* write (device-visible address of the buffer) >> 12 into a 32-bit register; fails
+	 * (E_RANGE) when the address does not fit 44 bits, and then writes nothing */
+	int (*write_dma_pfn)(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off,
+	    uint64_t buf_cookie);
 	int (*dma_alloc)(void *ctx, const struct ddf_claim *c, uint64_t size, uint64_t *cookie);
 	int (*dma_map)(void *ctx, const struct ddf_claim *c, uint64_t buf_cookie, uint64_t size,
 	    uint64_t *map_cookie);
@@ -280,19 +289,30 @@ int ddf_bus_master_enable(struct ddf_ledger *l, uint32_t owner, ddf_handle claim
 int ddf_queue_configure(struct ddf_ledger *l, uint32_t owner, ddf_handle claim, uint16_t queue,
     uint32_t depth);
 
-/* DeviceMmio */
+/*
+ * DeviceMmio. A window of a memory BAR is page aligned and page rounded and
+ * may be mapped; a window of an I/O BAR (legacy virtio) is exact, is never
+ * mapped, and is reached only through the brokered reads and writes.
+ */
 int ddf_mmio_grant(struct ddf_ledger *l, uint32_t owner, ddf_handle claim, uint8_t bar,
     uint64_t off, uint64_t len, ddf_handle *out);
 int ddf_mmio_map(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t *cookie,
     uint32_t *map_gen);
 int ddf_mmio_unmap(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint32_t map_gen);
 int ddf_mmio_release(struct ddf_ledger *l, uint32_t owner, ddf_handle win);
+int ddf_mmio_read(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
+    uint8_t width, uint32_t *value);
+int ddf_mmio_write(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
+    uint8_t width, uint32_t value);
 int ddf_mmio_read32(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
     uint32_t *value);
 int ddf_mmio_write32(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
     uint32_t value);
 int ddf_mmio_brokered_addr(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
     ddf_handle buf, uint64_t buf_off);
+/* Legacy virtio queue PFN: the kernel writes the buffer's page frame number. */
+int ddf_mmio_brokered_pfn(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
+    ddf_handle buf);
 
 /* Interrupt */
 int ddf_irq_route(struct ddf_ledger *l, uint32_t owner, ddf_handle claim, uint8_t kind,

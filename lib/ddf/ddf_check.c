@@ -23,12 +23,16 @@ count_windows(const struct ddf_ledger *l, struct ddf_claim *acc)
 		const struct ddf_window *w = &l->t.windows[i];
 		if (w->state != DDF_WIN_GRANTED && w->state != DDF_WIN_MAPPED)
 			continue;
-		if (!claim_live(l, w->claim) || w->length == 0 || w->length % DDF_PAGE_SIZE)
+		if (!claim_live(l, w->claim) || w->length == 0 || w->bar >= DDF_MAX_BARS)
 			return E_CORRUPT;
 		const struct ddf_claim *c = &l->t.claims[w->claim];
-		if (w->bar >= DDF_MAX_BARS || w->offset > c->fn.bar[w->bar].size ||
-		    w->length > c->fn.bar[w->bar].size - w->offset)
+		const struct ddf_bar *bar = &c->fn.bar[w->bar];
+		if (w->offset > bar->size || w->length > bar->size - w->offset)
 			return E_CORRUPT;
+		if (bar->kind == DDF_BAR_MEM && (w->length % DDF_PAGE_SIZE || w->offset % DDF_PAGE_SIZE))
+			return E_CORRUPT;
+		if (bar->kind != DDF_BAR_MEM && (bar->kind != DDF_BAR_IO || w->state == DDF_WIN_MAPPED))
+			return E_CORRUPT;     /* port windows are never mapped */
 		acc[w->claim].windows++;
 		if (w->state == DDF_WIN_MAPPED) {
 			acc[w->claim].mapped++;

@@ -26,6 +26,8 @@ int ddf__route(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_ro
 int ddf__buffer(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_buffer **b,
     struct ddf_claim **c);
 
+/* Register width a policy rule covers (WRITE: 1, 2 or 4; ADDR64: 8; PFN32: 4). */
+uint8_t ddf__rule_width(const struct ddf_rule *r);
 /* Recompute a live buffer's state from its counters. */
 void ddf__buf_settle(struct ddf_buffer *b);
 /* The kernel-internal teardown of claim slot ci (already validated ACTIVE). */

@@ -246,16 +246,28 @@ find_func(struct ddf_ledger *l, const struct ddf_selector *sel, struct ddf_func 
 	return E_NOENT;
 }
 
+uint8_t
+ddf__rule_width(const struct ddf_rule *r)
+{
+	if (r->kind == DDF_RULE_ADDR64)
+		return 8;
+	if (r->kind == DDF_RULE_PFN32 || r->width == 0)
+		return 4;
+	return r->width;
+}
+
 static int
 rule_check(const struct ddf_func *f, const struct ddf_rule *r)
 {
-	uint32_t width = r->kind == DDF_RULE_ADDR64 ? 8 : 4;
+	uint8_t width = ddf__rule_width(r);
 
-	if (r->kind != DDF_RULE_WRITE32 && r->kind != DDF_RULE_ADDR64)
+	if (r->kind < DDF_RULE_WRITE32 || r->kind > DDF_RULE_PFN32)
 		return E_INVAL;
 	if (r->bar >= DDF_MAX_BARS || f->bar[r->bar].kind == DDF_BAR_NONE)
 		return E_INVAL;
 	if (r->kind == DDF_RULE_ADDR64 && (r->align_log2 > 16 || f->bar[r->bar].kind != DDF_BAR_MEM))
+		return E_INVAL;
+	if (width == 8 && r->kind != DDF_RULE_ADDR64)
 		return E_INVAL;
 	return ddf_reg_check(f->bar[r->bar].size, r->offset, width);
 }

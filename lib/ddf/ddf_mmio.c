@@ -1,13 +1,15 @@
 /*
  * DeviceMmio and Interrupt operations on the ledger.
  *
- * A DeviceMmio cap is one granted window (a "user hold") of a memory BAR:
- * page aligned, page rounded, wholly inside the BAR. map() gives the driver a
- * read-only mapping of it; writes go through write32, which the claim's
- * selected-write policy decides register by register (doorbells, typically).
+ * A DeviceMmio cap is one granted window (a "user hold") of a BAR. For a
+ * memory BAR it is page aligned, page rounded and wholly inside the BAR, and
+ * map() gives the driver a read-only mapping of it. For an I/O BAR (the
+ * legacy virtio header) it is exact and never mapped. Writes go through
+ * ddf_mmio_write, which the claim's selected-write policy decides register by
+ * register and width by width (doorbells, device status, queue select).
  * Registers that carry DMA addresses are written only by the kernel
- * (ddf_mmio_brokered_addr): the driver names a DMABuffer and an offset, the
- * kernel authors the device-visible address.
+ * (ddf_mmio_brokered_addr, ddf_mmio_brokered_pfn): the driver names a
+ * DMABuffer and an offset, the kernel authors the device-visible address.
  *
  * An Interrupt cap is one route. The interrupt path calls ddf_irq_fire with
  * the route handle it was programmed with; once the route is dropped or reset
@@ -33,10 +35,14 @@ grant_check(struct ddf_ledger *l, const struct ddf_claim *c, uint8_t bar, uint64
 
 	if (bar >= DDF_MAX_BARS || c->fn.bar[bar].kind == DDF_BAR_NONE)
 		return E_RANGE;               /* no such BAR: not owned */
-	if (c->fn.bar[bar].kind != DDF_BAR_MEM)
-		return E_NOTSUP;              /* port windows are brokered, never mapped */
-	if ((err = ddf_window_check(c->fn.bar[bar].size, off, len, rlen)) < 0)
+	if (c->fn.bar[bar].kind == DDF_BAR_IO) {
+		/* a port window: exact bounds, brokered access only */
+		if ((err = ddf_desc_check(c->fn.bar[bar].size, off, len)) < 0)
+			return err;
+		*rlen = len;
+	} else if ((err = ddf_window_check(c->fn.bar[bar].size, off, len, rlen)) < 0) {
 		return err;
+	}
 	for (uint32_t i = 0; i < l->t.nwindows; i++) {
 		if (l->t.windows[i].state == DDF_WIN_FREE) {
 			*slot = i;
@@ -84,6 +90,8 @@ ddf_mmio_map(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t *coo
 
 	if ((err = ddf__window(l, win, owner, &w, &c)) < 0)
 		return ddf__reject(l, NULL, owner, DDF_OP_MMIO_MAP, err);
+	if (c->fn.bar[w->bar].kind != DDF_BAR_MEM)
+		return ddf__reject(l, c, owner, DDF_OP_MMIO_MAP, E_NOTSUP);   /* port window */
 	if (w->state == DDF_WIN_MAPPED)
 		return ddf__reject(l, c, owner, DDF_OP_MMIO_MAP, E_BUSY);
 	if (w->map_gen == UINT32_MAX)
@@ -146,7 +154,7 @@ ddf_mmio_release(struct ddf_ledger *l, uint32_t owner, ddf_handle win)
 }
 
 int
-ddf_mmio_read32(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
+ddf_mmio_read(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off, uint8_t width,
     uint32_t *value)
 {
 	struct ddf_window *w;
@@ -155,27 +163,34 @@ ddf_mmio_read32(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t o
 
 	if ((err = ddf__window(l, win, owner, &w, &c)) < 0)
 		return ddf__reject(l, NULL, owner, DDF_OP_READ32, err);
-	if ((err = ddf_reg_check(w->length, off, 4)) < 0)
-		return ddf__reject(l, c, owner, DDF_OP_READ32, err);
+	if (width == 8 || (err = ddf_reg_check(w->length, off, width)) < 0)
+		return ddf__reject(l, c, owner, DDF_OP_READ32, width == 8 ? E_INVAL : err);
 	/* The window was checked against the BAR at grant; the sum cannot pass it. */
-	*value = l->ops->mmio_read32(l->ctx, c, w->bar, w->offset + off);
+	*value = l->ops->reg_read(l->ctx, c, w->bar, w->offset + off, width);
 	return 0;
 }
 
-/* The policy rule of `kind` naming (bar, reg), or -1. */
+int
+ddf_mmio_read32(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
+    uint32_t *value)
+{
+	return ddf_mmio_read(l, owner, win, off, 4, value);
+}
+
+/* The policy rule of `kind` naming (bar, reg) of `width` bytes, or -1. */
 static int
-find_rule(const struct ddf_claim *c, uint8_t kind, uint8_t bar, uint64_t reg)
+find_rule(const struct ddf_claim *c, uint8_t kind, uint8_t bar, uint64_t reg, uint8_t width)
 {
 	for (uint32_t i = 0; i < c->pol.nrules && i < DDF_MAX_RULES; i++) {
 		const struct ddf_rule *r = &c->pol.rules[i];
-		if (r->kind == kind && r->bar == bar && r->offset == reg)
+		if (r->kind == kind && r->bar == bar && r->offset == reg && ddf__rule_width(r) == width)
 			return (int)i;
 	}
 	return -1;
 }
 
 int
-ddf_mmio_write32(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
+ddf_mmio_write(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off, uint8_t width,
     uint32_t value)
 {
 	struct ddf_window *w;
@@ -184,39 +199,26 @@ ddf_mmio_write32(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t 
 
 	if ((err = ddf__window(l, win, owner, &w, &c)) < 0)
 		return ddf__reject(l, NULL, owner, DDF_OP_WRITE32, err);
-	if ((err = ddf_reg_check(w->length, off, 4)) < 0)
-		return ddf__reject(l, c, owner, DDF_OP_WRITE32, err);
-	if (find_rule(c, DDF_RULE_WRITE32, w->bar, w->offset + off) < 0)
+	if (width == 8 || (err = ddf_reg_check(w->length, off, width)) < 0)
+		return ddf__reject(l, c, owner, DDF_OP_WRITE32, width == 8 ? E_INVAL : err);
+	/* Selected writes: exactly the listed register at exactly its width. */
+	if (find_rule(c, DDF_RULE_WRITE32, w->bar, w->offset + off, width) < 0)
 		return ddf__reject(l, c, owner, DDF_OP_WRITE32, E_PERM);
-	l->ops->mmio_write32(l->ctx, c, w->bar, w->offset + off, value);
+	l->ops->reg_write(l->ctx, c, w->bar, w->offset + off, width, value);
 	return 0;
 }
 
 int
-ddf_mmio_brokered_addr(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
-    ddf_handle buf, uint64_t buf_off)
+ddf_mmio_write32(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
+    uint32_t value)
 {
-	struct ddf_window *w;
-	struct ddf_claim *c, *bc;
-	struct ddf_buffer *b;
-	const struct ddf_rule *r;
-	int ri, err;
+	return ddf_mmio_write(l, owner, win, off, 4, value);
+}
 
-	if ((err = ddf__window(l, win, owner, &w, &c)) < 0)
-		return ddf__reject(l, NULL, owner, DDF_OP_BROKERED, err);
-	if ((err = ddf_reg_check(w->length, off, 8)) < 0)
-		return ddf__reject(l, c, owner, DDF_OP_BROKERED, err);
-	if ((ri = find_rule(c, DDF_RULE_ADDR64, w->bar, w->offset + off)) < 0)
-		return ddf__reject(l, c, owner, DDF_OP_BROKERED, E_PERM);
-	if ((err = ddf__buffer(l, buf, owner, &b, &bc)) < 0)
-		return ddf__reject(l, c, owner, DDF_OP_BROKERED, err);
-	if (bc != c)
-		return ddf__reject(l, c, owner, DDF_OP_BROKERED, E_PERM);
-	r = &c->pol.rules[ri];
-	if ((err = ddf_brokered_check(b->size, buf_off, r->min_bytes, r->align_log2)) < 0)
-		return ddf__reject(l, c, owner, DDF_OP_BROKERED, err);
-	l->ops->write_dma_addr(l->ctx, c, w->bar, w->offset + off, b->cookie, buf_off);
-	/* The register now points at b: b stays device-visible until reset or teardown. */
+/* Rule ri of c now points at buffer b: move the ring hold. */
+static void
+hold_move(struct ddf_ledger *l, struct ddf_claim *c, int ri, struct ddf_buffer *b)
+{
 	if (c->rule_buf[ri] != 0) {
 		struct ddf_buffer *old = &l->t.buffers[c->rule_buf[ri] - 1];
 		old->ring_holds--;
@@ -227,6 +229,69 @@ ddf_mmio_brokered_addr(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uin
 	b->ring_holds++;
 	c->ring_holds++;
 	ddf__buf_settle(b);
+}
+
+/* Decode a brokered-address request: window, rule of `kind` at off, the caller's buffer. */
+static int
+brokered_check(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
+    ddf_handle buf, uint8_t kind, struct ddf_window **w, struct ddf_claim **c,
+    struct ddf_buffer **b, int *ri)
+{
+	struct ddf_claim *bc;
+	uint8_t width = kind == DDF_RULE_ADDR64 ? 8 : 4;
+	int err;
+
+	if ((err = ddf__window(l, win, owner, w, c)) < 0)
+		return err;
+	if ((err = ddf_reg_check((*w)->length, off, width)) < 0)
+		return err;
+	if ((*ri = find_rule(*c, kind, (*w)->bar, (*w)->offset + off, width)) < 0)
+		return E_PERM;
+	if ((err = ddf__buffer(l, buf, owner, b, &bc)) < 0)
+		return err;
+	if (bc != *c)
+		return E_PERM;                        /* another claim's buffer */
+	return 0;
+}
+
+int
+ddf_mmio_brokered_addr(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
+    ddf_handle buf, uint64_t buf_off)
+{
+	struct ddf_window *w = NULL;
+	struct ddf_claim *c = NULL;
+	struct ddf_buffer *b;
+	const struct ddf_rule *r;
+	int ri, err;
+
+	if ((err = brokered_check(l, owner, win, off, buf, DDF_RULE_ADDR64, &w, &c, &b, &ri)) < 0)
+		return ddf__reject(l, c, owner, DDF_OP_BROKERED, err);
+	r = &c->pol.rules[ri];
+	if ((err = ddf_brokered_check(b->size, buf_off, r->min_bytes, r->align_log2)) < 0)
+		return ddf__reject(l, c, owner, DDF_OP_BROKERED, err);
+	l->ops->write_dma_addr(l->ctx, c, w->bar, w->offset + off, b->cookie, buf_off);
+	/* The register now points at b: b stays device-visible until reset or teardown. */
+	hold_move(l, c, ri, b);
+	return 0;
+}
+
+int
+ddf_mmio_brokered_pfn(struct ddf_ledger *l, uint32_t owner, ddf_handle win, uint64_t off,
+    ddf_handle buf)
+{
+	struct ddf_window *w = NULL;
+	struct ddf_claim *c = NULL;
+	struct ddf_buffer *b;
+	int ri, err;
+
+	if ((err = brokered_check(l, owner, win, off, buf, DDF_RULE_PFN32, &w, &c, &b, &ri)) < 0)
+		return ddf__reject(l, c, owner, DDF_OP_BROKERED, err);
+	/* A PFN names the buffer's first page: the whole ring starts at offset 0. */
+	if ((err = ddf_brokered_check(b->size, 0, c->pol.rules[ri].min_bytes, 12)) < 0)
+		return ddf__reject(l, c, owner, DDF_OP_BROKERED, err);
+	if ((err = l->ops->write_dma_pfn(l->ctx, c, w->bar, w->offset + off, b->cookie)) < 0)
+		return ddf__reject(l, c, owner, DDF_OP_BROKERED, err);
+	hold_move(l, c, ri, b);
 	return 0;
 }
 

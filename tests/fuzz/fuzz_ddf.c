@@ -161,7 +161,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t owner = 1 + (u8(&in) & 1);
 		int td = 0;
 
-		switch (op % 24) {
+		switch (op % 25) {
 		case 0: {
 			struct ddf_selector sel = { 0 };
 			struct ddf_policy p = { 0 };
@@ -176,12 +176,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			p.max_inflight = u8(&in) % 6;
 			p.nrules = u8(&in) % 3;
 			for (int i = 0; i < p.nrules; i++) {
-				p.rules[i].kind = (uint8_t)(1 + (u8(&in) & 1));
+				p.rules[i].kind = (uint8_t)(1 + u8(&in) % 3);
 				p.rules[i].bar = u8(&in) % 6;
 				p.rules[i].align_log2 = u8(&in) % 13;
 				p.rules[i].min_bytes = u16(&in);
 				p.rules[i].offset = (uint64_t)(u8(&in) % 16) * 8;
 				p.rules[i].offset += 0x3000 * (u8(&in) & 1);
+				p.rules[i].width = u8(&in) % 5;
 			}
 			if (ddf_claim(&l, &sel, &p, &h) == 0)
 				keep(&hc, h);
@@ -235,12 +236,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 9: {
 			ddf_handle w = pick(&in, &hw);
-			ddf_mmio_read32(&l, owner, w, u64v(&in), &v);
+			uint64_t off = u64v(&in);
+			ddf_mmio_read(&l, owner, w, off, u8(&in) % 9, &v);
 			break;
 		}
 		case 10: {
 			ddf_handle w = pick(&in, &hw);
-			ddf_mmio_write32(&l, owner, w, u64v(&in), 0);
+			uint64_t off = u64v(&in);
+			ddf_mmio_write(&l, owner, w, off, u8(&in) % 9, 0);
 			break;
 		}
 		case 11: {
@@ -323,6 +326,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ddf_handle b = pick(&in, &hb);
 			ddf_handle t = pick(&in, &ht);
 			ddf_dma_complete(&l, owner, b, t, &bytes);
+			break;
+		}
+		case 24: {
+			f.fail_pfn = (u8(&in) & 7) == 0 ? E_RANGE : 0;
+			ddf_handle w = pick(&in, &hw);
+			uint64_t off = u64v(&in);
+			ddf_mmio_brokered_pfn(&l, owner, w, off, pick(&in, &hb));
+			f.fail_pfn = 0;
 			break;
 		}
 		case 22: {

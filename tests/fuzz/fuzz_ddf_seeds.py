@@ -12,7 +12,8 @@ O = 0  # owner byte: owner 1
 
 def claim(dev_k=0):
     # ADDR selector of 00:04.0, 16 pages, 5 in flight, rules: WRITE32 BAR4+0x3000, ADDR64 BAR4+0x20
-    return [0, O, dev_k, 16, 5, 2, 0, 4, 0, 0, 0, 0, 1, 1, 4, 4, 16, 0, 4, 0]
+    # rule bytes: kind, bar, align, min_bytes (2), offset/8, +0x3000, width
+    return [0, O, dev_k, 16, 5, 2, 0, 4, 0, 0, 0, 0, 1, 0, 1, 4, 4, 16, 0, 4, 0, 0]
 
 
 def setup():

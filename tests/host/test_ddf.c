@@ -105,8 +105,8 @@ policy_virtio(struct ddf_policy *p, uint32_t owner)
 	p->dma_budget = BUDGET;
 	p->max_inflight = 4;
 	p->nrules = 2;
-	p->rules[0] = (struct ddf_rule){ DDF_RULE_WRITE32, 4, 0, 0, REG_NOTIFY };
-	p->rules[1] = (struct ddf_rule){ DDF_RULE_ADDR64, 4, 4, 256, REG_QDESC };
+	p->rules[0] = (struct ddf_rule){ DDF_RULE_WRITE32, 4, 0, 0, REG_NOTIFY, 0 };
+	p->rules[1] = (struct ddf_rule){ DDF_RULE_ADDR64, 4, 4, 256, REG_QDESC, 0 };
 	strcpy(p->label, "virtio-notify");
 }
 
@@ -233,15 +233,15 @@ test_claim(void **state)
 	policy_virtio(&p, OWNER);   /* rules on BAR4: NVMe at 00:05.0 has only BAR0 */
 	assert_int_equal(ddf_claim(&e->l, &at, &p, &h), E_INVAL);
 	p.nrules = 1;
-	p.rules[0] = (struct ddf_rule){ DDF_RULE_WRITE32, 0, 0, 0, 0x4000 };
+	p.rules[0] = (struct ddf_rule){ DDF_RULE_WRITE32, 0, 0, 0, 0x4000, 0 };
 	assert_int_equal(ddf_claim(&e->l, &at, &p, &h), E_RANGE);
-	p.rules[0] = (struct ddf_rule){ DDF_RULE_WRITE32, 0, 0, 0, 0x1002 };
+	p.rules[0] = (struct ddf_rule){ DDF_RULE_WRITE32, 0, 0, 0, 0x1002, 0 };
 	assert_int_equal(ddf_claim(&e->l, &at, &p, &h), E_INVAL);
-	p.rules[0] = (struct ddf_rule){ 9, 0, 0, 0, 0x1000 };
+	p.rules[0] = (struct ddf_rule){ 9, 0, 0, 0, 0x1000, 0 };
 	assert_int_equal(ddf_claim(&e->l, &at, &p, &h), E_INVAL);
-	p.rules[0] = (struct ddf_rule){ DDF_RULE_ADDR64, 0, 17, 0, 0x28 };
+	p.rules[0] = (struct ddf_rule){ DDF_RULE_ADDR64, 0, 17, 0, 0x28, 0 };
 	assert_int_equal(ddf_claim(&e->l, &at, &p, &h), E_INVAL);
-	p.rules[0] = (struct ddf_rule){ DDF_RULE_ADDR64, 0, 12, 4096, 0x28 };  /* NVMe ASQ */
+	p.rules[0] = (struct ddf_rule){ DDF_RULE_ADDR64, 0, 12, 4096, 0x28, 0 };  /* NVMe ASQ */
 	p.dma_budget = 100;
 	assert_int_equal(ddf_claim(&e->l, &at, &p, &h), E_INVAL);   /* budget not whole pages */
 	p.dma_budget = BUDGET;
@@ -693,7 +693,7 @@ test_window_not_owned(void **state)
 	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, c, 4, 0, 0, &w), E_INVAL);
 	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, c, 2, 0, 0x1000, &w), E_RANGE);  /* no BAR2 */
 	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, c, 6, 0, 0x1000, &w), E_RANGE);
-	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, c, 0, 0, 0x40, &w), E_NOTSUP);   /* I/O BAR */
+	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, c, 0, 0, 0x41, &w), E_RANGE);  /* I/O BAR */
 	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, ddf_handle_make(DDF_K_CLAIM, 3, 1), 4, 0,
 	    0x1000, &w), E_STALE);
 	snap(e, &s);
@@ -1196,6 +1196,104 @@ test_corruption_detected(void **state)
 	free(e);
 }
 
+/*
+ * ---- DDF20: legacy virtio port window, register widths, brokered queue PFN ----
+ * virtio 1.x §4.1.4.8 legacy header on the I/O BAR: HOST_FEATURES 0 (4),
+ * GUEST_FEATURES 4 (4), QUEUE_PFN 8 (4), QUEUE_NUM 12 (2), QUEUE_SEL 14 (2),
+ * QUEUE_NOTIFY 16 (2), STATUS 18 (1), ISR 19 (1).
+ */
+static void
+test_port_window_and_widths(void **state)
+{
+	struct env *e = env_new();
+	struct snap s0, s1, s;
+	struct ddf_selector sel = { .kind = DDF_SEL_ADDR, .addr = { 0, 0, 4, 0 } };
+	struct ddf_policy p;
+	ddf_handle c, w, w2, small, ring, ring2;
+	uint64_t ck;
+	uint32_t mg, v;
+
+	snap(e, &s0);
+	memset(&p, 0, sizeof p);
+	p.owner = OWNER;
+	p.dma_budget = BUDGET;
+	p.max_inflight = 4;
+	p.nrules = 7;
+	p.rules[0] = (struct ddf_rule){ DDF_RULE_WRITE, 0, 0, 0, 4, 4 };
+	p.rules[1] = (struct ddf_rule){ DDF_RULE_WRITE, 0, 0, 0, 14, 2 };
+	p.rules[2] = (struct ddf_rule){ DDF_RULE_WRITE, 0, 0, 0, 16, 2 };
+	p.rules[3] = (struct ddf_rule){ DDF_RULE_WRITE, 0, 0, 0, 18, 1 };
+	p.rules[4] = (struct ddf_rule){ DDF_RULE_PFN32, 0, 0, 8192, 8, 0 };
+	p.rules[5] = (struct ddf_rule){ DDF_RULE_WRITE, 4, 0, 0, 0x14, 1 };   /* modern status */
+	p.rules[6] = (struct ddf_rule){ DDF_RULE_WRITE, 4, 0, 0, 0x16, 8 };
+	assert_int_equal(ddf_claim(&e->l, &sel, &p, &c), E_INVAL);   /* an 8-byte write rule */
+	p.rules[6] = (struct ddf_rule){ DDF_RULE_WRITE, 0, 0, 0, 0x3f, 2 };
+	assert_int_equal(ddf_claim(&e->l, &sel, &p, &c), E_INVAL);   /* misaligned */
+	p.nrules = 6;
+	assert_int_equal(ddf_claim(&e->l, &sel, &p, &c), 0);
+	/* the port window: exact bounds inside the I/O BAR, never mapped */
+	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, c, 0, 0x20, 0x21, &w), E_RANGE);
+	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, c, 0, 0, 0, &w), E_INVAL);
+	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, c, 0, 0, 0x40, &w), 0);
+	assert_int_equal(ddf_mmio_map(&e->l, OWNER, w, &ck, &mg), E_NOTSUP);
+	assert_int_equal(count_calls(&e->f, FC_MAP, 0), 0);
+	/* reads at any width inside the window */
+	assert_int_equal(ddf_mmio_read(&e->l, OWNER, w, 19, 1, &v), 0);
+	assert_int_equal(e->f.last_width, 1);
+	assert_int_equal(ddf_mmio_read(&e->l, OWNER, w, 12, 2, &v), 0);
+	assert_int_equal(e->f.last_width, 2);
+	assert_int_equal(ddf_mmio_read(&e->l, OWNER, w, 0x3e, 4, &v), E_INVAL);
+	assert_int_equal(ddf_mmio_read(&e->l, OWNER, w, 0x40, 1, &v), E_RANGE);
+	assert_int_equal(ddf_mmio_read(&e->l, OWNER, w, 0, 3, &v), E_INVAL);
+	assert_int_equal(ddf_mmio_read(&e->l, OWNER, w, 0, 8, &v), E_INVAL);
+	/* writes: the listed register at its listed width only */
+	uint32_t w0 = e->f.writes;
+	assert_int_equal(ddf_mmio_write(&e->l, OWNER, w, 18, 1, 0x0f), 0);
+	assert_int_equal(e->f.last_reg, 18);
+	assert_int_equal(ddf_mmio_write(&e->l, OWNER, w, 14, 2, 0), 0);
+	assert_int_equal(ddf_mmio_write(&e->l, OWNER, w, 18, 2, 0x0f), E_PERM);   /* wider */
+	assert_int_equal(ddf_mmio_write(&e->l, OWNER, w, 16, 4, 0), E_PERM);
+	assert_int_equal(ddf_mmio_write(&e->l, OWNER, w, 12, 2, 0), E_PERM);      /* QUEUE_NUM */
+	assert_int_equal(ddf_mmio_write(&e->l, OWNER, w, 8, 4, 0x1234), E_PERM);  /* PFN: brokered */
+	assert_int_equal(ddf_mmio_write(&e->l, OWNER, w, 0, 8, 0), E_INVAL);
+	assert_int_equal(e->f.writes, w0 + 2);
+	/* the modern status byte on BAR4 */
+	assert_int_equal(ddf_mmio_grant(&e->l, OWNER, c, 4, 0, 0x1000, &w2), 0);
+	assert_int_equal(ddf_mmio_write(&e->l, OWNER, w2, 0x14, 1, 1), 0);
+	assert_int_equal(ddf_mmio_write32(&e->l, OWNER, w2, 0x14, 1), E_PERM);  /* clobbers 0x15.. */
+	/* brokered queue PFN: the ring starts at the buffer's first page and must fit */
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, c, 4096, 2, &small), 0);
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, c, 8192, 2, &ring), 0);
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, c, 8192, 2, &ring2), 0);
+	assert_int_equal(ddf_mmio_brokered_pfn(&e->l, OWNER, w, 8, small), E_RANGE);
+	assert_int_equal(ddf_mmio_brokered_pfn(&e->l, OWNER, w, 4, ring), E_PERM);   /* not PFN */
+	assert_int_equal(ddf_mmio_brokered_pfn(&e->l, OWNER, w, 10, ring), E_INVAL);
+	assert_int_equal(ddf_mmio_brokered_pfn(&e->l, OTHER, w, 8, ring), E_PERM);
+	assert_int_equal(ddf_mmio_brokered_addr(&e->l, OWNER, w, 8, ring, 0), E_PERM);  /* no address rule */
+	snap(e, &s1);
+	e->f.fail_pfn = E_RANGE;   /* the kernel finds the frame above 44 bits */
+	assert_int_equal(ddf_mmio_brokered_pfn(&e->l, OWNER, w, 8, ring), E_RANGE);
+	snap(e, &s);
+	assert_memory_equal(&s.t, &s1.t, sizeof s.t);
+	assert_int_equal(ddf_mmio_brokered_pfn(&e->l, OWNER, w, 8, ring), 0);
+	assert_int_equal(e->f.last_addr_cookie, e->bufs[ddf_handle_index(ring)].cookie);
+	assert_int_equal(ddf_buffer_get(&e->l, ring)->state, DDF_BUF_INFLIGHT);
+	assert_int_equal(ddf_dma_free(&e->l, OWNER, ring), E_BUSY);
+	assert_int_equal(ddf_mmio_brokered_pfn(&e->l, OWNER, w, 8, ring2), 0);   /* moves the hold */
+	assert_int_equal(ddf_buffer_get(&e->l, ring)->state, DDF_BUF_ALLOCATED);
+	assert_int_equal(ddf_claim_get(&e->l, c)->ring_holds, 1);
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+	/* a port window is never mapped: corrupting one into MAPPED is caught */
+	e->win[ddf_handle_index(w)].state = DDF_WIN_MAPPED;
+	assert_int_equal(ddf_check_invariants(&e->l), E_CORRUPT);
+	e->win[ddf_handle_index(w)].state = DDF_WIN_GRANTED;
+	uint32_t from = e->f.nlog;
+	assert_int_equal(ddf_owner_gone(&e->l, OWNER, DDF_TD_CRASH), 1);
+	assert_teardown_order(&e->f, from);
+	assert_back_to(e, &s0);
+	free(e);
+}
+
 int
 main(void)
 {
@@ -1217,6 +1315,7 @@ main(void)
 		cmocka_unit_test(test_generation_exhaustion), /* DDF17 */
 		cmocka_unit_test(test_forged_and_full),     /* DDF18 */
 		cmocka_unit_test(test_corruption_detected), /* DDF19 */
+		cmocka_unit_test(test_port_window_and_widths), /* DDF20 */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,20 +105,37 @@ f_eoi(void *ctx, uint64_t ck)
 }
 
 static uint32_t
-f_read32(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off)
+f_reg_read(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off, uint8_t width)
 {
 	struct fake *f = ctx;
 	rec(f, FC_READ32);
 	f->reads++;
+	f->last_width = width;
 	return (uint32_t)off ^ 0xa5a5a5a5u;
 }
 
 static void
-f_write32(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off, uint32_t v)
+f_reg_write(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off, uint8_t width,
+    uint32_t v)
 {
 	struct fake *f = ctx;
 	rec(f, FC_WRITE32);
 	f->writes++;
+	f->last_width = width;
+	f->last_reg = ((uint64_t)bar << 56) | off;
+}
+
+static int
+f_write_pfn(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off, uint64_t bck)
+{
+	struct fake *f = ctx;
+	int e = take_fail(&f->fail_pfn);
+	if (e)
+		return e;
+	rec(f, FC_WRITE_ADDR);
+	f->last_addr_cookie = bck;
+	f->last_addr_off = 0;
+	return 0;
 }
 
 static void
@@ -210,8 +227,8 @@ const struct ddf_ops fake_ops = {
 	.pci_get = f_pci_get, .now_ns = f_now,
 	.stop_bus_master = f_stop_bm, .enable_bus_master = f_enable_bm,
 	.map = f_map, .unmap = f_unmap, .route = f_route, .drop_route = f_drop_route,
-	.mask = f_mask, .eoi = f_eoi, .mmio_read32 = f_read32, .mmio_write32 = f_write32,
-	.write_dma_addr = f_write_addr, .dma_alloc = f_dma_alloc, .dma_map = f_dma_map,
+	.mask = f_mask, .eoi = f_eoi, .reg_read = f_reg_read, .reg_write = f_reg_write,
+	.write_dma_addr = f_write_addr, .write_dma_pfn = f_write_pfn, .dma_alloc = f_dma_alloc, .dma_map = f_dma_map,
 	.dma_unmap = f_dma_unmap, .publish = f_publish, .drain = f_drain,
 	.scrub_free = f_scrub_free,
 };

@@ -26,7 +26,9 @@ struct fake {
 	uint64_t frames_free;         /* fake PMM: free 4 KiB frames */
 	uint32_t live_maps, live_routes, live_dma_maps, live_bufs;
 	uint64_t next_cookie;
-	int fail_map, fail_route, fail_alloc, fail_dma_map;  /* next call fails with this */
+	int fail_map, fail_route, fail_alloc, fail_dma_map, fail_pfn;  /* next call fails */
+	uint8_t last_width;
+	uint64_t last_reg;            /* bar << 56 | offset of the last register write */
 	uint64_t last_addr_cookie, last_addr_off;            /* write_dma_addr arguments */
 	uint32_t writes, reads, eois;
 	uint64_t now;

@@ -34,7 +34,9 @@ va0 = struct.unpack_from("<Q", b, loads[0] + 16)[0]
 off1 = struct.unpack_from("<Q", b, loads[1] + 8)[0]
 struct.pack_into("<Q", b, loads[1] + 16, va0 + (off1 & 0xFFF))
 write("bad-overlap", b)
-write("bad-truncated", good[: len(good) // 2])
+# cut inside the first PT_LOAD's bytes
+p0 = first_load(good)
+write("bad-truncated", good[: struct.unpack_from("<Q", good, p0 + 8)[0] + 64])
 b = bytearray(good); p = first_load(b)
 memsz = struct.unpack_from("<Q", b, p + 40)[0]
 struct.pack_into("<Q", b, p + 32, memsz + 0x1000); write("bad-filesz", b)

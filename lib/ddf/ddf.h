@@ -278,6 +278,12 @@ struct ddf_ledger {
 void ddf_init(struct ddf_ledger *l, const struct ddf_tables *t, const struct ddf_ops *ops,
     void *ctx, struct ddf_audit *audit);
 
+/*
+ * Driver-facing operations take `owner`, the calling process id, and refuse
+ * (E_PERM) objects of another process: defence in depth behind the cap
+ * check. Claims require a nonzero owner, so owner 0 owns nothing.
+ */
+
 /* Claims (manifest grant). Out: the claim handle. */
 int ddf_claim(struct ddf_ledger *l, const struct ddf_selector *sel, const struct ddf_policy *pol,
     ddf_handle *out);
@@ -322,6 +328,7 @@ int ddf_irq_fire(struct ddf_ledger *l, ddf_handle route);
 /* Returns the coalesced count (> 0, EOI now pending) or 0: block (waiter recorded). */
 int ddf_irq_wait(struct ddf_ledger *l, uint32_t owner, ddf_handle route);
 int ddf_irq_ack(struct ddf_ledger *l, uint32_t owner, ddf_handle route);
+/* Returns 1 when unmasking finds interrupts pending and a waiter blocked: wake it. */
 int ddf_irq_mask(struct ddf_ledger *l, uint32_t owner, ddf_handle route, int masked);
 int ddf_irq_release(struct ddf_ledger *l, uint32_t owner, ddf_handle route);
 

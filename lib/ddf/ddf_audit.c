@@ -55,6 +55,20 @@ ddf_audit_read(const struct ddf_audit *a, uint64_t cursor, struct ddf_audit_rec 
 	return (int)n;
 }
 
+uint8_t
+ddf_device_error(int err)
+{
+	switch (err) {
+	case E_STALE: return DDF_DE_STALE;
+	case E_RANGE: return DDF_DE_OUT_OF_RANGE;
+	case E_PERM: return DDF_DE_NOT_PERMITTED;
+	case E_LIMIT: case E_NOSPC: case E_NOMEM: return DDF_DE_BUDGET_EXHAUSTED;
+	case E_BUSY: case E_AGAIN: return DDF_DE_BUSY;
+	case E_DISCONNECTED: return DDF_DE_REVOKED;
+	default: return DDF_DE_INVALID;   /* E_INVAL, E_BADF, E_NOTSUP, E_EXIST, E_NOENT, ... */
+	}
+}
+
 static const char *const ev_names[DDF_EV_COUNT] = {
 	"claim", "release", "mmio-map", "mmio-unmap", "irq-route", "irq-drop",
 	"dma-alloc", "dma-free", "reset", "teardown", "rejected", "grant", "submit", "complete",

@@ -79,6 +79,20 @@ uint64_t ddf_audit_oldest(const struct ddf_audit *a);
 int ddf_audit_read(const struct ddf_audit *a, uint64_t cursor, struct ddf_audit_rec *out,
     uint32_t max, uint64_t *next, uint64_t *dropped);
 
+/* schema/device.capnp DeviceError ordinals */
+enum ddf_device_error {
+	DDF_DE_STALE = 0, DDF_DE_OUT_OF_RANGE = 1, DDF_DE_UNALIGNED = 2, DDF_DE_NOT_PERMITTED = 3,
+	DDF_DE_BUDGET_EXHAUSTED = 4, DDF_DE_BUSY = 5, DDF_DE_REVOKED = 6, DDF_DE_NOT_MAPPED = 7,
+	DDF_DE_INVALID = 8,
+};
+/*
+ * The DeviceError a cap method returns for a ledger error code. The ledger
+ * reports misalignment as E_INVAL, so `unaligned` is never produced; a
+ * handle of a torn-down claim is E_STALE (stale), never `revoked`, which the
+ * kernel uses for waiters failed by a route drop.
+ */
+uint8_t ddf_device_error(int err);
+
 const char *ddf_event_name(uint8_t event);
 const char *ddf_op_name(uint8_t op);
 /* One line for the console's `logs` command (snprintf return rules). */

@@ -14,16 +14,23 @@ int ddf__reject(struct ddf_ledger *l, const struct ddf_claim *c, uint32_t owner,
 int ddf__bump(uint32_t *gen);
 
 /*
- * Decode a claim handle presented by `owner` (owner 0: the kernel itself,
- * no owner check). E_BADF wrong kind or index, E_STALE old generation or
+ * Who presents a handle: a driver process id (uint32_t), or DDF__KERNEL for
+ * the kernel's own paths (interrupt, completion, teardown, observation). It
+ * is wider than a process id so no process can pass it; a driver calling
+ * with process id 0 owns nothing (claims need a nonzero owner).
+ */
+#define DDF__KERNEL ((uint64_t)1 << 32)
+
+/*
+ * Decode a claim handle presented by `who`. E_BADF wrong kind or index, E_STALE old generation or
  * freed, E_BUSY inside teardown, E_PERM another owner's claim.
  */
-int ddf__claim(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_claim **out);
-int ddf__window(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_window **w,
+int ddf__claim(struct ddf_ledger *l, ddf_handle h, uint64_t who, struct ddf_claim **out);
+int ddf__window(struct ddf_ledger *l, ddf_handle h, uint64_t who, struct ddf_window **w,
     struct ddf_claim **c);
-int ddf__route(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_route **r,
+int ddf__route(struct ddf_ledger *l, ddf_handle h, uint64_t who, struct ddf_route **r,
     struct ddf_claim **c);
-int ddf__buffer(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_buffer **b,
+int ddf__buffer(struct ddf_ledger *l, ddf_handle h, uint64_t who, struct ddf_buffer **b,
     struct ddf_claim **c);
 
 /* Register width a policy rule covers (WRITE: 1, 2 or 4; ADDR64: 8; PFN32: 4). */

@@ -110,7 +110,7 @@ ddf_init(struct ddf_ledger *l, const struct ddf_tables *t, const struct ddf_ops 
 /* ---- handle decoding ---- */
 
 int
-ddf__claim(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_claim **out)
+ddf__claim(struct ddf_ledger *l, ddf_handle h, uint64_t who, struct ddf_claim **out)
 {
 	uint32_t i = ddf_handle_index(h);
 	struct ddf_claim *c;
@@ -124,7 +124,7 @@ ddf__claim(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_claim 
 		return E_BUSY;
 	if (c->state != DDF_CLAIM_ACTIVE)
 		return E_STALE;
-	if (owner != 0 && c->owner != owner)
+	if (who != DDF__KERNEL && c->owner != who)
 		return E_PERM;
 	*out = c;
 	return 0;
@@ -132,7 +132,7 @@ ddf__claim(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_claim 
 
 /* The claim an object points at must be live and the caller's. */
 static int
-owning_claim(struct ddf_ledger *l, uint32_t ci, uint32_t owner, struct ddf_claim **out)
+owning_claim(struct ddf_ledger *l, uint32_t ci, uint64_t who, struct ddf_claim **out)
 {
 	struct ddf_claim *c;
 
@@ -143,14 +143,14 @@ owning_claim(struct ddf_ledger *l, uint32_t ci, uint32_t owner, struct ddf_claim
 		return E_BUSY;
 	if (c->state != DDF_CLAIM_ACTIVE)
 		return E_STALE;
-	if (owner != 0 && c->owner != owner)
+	if (who != DDF__KERNEL && c->owner != who)
 		return E_PERM;
 	*out = c;
 	return 0;
 }
 
 int
-ddf__window(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_window **w,
+ddf__window(struct ddf_ledger *l, ddf_handle h, uint64_t who, struct ddf_window **w,
     struct ddf_claim **c)
 {
 	uint32_t i = ddf_handle_index(h);
@@ -161,11 +161,11 @@ ddf__window(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_windo
 	if (ddf_epoch_check(ddf_handle_gen(h), (*w)->gen) < 0 ||
 	    ((*w)->state != DDF_WIN_GRANTED && (*w)->state != DDF_WIN_MAPPED))
 		return E_STALE;
-	return owning_claim(l, (*w)->claim, owner, c);
+	return owning_claim(l, (*w)->claim, who, c);
 }
 
 int
-ddf__route(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_route **r,
+ddf__route(struct ddf_ledger *l, ddf_handle h, uint64_t who, struct ddf_route **r,
     struct ddf_claim **c)
 {
 	uint32_t i = ddf_handle_index(h);
@@ -175,11 +175,11 @@ ddf__route(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_route 
 	*r = &l->t.routes[i];
 	if (ddf_epoch_check(ddf_handle_gen(h), (*r)->gen) < 0 || (*r)->state != DDF_ROUTE_LIVE)
 		return E_STALE;
-	return owning_claim(l, (*r)->claim, owner, c);
+	return owning_claim(l, (*r)->claim, who, c);
 }
 
 int
-ddf__buffer(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_buffer **b,
+ddf__buffer(struct ddf_ledger *l, ddf_handle h, uint64_t who, struct ddf_buffer **b,
     struct ddf_claim **c)
 {
 	uint32_t i = ddf_handle_index(h);
@@ -199,7 +199,7 @@ ddf__buffer(struct ddf_ledger *l, ddf_handle h, uint32_t owner, struct ddf_buffe
 	default:
 		return E_STALE;
 	}
-	return owning_claim(l, (*b)->claim, owner, c);
+	return owning_claim(l, (*b)->claim, who, c);
 }
 
 void
@@ -528,7 +528,7 @@ ddf_teardown(struct ddf_ledger *l, ddf_handle claim, uint8_t reason)
 	struct ddf_claim *c;
 	int err;
 
-	if ((err = ddf__claim(l, claim, 0, &c)) < 0)
+	if ((err = ddf__claim(l, claim, DDF__KERNEL, &c)) < 0)
 		return ddf__reject(l, NULL, 0, DDF_OP_TEARDOWN, err);
 	if (reason < DDF_TD_RELEASE || reason > DDF_TD_RESET)
 		return ddf__reject(l, c, 0, DDF_OP_TEARDOWN, E_INVAL);
@@ -599,7 +599,7 @@ ddf_claim_get(const struct ddf_ledger *l, ddf_handle claim)
 {
 	struct ddf_claim *c;
 
-	if (ddf__claim((struct ddf_ledger *)l, claim, 0, &c) < 0)
+	if (ddf__claim((struct ddf_ledger *)l, claim, DDF__KERNEL, &c) < 0)
 		return NULL;
 	return c;
 }
@@ -610,7 +610,7 @@ ddf_buffer_get(const struct ddf_ledger *l, ddf_handle buf)
 	struct ddf_buffer *b;
 	struct ddf_claim *c;
 
-	if (ddf__buffer((struct ddf_ledger *)l, buf, 0, &b, &c) < 0)
+	if (ddf__buffer((struct ddf_ledger *)l, buf, DDF__KERNEL, &b, &c) < 0)
 		return NULL;
 	return b;
 }

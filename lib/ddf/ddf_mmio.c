@@ -358,7 +358,7 @@ ddf_irq_fire(struct ddf_ledger *l, ddf_handle route)
 	struct ddf_claim *c;
 	int err;
 
-	if ((err = ddf__route(l, route, 0, &r, &c)) < 0)
+	if ((err = ddf__route(l, route, DDF__KERNEL, &r, &c)) < 0)
 		return ddf__reject(l, NULL, 0, DDF_OP_IRQ_FIRE, err == E_BUSY ? E_STALE : err);
 	if (r->pending < UINT32_MAX)
 		r->pending++;
@@ -419,6 +419,11 @@ ddf_irq_mask(struct ddf_ledger *l, uint32_t owner, ddf_handle route, int masked)
 		return ddf__reject(l, NULL, owner, DDF_OP_IRQ_MASK, err);
 	l->ops->mask(l->ctx, r->cookie, masked != 0);
 	r->masked = masked != 0;
+	/* Interrupts counted while masked are delivered now to a blocked waiter. */
+	if (!r->masked && r->waiting && r->pending > 0) {
+		r->waiting = 0;
+		return 1;
+	}
 	return 0;
 }
 

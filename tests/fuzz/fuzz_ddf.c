@@ -158,7 +158,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (int step = 0; step < 256 && in.n > 0; step++) {
 		uint8_t op = u8(&in);
-		uint32_t owner = 1 + (u8(&in) & 1);
+		uint8_t ob = u8(&in);
+		uint32_t owner = ob == 0xfe ? 0 : 1 + (ob & 1);   /* pid 0 owns nothing */
 		int td = 0;
 
 		switch (op % 25) {

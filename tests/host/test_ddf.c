@@ -502,8 +502,8 @@ test_irq(void **state)
 	assert_int_equal(ddf_irq_mask(&e->l, OWNER, d.route, 1), 0);
 	assert_int_equal(ddf_irq_wait(&e->l, OWNER, d.route), 0);
 	assert_int_equal(ddf_irq_fire(&e->l, d.route), 0);
-	assert_int_equal(ddf_irq_mask(&e->l, OWNER, d.route, 0), 0);
-	assert_int_equal(ddf_irq_fire(&e->l, d.route), 1);
+	assert_int_equal(ddf_irq_mask(&e->l, OWNER, d.route, 0), 1);   /* wakes the waiter */
+	assert_int_equal(ddf_irq_fire(&e->l, d.route), 0);
 	assert_int_equal(ddf_irq_wait(&e->l, OWNER, d.route), 2);
 	assert_int_equal(ddf_irq_ack(&e->l, OWNER, d.route), 0);
 	/* rejections: duplicate route, bad kind/index, other owner, wrong kind of handle */
@@ -514,6 +514,10 @@ test_irq(void **state)
 	assert_int_equal(ddf_irq_route(&e->l, OWNER, d.claim, DDF_IRQ_MSIX, 2048, &r2), E_INVAL);
 	assert_int_equal(ddf_irq_route(&e->l, OTHER, d.claim, DDF_IRQ_MSIX, 2, &r2), E_PERM);
 	assert_int_equal(ddf_irq_wait(&e->l, OTHER, d.route), E_PERM);
+	assert_int_equal(ddf_irq_wait(&e->l, 0, d.route), E_PERM);   /* pid 0 is not the kernel */
+	assert_int_equal(ddf_dma_free(&e->l, 0, d.buf[0]), E_PERM);
+	assert_int_equal(ddf_mmio_write32(&e->l, 0, d.win, REG_NOTIFY, 1), E_PERM);
+	assert_int_equal(ddf_irq_mask(&e->l, OWNER, d.route, 0), 0);   /* nothing pending */
 	assert_int_equal(ddf_irq_wait(&e->l, OWNER, d.win), E_BADF);
 	e->f.fail_route = E_NOSPC;   /* the kernel's vector allocator is full */
 	assert_int_equal(ddf_irq_route(&e->l, OWNER, d.claim, DDF_IRQ_MSIX, 2, &r2), E_NOSPC);

@@ -165,6 +165,19 @@ test_audit_format(void **state)
 	assert_string_equal(ddf_op_name(200), "unknown");
 	for (uint8_t e = 0; e < DDF_EV_COUNT; e++)
 		assert_string_not_equal(ddf_event_name(e), "unknown");
+	/* ledger errors as schema DeviceError ordinals */
+	assert_int_equal(ddf_device_error(E_STALE), DDF_DE_STALE);
+	assert_int_equal(ddf_device_error(E_RANGE), DDF_DE_OUT_OF_RANGE);
+	assert_int_equal(ddf_device_error(E_PERM), DDF_DE_NOT_PERMITTED);
+	assert_int_equal(ddf_device_error(E_LIMIT), DDF_DE_BUDGET_EXHAUSTED);
+	assert_int_equal(ddf_device_error(E_NOSPC), DDF_DE_BUDGET_EXHAUSTED);
+	assert_int_equal(ddf_device_error(E_NOMEM), DDF_DE_BUDGET_EXHAUSTED);
+	assert_int_equal(ddf_device_error(E_BUSY), DDF_DE_BUSY);
+	assert_int_equal(ddf_device_error(E_AGAIN), DDF_DE_BUSY);
+	assert_int_equal(ddf_device_error(E_DISCONNECTED), DDF_DE_REVOKED);
+	assert_int_equal(ddf_device_error(E_INVAL), DDF_DE_INVALID);
+	assert_int_equal(ddf_device_error(E_BADF), DDF_DE_INVALID);
+	assert_int_equal(ddf_device_error(E_NOTSUP), DDF_DE_INVALID);
 }
 
 struct vq_case {

@@ -445,6 +445,54 @@ nvm038_cap_checks(void **state)
 	nvme_model_free(m);
 }
 
+static void
+nvm039_shutdown_on_fini(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+	uint64_t t0;
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	roundtrip(&c, m, 0, 1, 1, 1);
+	nvme_fini(&c);
+	assert_int_equal(c.shutdown_err, 0);
+	assert_int_equal(m->shutdowns, 1);
+	assert_int_equal(m->cc & NVME_CC_EN, 0);
+	assert_no_buffers(m);
+	/* a controller that never finishes shutting down costs CAP.TO, no more */
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	m->shutdown_stuck = 1;
+	t0 = fake_env_now(m->env);
+	nvme_fini(&c);
+	assert_int_equal(c.shutdown_err, E_TIMEOUT);
+	assert_true(fake_env_now(m->env) - t0 < 2000000000ull);
+	assert_int_equal(m->cc & NVME_CC_EN, 0);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void
+nvm040_namespace_changed_across_reset_fails_closed(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+	uint8_t buf[512];
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	m->ns[0].nsze = 512;    /* shrunk behind the driver */
+	m->drop = 1;
+	assert_int_equal(nvme_read(&c, 0, 0, 1, buf), E_TIMEOUT);
+	assert_int_equal(c.state, NVME_DEAD);
+	assert_int_equal(nvme_read(&c, 0, 1000, 1, buf), E_IO);
+	assert_int_equal(nvme_reset(&c), E_CORRUPT);
+	m->ns[0].nsze = 1024;
+	assert_int_equal(nvme_reset(&c), 0);
+	roundtrip(&c, m, 0, 1000, 1, 2);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
 /* ---- NVM-050..: policy and BlockDevice ---- */
 
 static void
@@ -550,6 +598,8 @@ main(void)
 		cmocka_unit_test(nvm036_fatal_during_reset_leaves_dead),
 		cmocka_unit_test(nvm037_bad_identify_fails_init),
 		cmocka_unit_test(nvm038_cap_checks),
+		cmocka_unit_test(nvm039_shutdown_on_fini),
+		cmocka_unit_test(nvm040_namespace_changed_across_reset_fails_closed),
 		cmocka_unit_test(nvm050_selected_write_policy),
 		cmocka_unit_test(nvm051_blockdevice_bounds),
 	};

@@ -401,6 +401,12 @@ reg_write(void *dev, unsigned bar, uint64_t off, unsigned w, uint32_t v)
 		uint32_t old = m->cc;
 
 		m->cc = v;
+		if ((v & NVME_CC_SHN_MASK) && !(old & NVME_CC_SHN_MASK) && (v & NVME_CC_EN)) {
+			m->shutdowns++;
+			m->flushes++;   /* a shutdown commits the write cache */
+			if (!m->shutdown_stuck)
+				m->csts = (m->csts & ~NVME_CSTS_SHST_MASK) | NVME_CSTS_SHST_DONE;
+		}
 		if ((old & NVME_CC_EN) && !(v & NVME_CC_EN))
 			controller_reset(m);
 		else if (!(old & NVME_CC_EN) && (v & NVME_CC_EN))

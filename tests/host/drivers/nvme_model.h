@@ -50,11 +50,12 @@ struct nvme_model {
 	int wrong_phase;        /* next completion is written with the old phase */
 	int defer;              /* process on tick, not on the doorbell */
 	int absent;             /* all registers read all-ones */
+	int shutdown_stuck;     /* CSTS.SHST never reports done */
 	void (*mutate)(void *ctx, int what, uint8_t *buf, unsigned len);
 	void *mutate_ctx;       /* fuzzing: rewrite identify data / CQEs */
 	/* counters */
 	uint32_t reads, writes, flushes, resets, errors, prp_lists, pending;
-	uint32_t io_cmds;
+	uint32_t io_cmds, shutdowns;
 };
 
 struct nvme_model *nvme_model_new(unsigned nns, const uint64_t *nsze, const uint32_t *lbads);

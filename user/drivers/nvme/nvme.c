@@ -432,7 +432,28 @@ identify_all(struct nvme_ctrl *c)
 	return 0;
 }
 
-/* Reset, enable, (identify,) create the I/O queue pair. */
+/* After a recovery reset the namespaces served must be the ones identified
+ * at init: a namespace that changed size or format behind the driver would
+ * make every bounds check wrong, so the controller fails closed instead. */
+static int
+identify_recheck(struct nvme_ctrl *c)
+{
+	uint64_t nsze;
+	uint32_t i, bs;
+	int err;
+
+	for (i = 0; i < c->nns; i++) {
+		if ((err = identify(c, c->ns[i].nsid, NVME_CNS_NS)))
+			return err;
+		if ((err = nvme_parse_id_ns(c->data.cpu, &nsze, &bs)))
+			return err == E_NOENT ? E_CORRUPT : err;
+		if (nsze != c->ns[i].nsze || bs != c->ns[i].lba_size)
+			return E_CORRUPT;
+	}
+	return 0;
+}
+
+/* Reset, enable, identify (or re-check), create the I/O queue pair. */
 static int
 bring_up(struct nvme_ctrl *c, int first)
 {
@@ -445,7 +466,7 @@ bring_up(struct nvme_ctrl *c, int first)
 	queue_clear(&c->ioq);
 	if ((err = enable(c)))
 		return err;
-	if (first && (err = identify_all(c)))
+	if ((err = first ? identify_all(c) : identify_recheck(c)))
 		return err;
 	if ((err = create_io_queues(c)))
 		return err;
@@ -516,9 +537,36 @@ free_aq:
 	return err;
 }
 
+/* Normal shutdown (3.1.5 CC.SHN, 3.1.6 CSTS.SHST): the controller
+ * commits its volatile write cache before it reports done. */
+static int
+shutdown(struct nvme_ctrl *c)
+{
+	uint64_t deadline = devenv_now_ns(c->env) + c->ready_timeout_ns;
+	uint32_t cc, csts, us = NVME_POLL_MIN_US;
+	int err;
+
+	if ((err = rd32(c, NVME_REG_CC, &cc)) ||
+	    (err = wr32(c, NVME_REG_CC, (cc & ~NVME_CC_SHN_MASK) | NVME_CC_SHN_NORMAL)))
+		return err;
+	for (;;) {
+		if ((err = rd32(c, NVME_REG_CSTS, &csts)))
+			return err;
+		if (csts == NVME_CSTS_ABSENT || (csts & NVME_CSTS_CFS))
+			return E_IO;
+		if ((csts & NVME_CSTS_SHST_MASK) == NVME_CSTS_SHST_DONE)
+			return 0;
+		if (devenv_now_ns(c->env) >= deadline)
+			return E_TIMEOUT;
+		backoff(c, &us);
+	}
+}
+
 void
 nvme_fini(struct nvme_ctrl *c)
 {
+	if (c->state == NVME_LIVE)
+		c->shutdown_err = shutdown(c);
 	(void)disable(c);
 	c->state = NVME_DOWN;
 	if (c->prp_list.h)

@@ -67,12 +67,16 @@ struct nvme_ctrl {
 	char model[41];
 	uint32_t resets, timeouts, fatals, bogus_cqe;
 	int last_status;                /* last CQE status field (decoded by nvme_status_err) */
+	int shutdown_err;               /* result of the CC.SHN shutdown in nvme_fini */
 };
 
 /* Bring the controller up (reset, admin queue, identify, I/O queue pair). */
 int nvme_init(struct nvme_ctrl *c, struct devenv *env, enum nvme_completion mode);
+/* Normal shutdown (CC.SHN, bounded by CAP.TO) when LIVE, then disable and
+ * free every buffer. */
 void nvme_fini(struct nvme_ctrl *c);
-/* Controller reset and re-creation of the queues; LIVE again on success. */
+/* Controller reset, re-check of the served namespaces (changed -> E_CORRUPT)
+ * and re-creation of the I/O queues; LIVE again on success, else DEAD. */
 int nvme_reset(struct nvme_ctrl *c);
 
 int nvme_read(struct nvme_ctrl *c, uint32_t ns, uint64_t lba, uint32_t count, void *buf);

@@ -35,12 +35,15 @@
 #define NVME_CC_MPS_SHIFT 7
 #define NVME_CC_AMS_RR (0u << 11)
 #define NVME_CC_SHN_MASK (3u << 14)
+#define NVME_CC_SHN_NORMAL (1u << 14)
 #define NVME_CC_IOSQES_SHIFT 16
 #define NVME_CC_IOCQES_SHIFT 20
 
 /* 3.1.6 CSTS */
 #define NVME_CSTS_RDY 0x1u
 #define NVME_CSTS_CFS 0x2u
+#define NVME_CSTS_SHST_MASK (3u << 2)
+#define NVME_CSTS_SHST_DONE (2u << 2)
 #define NVME_CSTS_ABSENT 0xffffffffu    /* all-ones: device gone */
 
 /* 3.1.8 AQA (0's based sizes) */

@@ -8,7 +8,7 @@ PKGS=(
   qemu-system-x86 qemu-utils ovmf seabios
   grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools dosfstools
   capnproto libcapnp-dev
-  libcmocka-dev python3-pytest python3-pexpect
+  libcmocka-dev python3-pytest python3-pytest-xdist
   clang llvm lld libclang-rt-14-dev
   libsqlite3-dev
 )

@@ -42,5 +42,5 @@ $modules
 }
 CFG
 mkdir -p "$(dirname "$out")"
-grub-mkrescue -o "$out.tmp" "$tmp" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
-mv "$out.tmp" "$out"
+grub-mkrescue -o "$out.$$.tmp" "$tmp" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
+mv "$out.$$.tmp" "$out"	# atomic: parallel test workers may build the same image

@@ -41,7 +41,10 @@ run_system() {
 	log=$BUILD/logs/pytest.log
 	xml=$BUILD/logs/pytest.xml
 	rm -f "$xml"
-	/usr/bin/python3 -m pytest -q -rfE --junitxml="$xml" tests/system ${PYTEST_ARGS:-} 2>&1 | tee "$log"
+	# Two QEMU guests at a time: TCG runs one guest per host core.
+	workers=${PYTEST_WORKERS:-2}
+	par=; [ "$workers" -gt 1 ] && par="-n $workers"
+	/usr/bin/python3 -m pytest -q -rfE $par --junitxml="$xml" tests/system ${PYTEST_ARGS:-} 2>&1 | tee "$log"
 	read -r sys_pass sys_fail < <(/usr/bin/python3 - "$xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
 try:

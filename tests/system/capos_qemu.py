@@ -29,9 +29,11 @@ def image(cmdline="", extra_modules=()):
         return os.path.join(BUILD, "capos.img")
     key = hashlib.sha256((cmdline + "\0" + "\0".join(extra_modules)).encode()).hexdigest()[:16]
     out = os.path.join(BUILD, "test-images", key + ".img")
-    kernel = os.path.join(BUILD, "kernel", "capos.elf")
+    # `make` rebuilds capos.img whenever the kernel or a boot binary changes.
+    newest = max(os.path.getmtime(os.path.join(BUILD, f)) for f in ("kernel/capos.elf", "capos.img")
+                 if os.path.exists(os.path.join(BUILD, f)))
     with _image_lock:
-        if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(kernel):
+        if not os.path.exists(out) or os.path.getmtime(out) < newest:
             subprocess.run(["bash", "scripts/mkimage.sh", out, cmdline, *extra_modules],
                            cwd=ROOT, check=True)
     return out

@@ -184,6 +184,8 @@ xfer_commit(struct proc *dst, struct xfer *x, uint32_t n, uint32_t accept, capid
 {
 	uint32_t free = 0;
 
+	if (n == 0)
+		return 0;
 	if (n > accept)
 		return E_PERM;	/* the receiver refuses: it accepts fewer caps */
 	for (uint32_t i = 1; i < CAP_SLOTS; i++)

@@ -32,7 +32,7 @@ ring_post(struct proc *p, const struct ring_cqe *c)
 {
 	if (!p->ring)
 		return;
-	p->ring->cq[p->cq_tail % RING_CQ_ENTRIES] = *c;
+	kcopy(&p->ring->cq[p->cq_tail % RING_CQ_ENTRIES], c, sizeof *c);
 	p->cq_tail++;
 	__atomic_store_n(&p->ring->hdr.cq_tail, p->cq_tail, __ATOMIC_RELEASE);
 	if (p->state == P_BLOCKED && ring_cq_ready(p) >= p->wait_min)
@@ -302,7 +302,8 @@ sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns)
 	while (p->sq_head != tail) {
 		if (ring_cq_ready(p) + p->inflight >= RING_CQ_ENTRIES)
 			break;	/* no guaranteed room for its completion: leave it queued */
-		struct ring_sqe s = p->ring->sq[p->sq_head % RING_SQ_ENTRIES];	/* one copy */
+		struct ring_sqe s;	/* one copy, then only the copy is read */
+		kcopy(&s, &p->ring->sq[p->sq_head % RING_SQ_ENTRIES], sizeof s);
 		p->sq_head++;
 		__atomic_store_n(&h->sq_head, p->sq_head, __ATOMIC_RELEASE);
 		process_sqe(p, &s);

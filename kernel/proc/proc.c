@@ -10,6 +10,7 @@
  * checked against (uaccess.c).
  */
 #include "proc/proc.h"
+#include "ddf/kddf.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
 #include "boot/mb2.h"
@@ -241,6 +242,8 @@ proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
 	endpoint_forget_proc(p);
 	xfer_forget_proc(p);
 	cap_table_destroy(p);
+	/* Device claims: the one ordered teardown, before the user pages go (kernel/ddf). */
+	kddf_owner_gone(p->pid, kind == EXIT_FAULT ? DDF_TD_CRASH : DDF_TD_EXIT);
 	bool self = (p == this_cpu()->cur);
 	if (self)
 		write_cr3(vmm_kernel_pml4());

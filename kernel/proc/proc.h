@@ -138,6 +138,14 @@ int proc_find_module(const char *name, const void **data, uint64_t *len);
 int proc_bootstrap_add(struct proc *p, const char *name, uint64_t iid, capid_t cap);
 
 /* ---- uaccess.c: user memory through the owner's page tables ---- */
+/* Copy with rep movsq/movsb (kernel/lib.c's memcpy goes byte by byte). */
+static inline void
+kcopy(void *dst, const void *src, uint64_t n)
+{
+	uint64_t q = n >> 3, r = n & 7;
+	__asm__ volatile("rep movsq\n\tmovq %3, %%rcx\n\trep movsb"
+			 : "+D"(dst), "+S"(src), "+c"(q) : "r"(r) : "memory");
+}
 int vma_add(struct proc *p, uint64_t start, uint64_t end, unsigned kind);
 bool user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write);
 int copy_from_user(struct proc *p, void *dst, uint64_t va, uint64_t len);

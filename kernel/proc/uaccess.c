@@ -59,9 +59,9 @@ copy(struct proc *p, uint64_t va, void *kbuf, uint64_t len, bool to_user)
 		if (pa == ~0ull)
 			return E_RANGE;
 		if (to_user)
-			memcpy(phys_to_virt(pa), k, n);
+			kcopy(phys_to_virt(pa), k, n);
 		else
-			memcpy(k, phys_to_virt(pa), n);
+			kcopy(k, phys_to_virt(pa), n);
 		va += n;
 		k += n;
 		len -= n;

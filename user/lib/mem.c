@@ -1,13 +1,16 @@
 /* The freestanding memory and string functions (lib/base/mem.h) for user programs. */
+#include <stdint.h>
 #include "base/mem.h"
 
+/* rep movsq/stosq: one instruction per 8 bytes (this also keeps the
+ * -icount benchmark honest about what a copy costs on real hardware). */
 void *
 memcpy(void *dst, const void *src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-	while (n--)
-		*d++ = *s++;
+	void *d = dst;
+	size_t q = n >> 3, r = n & 7;
+	__asm__ volatile("rep movsq\n\tmovq %3, %%rcx\n\trep movsb"
+			 : "+D"(d), "+S"(src), "+c"(q) : "r"(r) : "memory");
 	return dst;
 }
 
@@ -29,9 +32,11 @@ memmove(void *dst, const void *src, size_t n)
 void *
 memset(void *dst, int c, size_t n)
 {
-	unsigned char *d = dst;
-	while (n--)
-		*d++ = (unsigned char)c;
+	void *d = dst;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ull;
+	size_t q = n >> 3, r = n & 7;
+	__asm__ volatile("rep stosq\n\tmovq %3, %%rcx\n\trep stosb"
+			 : "+D"(d), "+c"(q) : "a"(v), "r"(r) : "memory");
 	return dst;
 }
 

@@ -301,23 +301,28 @@ rt_return(capid_t ep, uint32_t token, const void *res, uint32_t len, const struc
 	return c.result;
 }
 
+/*
+ * RECV -> handler -> RETURN. The RETURN and the next RECV go to the kernel
+ * in one cap_enter(2): the RETURN completes at once, and the call blocks
+ * until the next request arrives, so a request costs one system call.
+ */
 int
 rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 {
 	uint8_t *in = rt_alloc(RING_MAX_MSG), *out = rt_alloc(RING_MAX_MSG);
+	struct ring_sqe recv = { .opcode = RING_OP_RECV, .cap = ep, .result = (uint64_t)in,
+				 .result_len = RING_MAX_MSG, .xfer_count = accept };
+	struct ring_cqe c;
+	int r;
+
 	if (!in || !out)
 		return E_NOMEM;
+	recv.user_data = next_tag++;
+	if ((r = rt_submit(&recv)) < 0)
+		return r;
+	sys_cap_enter(1, 0);
 	for (;;) {
-		struct ring_sqe e = {
-			.opcode = RING_OP_RECV, .cap = ep, .user_data = next_tag++, .result = (uint64_t)in,
-			.result_len = RING_MAX_MSG, .xfer_count = accept,
-		};
-		struct ring_cqe c;
-		int r = rt_submit(&e);
-		if (r < 0)
-			return r;
-		sys_cap_enter(1, 0);
-		wait_tag(e.user_data, &c);
+		wait_tag(recv.user_data, &c);
 		if (c.result < 0)
 			return c.detail ? c.detail : c.result;
 		struct rt_request rq = { .method = c.method, .params = in, .plen = c.len,
@@ -326,15 +331,26 @@ rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 		memcpy(rq.iids, c.iids, sizeof rq.iids);
 		uint32_t rlen = RING_MAX_MSG, nout = 0;
 		struct ring_xfer xo[RING_MAX_XFER];
+		bool exc = false;
 		r = h(ctx, &rq, out, &rlen, xo, &nout);
 		if (r < 0)
 			return r;
 		if (r > 0) {
 			int n = rt_exception(out, RING_MAX_MSG, (unsigned)(r - 1), "raised by the server");
-			rt_return(ep, c.token, out, n < 0 ? 0 : (uint32_t)n, NULL, 0, true);
-		} else {
-			rt_return(ep, c.token, out, rlen, xo, nout, false);
+			rlen = n < 0 ? 0 : (uint32_t)n;
+			nout = 0;
+			exc = true;
 		}
+		struct ring_sqe ret = {
+			.opcode = RING_OP_RETURN, .flags = exc ? RING_RET_EXCEPTION : 0, .cap = ep,
+			.user_data = next_tag++, .params = (uint64_t)out, .params_len = rlen,
+			.xfer = (uint64_t)xo, .xfer_count = nout, .token = c.token,
+		};
+		recv.user_data = next_tag++;
+		if ((r = rt_submit(&ret)) < 0 || (r = rt_submit(&recv)) < 0)
+			return r;
+		sys_cap_enter(2, 0);
+		wait_tag(ret.user_data, &c);	/* already posted: RETURN completes at once */
 	}
 }
 

@@ -10,6 +10,7 @@
 #include "hw.h"
 #include "kernel.h"
 #include "ktest.h"
+#include "ddf/kddf.h"
 #include "mm/heap.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
@@ -212,6 +213,7 @@ ktest_run(const char *name)
 	} else if (strcmp(name, "panic") == 0) {
 		panic("requested by capos.test=panic");
 	} else {
+		kddf_ktest_run(name);	/* kernel/ddf: returns only when name is not ddf* */
 		hw_ktest_run(name);	/* returns only when name is not a hardware test */
 		kprintf("capos: test %s result=fail reason=unknown-test\n", name);
 		qemu_exit(1);

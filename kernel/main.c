@@ -17,6 +17,7 @@
 #include "hw.h"
 #include "kernel.h"
 #include "ktest.h"
+#include "ddf/kddf.h"
 #include "mm/heap.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
@@ -142,6 +143,7 @@ kmain_on_stack(void)
 	kfree(probe);
 	kprintf("capos: heap-ok\n");
 	hw_init();	/* ACPI, APIC, PCI, timers; returns with interrupts on */
+	kddf_init();	/* kernel/ddf: the device manager over the PCI registry */
 
 	struct pmm_stats st;
 	pmm_stats(&st);

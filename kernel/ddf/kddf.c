@@ -1,0 +1,946 @@
+/*
+ * The kernel device manager: lib/ddf's ledger with real effects.
+ *
+ * The ledger (lib/ddf) decides; this file only implements struct ddf_ops
+ * and the few kernel records the effects need, each keyed by the opaque
+ * cookie the ledger stores:
+ *   kbuf   a DMA buffer's bounce pages (contiguous, from pmm, zeroed);
+ *   kmap   one user mapping (a BAR window read-only, or a buffer read-write);
+ *   kroute one claimed MSI-X route in the interrupt layer;
+ *   kdev   per claim slot: the PCI function, its format and virtqueues.
+ * None of them is a count of anything the ledger counts (invariant 2).
+ *
+ * Locking: `lock` (irqsave) serialises every ledger call, including the
+ * interrupt path (kddf_irq_deliver). Lock order: kddf -> irq layer -> vmm.
+ * The interrupt layer calls our handler with its own lock released.
+ *
+ * Deferred EOI on MSI-X: the interrupt layer EOIs the LAPIC at once (an
+ * un-EOIed vector would block every lower-priority one); what is deferred
+ * is the *source*: the handler masks the MSI-X entry and only the driver's
+ * acknowledge (ops->eoi) unmasks it. The device holds a further message in
+ * its pending bit meanwhile, so nothing is lost and nothing storms.
+ */
+#include "ddf/kddf.h"
+#include "arch/x86_64/apic_irq.h"
+#include "arch/x86_64/x86.h"
+#include "kernel.h"
+#include "mm/pmm.h"
+#include "mm/vmm.h"
+#include "pci/pci.h"
+#include "proc/proc.h"
+#include "sync/spinlock.h"
+#include "time/time.h"
+
+#define NCLAIMS		16u
+#define NWINDOWS	64u
+#define NROUTES		64u
+#define NBUFFERS	256u	/* ddf_check_invariants recounts tables up to 256 */
+#define NSUBS		256u
+#define NMAPS		(NWINDOWS + NBUFFERS)
+#define NOWNERS		16u
+#define NAUDIT		512u
+#define VQ_MAX		4u	/* queues with a brokered ring per claim */
+#define VQ_SLOTS	256u	/* slots tracked per queue */
+
+static struct ddf_claim claims[NCLAIMS];
+static struct ddf_window windows[NWINDOWS];
+static struct ddf_route routes[NROUTES];
+static struct ddf_buffer buffers[NBUFFERS];
+static struct ddf_sub subs[NSUBS];
+static struct ddf_audit_rec audit_recs[NAUDIT];
+static struct ddf_audit audit;
+static struct ddf_ledger L;
+static struct spinlock lock;
+
+struct kbuf {
+	bool used, ring, mapped;
+	uint64_t pa, npages;
+};
+struct kmap {
+	bool used;
+	uint32_t owner;
+	uint64_t va, npages;
+	uint32_t buf;		/* kbuf index + 1 for a buffer mapping, 0 for MMIO */
+};
+struct kroute {
+	bool used, in_service, user_masked;
+	irq_handle_t h;
+	ddf_handle ddf;		/* the ledger's route handle; 0 until kddf_irq_route returns */
+	struct pci_func *f;
+	uint16_t index;
+	uint32_t claim;
+};
+struct kvq {
+	uint64_t ring;		/* kbuf cookie of the ring, 0 = none */
+	uint16_t size, avail_idx, used_seen;
+	ddf_handle tok[VQ_SLOTS];
+};
+struct kdev {
+	struct pci_func *f;
+	uint8_t fmt;
+	uint16_t qsel;
+	struct kvq q[VQ_MAX];
+};
+struct kowner {
+	uint32_t owner;
+	uint64_t pml4;		/* for non-process owners */
+	uint64_t used[KDDF_USER_PAGES / 64];
+};
+
+static struct kbuf kbufs[NBUFFERS];
+static struct kmap kmaps[NMAPS];
+static struct kroute kroutes[NROUTES];
+static struct kdev kdevs[NCLAIMS];
+static struct kowner kowners[NOWNERS];
+
+static uint32_t
+claim_index(const struct ddf_claim *c)
+{
+	return (uint32_t)(c - claims);
+}
+
+static struct pci_func *
+claim_func(const struct ddf_claim *c)
+{
+	return pci_find_bdf(c->fn.addr.bus, c->fn.addr.device, c->fn.addr.function);
+}
+
+/* ---- owners and their DDF address range ---- */
+
+static struct kowner *
+owner_get(uint32_t owner, bool create)
+{
+	struct kowner *freeo = NULL;
+	for (uint32_t i = 0; i < NOWNERS; i++) {
+		if (kowners[i].owner == owner)
+			return &kowners[i];
+		if (!kowners[i].owner && !freeo)
+			freeo = &kowners[i];
+	}
+	if (!create || !freeo)
+		return NULL;
+	memset(freeo, 0, sizeof *freeo);
+	freeo->owner = owner;
+	return freeo;
+}
+
+static uint64_t
+owner_pml4(uint32_t owner)
+{
+	struct kowner *o = owner_get(owner, false);
+	if (o && o->pml4)
+		return o->pml4;
+	for (struct proc *p = proc_list; p; p = p->all_next)
+		if (p->pid == owner && p->state != P_ZOMBIE)
+			return p->pml4;
+	return 0;
+}
+
+int
+kddf_owner_register(uint32_t owner, uint64_t pml4)
+{
+	int r = 0;
+	uint64_t fl = spin_lock_irqsave(&lock);
+	struct kowner *o = owner_get(owner, pml4 != 0);
+	if (pml4 && !o)
+		r = E_NOSPC;
+	else if (pml4)
+		o->pml4 = pml4;
+	else if (o)
+		o->owner = 0;
+	spin_unlock_irqrestore(&lock, fl);
+	return r;
+}
+
+/* First fit of n pages in the owner's DDF range; returns the page index or E_NOSPC. */
+static int
+va_alloc(struct kowner *o, uint64_t n)
+{
+	for (uint64_t s = 0; s + n <= KDDF_USER_PAGES; s++) {
+		uint64_t k = 0;
+		while (k < n && !(o->used[(s + k) / 64] & (1ull << ((s + k) % 64))))
+			k++;
+		if (k == n) {
+			for (k = 0; k < n; k++)
+				o->used[(s + k) / 64] |= 1ull << ((s + k) % 64);
+			return (int)s;
+		}
+		s += k;
+	}
+	return E_NOSPC;
+}
+
+static void
+va_free(struct kowner *o, uint64_t page, uint64_t n)
+{
+	for (uint64_t k = 0; k < n; k++)
+		o->used[(page + k) / 64] &= ~(1ull << ((page + k) % 64));
+}
+
+/* Map pa[0..n) (contiguous) into owner; returns the kmap cookie. Unwinds on failure. */
+static int
+user_map(uint32_t owner, uint64_t pa, uint64_t n, unsigned kind, uint32_t buf, uint64_t *cookie)
+{
+	uint64_t pml4 = owner_pml4(owner);
+	struct kowner *o = owner_get(owner, true);
+	if (!pml4 || !o)
+		return E_PERM;
+	uint32_t m = 0;
+	while (m < NMAPS && kmaps[m].used)
+		m++;
+	if (m == NMAPS)
+		return E_NOSPC;
+	int s = va_alloc(o, n);
+	if (s < 0)
+		return s;
+	uint64_t va = KDDF_USER_VA + (uint64_t)s * PAGE_SIZE;
+	for (uint64_t i = 0; i < n; i++) {
+		if (vmm_map_page(pml4, va + i * PAGE_SIZE, pa + i * PAGE_SIZE, kind | VMM_USER) < 0) {
+			while (i--)
+				vmm_unmap_page(pml4, va + i * PAGE_SIZE);
+			va_free(o, (uint64_t)s, n);
+			return E_NOMEM;
+		}
+	}
+	kmaps[m] = (struct kmap){ true, owner, va, n, buf };
+	*cookie = m + 1;
+	return 0;
+}
+
+static void
+user_unmap(uint64_t cookie)
+{
+	if (!cookie || cookie > NMAPS || !kmaps[cookie - 1].used)
+		return;
+	struct kmap *m = &kmaps[cookie - 1];
+	uint64_t pml4 = owner_pml4(m->owner);
+	struct kowner *o = owner_get(m->owner, false);
+	/* A dead process's tables are gone with it (proc_exit runs us first). */
+	for (uint64_t i = 0; pml4 && i < m->npages; i++)
+		vmm_unmap_page(pml4, m->va + i * PAGE_SIZE);
+	if (o)
+		va_free(o, (m->va - KDDF_USER_VA) / PAGE_SIZE, m->npages);
+	if (m->buf)
+		kbufs[m->buf - 1].mapped = false;
+	m->used = false;
+}
+
+/* ---- ops: PCI ---- */
+
+static int
+op_pci_get(void *ctx, uint32_t i, struct ddf_func *out)
+{
+	if (i >= pci.nfuncs)
+		return E_NOENT;
+	const struct pci_func *f = &pci_funcs[i];
+	memset(out, 0, sizeof *out);
+	out->addr = (struct ddf_pci_addr){ 0, f->bus, f->dev, f->fn };
+	out->vendor = f->vendor;
+	out->device = f->device;
+	for (int b = 0; b < DDF_MAX_BARS; b++) {
+		uint8_t t = f->bar[b].type;
+		out->bar[b].kind = t == PCI_BAR_IO ? DDF_BAR_IO :
+		    (t == PCI_BAR_MEM32 || t == PCI_BAR_MEM64) ? DDF_BAR_MEM : DDF_BAR_NONE;
+		out->bar[b].size = t ? f->bar[b].size : 0;
+	}
+	return 0;
+}
+
+static uint64_t
+op_now_ns(void *ctx)
+{
+	return time_ns();
+}
+
+static void
+op_stop_bus_master(void *ctx, const struct ddf_claim *c)
+{
+	struct pci_func *f = claim_func(c);
+	if (f)
+		pci_write16(f, 0x04, pci_read16(f, 0x04) & ~PCI_CMD_MASTER);
+}
+
+static void
+op_enable_bus_master(void *ctx, const struct ddf_claim *c)
+{
+	struct pci_func *f = claim_func(c);
+	if (f)
+		pci_write16(f, 0x04, pci_read16(f, 0x04) | PCI_CMD_MASTER | PCI_CMD_IO | PCI_CMD_MEM);
+}
+
+/* ---- ops: register windows ---- */
+
+static int
+op_map(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off, uint64_t len,
+    uint64_t *cookie)
+{
+	struct pci_func *f = claim_func(c);
+	if (!f || !f->bar[bar].base)
+		return E_NOENT;
+	/* Read-only and uncached: the driver reads registers directly, writes go through the broker. */
+	return user_map(c->owner, f->bar[bar].base + off, len / PAGE_SIZE, VMM_RO | VMM_UC, 0, cookie);
+}
+
+static void
+op_unmap(void *ctx, const struct ddf_claim *c, uint64_t cookie)
+{
+	user_unmap(cookie);
+}
+
+static volatile uint8_t *
+bar_kva(struct pci_func *f, uint8_t bar, uint64_t off, uint8_t width)
+{
+	/* pci_map_bar page-rounds and maps uncached; the window check already bounded off. */
+	return (volatile uint8_t *)pci_map_bar(f, bar, off, width);
+}
+
+static uint32_t
+op_reg_read(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off, uint8_t width)
+{
+	struct pci_func *f = claim_func(c);
+	if (!f)
+		return ~0u;
+	if (f->bar[bar].type == PCI_BAR_IO) {
+		uint16_t port = (uint16_t)(f->bar[bar].base + off);
+		return width == 1 ? inb(port) : width == 2 ? inw(port) : inl(port);
+	}
+	volatile uint8_t *p = bar_kva(f, bar, off, width);
+	if (!p)
+		return ~0u;
+	return width == 1 ? *p : width == 2 ? *(volatile uint16_t *)p : *(volatile uint32_t *)p;
+}
+
+static void
+op_reg_write(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off, uint8_t width,
+    uint32_t v)
+{
+	struct pci_func *f = claim_func(c);
+	struct kdev *d = &kdevs[claim_index(c)];
+	if (!f)
+		return;
+	if (d->fmt == KDDF_FMT_VIRTIO_LEGACY && bar == 0 && off == VIRTIO_LEG_QUEUE_SEL)
+		d->qsel = (uint16_t)v;
+	if (f->bar[bar].type == PCI_BAR_IO) {
+		uint16_t port = (uint16_t)(f->bar[bar].base + off);
+		if (width == 1)
+			outb(port, (uint8_t)v);
+		else if (width == 2)
+			outw(port, (uint16_t)v);
+		else
+			outl(port, v);
+		return;
+	}
+	volatile uint8_t *p = bar_kva(f, bar, off, width);
+	if (!p)
+		return;
+	if (width == 1)
+		*p = (uint8_t)v;
+	else if (width == 2)
+		*(volatile uint16_t *)p = (uint16_t)v;
+	else
+		*(volatile uint32_t *)p = v;
+}
+
+static void
+op_write_dma_addr(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off,
+    uint64_t buf_cookie, uint64_t buf_off)
+{
+	uint64_t a = kbufs[buf_cookie - 1].pa + buf_off;
+	op_reg_write(ctx, c, bar, off, 4, (uint32_t)a);
+	op_reg_write(ctx, c, bar, off + 4, 4, (uint32_t)(a >> 32));
+}
+
+/* Legacy split ring layout (virtio 1.x §2.7 with legacy §2.7.2 alignment 4096). */
+static uint64_t
+vring_used_off(uint16_t qs)
+{
+	return ALIGN_UP(16ull * qs + 6 + 2ull * qs, 4096);
+}
+
+static uint64_t
+vring_bytes(uint16_t qs)
+{
+	return vring_used_off(qs) + 6 + 8ull * qs;
+}
+
+static int
+op_write_dma_pfn(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off,
+    uint64_t buf_cookie)
+{
+	struct kbuf *b = &kbufs[buf_cookie - 1];
+	struct kdev *d = &kdevs[claim_index(c)];
+	if ((b->pa >> 12) > 0xFFFFFFFFull)
+		return E_RANGE;
+	if (d->fmt == KDDF_FMT_VIRTIO_LEGACY) {
+		/* The ring holds device-visible addresses: the driver must never write it. */
+		if (b->mapped || d->qsel >= VQ_MAX)
+			return E_PERM;
+		uint16_t qs = (uint16_t)op_reg_read(ctx, c, 0, VIRTIO_LEG_QUEUE_SIZE, 2);
+		if (!qs || qs > VQ_SLOTS || (qs & (qs - 1)) || vring_bytes(qs) > b->npages * PAGE_SIZE)
+			return E_RANGE;
+		struct kvq *q = &d->q[d->qsel];
+		memset(q, 0, sizeof *q);
+		q->ring = buf_cookie;
+		q->size = qs;
+		b->ring = true;
+	}
+	op_reg_write(ctx, c, bar, off, 4, (uint32_t)(b->pa >> 12));
+	return 0;
+}
+
+/* ---- ops: interrupts ---- */
+
+static void msix_entry_mask(struct kroute *r);
+static int kddf_irq_deliver_locked(struct kroute *r);
+
+static void
+irq_handler(void *arg)
+{
+	struct kroute *r = arg;
+	uint64_t fl = spin_lock_irqsave(&lock);
+	if (r->used && r->ddf)
+		(void)kddf_irq_deliver_locked(r);
+	spin_unlock_irqrestore(&lock, fl);
+}
+
+static int
+op_route(void *ctx, const struct ddf_claim *c, uint8_t kind, uint16_t index, uint64_t *cookie)
+{
+	struct pci_func *f = claim_func(c);
+	if (kind != DDF_IRQ_MSIX)
+		return E_NOTSUP;	/* MSI and INTx routes for drivers are not wired yet */
+	if (!f)
+		return E_NOENT;
+	uint32_t i = 0;
+	while (i < NROUTES && kroutes[i].used)
+		i++;
+	if (i == NROUTES)
+		return E_NOSPC;
+	struct kroute *r = &kroutes[i];
+	*r = (struct kroute){ .used = true, .f = f, .index = index, .claim = claim_index(c) };
+	int e = irq_route_claim_msix(f, index, c->owner, irq_handler, r, &r->h);
+	if (e) {
+		r->used = false;
+		return e;
+	}
+	*cookie = i + 1;
+	return 0;
+}
+
+static void
+op_drop_route(void *ctx, const struct ddf_claim *c, uint64_t cookie)
+{
+	struct kroute *r = &kroutes[cookie - 1];
+	irq_route_release(r->h);	/* masks the entry, frees the vector, bumps its generation */
+	r->used = false;
+	r->ddf = 0;
+}
+
+static void
+msix_entry_set(struct kroute *r)
+{
+	struct pci_func *f = r->f;
+	if (!f->msix_table || r->index >= f->msix_size)
+		return;
+	f->msix_table[r->index * 4 + 3] = (r->in_service || r->user_masked) ? 1u : 0u;
+}
+
+static void
+msix_entry_mask(struct kroute *r)
+{
+	r->in_service = true;
+	msix_entry_set(r);
+}
+
+static void
+op_mask(void *ctx, uint64_t cookie, int masked)
+{
+	struct kroute *r = &kroutes[cookie - 1];
+	r->user_masked = masked != 0;
+	msix_entry_set(r);
+}
+
+static void
+op_eoi(void *ctx, uint64_t cookie)
+{
+	struct kroute *r = &kroutes[cookie - 1];
+	r->in_service = false;
+	msix_entry_set(r);
+}
+
+/* ---- ops: DMA ---- */
+
+static int
+op_dma_alloc(void *ctx, const struct ddf_claim *c, uint64_t size, uint64_t *cookie)
+{
+	uint32_t i = 0;
+	while (i < NBUFFERS && kbufs[i].used)
+		i++;
+	if (i == NBUFFERS)
+		return E_NOSPC;
+	uint64_t pa, n = size / PAGE_SIZE;
+	if (pmm_alloc_contig(n, &pa) < 0)	/* zeroed (invariant 4) */
+		return E_NOMEM;
+	kbufs[i] = (struct kbuf){ .used = true, .pa = pa, .npages = n };
+	*cookie = i + 1;
+	return 0;
+}
+
+static int
+op_dma_map(void *ctx, const struct ddf_claim *c, uint64_t buf_cookie, uint64_t size,
+    uint64_t *map_cookie)
+{
+	struct kbuf *b = &kbufs[buf_cookie - 1];
+	if (b->ring)
+		return E_PERM;	/* a ring the kernel writes addresses into is never user-visible */
+	int e = user_map(c->owner, b->pa, b->npages, VMM_RW, (uint32_t)buf_cookie, map_cookie);
+	if (!e)
+		b->mapped = true;
+	return e;
+}
+
+static void
+op_dma_unmap(void *ctx, const struct ddf_claim *c, uint64_t map_cookie)
+{
+	user_unmap(map_cookie);
+}
+
+struct vdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+} __attribute__((packed));
+_Static_assert(sizeof(struct vdesc) == 16, "virtq descriptor");
+#define VDESC_F_WRITE 2u
+
+static void
+op_publish(void *ctx, const struct ddf_claim *c, uint16_t queue, uint16_t slot,
+    uint64_t buf_cookie, uint64_t off, uint32_t len, uint16_t flags)
+{
+	struct kdev *d = &kdevs[claim_index(c)];
+	struct kvq *q = &d->q[queue];	/* kddf_dma_submit checked queue, slot and ring */
+	uint8_t *ring = phys_to_virt(kbufs[q->ring - 1].pa);
+	struct vdesc *desc = (struct vdesc *)ring;
+	volatile uint16_t *avail = (volatile uint16_t *)(ring + 16ull * q->size);
+	desc[slot] = (struct vdesc){ kbufs[buf_cookie - 1].pa + off, len, flags & VDESC_F_WRITE, 0 };
+	avail[2 + q->avail_idx % q->size] = slot;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* descriptor before the index (§2.7.13) */
+	avail[1] = ++q->avail_idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static void
+op_drain(void *ctx, const struct ddf_claim *c)
+{
+	struct pci_func *f = claim_func(c);
+	struct kdev *d = &kdevs[claim_index(c)];
+	if (!f)
+		return;
+	/* PCIe: wait (bounded) for Transactions Pending to clear (PCIe 5.0 §7.5.3.5). */
+	if (f->cap_pcie)
+		for (int i = 0; i < 1000 && (pci_read16(f, f->cap_pcie + 0x0A) & (1u << 5)); i++)
+			pause();
+	if (d->fmt == KDDF_FMT_VIRTIO_LEGACY) {
+		/* Device reset: it forgets every queue PFN before the ring pages are freed. */
+		op_reg_write(ctx, c, 0, VIRTIO_LEG_STATUS, 1, 0);
+		(void)op_reg_read(ctx, c, 0, VIRTIO_LEG_STATUS, 1);
+		for (uint32_t q = 0; q < VQ_MAX; q++)
+			memset(&d->q[q], 0, sizeof d->q[q]);
+	}
+}
+
+static void
+op_scrub_free(void *ctx, const struct ddf_claim *c, uint64_t buf_cookie, uint64_t size)
+{
+	struct kbuf *b = &kbufs[buf_cookie - 1];
+	memset(phys_to_virt(b->pa), 0, b->npages * PAGE_SIZE);	/* scrub before release */
+	for (uint64_t i = 0; i < b->npages; i++)
+		pmm_free(b->pa + i * PAGE_SIZE);
+	memset(b, 0, sizeof *b);
+}
+
+static const struct ddf_ops kops = {
+	.pci_get = op_pci_get, .now_ns = op_now_ns,
+	.stop_bus_master = op_stop_bus_master, .enable_bus_master = op_enable_bus_master,
+	.map = op_map, .unmap = op_unmap, .route = op_route, .drop_route = op_drop_route,
+	.mask = op_mask, .eoi = op_eoi, .reg_read = op_reg_read, .reg_write = op_reg_write,
+	.write_dma_addr = op_write_dma_addr, .write_dma_pfn = op_write_dma_pfn,
+	.dma_alloc = op_dma_alloc, .dma_map = op_dma_map, .dma_unmap = op_dma_unmap,
+	.publish = op_publish, .drain = op_drain, .scrub_free = op_scrub_free,
+};
+
+/* ---- the completion path: used rings -> ddf_dma_device_done ---- */
+
+static void
+poll_claim(uint32_t ci)
+{
+	struct kdev *d = &kdevs[ci];
+	if (d->fmt != KDDF_FMT_VIRTIO_LEGACY)
+		return;
+	for (uint32_t qi = 0; qi < VQ_MAX; qi++) {
+		struct kvq *q = &d->q[qi];
+		if (!q->ring)
+			continue;
+		uint8_t *ring = phys_to_virt(kbufs[q->ring - 1].pa);
+		volatile uint16_t *used = (volatile uint16_t *)(ring + vring_used_off(q->size));
+		uint16_t idx = used[1];
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		/* A hostile or confused device: never walk more than one ring's worth. */
+		for (uint32_t n = 0; q->used_seen != idx && n < q->size; n++, q->used_seen++) {
+			volatile uint32_t *e = (volatile uint32_t *)(used + 2) + 2u * (q->used_seen % q->size);
+			uint32_t id = e[0], len = e[1];
+			if (id >= q->size || !q->tok[id])
+				continue;	/* stale or bogus id: wakes nobody, counts nothing */
+			(void)ddf_dma_device_done(&L, q->tok[id], len);
+			q->tok[id] = 0;
+		}
+	}
+}
+
+static int
+kddf_irq_deliver_locked(struct kroute *r)
+{
+	msix_entry_mask(r);
+	poll_claim(r->claim);
+	return ddf_irq_fire(&L, r->ddf);
+}
+
+/* ---- API: each call takes the lock, calls the ledger, releases ---- */
+
+#define LOCKED(expr) ({ uint64_t fl_ = spin_lock_irqsave(&lock); int r_ = (expr); \
+	spin_unlock_irqrestore(&lock, fl_); r_; })
+
+void
+kddf_init(void)
+{
+	static const struct ddf_tables t = {
+		claims, NCLAIMS, windows, NWINDOWS, routes, NROUTES, buffers, NBUFFERS, subs, NSUBS,
+	};
+	ddf_audit_init(&audit, audit_recs, NAUDIT);
+	ddf_init(&L, &t, &kops, NULL, &audit);
+	kprintf("capos: ddf-ok claims=%u windows=%u routes=%u buffers=%u subs=%u audit=%u\n",
+		NCLAIMS, NWINDOWS, NROUTES, NBUFFERS, NSUBS, NAUDIT);
+	kprintf("capos: dma-backend=bounce iommu=absent reason=no-iommu-probe "
+		"device_addresses=kernel-authored\n");
+}
+
+struct ddf_ledger *
+kddf_ledger(void)
+{
+	return &L;
+}
+
+static int
+claim_locked(const struct ddf_selector *sel, const struct ddf_policy *pol, uint8_t fmt,
+    ddf_handle *out)
+{
+	int e = ddf_claim(&L, sel, pol, out);
+	if (e)
+		return e;
+	const struct ddf_claim *c = ddf_claim_get(&L, *out);
+	struct kdev *d = &kdevs[claim_index(c)];
+	memset(d, 0, sizeof *d);
+	d->f = claim_func(c);
+	d->fmt = fmt;
+	return 0;
+}
+
+int
+kddf_claim(const struct ddf_selector *sel, const struct ddf_policy *pol, uint8_t fmt,
+    ddf_handle *out)
+{
+	return LOCKED(claim_locked(sel, pol, fmt, out));
+}
+
+void
+kddf_policy_virtio_legacy(struct ddf_policy *pol, uint32_t owner, uint64_t budget,
+    uint32_t max_inflight)
+{
+	static const struct { uint64_t off; uint8_t width; } w[] = {
+		{ VIRTIO_LEG_GUEST_FEATURES, 4 }, { VIRTIO_LEG_QUEUE_SEL, 2 },
+		{ VIRTIO_LEG_QUEUE_NOTIFY, 2 }, { VIRTIO_LEG_STATUS, 1 },
+		{ VIRTIO_LEG_MSIX_CONFIG, 2 }, { VIRTIO_LEG_MSIX_QUEUE, 2 },
+	};
+	memset(pol, 0, sizeof *pol);
+	pol->owner = owner;
+	pol->dma_budget = budget;
+	pol->max_inflight = max_inflight;
+	for (uint32_t i = 0; i < sizeof w / sizeof w[0]; i++)
+		pol->rules[pol->nrules++] = (struct ddf_rule){ .kind = DDF_RULE_WRITE32, .bar = 0,
+		    .offset = w[i].off, .width = w[i].width };
+	pol->rules[pol->nrules++] = (struct ddf_rule){ .kind = DDF_RULE_PFN32, .bar = 0,
+	    .offset = VIRTIO_LEG_QUEUE_PFN, .min_bytes = 2 * PAGE_SIZE };
+	memcpy(pol->label, "virtio-legacy", 14);
+}
+
+int
+kddf_teardown(ddf_handle claim, uint8_t reason)
+{
+	return LOCKED(ddf_teardown(&L, claim, reason));
+}
+
+static int
+owner_gone_locked(uint32_t owner, uint8_t reason)
+{
+	int n = ddf_owner_gone(&L, owner, reason);
+	struct kowner *o = owner_get(owner, false);
+	if (o && !o->pml4)
+		o->owner = 0;	/* a process's DDF range is gone with its address space */
+	return n;
+}
+
+int
+kddf_owner_gone(uint32_t owner, uint8_t reason)
+{
+	int n = LOCKED(owner_gone_locked(owner, reason));
+	if (n > 0)
+		kprintf("capos: ddf-owner-gone owner=%u reason=%s claims=%d\n", owner,
+			reason == DDF_TD_CRASH ? "crash" : "exit", n);
+	return n;
+}
+
+int
+kddf_bus_master_enable(uint32_t owner, ddf_handle claim)
+{
+	return LOCKED(ddf_bus_master_enable(&L, owner, claim));
+}
+
+int
+kddf_queue_configure(uint32_t owner, ddf_handle claim, uint16_t queue, uint32_t depth)
+{
+	return LOCKED(ddf_queue_configure(&L, owner, claim, queue, depth));
+}
+
+int
+kddf_mmio_grant(uint32_t owner, ddf_handle claim, uint8_t bar, uint64_t off, uint64_t len,
+    ddf_handle *out)
+{
+	return LOCKED(ddf_mmio_grant(&L, owner, claim, bar, off, len, out));
+}
+
+static int
+mmio_map_locked(uint32_t owner, ddf_handle win, uint64_t *va, uint32_t *map_gen)
+{
+	uint64_t cookie;
+	int e = ddf_mmio_map(&L, owner, win, &cookie, map_gen);
+	if (!e) {
+		const struct ddf_window *w = &windows[ddf_handle_index(win)];
+		const struct ddf_claim *c = &claims[w->claim];
+		struct pci_func *f = claim_func(c);
+		*va = kmaps[cookie - 1].va + ((f->bar[w->bar].base + w->offset) & (PAGE_SIZE - 1));
+	}
+	return e;
+}
+
+int
+kddf_mmio_map(uint32_t owner, ddf_handle win, uint64_t *va, uint32_t *map_gen)
+{
+	return LOCKED(mmio_map_locked(owner, win, va, map_gen));
+}
+
+int
+kddf_mmio_unmap(uint32_t owner, ddf_handle win, uint32_t map_gen)
+{
+	return LOCKED(ddf_mmio_unmap(&L, owner, win, map_gen));
+}
+
+int
+kddf_mmio_release(uint32_t owner, ddf_handle win)
+{
+	return LOCKED(ddf_mmio_release(&L, owner, win));
+}
+
+int
+kddf_mmio_read(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uint32_t *v)
+{
+	return LOCKED(ddf_mmio_read(&L, owner, win, off, width, v));
+}
+
+int
+kddf_mmio_write(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uint32_t v)
+{
+	return LOCKED(ddf_mmio_write(&L, owner, win, off, width, v));
+}
+
+int
+kddf_mmio_brokered_pfn(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf)
+{
+	return LOCKED(ddf_mmio_brokered_pfn(&L, owner, win, off, buf));
+}
+
+static int
+irq_route_locked(uint32_t owner, ddf_handle claim, uint8_t kind, uint16_t index, ddf_handle *out)
+{
+	int e = ddf_irq_route(&L, owner, claim, kind, index, out);
+	if (!e)
+		kroutes[routes[ddf_handle_index(*out)].cookie - 1].ddf = *out;
+	return e;
+}
+
+int
+kddf_irq_route(uint32_t owner, ddf_handle claim, uint8_t kind, uint16_t index, ddf_handle *out)
+{
+	return LOCKED(irq_route_locked(owner, claim, kind, index, out));
+}
+
+int
+kddf_irq_wait(uint32_t owner, ddf_handle route)
+{
+	return LOCKED(ddf_irq_wait(&L, owner, route));
+}
+
+int
+kddf_irq_ack(uint32_t owner, ddf_handle route)
+{
+	return LOCKED(ddf_irq_ack(&L, owner, route));
+}
+
+int
+kddf_irq_mask(uint32_t owner, ddf_handle route, int masked)
+{
+	return LOCKED(ddf_irq_mask(&L, owner, route, masked));
+}
+
+int
+kddf_irq_release(uint32_t owner, ddf_handle route)
+{
+	return LOCKED(ddf_irq_release(&L, owner, route));
+}
+
+static int
+irq_deliver_locked(ddf_handle route)
+{
+	uint32_t i = ddf_handle_index(route);
+	if (i < NROUTES && routes[i].gen == ddf_handle_gen(route) && routes[i].cookie &&
+	    kroutes[routes[i].cookie - 1].used)
+		return kddf_irq_deliver_locked(&kroutes[routes[i].cookie - 1]);
+	return ddf_irq_fire(&L, route);	/* stale: the ledger refuses and records it */
+}
+
+int
+kddf_irq_deliver(ddf_handle route)
+{
+	return LOCKED(irq_deliver_locked(route));
+}
+
+uint8_t
+kddf_irq_vector(ddf_handle route)
+{
+	struct irq_route info;
+	uint32_t i = ddf_handle_index(route);
+	if (i >= NROUTES || !routes[i].cookie || !kroutes[routes[i].cookie - 1].used ||
+	    irq_route_info(kroutes[routes[i].cookie - 1].h, &info))
+		return 0;
+	return info.vector;
+}
+
+int
+kddf_dma_alloc(uint32_t owner, ddf_handle claim, uint64_t size, uint8_t dir, ddf_handle *out)
+{
+	return LOCKED(ddf_dma_alloc(&L, owner, claim, size, dir, out));
+}
+
+static int
+dma_map_locked(uint32_t owner, ddf_handle buf, uint64_t *va, uint32_t *map_gen)
+{
+	uint64_t cookie;
+	int e = ddf_dma_map(&L, owner, buf, &cookie, map_gen);
+	if (!e)
+		*va = kmaps[cookie - 1].va;
+	return e;
+}
+
+int
+kddf_dma_map(uint32_t owner, ddf_handle buf, uint64_t *va, uint32_t *map_gen)
+{
+	return LOCKED(dma_map_locked(owner, buf, va, map_gen));
+}
+
+int
+kddf_dma_free(uint32_t owner, ddf_handle buf)
+{
+	return LOCKED(ddf_dma_free(&L, owner, buf));
+}
+
+int
+kddf_dma_release(uint32_t owner, ddf_handle buf)
+{
+	return LOCKED(ddf_dma_release(&L, owner, buf));
+}
+
+static int
+dma_submit_locked(uint32_t owner, ddf_handle buf, uint16_t queue, uint16_t slot, uint64_t off,
+    uint32_t len, uint16_t flags, ddf_handle *token)
+{
+	const struct ddf_buffer *b = ddf_buffer_get(&L, buf);
+	/* The format checks the ledger cannot make (it does not know the device's ring). */
+	if (b) {
+		struct kdev *d = &kdevs[b->claim];
+		if (d->fmt != KDDF_FMT_VIRTIO_LEGACY || queue >= VQ_MAX || !d->q[queue].ring ||
+		    slot >= d->q[queue].size || (flags & ~VDESC_F_WRITE))
+			return E_INVAL;	/* INDIRECT/NEXT refused: a table would hold driver addresses */
+	}
+	int e = ddf_dma_submit(&L, owner, buf, queue, slot, off, len, flags, token);
+	if (!e)
+		kdevs[b->claim].q[queue].tok[slot] = *token;
+	return e;
+}
+
+int
+kddf_dma_submit(uint32_t owner, ddf_handle buf, uint16_t queue, uint16_t slot, uint64_t off,
+    uint32_t len, uint16_t flags, ddf_handle *token)
+{
+	return LOCKED(dma_submit_locked(owner, buf, queue, slot, off, len, flags, token));
+}
+
+static int
+dma_complete_locked(uint32_t owner, ddf_handle buf, ddf_handle token, uint32_t *bytes)
+{
+	const struct ddf_buffer *b = ddf_buffer_get(&L, buf);
+	if (b)
+		poll_claim(b->claim);
+	return ddf_dma_complete(&L, owner, buf, token, bytes);
+}
+
+int
+kddf_dma_complete(uint32_t owner, ddf_handle buf, ddf_handle token, uint32_t *bytes)
+{
+	return LOCKED(dma_complete_locked(owner, buf, token, bytes));
+}
+
+int
+kddf_dma_device_done(ddf_handle token, uint32_t bytes)
+{
+	return LOCKED(ddf_dma_device_done(&L, token, bytes));
+}
+
+/* ---- observation ---- */
+
+void
+kddf_print_ledger(const char *tag, struct ddf_totals *t, uint64_t *free_frames)
+{
+	struct pmm_stats st;
+	uint64_t fl = spin_lock_irqsave(&lock);
+	ddf_totals(&L, t);
+	int inv = ddf_check_invariants(&L);
+	spin_unlock_irqrestore(&lock, fl);
+	pmm_stats(&st);
+	*free_frames = st.free_frames;
+	kprintf("capos: ddf-ledger at=%s claims=%u mappings=%u routes=%u pool_bytes=%lu buffers=%u "
+		"inflight=%u completed=%u ring_holds=%u free_frames=%lu invariants=%s\n", tag,
+		t->claims, t->mapped + t->buf_mapped, t->routes, t->dma_used, t->buffers, t->inflight,
+		t->completed, t->ring_holds, st.free_frames, inv ? err_name(inv) : "ok");
+}
+
+int
+kddf_fmt_devices(char *buf, uint64_t size)
+{
+	return LOCKED(ddf_fmt_devices(&L, buf, size));
+}
+
+int
+kddf_audit_read(uint64_t cursor, struct ddf_audit_rec *out, uint32_t max, uint64_t *next,
+    uint64_t *dropped)
+{
+	return LOCKED(ddf_audit_read(&audit, cursor, out, max, next, dropped));
+}

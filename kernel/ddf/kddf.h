@@ -1,0 +1,105 @@
+/*
+ * The kernel device manager (docs/device-manager.md, "Kernel integration").
+ *
+ * kddf wraps the pure ledger of lib/ddf with real effects: PCI command
+ * register, user page mappings of BAR windows and DMA buffers, MSI-X routes
+ * through the interrupt layer, bounce pages from pmm, and the device formats
+ * the kernel authors (legacy virtio split rings). There is exactly one
+ * ledger (`kddf_ledger()`), serialised by one spinlock taken with interrupts
+ * off; every kddf_ function takes it, so callers never hold it.
+ *
+ * DMA backend: kernel-owned bounce pages (no verified IOMMU is probed; the
+ * boot marker says so). Physical addresses never leave the kernel: the
+ * caller of kddf_dma_map gets a user virtual address, and descriptors and
+ * queue bases are written by the kernel from (buffer cookie, offset).
+ */
+#ifndef CAPOS_KDDF_H
+#define CAPOS_KDDF_H
+
+#include <stdint.h>
+#include "ddf/ddf.h"
+
+/* Where DDF mappings go in a driver's address space: 512 pages (one page table). */
+#define KDDF_USER_VA	0x00007FFE00000000ull
+#define KDDF_USER_PAGES	512u
+
+/* Device formats the kernel can publish descriptors into. */
+enum kddf_fmt {
+	KDDF_FMT_NONE = 0,        /* no brokered queue format: submit is refused */
+	KDDF_FMT_VIRTIO_LEGACY = 1, /* legacy virtio PCI (I/O BAR0), split rings at QUEUE_PFN */
+};
+
+/* Legacy virtio PCI header offsets in BAR0 (virtio 1.x §4.1.4.8), MSI-X enabled. */
+#define VIRTIO_LEG_HOST_FEATURES	0
+#define VIRTIO_LEG_GUEST_FEATURES	4
+#define VIRTIO_LEG_QUEUE_PFN		8
+#define VIRTIO_LEG_QUEUE_SIZE		12
+#define VIRTIO_LEG_QUEUE_SEL		14
+#define VIRTIO_LEG_QUEUE_NOTIFY		16
+#define VIRTIO_LEG_STATUS		18
+#define VIRTIO_LEG_ISR			19
+#define VIRTIO_LEG_MSIX_CONFIG		20
+#define VIRTIO_LEG_MSIX_QUEUE		22
+#define VIRTIO_LEG_HDR_LEN		24
+
+void kddf_init(void);
+struct ddf_ledger *kddf_ledger(void);
+
+/* An owner that is not a process (built-in tests): its address space root. 0 pml4 forgets it. */
+int kddf_owner_register(uint32_t owner, uint64_t pml4);
+
+int kddf_claim(const struct ddf_selector *sel, const struct ddf_policy *pol, uint8_t fmt,
+    ddf_handle *out);
+/* A legacy-virtio policy: selected writes on the header, QUEUE_PFN brokered. */
+void kddf_policy_virtio_legacy(struct ddf_policy *pol, uint32_t owner, uint64_t budget,
+    uint32_t max_inflight);
+int kddf_teardown(ddf_handle claim, uint8_t reason);
+/* Process exit or crash: tear down every claim the process holds (proc_exit calls this). */
+int kddf_owner_gone(uint32_t owner, uint8_t reason);
+int kddf_bus_master_enable(uint32_t owner, ddf_handle claim);
+int kddf_queue_configure(uint32_t owner, ddf_handle claim, uint16_t queue, uint32_t depth);
+
+int kddf_mmio_grant(uint32_t owner, ddf_handle claim, uint8_t bar, uint64_t off, uint64_t len,
+    ddf_handle *out);
+/* Map read-only into the owner; *va is where, *map_gen names the mapping for unmap. */
+int kddf_mmio_map(uint32_t owner, ddf_handle win, uint64_t *va, uint32_t *map_gen);
+int kddf_mmio_unmap(uint32_t owner, ddf_handle win, uint32_t map_gen);
+int kddf_mmio_release(uint32_t owner, ddf_handle win);
+int kddf_mmio_read(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uint32_t *v);
+int kddf_mmio_write(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uint32_t v);
+int kddf_mmio_brokered_pfn(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf);
+
+int kddf_irq_route(uint32_t owner, ddf_handle claim, uint8_t kind, uint16_t index,
+    ddf_handle *out);
+/* > 0: interrupts taken (EOI now owed); 0: none yet (would block); < 0: refused. */
+int kddf_irq_wait(uint32_t owner, ddf_handle route);
+int kddf_irq_ack(uint32_t owner, ddf_handle route);
+int kddf_irq_mask(uint32_t owner, ddf_handle route, int masked);
+int kddf_irq_release(uint32_t owner, ddf_handle route);
+/* The interrupt path, callable directly (tests, benchmarks): what a delivered MSI-X does. */
+int kddf_irq_deliver(ddf_handle route);
+/* CPU vector of a live route (tests), 0 when none. */
+uint8_t kddf_irq_vector(ddf_handle route);
+
+int kddf_dma_alloc(uint32_t owner, ddf_handle claim, uint64_t size, uint8_t dir, ddf_handle *out);
+int kddf_dma_map(uint32_t owner, ddf_handle buf, uint64_t *va, uint32_t *map_gen);
+int kddf_dma_free(uint32_t owner, ddf_handle buf);
+int kddf_dma_release(uint32_t owner, ddf_handle buf);
+int kddf_dma_submit(uint32_t owner, ddf_handle buf, uint16_t queue, uint16_t slot, uint64_t off,
+    uint32_t len, uint16_t flags, ddf_handle *token);
+/* Collect: parses the device's used ring first; E_AGAIN while the device has not finished. */
+int kddf_dma_complete(uint32_t owner, ddf_handle buf, ddf_handle token, uint32_t *bytes);
+/* The completion path (tests): what a used-ring entry naming `token` does. */
+int kddf_dma_device_done(ddf_handle token, uint32_t bytes);
+
+/* `capos: ddf-ledger claims=.. free_frames=..` with a tag; totals out for comparisons. */
+void kddf_print_ledger(const char *tag, struct ddf_totals *t, uint64_t *free_frames);
+/* Console: `devices` and `logs` lines (bounded by size). */
+int kddf_fmt_devices(char *buf, uint64_t size);
+int kddf_audit_read(uint64_t cursor, struct ddf_audit_rec *out, uint32_t max, uint64_t *next,
+    uint64_t *dropped);
+
+/* kddf_ktest.c: capos.test=ddf | ddf-bench; returns only when name is neither. */
+void kddf_ktest_run(const char *name);
+
+#endif

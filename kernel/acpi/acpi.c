@@ -17,16 +17,26 @@
 
 struct acpi_state acpi;
 
-/* Map a table header, then the table; NULL with a message when it cannot be. */
+/*
+ * Map a table header, then the table; NULL with a message when it cannot be.
+ * *len is the length the header claims, sig (5 bytes) its printable signature.
+ */
 static const void *
-map_table(uint64_t pa, uint32_t *len, char *err, size_t errlen)
+map_table(uint64_t pa, char *sig, uint32_t *len, char *err, size_t errlen)
 {
 	const struct acpi_hdr *h = vmm_map_phys(pa, sizeof *h, VMM_RO);
+
+	*len = 0;
+	if (sig)
+		memcpy(sig, "????", 5);
 	if (!h) {
 		fmt_snprintf(err, errlen, "header at %#lx cannot be mapped", pa);
 		return NULL;
 	}
+	for (int i = 0; sig && i < 4; i++)
+		sig[i] = h->sig[i] >= 0x20 && h->sig[i] < 0x7f ? h->sig[i] : '?';
 	uint32_t l = h->length;
+	*len = l;
 	if (l < sizeof *h || l > ACPI_MAX_TABLE) {
 		acpi_table_check(h, sizeof *h, NULL, err, errlen);
 		return NULL;
@@ -34,7 +44,6 @@ map_table(uint64_t pa, uint32_t *len, char *err, size_t errlen)
 	const void *t = vmm_map_phys(pa, l, VMM_RO);
 	if (!t)
 		fmt_snprintf(err, errlen, "%u bytes at %#lx cannot be mapped", l, pa);
-	*len = l;
 	return t;
 }
 
@@ -193,14 +202,8 @@ add_table(uint64_t pa)
 	}
 	struct acpi_table_rec *rec = &acpi.tables[acpi.ntables++];
 	rec->pa = pa;
-	memcpy(rec->sig, "????", 5);
-	const void *t = map_table(pa, &len, err, sizeof err);
-	if (t || len)
-		rec->length = len;
-	const struct acpi_hdr *h = vmm_map_phys(pa, 4, VMM_RO);
-	if (h)
-		for (int i = 0; i < 4; i++)
-			rec->sig[i] = h->sig[i] >= 0x20 && h->sig[i] < 0x7f ? h->sig[i] : '?';
+	const void *t = map_table(pa, rec->sig, &len, err, sizeof err);
+	rec->length = len;
 	if (!t) {
 		reject(rec, err);
 		return;
@@ -216,6 +219,7 @@ add_table(uint64_t pa)
 	parse_one(rec, t);
 }
 
+/* Each call maps the table afresh (the window area is a bump allocator): call once, keep it. */
 const void *
 acpi_find(const char *sig, uint32_t *len)
 {
@@ -250,7 +254,7 @@ acpi_init(void)
 	uint32_t len = 0;
 	bool x = acpi.rsdp.xsdt != 0;
 	uint64_t root = x ? acpi.rsdp.xsdt : acpi.rsdp.rsdt;
-	const void *t = map_table(root, &len, err, sizeof err);
+	const void *t = map_table(root, NULL, &len, err, sizeof err);
 	int r = t ? acpi_sdt_entries(t, len, x, entries, ARRAY_SIZE(entries), &n, err, sizeof err)
 		  : E_CORRUPT;
 	if (r && x && acpi.rsdp.rsdt) {
@@ -258,7 +262,7 @@ acpi_init(void)
 			root, err);
 		x = false;
 		root = acpi.rsdp.rsdt;
-		t = map_table(root, &len, err, sizeof err);
+		t = map_table(root, NULL, &len, err, sizeof err);
 		r = t ? acpi_sdt_entries(t, len, false, entries, ARRAY_SIZE(entries), &n, err,
 					  sizeof err) : E_CORRUPT;
 	}

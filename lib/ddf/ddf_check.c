@@ -1,14 +1,21 @@
 /*
  * ddf_check_invariants: recount every per-claim aggregate from the object
  * tables and compare. Used by the host tests and the fuzzer after each step;
- * the kernel may run it in a debug self-test. It also checks that each
- * buffer is in exactly the state its counters imply (no buffer is both idle
- * and device-visible) and that objects only hang off live claims.
+ * the kernel may run it in a debug self-test, so it uses no static or large
+ * stack memory: it rescans the tables per claim and per buffer, O(claims x
+ * objects + buffers x submissions). It also checks that each buffer is in
+ * exactly the state its counters imply (no buffer is both idle and
+ * device-visible) and that objects only hang off live claims.
  */
 #include "ddf/ddf_int.h"
 
 #include "base/err.h"
 #include "base/mem.h"
+
+struct agg {
+	uint32_t windows, mapped, routes, buffers, buf_mapped, inflight, completed, ring_holds;
+	uint64_t mapped_bytes, dma_used;
+};
 
 static int
 claim_live(const struct ddf_ledger *l, uint32_t ci)
@@ -17,7 +24,14 @@ claim_live(const struct ddf_ledger *l, uint32_t ci)
 }
 
 static int
-count_windows(const struct ddf_ledger *l, struct ddf_claim *acc)
+buf_live(const struct ddf_buffer *b)
+{
+	return b->state != DDF_BUF_FREE && b->state != DDF_BUF_RETIRED;
+}
+
+/* Local invariants of each live object, independent of the aggregates. */
+static int
+check_objects(const struct ddf_ledger *l)
 {
 	for (uint32_t i = 0; i < l->t.nwindows; i++) {
 		const struct ddf_window *w = &l->t.windows[i];
@@ -25,43 +39,22 @@ count_windows(const struct ddf_ledger *l, struct ddf_claim *acc)
 			continue;
 		if (!claim_live(l, w->claim) || w->length == 0 || w->bar >= DDF_MAX_BARS)
 			return E_CORRUPT;
-		const struct ddf_claim *c = &l->t.claims[w->claim];
-		const struct ddf_bar *bar = &c->fn.bar[w->bar];
+		const struct ddf_bar *bar = &l->t.claims[w->claim].fn.bar[w->bar];
 		if (w->offset > bar->size || w->length > bar->size - w->offset)
 			return E_CORRUPT;
 		if (bar->kind == DDF_BAR_MEM && (w->length % DDF_PAGE_SIZE || w->offset % DDF_PAGE_SIZE))
 			return E_CORRUPT;
 		if (bar->kind != DDF_BAR_MEM && (bar->kind != DDF_BAR_IO || w->state == DDF_WIN_MAPPED))
 			return E_CORRUPT;     /* port windows are never mapped */
-		acc[w->claim].windows++;
-		if (w->state == DDF_WIN_MAPPED) {
-			acc[w->claim].mapped++;
-			acc[w->claim].mapped_bytes += w->length;
-		}
 	}
-	return 0;
-}
-
-static int
-count_routes(const struct ddf_ledger *l, struct ddf_claim *acc)
-{
 	for (uint32_t i = 0; i < l->t.nroutes; i++) {
 		const struct ddf_route *r = &l->t.routes[i];
-		if (r->state != DDF_ROUTE_LIVE)
-			continue;
-		if (!claim_live(l, r->claim) || (r->waiting && r->eoi_pending))
+		if (r->state == DDF_ROUTE_LIVE && (!claim_live(l, r->claim) || (r->waiting && r->eoi_pending)))
 			return E_CORRUPT;
-		acc[r->claim].routes++;
 	}
-	return 0;
-}
-
-static int
-count_buffers(const struct ddf_ledger *l, struct ddf_claim *acc)
-{
 	for (uint32_t i = 0; i < l->t.nbuffers; i++) {
 		struct ddf_buffer b = l->t.buffers[i];
-		if (b.state == DDF_BUF_FREE || b.state == DDF_BUF_RETIRED)
+		if (!buf_live(&b))
 			continue;
 		/* SCRUBBING exists only inside free/teardown, never between calls */
 		if (b.state == DDF_BUF_SCRUBBING || !claim_live(l, b.claim) || b.size == 0 ||
@@ -71,18 +64,17 @@ count_buffers(const struct ddf_ledger *l, struct ddf_claim *acc)
 		ddf__buf_settle(&b);
 		if (b.state != st)
 			return E_CORRUPT;
-		acc[b.claim].buffers++;
-		acc[b.claim].buf_mapped += b.user_mapped;
-		acc[b.claim].dma_used += b.size;
-		acc[b.claim].ring_holds += b.ring_holds;
+		uint32_t sub = 0, done = 0;
+		for (uint32_t j = 0; j < l->t.nsubs; j++) {
+			const struct ddf_sub *s = &l->t.subs[j];
+			if (s->buf != i)
+				continue;
+			sub += s->state == DDF_SUB_SUBMITTED;
+			done += s->state == DDF_SUB_DONE;
+		}
+		if (sub != b.submitted || done != b.done)
+			return E_CORRUPT;
 	}
-	return 0;
-}
-
-static int
-count_subs(const struct ddf_ledger *l, struct ddf_claim *acc, uint32_t *per_buf_sub,
-    uint32_t *per_buf_done)
-{
 	for (uint32_t i = 0; i < l->t.nsubs; i++) {
 		const struct ddf_sub *s = &l->t.subs[i];
 		if (s->state != DDF_SUB_SUBMITTED && s->state != DDF_SUB_DONE)
@@ -90,47 +82,57 @@ count_subs(const struct ddf_ledger *l, struct ddf_claim *acc, uint32_t *per_buf_
 		if (!claim_live(l, s->claim) || s->buf >= l->t.nbuffers)
 			return E_CORRUPT;
 		const struct ddf_buffer *b = &l->t.buffers[s->buf];
-		if (b->claim != s->claim || ddf_desc_check(b->size, s->offset, s->length) < 0 ||
-		    s->bytes > s->length)
+		if (!buf_live(b) || b->claim != s->claim ||
+		    ddf_desc_check(b->size, s->offset, s->length) < 0 || s->bytes > s->length)
 			return E_CORRUPT;
-		if (s->state == DDF_SUB_SUBMITTED) {
-			acc[s->claim].inflight++;
-			per_buf_sub[s->buf]++;
-		} else {
-			acc[s->claim].completed++;
-			per_buf_done[s->buf]++;
-		}
 	}
 	return 0;
 }
 
-#define CHECK_MAX 256   /* tables larger than this are checked only for claims */
+static void
+recount(const struct ddf_ledger *l, uint32_t ci, struct agg *a)
+{
+	memset(a, 0, sizeof *a);
+	for (uint32_t i = 0; i < l->t.nwindows; i++) {
+		const struct ddf_window *w = &l->t.windows[i];
+		if (w->claim != ci || (w->state != DDF_WIN_GRANTED && w->state != DDF_WIN_MAPPED))
+			continue;
+		a->windows++;
+		if (w->state == DDF_WIN_MAPPED) {
+			a->mapped++;
+			a->mapped_bytes += w->length;
+		}
+	}
+	for (uint32_t i = 0; i < l->t.nroutes; i++)
+		a->routes += l->t.routes[i].claim == ci && l->t.routes[i].state == DDF_ROUTE_LIVE;
+	for (uint32_t i = 0; i < l->t.nbuffers; i++) {
+		const struct ddf_buffer *b = &l->t.buffers[i];
+		if (b->claim != ci || !buf_live(b))
+			continue;
+		a->buffers++;
+		a->buf_mapped += b->user_mapped;
+		a->dma_used += b->size;
+		a->ring_holds += b->ring_holds;
+	}
+	for (uint32_t i = 0; i < l->t.nsubs; i++) {
+		const struct ddf_sub *s = &l->t.subs[i];
+		if (s->claim != ci)
+			continue;
+		a->inflight += s->state == DDF_SUB_SUBMITTED;
+		a->completed += s->state == DDF_SUB_DONE;
+	}
+}
 
 int
 ddf_check_invariants(const struct ddf_ledger *l)
 {
-	static struct ddf_claim acc[CHECK_MAX];
-	static uint32_t psub[CHECK_MAX], pdone[CHECK_MAX];
+	struct agg a;
 	int err;
 
-	if (l->t.nclaims > CHECK_MAX || l->t.nbuffers > CHECK_MAX)
-		return E_LIMIT;
-	memset(acc, 0, sizeof acc);
-	memset(psub, 0, sizeof psub);
-	memset(pdone, 0, sizeof pdone);
-	if ((err = count_windows(l, acc)) < 0 || (err = count_routes(l, acc)) < 0 ||
-	    (err = count_buffers(l, acc)) < 0 || (err = count_subs(l, acc, psub, pdone)) < 0)
+	if ((err = check_objects(l)) < 0)
 		return err;
-	for (uint32_t i = 0; i < l->t.nbuffers; i++) {
-		const struct ddf_buffer *b = &l->t.buffers[i];
-		int live = b->state != DDF_BUF_FREE && b->state != DDF_BUF_RETIRED;
-		if (live && (b->submitted != psub[i] || b->done != pdone[i]))
-			return E_CORRUPT;
-		if (!live && (psub[i] || pdone[i]))
-			return E_CORRUPT;
-	}
 	for (uint32_t i = 0; i < l->t.nclaims; i++) {
-		const struct ddf_claim *c = &l->t.claims[i], *a = &acc[i];
+		const struct ddf_claim *c = &l->t.claims[i];
 		if (c->state == DDF_CLAIM_TEARDOWN)
 			return E_CORRUPT;     /* never visible between calls */
 		if (c->state != DDF_CLAIM_ACTIVE) {
@@ -139,11 +141,12 @@ ddf_check_invariants(const struct ddf_ledger *l)
 				return E_CORRUPT;
 			continue;
 		}
-		if (c->windows != a->windows || c->mapped != a->mapped || c->routes != a->routes ||
-		    c->buffers != a->buffers || c->buf_mapped != a->buf_mapped ||
-		    c->inflight != a->inflight || c->completed != a->completed ||
-		    c->ring_holds != a->ring_holds || c->mapped_bytes != a->mapped_bytes ||
-		    c->dma_used != a->dma_used)
+		recount(l, i, &a);
+		if (c->windows != a.windows || c->mapped != a.mapped || c->routes != a.routes ||
+		    c->buffers != a.buffers || c->buf_mapped != a.buf_mapped ||
+		    c->inflight != a.inflight || c->completed != a.completed ||
+		    c->ring_holds != a.ring_holds || c->mapped_bytes != a.mapped_bytes ||
+		    c->dma_used != a.dma_used)
 			return E_CORRUPT;
 		if (c->dma_used > c->pol.dma_budget ||
 		    (uint64_t)c->inflight + c->completed > c->pol.max_inflight)

@@ -99,6 +99,9 @@ class Machine:
         with self._cond:
             while True:
                 text = self.output.decode("utf-8", "replace").replace("\r", "")
+                if self.proc.poll() is None:
+                    # Match complete lines only: a marker still arriving must not half-match.
+                    text = text[:text.rfind("\n") + 1]
                 m = rx.search(text, start)
                 if m:
                     return m

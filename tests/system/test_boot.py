@@ -106,7 +106,7 @@ def test_missing_mmap_falls_back_to_meminfo(boot):
     m, rc = run_test(boot, "x", "capos.mbi_fault=no-mmap capos.test=pmm")
     assert "TEST INSTRUMENT" in m.text
     assert "loader gave no memory map; using basic meminfo" in m.text
-    assert kv(m.wait_for(r"capos: mm-ok [^\n]*").group(0))["source"] == "meminfo"
+    assert kv(m.wait_for(r"capos: mm-ok [^\n]*\n").group(0))["source"] == "meminfo"
     assert "capos: test pmm result=pass" in m.text
     assert rc == EXIT_PASS
 
@@ -119,7 +119,7 @@ def test_no_memory_information_at_all(boot):
 
 def test_overlapping_mmap(boot):
     m, rc = run_test(boot, "x", "capos.mbi_fault=overlap-mmap capos.test=pmm")
-    mm = kv(m.wait_for(r"capos: mm-ok [^\n]*").group(0))
+    mm = kv(m.wait_for(r"capos: mm-ok [^\n]*\n").group(0))
     assert int(mm["overlaps"]) >= 1
     # The self-test checks every frame against the injected reserved range too.
     assert "capos: test pmm result=pass" in m.text
@@ -128,7 +128,7 @@ def test_overlapping_mmap(boot):
 
 def test_absurd_mmap(boot):
     m, rc = run_test(boot, "x", "capos.mbi_fault=absurd-mmap capos.test=pmm")
-    mm = kv(m.wait_for(r"capos: mm-ok [^\n]*").group(0))
+    mm = kv(m.wait_for(r"capos: mm-ok [^\n]*\n").group(0))
     assert int(mm["absurd"]) == 3
     assert "capos: test pmm result=pass" in m.text
     assert rc == EXIT_PASS
@@ -136,9 +136,9 @@ def test_absurd_mmap(boot):
 
 def test_module_overlapping_kernel(boot):
     m = boot(cmdline="capos.mbi_fault=module-overlap")
-    m.wait_for(r"capos: boot-ok [^\n]*", BOOT_TIMEOUT)
+    m.wait_for(r"capos: boot-ok [^\n]*\n", BOOT_TIMEOUT)
     assert "overlaps the kernel image; module rejected" in m.text
-    assert kv(m.wait_for(r"capos: mm-ok [^\n]*").group(0))["modules_rejected"] == "1"
+    assert kv(m.wait_for(r"capos: mm-ok [^\n]*\n").group(0))["modules_rejected"] == "1"
 
 
 def test_small_memory_64m(boot):
@@ -149,5 +149,5 @@ def test_small_memory_64m(boot):
 
 def test_large_memory_8g(boot):
     m = boot(memory="8G", machine="q35")
-    line = m.wait_for(r"capos: boot-ok [^\n]*", BOOT_TIMEOUT).group(0)
+    line = m.wait_for(r"capos: boot-ok [^\n]*\n", BOOT_TIMEOUT).group(0)
     assert int(kv(line)["mem_usable_kib"]) > 7 * 1024 * 1024

@@ -8,6 +8,10 @@
  *    and index step) and driver pops. The driver's bookkeeping must stay
  *    consistent (free + outstanding descriptors == tracked) and a corrupt
  *    entry must break the queue rather than complete anything.
+ *  - byte 0 = 2 mod 4: the whole virtio-blk driver against the device model
+ *    (a test fixture) whose used entries, used-index steps and device-config
+ *    reads the rest of the input rewrites; every request must end (no
+ *    hang), and fini must leave no buffer behind.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +21,7 @@
 #include "base/err.h"
 #include "../../user/drivers/virtio/virtio.h"
 #include "../../user/drivers/virtio/virtio_reg.h"
+#include "../../user/drivers/virtio_blk/virtio_blk.h"
 #include "../host/drivers/fake_env.h"
 #include "../host/drivers/vblk_model.h"
 
@@ -120,6 +125,58 @@ fuzz_ring(struct fz *f)
 	vblk_model_free(m);
 }
 
+static void
+mutate(void *ctx, int what, uint8_t *buf, unsigned len)
+{
+	struct fz *f = ctx;
+	unsigned k = take(f) % 4, i;
+
+	for (i = 0; i < k; i++) {
+		unsigned off = take(f) % len;
+
+		buf[off] = take(f);
+	}
+}
+
+static void
+fuzz_vblk(struct fz *f, uint8_t mode)
+{
+	int legacy = (mode >> 2) & 1;
+	struct vblk_model *m = vblk_model_new(legacy, 256, 512);
+	static uint8_t buf[VBLK_MAX_BYTES];
+	struct fake_env_stats st;
+	struct vblk b;
+	int i;
+
+	m->defer = (mode >> 3) & 1;
+	if (vblk_init(&b, m->env, legacy ? VBLK_LEGACY : VBLK_MODERN, (mode >> 4) & 1 ? VBLK_IRQ : VBLK_POLL) == 0) {
+		b.timeout_ns = 20000000ull;     /* keep dropped requests cheap */
+		m->mutate = mutate;             /* hostile from here on */
+		m->mutate_ctx = f;
+		if (b.block_size < 512 || b.block_size > 4096 || b.block_count == 0 ||
+		    (uint64_t)b.max_blocks * b.block_size > VBLK_MAX_BYTES)
+			abort();
+		for (i = 0; i < 8 && f->n; i++) {
+			uint8_t op = take(f);
+			uint32_t count = 1 + take(f) % 8;
+			uint64_t lba = take(f);
+
+			switch (op % 3) {
+			case 0: (void)vblk_read(&b, lba, count, buf); break;
+			case 1: (void)vblk_write(&b, lba, count, buf); break;
+			default: (void)vblk_flush(&b); break;
+			}
+			if (!b.vq.broken)
+				check_books(&b.vq);
+		}
+		vblk_fini(&b);
+	}
+	fake_env_stats(m->env, &st);
+	if (st.live_buffers)
+		abort();
+	vblk_model_free(m);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -129,6 +186,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (data[0] & 1)
 		fuzz_caps(data + 1, size - 1);
+	else if (data[0] & 2)
+		fuzz_vblk(&f, data[0]);
 	else
 		fuzz_ring(&f);
 	return 0;

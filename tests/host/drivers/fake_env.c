@@ -69,13 +69,47 @@ fake_env_set_config(struct devenv *env, const uint8_t *cfg, size_t len)
 	memcpy(env->cfg, cfg, env->cfg_len);
 }
 
-void fake_env_set_bar(struct devenv *env, unsigned bar, uint64_t len) { env->bar_len[bar] = len; }
-void fake_env_set_ports(struct devenv *env, uint64_t len) { env->port_len = len; }
-void fake_env_set_budget(struct devenv *env, uint64_t bytes) { env->budget = bytes; }
-void fake_env_set_msix(struct devenv *env, int msix) { env->msix = msix; }
-void fake_env_raise_irq(struct devenv *env) { env->irq_pending++; }
-void fake_env_revoke_irq(struct devenv *env, int revoked) { env->irq_revoked = revoked; }
-uint64_t fake_env_now(struct devenv *env) { return env->now_ns; }
+void
+fake_env_set_bar(struct devenv *env, unsigned bar, uint64_t len)
+{
+	env->bar_len[bar] = len;
+}
+
+void
+fake_env_set_ports(struct devenv *env, uint64_t len)
+{
+	env->port_len = len;
+}
+
+void
+fake_env_set_budget(struct devenv *env, uint64_t bytes)
+{
+	env->budget = bytes;
+}
+
+void
+fake_env_set_msix(struct devenv *env, int msix)
+{
+	env->msix = msix;
+}
+
+void
+fake_env_raise_irq(struct devenv *env)
+{
+	env->irq_pending++;
+}
+
+void
+fake_env_revoke_irq(struct devenv *env, int revoked)
+{
+	env->irq_revoked = revoked;
+}
+
+uint64_t
+fake_env_now(struct devenv *env)
+{
+	return env->now_ns;
+}
 
 void
 fake_env_stats(struct devenv *env, struct fake_env_stats *out)
@@ -426,7 +460,11 @@ devenv_irq_ack(struct devenv *env)
 	return 0;
 }
 
-int devenv_irq_is_msix(struct devenv *env) { return env->msix; }
+int
+devenv_irq_is_msix(struct devenv *env)
+{
+	return env->msix;
+}
 
 uint64_t
 devenv_now_ns(struct devenv *env)

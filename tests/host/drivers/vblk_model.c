@@ -202,6 +202,13 @@ process(struct vblk_model *m)
 			m->corrupt_used_id = 0;
 			e->id = n + 7u;
 		}
+		if (m->mutate) {
+			uint8_t step = 1;
+
+			m->mutate(m->mutate_ctx, VBLK_MUT_USED, (uint8_t *)e, sizeof(*e));
+			m->mutate(m->mutate_ctx, VBLK_MUT_USED, &step, 1);
+			m->used_idx_jump += step - 1;
+		}
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		uh->idx = (uint16_t)(uh->idx + 1 + m->used_idx_jump);
 		m->used_idx_jump = 0;
@@ -265,6 +272,8 @@ cfg_read(struct vblk_model *m, uint32_t off, unsigned w)
 		m->cfg_gen_flip--;
 		m->cfg_gen++;
 	}
+	if (m->mutate)
+		m->mutate(m->mutate_ctx, VBLK_MUT_CFG, cfg, sizeof(cfg));
 	if (off + w <= sizeof(cfg))
 		memcpy(&v, cfg + off, w);
 	return v;

@@ -42,6 +42,8 @@ struct vblk_model {
 	int io_error;                   /* answer next request with IOERR */
 	int cfg_gen_flip;               /* config generation changes on reads */
 	int msix_refuse;                /* queue vector reads back NO_VECTOR */
+	void (*mutate)(void *ctx, int what, uint8_t *buf, unsigned len);
+	void *mutate_ctx;               /* fuzzing: rewrite used entries / config */
 	/* counters */
 	uint32_t reads, writes, flushes, notifies, resets, errors, pending;
 };
@@ -49,5 +51,8 @@ struct vblk_model {
 struct vblk_model *vblk_model_new(int legacy, uint64_t sectors, uint32_t blk_size);
 void vblk_model_free(struct vblk_model *m);
 extern const struct fake_dev_ops vblk_model_ops;
+
+#define VBLK_MUT_USED 1         /* the used element and the index step */
+#define VBLK_MUT_CFG 2          /* a device-config read */
 
 #endif

@@ -29,3 +29,10 @@ $(BUILD)/drivers-kcheck/%.o: %.c $(LIB_HEADERS) $(wildcard user/drivers/*.h user
 	@echo "  KCC     $< (freestanding check)"
 	@$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 ALL_TARGETS += $(DRV_KOBJS)
+
+# A real consumer over the drivers: CAPOSST1 (lib/store) on NVMe and
+# virtio-blk through BlockDevice. Recursive `=`: STORE_SRCS comes from
+# mk/storage.mk, read after this fragment.
+HOST_TESTS += test_nvme_store
+test_nvme_store_SRCS = tests/host/test_nvme_store.c tests/host/drivers/nvme_model.c \
+	tests/host/drivers/vblk_model.c $(sort $(VBLK_SRCS) $(NVME_SRCS) $(STORE_SRCS) $(DRV_FAKE_SRCS))

@@ -84,3 +84,57 @@ blkserv_block_error(int err)
 	default: return BLK_ERR_IO;
 	}
 }
+
+static int
+bd_split(struct blk_dev *dev, uint64_t lba, uint32_t count, uint8_t *buf, int write)
+{
+	struct blkserv *s = dev->ctx;
+	uint32_t bs = s->info.block_size, n;
+	int err;
+
+	if (count == 0)
+		return 0;
+	while (count) {
+		n = count < s->info.max_transfer_blocks ? count : s->info.max_transfer_blocks;
+		if (lba > UINT64_MAX - n)
+			return E_RANGE;
+		err = write ? blkserv_write_blocks(s, lba, buf, (size_t)n * bs) :
+		    blkserv_read_blocks(s, lba, n, buf, (size_t)n * bs);
+		if (err)
+			return err;
+		lba += n;
+		count -= n;
+		buf += (size_t)n * bs;
+	}
+	return 0;
+}
+
+static int
+bd_read(struct blk_dev *dev, uint64_t lba, uint32_t count, void *buf)
+{
+	return bd_split(dev, lba, count, buf, 0);
+}
+
+static int
+bd_write(struct blk_dev *dev, uint64_t lba, uint32_t count, const void *buf)
+{
+	/* blkserv_write_blocks takes const data; the cast only shares bd_split. */
+	return bd_split(dev, lba, count, (uint8_t *)(uintptr_t)buf, 1);
+}
+
+static int
+bd_flush(struct blk_dev *dev)
+{
+	return blkserv_flush(dev->ctx);
+}
+
+void
+blkserv_blk_dev(struct blkserv *s, struct blk_dev *out)
+{
+	out->block_size = s->info.block_size;
+	out->block_count = s->info.block_count;
+	out->read = bd_read;
+	out->write = bd_write;
+	out->flush = bd_flush;
+	out->ctx = s;
+}

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blk/blk.h"
+
 struct blkserv_ops {
 	int (*read)(void *drv, uint64_t lba, uint32_t count, void *buf);
 	int (*write)(void *drv, uint64_t lba, uint32_t count, const void *buf);
@@ -57,5 +59,11 @@ void blkserv_get_info(const struct blkserv *s, struct blkserv_info *out);
 /* E_RANGE -> outOfRange, E_INVAL/E_TOOBIG -> badLength, E_PERM -> readOnly,
  * E_BUSY/E_AGAIN -> notReady, anything else -> ioError. */
 enum blkserv_block_error blkserv_block_error(int err);
+
+/* The lib/blk interface over a server, so the storage formats (CAPOSST1,
+ * FAT32, ...) run on a driver in-process (host tests; a storage service
+ * co-located with its driver). Requests larger than maxTransferBlocks are
+ * split; every piece goes through the same checks. */
+void blkserv_blk_dev(struct blkserv *s, struct blk_dev *out);
 
 #endif

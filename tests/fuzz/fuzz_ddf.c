@@ -3,6 +3,8 @@
  * (lib/ddf) over the recording fake of the kernel's effects. Handles are
  * never forgotten, so stale, forged and cross-owner handles are replayed at
  * will. After every step:
+ *   - a refused request (negative return) left every ledger table byte for
+ *     byte as it was and called no effect (fail closed, validate-then-act);
  *   - ddf_check_invariants recounts all aggregates (no buffer in two states,
  *     one claim per function, budget and ring depth respected);
  *   - the fake's resources agree with the ledger (frames, mappings, routes);
@@ -143,6 +145,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ddf_audit audit;
 	static struct ddf_ledger l;
 	struct ddf_tables tab = { claims, NC, win, NW, routes, NR, bufs, NB, subs, NS };
+	static struct {
+		struct ddf_claim claims[NC];
+		struct ddf_window win[NW];
+		struct ddf_route routes[NR];
+		struct ddf_buffer bufs[NB];
+		struct ddf_sub subs[NS];
+	} snap;
 	struct hset hc = { 0 }, hw = { 0 }, hr = { 0 }, hb = { 0 }, ht = { 0 };
 	struct in in = { data, size };
 	uint64_t frames0, ck;
@@ -160,7 +169,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = u8(&in);
 		uint8_t ob = u8(&in);
 		uint32_t owner = ob == 0xfe ? 0 : 1 + (ob & 1);   /* pid 0 owns nothing */
-		int td = 0;
+		int td = 0, rc = 0;
+
+		/* Fail closed: a refused request must leave the ledger byte-for-byte as it was. */
+		memcpy(&snap.claims, claims, sizeof claims);
+		memcpy(&snap.win, win, sizeof win);
+		memcpy(&snap.routes, routes, sizeof routes);
+		memcpy(&snap.bufs, bufs, sizeof bufs);
+		memcpy(&snap.subs, subs, sizeof subs);
+		f.nlog = 0;
 
 		switch (op % 25) {
 		case 0: {
@@ -185,7 +202,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				p.rules[i].offset += 0x3000 * (u8(&in) & 1);
 				p.rules[i].width = u8(&in) % 5;
 			}
-			if (ddf_claim(&l, &sel, &p, &h) == 0)
+			if ((rc = ddf_claim(&l, &sel, &p, &h)) == 0)
 				keep(&hc, h);
 			break;
 		}
@@ -193,24 +210,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ddf_handle c = pick(&in, &hc);
 			uint8_t why = u8(&in) % 6;
 			f.nlog = 0;
-			ddf_teardown(&l, c, why);
+			rc = ddf_teardown(&l, c, why);
 			td = 1;
 			break;
 		}
 		case 2:
 			f.nlog = 0;
-			ddf_owner_gone(&l, owner, (uint8_t)(1 + u8(&in) % 3));
+			rc = ddf_owner_gone(&l, owner, (uint8_t)(1 + u8(&in) % 3));
 			td = 1;
 			break;
 		case 3:
-			ddf_bus_master_enable(&l, owner, pick(&in, &hc));
+			rc = ddf_bus_master_enable(&l, owner, pick(&in, &hc));
 			break;
 		case 4: {
 			/* arguments are read into locals first: C leaves argument order open */
 			ddf_handle c = pick(&in, &hc);
 			uint16_t q = u8(&in) % 18;
 			uint32_t depth = 1u << (u8(&in) % 17);
-			ddf_queue_configure(&l, owner, c, q, depth);
+			rc = ddf_queue_configure(&l, owner, c, q, depth);
 			break;
 		}
 		case 5: {
@@ -218,33 +235,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t bar = u8(&in) % 7;
 			uint64_t off = u64v(&in);
 			uint64_t len = u64v(&in);
-			if (ddf_mmio_grant(&l, owner, c, bar, off, len, &h) == 0)
+			if ((rc = ddf_mmio_grant(&l, owner, c, bar, off, len, &h)) == 0)
 				keep(&hw, h);
 			break;
 		}
 		case 6:
 			f.fail_map = (u8(&in) & 7) == 0 ? E_NOMEM : 0;
-			ddf_mmio_map(&l, owner, pick(&in, &hw), &ck, &mg);
+			rc = ddf_mmio_map(&l, owner, pick(&in, &hw), &ck, &mg);
 			f.fail_map = 0;
 			break;
 		case 7: {
 			ddf_handle w = pick(&in, &hw);
-			ddf_mmio_unmap(&l, owner, w, u8(&in) % 4);
+			rc = ddf_mmio_unmap(&l, owner, w, u8(&in) % 4);
 			break;
 		}
 		case 8:
-			ddf_mmio_release(&l, owner, pick(&in, &hw));
+			rc = ddf_mmio_release(&l, owner, pick(&in, &hw));
 			break;
 		case 9: {
 			ddf_handle w = pick(&in, &hw);
 			uint64_t off = u64v(&in);
-			ddf_mmio_read(&l, owner, w, off, u8(&in) % 9, &v);
+			rc = ddf_mmio_read(&l, owner, w, off, u8(&in) % 9, &v);
 			break;
 		}
 		case 10: {
 			ddf_handle w = pick(&in, &hw);
 			uint64_t off = u64v(&in);
-			ddf_mmio_write(&l, owner, w, off, u8(&in) % 9, 0);
+			rc = ddf_mmio_write(&l, owner, w, off, u8(&in) % 9, 0);
 			break;
 		}
 		case 11: {
@@ -252,7 +269,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint64_t off = u64v(&in);
 			ddf_handle b = pick(&in, &hb);
 			uint64_t boff = u64v(&in);
-			ddf_mmio_brokered_addr(&l, owner, w, off, b, boff);
+			rc = ddf_mmio_brokered_addr(&l, owner, w, off, b, boff);
 			break;
 		}
 		case 12: {
@@ -260,7 +277,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ddf_handle c = pick(&in, &hc);
 			uint8_t kind = u8(&in) % 4;
 			uint16_t index = u8(&in) % 40;
-			if (ddf_irq_route(&l, owner, c, kind, index, &h) == 0)
+			if ((rc = ddf_irq_route(&l, owner, c, kind, index, &h)) == 0)
 				keep(&hr, h);
 			f.fail_route = 0;
 			break;
@@ -269,42 +286,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t k = u8(&in);
 			ddf_handle r = pick(&in, &hr);
 			if (k % 4 == 0)
-				ddf_irq_fire(&l, r);
+				rc = ddf_irq_fire(&l, r);
 			else if (k % 4 == 1)
-				ddf_irq_wait(&l, owner, r);
+				rc = ddf_irq_wait(&l, owner, r);
 			else if (k % 4 == 2)
-				ddf_irq_ack(&l, owner, r);
+				rc = ddf_irq_ack(&l, owner, r);
 			else
-				ddf_irq_mask(&l, owner, r, k & 4);
+				rc = ddf_irq_mask(&l, owner, r, k & 4);
 			break;
 		}
 		case 14:
-			ddf_irq_release(&l, owner, pick(&in, &hr));
+			rc = ddf_irq_release(&l, owner, pick(&in, &hr));
 			break;
 		case 15: {
 			f.fail_alloc = (u8(&in) & 7) == 0 ? E_NOMEM : 0;
 			ddf_handle c = pick(&in, &hc);
 			uint64_t sz = u64v(&in);
 			uint8_t dir = u8(&in) % 4;
-			if (ddf_dma_alloc(&l, owner, c, sz, dir, &h) == 0)
+			if ((rc = ddf_dma_alloc(&l, owner, c, sz, dir, &h)) == 0)
 				keep(&hb, h);
 			f.fail_alloc = 0;
 			break;
 		}
 		case 16:
 			f.fail_dma_map = (u8(&in) & 7) == 0 ? E_NOMEM : 0;
-			ddf_dma_map(&l, owner, pick(&in, &hb), &ck, &mg);
+			rc = ddf_dma_map(&l, owner, pick(&in, &hb), &ck, &mg);
 			f.fail_dma_map = 0;
 			break;
 		case 17:
-			ddf_dma_free(&l, owner, pick(&in, &hb));
+			rc = ddf_dma_free(&l, owner, pick(&in, &hb));
 			break;
 		case 18: {
 			ddf_handle b = pick(&in, &hb);
 			const struct ddf_buffer *bp = ddf_buffer_get(&l, b);
 			int busy = bp != NULL && bp->state != DDF_BUF_ALLOCATED;
 			f.nlog = 0;
-			if (ddf_dma_release(&l, owner, b) == 0 && busy)
+			if ((rc = ddf_dma_release(&l, owner, b)) == 0 && busy)
 				td = 1;
 			break;
 		}
@@ -314,26 +331,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint16_t s = u16(&in) % 40;
 			uint64_t off = u64v(&in);
 			uint32_t len = (uint32_t)u64v(&in);
-			if (ddf_dma_submit(&l, owner, b, q, s, off, len, 0, &h) == 0)
+			if ((rc = ddf_dma_submit(&l, owner, b, q, s, off, len, 0, &h)) == 0)
 				keep(&ht, h);
 			break;
 		}
 		case 20: {
 			ddf_handle t = pick(&in, &ht);
-			ddf_dma_device_done(&l, t, u16(&in));
+			rc = ddf_dma_device_done(&l, t, u16(&in));
 			break;
 		}
 		case 21: {
 			ddf_handle b = pick(&in, &hb);
 			ddf_handle t = pick(&in, &ht);
-			ddf_dma_complete(&l, owner, b, t, &bytes);
+			rc = ddf_dma_complete(&l, owner, b, t, &bytes);
 			break;
 		}
 		case 24: {
 			f.fail_pfn = (u8(&in) & 7) == 0 ? E_RANGE : 0;
 			ddf_handle w = pick(&in, &hw);
 			uint64_t off = u64v(&in);
-			ddf_mmio_brokered_pfn(&l, owner, w, off, pick(&in, &hb));
+			rc = ddf_mmio_brokered_pfn(&l, owner, w, off, pick(&in, &hb));
 			f.fail_pfn = 0;
 			break;
 		}
@@ -369,6 +386,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		}
+		if (rc < 0 && (memcmp(&snap.claims, claims, sizeof claims) != 0 ||
+		    memcmp(&snap.win, win, sizeof win) != 0 ||
+		    memcmp(&snap.routes, routes, sizeof routes) != 0 ||
+		    memcmp(&snap.bufs, bufs, sizeof bufs) != 0 ||
+		    memcmp(&snap.subs, subs, sizeof subs) != 0 || f.nlog != 0))
+			abort();
 		if (td)
 			check_order(&f);
 		f.nlog = 0;

@@ -251,7 +251,7 @@ HEADER_FAULTS = [("CAPA", "checksum", r"CAPA: checksum fails"),
 
 @pytest.mark.parametrize("machine,firmware", [("pc", "bios"), ("q35", "uefi")])
 def test_hostile_acpi_tables(boot, machine, firmware):
-    d = os.path.join(BUILD, "logs", "hostile-acpi")
+    d = os.path.join(BUILD, "logs", f"hostile-acpi-{machine}-{firmware}")
     os.makedirs(d, exist_ok=True)
     # OVMF's ACPI platform driver refuses a second FADT and then installs no further
     # tables at all, so under OVMF the FADT case is left to the SeaBIOS run.

@@ -4,6 +4,7 @@
  *             ticking, monotonic clock, RTC, a self-IPI delivered
  *   irq-pool  route lifecycle: exhaust the pool (fail closed, nothing changed),
  *             stale handles refused, an interrupt on a released vector runs no handler
+ *   isa-override  the PIT's IRQ 0 delivered through the MADT override (GSI 2)
  *   msi       MSI programmed and read back; on an e1000e the device raises one
  *             MSI (ICS register); disabled on release
  *   msix      a real device interrupt: virtio-rng (legacy I/O transport) fills a
@@ -126,6 +127,43 @@ test_irq_pool(void)
 	irq_get_stats(&s2);
 	return ok && delivered && again == E_STALE && info_r == E_STALE && late_ignored &&
 	       gsi_ok && s2.live == s0.live && s2.pool_free == s0.pool_free;
+}
+
+/*
+ * ISA IRQ 0 (the PIT) through the MADT's override: on QEMU it is GSI 2, not 0.
+ * The PIT's channel 0 runs as a 1 kHz rate generator until a few interrupts
+ * have come through the claimed route; then it is stopped and the route released.
+ */
+static bool
+test_isa_override(void)
+{
+	bool low, level;
+	uint32_t gsi = ioapic_isa_gsi(0, &low, &level);
+	irq_handle_t h;
+	struct irq_route info;
+
+	if (irq_route_claim_isa(0, 3, count_hit, NULL, &h) || irq_route_info(h, &info))
+		return false;
+	uint64_t redir = ioapic_read_redir(gsi), redir0 = ioapic_read_redir(0);
+	hits = 0;
+	uint16_t div = (uint16_t)(1193182 / 1000);
+	outb(0x43, 0x34);			/* channel 0, lo/hi, mode 2 */
+	outb(0x40, div & 0xFF);
+	outb(0x40, div >> 8);
+	uint64_t t0 = time_ns();
+	while (hits < 5 && time_ns() - t0 < 2000000000ull)
+		pause();
+	outb(0x43, 0x30);			/* mode 0, count never loaded: output stays low */
+	uint64_t got = hits;
+	int rel = irq_route_release(h);
+	bool masked = ioapic_read_redir(gsi) & (1u << 16);
+	uint32_t g9 = ioapic_isa_gsi(9, &low, &level);
+	kprintf("capos: test isa-override irq0_gsi=%u vector=%#x redir_vector=%#lx gsi0_masked=%s "
+		"interrupts=%lu masked_after_release=%s irq9_gsi=%u irq9=%s,%s\n", gsi, info.vector,
+		redir & 0xFF, redir0 & (1u << 16) ? "yes" : "no", got, masked ? "yes" : "no", g9,
+		level ? "level" : "edge", low ? "active-low" : "active-high");
+	return (redir & 0xFF) == info.vector && !(redir & (1u << 16)) && got >= 5 && rel == 0 &&
+	       masked && (gsi == 0 || (redir0 & (1u << 16)));
 }
 
 /* ---- virtio-rng over the legacy virtio-pci transport (virtio 1.0 4.1.4.8) ---- */
@@ -385,6 +423,8 @@ hw_ktest_run(const char *name)
 		ok = test_hw();
 	else if (!strcmp(name, "irq-pool"))
 		ok = test_irq_pool();
+	else if (!strcmp(name, "isa-override"))
+		ok = test_isa_override();
 	else if (!strcmp(name, "msi"))
 		ok = test_msi();
 	else if (!strcmp(name, "msix"))

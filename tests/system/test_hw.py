@@ -193,6 +193,18 @@ def test_irq_route_lifecycle(boot):
     assert second["live_after"] == "0"
 
 
+@pytest.mark.parametrize("machine", ["pc", "q35"])
+def test_isa_irq_override(boot, machine):
+    """The PIT (ISA IRQ 0) is GSI 2 on QEMU per the MADT override: interrupts arrive there."""
+    m = boot(machine=machine, cmdline="capos.test=isa-override")
+    rc = m.wait_exit(TIMEOUT)
+    assert "capos: test isa-override result=pass" in m.text, m.log_path
+    assert rc == EXIT_PASS
+    r = kv(re.search(r"capos: test isa-override irq0_gsi=[^\n]*", m.text).group(0))
+    assert r["irq0_gsi"] == "2" and r["gsi0_masked"] == "yes" and int(r["interrupts"]) >= 5
+    assert r["irq9_gsi"] == "9" and r["irq9"] == "level,active-high"
+
+
 def test_msi_programming(boot):
     """MSI on q35's first MSI-capable function (the e1000e): programming read back, and one
     interrupt raised by the device itself (ICS register) delivered through it."""

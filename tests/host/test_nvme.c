@@ -42,6 +42,7 @@ assert_clean(struct nvme_model *m)
 	fake_env_stats(m->env, &st);
 	assert_int_equal(m->errors, 0);
 	assert_int_equal(st.bad_dma, 0);
+	assert_int_equal(st.irq_protocol_errors, 0);
 }
 
 static void
@@ -179,6 +180,12 @@ io_suite(enum nvme_completion mode, int defer, uint32_t lbads)
 	assert_int_equal(c.resets, 0);
 	assert_int_equal(c.bogus_cqe, 0);
 	assert_clean(m);
+	if (mode == NVME_IRQ && defer) {        /* completions really came by interrupt */
+		struct fake_env_stats st;
+
+		fake_env_stats(m->env, &st);
+		assert_true(st.irq_acks >= 9);
+	}
 	nvme_fini(&c);
 	assert_no_buffers(m);
 	nvme_model_free(m);

@@ -40,6 +40,7 @@ assert_clean(struct vblk_model *m)
 	fake_env_stats(m->env, &st);
 	assert_int_equal(m->errors, 0);
 	assert_int_equal(st.bad_dma, 0);
+	assert_int_equal(st.irq_protocol_errors, 0);
 }
 
 static void
@@ -282,6 +283,12 @@ blk_roundtrips(int legacy, enum vblk_completion mode, int defer, uint32_t blk_si
 	assert_int_equal(m->reads, 3);
 	assert_int_equal(b.resets, 0);
 	assert_clean(m);
+	if (mode == VBLK_IRQ && defer) {        /* completions really came by interrupt */
+		struct fake_env_stats st;
+
+		fake_env_stats(m->env, &st);
+		assert_true(st.irq_acks >= 7);
+	}
 	vblk_fini(&b);
 	assert_no_buffers(m);
 	vblk_model_free(m);

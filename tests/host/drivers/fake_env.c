@@ -38,6 +38,7 @@ struct devenv {
 	uint32_t irq_pending;
 	int msix;
 	int irq_revoked;
+	int eoi_owed;
 	struct fake_env_stats st;
 };
 
@@ -441,6 +442,12 @@ devenv_irq_wait(struct devenv *env, uint64_t timeout_ns)
 	int n;
 
 	env->st.irq_waits++;
+	if (env->eoi_owed) {
+		/* Deferred EOI (issue 6): a second wait before acknowledge is
+		 * refused, as the ledger refuses it. */
+		env->st.irq_protocol_errors++;
+		return E_BUSY;
+	}
 	while (!env->irq_pending && !env->irq_revoked && env->now_ns < deadline) {
 		env->now_ns += FAKE_IRQ_STEP_NS;
 		if (env->ops->tick)
@@ -450,6 +457,8 @@ devenv_irq_wait(struct devenv *env, uint64_t timeout_ns)
 		return E_STALE;
 	n = (int)env->irq_pending;
 	env->irq_pending = 0;
+	if (n > 0)
+		env->eoi_owed = 1;
 	return n;
 }
 
@@ -457,6 +466,11 @@ int
 devenv_irq_ack(struct devenv *env)
 {
 	env->st.irq_acks++;
+	if (!env->eoi_owed) {
+		env->st.irq_protocol_errors++;
+		return E_INVAL;
+	}
+	env->eoi_owed = 0;
 	return 0;
 }
 

@@ -41,6 +41,7 @@ struct fake_env_stats {
 	uint32_t live_buffers;
 	uint64_t used_bytes;
 	uint32_t irq_waits, irq_acks;
+	uint32_t irq_protocol_errors;   /* wait with an EOI owed, ack with none */
 	uint32_t addr_writes;           /* addresses written by the environment */
 };
 

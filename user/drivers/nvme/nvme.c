@@ -300,7 +300,7 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
 	uint64_t deadline, now;
 	uint32_t csts, us = NVME_POLL_MIN_US;
 	uint16_t cid, i;
-	int err, r;
+	int err, r, owe_ack = 0;
 
 	if (c->state == NVME_DEAD)
 		return E_IO;
@@ -323,7 +323,15 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
 		return err;
 	deadline = devenv_now_ns(c->env) + c->cmd_timeout_ns;
 	for (;;) {
-		if (reap(c, q, cid, out)) {
+		r = reap(c, q, cid, out);
+		/* Acknowledge (EOI) only after the CQ head doorbell moved: a
+		 * level-triggered line stays asserted until then and would
+		 * fire again at once. */
+		if (owe_ack) {
+			(void)devenv_irq_ack(c->env);
+			owe_ack = 0;
+		}
+		if (r) {
 			c->last_status = out->status;
 			return nvme_status_err(out->status);
 		}
@@ -339,7 +347,7 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
 		if (c->completion == NVME_IRQ) {
 			r = devenv_irq_wait(c->env, deadline - now);
 			if (r > 0)
-				(void)devenv_irq_ack(c->env);
+				owe_ack = 1;
 			else if (r < 0) {
 				recover(c);
 				return r;

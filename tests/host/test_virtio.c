@@ -539,6 +539,32 @@ vio040_msix_vector_refused_or_unsupported(void **state)
 	vblk_model_free(m);
 }
 
+static void
+vio041_failed_recovery_is_dead_not_hung(void **state)
+{
+	struct vblk_model *m = vblk_model_new(0, DISK_SECTORS, 512);
+	uint8_t buf[512];
+	struct vblk b;
+	uint64_t t0;
+
+	assert_int_equal(vblk_init(&b, m->env, VBLK_MODERN, VBLK_IRQ), 0);
+	m->drop = 1;
+	m->stuck_reset = 1;     /* the recovery reset never completes */
+	assert_int_equal(vblk_read(&b, 0, 1, buf), E_TIMEOUT);
+	assert_true(b.dead);
+	t0 = fake_env_now(m->env);
+	assert_int_equal(vblk_read(&b, 0, 1, buf), E_IO);
+	assert_int_equal(blkserv_write_blocks(&b.srv, 0, buf, 512), E_IO);
+	assert_int_equal(vblk_flush(&b), E_IO);
+	assert_true(fake_env_now(m->env) == t0);        /* no waiting at all */
+	m->stuck_reset = 0;
+	assert_int_equal(vblk_recover(&b), 0);
+	roundtrip(&b, m, 9, 3, 3);
+	vblk_fini(&b);
+	assert_no_buffers(m);
+	vblk_model_free(m);
+}
+
 /* ---- VIO-050..: BlockDevice server bounds ---- */
 
 static void
@@ -644,6 +670,7 @@ main(void)
 		cmocka_unit_test(vio038_bad_block_size_refused),
 		cmocka_unit_test(vio039_selected_write_policy),
 		cmocka_unit_test(vio040_msix_vector_refused_or_unsupported),
+		cmocka_unit_test(vio041_failed_recovery_is_dead_not_hung),
 		cmocka_unit_test(vio050_blockdevice_bounds),
 		cmocka_unit_test(vio051_read_only_device),
 		cmocka_unit_test(vio052_dma_budget_exhausted),

@@ -144,8 +144,13 @@ vblk_recover(struct vblk *b)
 	int err;
 
 	b->resets++;
-	if ((err = bring_up(b)))
+	if ((err = bring_up(b))) {
+		/* The device did not come back: fail every request at once
+		 * rather than let each one wait out its deadline. */
+		b->dead = 1;
 		return err;
+	}
+	b->dead = 0;
 	return 0;
 }
 
@@ -209,6 +214,8 @@ do_request(struct vblk *b, uint32_t type, uint64_t sector, uint32_t bytes)
 	unsigned n = 0;
 	int err;
 
+	if (b->dead)
+		return E_IO;
 	hdr->type = type;
 	hdr->reserved = 0;
 	hdr->sector = sector;

@@ -33,6 +33,7 @@ struct vblk {
 	uint32_t max_blocks;
 	int read_only;
 	int has_flush;
+	int dead;                       /* recovery failed: requests fail at once */
 	uint32_t resets, timeouts, corrupt;     /* recovery counters */
 	struct blkserv srv;
 };
@@ -43,7 +44,9 @@ int vblk_read(struct vblk *b, uint64_t lba, uint32_t count, void *buf);
 int vblk_write(struct vblk *b, uint64_t lba, uint32_t count, const void *buf);
 int vblk_flush(struct vblk *b);
 /* Reset the device and bring the queue back (after a timeout or a
- * corrupted used ring); the next request works again. */
+ * corrupted used ring); the next request works again. If the device does
+ * not come back the driver is dead (every request E_IO at once) until a
+ * later vblk_recover succeeds. */
 int vblk_recover(struct vblk *b);
 
 #endif

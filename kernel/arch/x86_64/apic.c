@@ -63,11 +63,16 @@ icr_send(uint32_t dest, uint32_t lo)
 		wrmsr(0x830, (uint64_t)dest << 32 | lo);
 		return;
 	}
+	/* ICR_HI then ICR_LO must not be split by an interrupt that sends its own IPI. */
+	uint64_t fl = read_rflags();
+	cli();
 	lapic_write(LAPIC_ICR_HI, dest << 24);
 	lapic_write(LAPIC_ICR_LO, lo);
 	for (int spin = 0; lapic_read(LAPIC_ICR_LO) & (1u << 12); spin++)
 		if (spin > 1000000)
 			break;	/* delivery status stuck: give up rather than hang */
+	if (fl & (1u << 9))
+		sti();
 }
 
 void

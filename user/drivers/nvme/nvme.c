@@ -319,8 +319,12 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
 	q->outstanding |= 1ull << cid;
 	q->inflight++;
 	q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->depth);
-	if ((err = wr32(c, sq_db(c, q->qid), q->sq_tail)))
+	if ((err = wr32(c, sq_db(c, q->qid), q->sq_tail))) {
+		/* The entry is in the SQ but the controller may never see
+		 * it: only a reset makes the queue state known again. */
+		recover(c);
 		return err;
+	}
 	deadline = devenv_now_ns(c->env) + c->cmd_timeout_ns;
 	for (;;) {
 		r = reap(c, q, cid, out);

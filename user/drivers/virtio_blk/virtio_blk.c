@@ -212,6 +212,7 @@ do_request(struct vblk *b, uint32_t type, uint64_t sector, uint32_t bytes)
 	volatile uint8_t *status = (uint8_t *)b->req.cpu + VBLK_STATUS_OFF;
 	struct virtq_seg segs[3];
 	unsigned n = 0;
+	void *cookie;
 	int err;
 
 	if (b->dead)
@@ -224,12 +225,23 @@ do_request(struct vblk *b, uint32_t type, uint64_t sector, uint32_t bytes)
 	if (bytes)
 		segs[n++] = (struct virtq_seg){ b->req.h, VBLK_DATA_OFF, bytes, type == VIRTIO_BLK_T_IN };
 	segs[n++] = (struct virtq_seg){ b->req.h, VBLK_STATUS_OFF, 1, 1 };
-	if ((err = virtq_add(&b->vq, segs, n, b))) {
+	/* A fresh cookie per request: a completion left over from an earlier
+	 * request can never be taken for this one. */
+	cookie = (void *)(uintptr_t)++b->seq;
+	if (cookie == NULL)
+		cookie = (void *)(uintptr_t)++b->seq;
+	if ((err = virtq_add(&b->vq, segs, n, cookie))) {
 		if (err == E_IO)
 			(void)vblk_recover(b);
 		return err;
 	}
-	if ((err = vio_notify(&b->vio, 0)) || (err = wait_done(b, b)))
+	if ((err = vio_notify(&b->vio, 0))) {
+		/* Published but maybe never seen: reset so that it cannot
+		 * complete later under another request. */
+		(void)vblk_recover(b);
+		return err;
+	}
+	if ((err = wait_done(b, cookie)))
 		return err;
 	switch (*status) {
 	case VIRTIO_BLK_S_OK: return 0;

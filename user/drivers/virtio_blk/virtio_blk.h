@@ -34,6 +34,7 @@ struct vblk {
 	int read_only;
 	int has_flush;
 	int dead;                       /* recovery failed: requests fail at once */
+	uintptr_t seq;                  /* request cookie */
 	uint32_t resets, timeouts, corrupt;     /* recovery counters */
 	struct blkserv srv;
 };

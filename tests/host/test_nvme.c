@@ -368,6 +368,40 @@ nvm034_never_ready(void **state)
 }
 
 static void
+nvm041_ready_never_drops(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+	uint8_t buf[512];
+	uint64_t t0;
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	m->stuck_ready = 1;
+	m->drop = 1;
+	t0 = fake_env_now(m->env);
+	/* timeout -> reset: CC.EN = 0 but RDY stays 1 -> reset fails after CAP.TO */
+	assert_int_equal(nvme_read(&c, 0, 0, 1, buf), E_TIMEOUT);
+	assert_int_equal(c.state, NVME_DEAD);
+	/* 5 s command deadline + CAP.TO in the reset + CAP.TO in the final disable */
+	assert_true(fake_env_now(m->env) - t0 < NVME_CMD_TIMEOUT_NS + 3000000000ull);
+	assert_int_equal(nvme_reset(&c), E_TIMEOUT);
+	m->stuck_ready = 0;
+	m->csts = 0;
+	assert_int_equal(nvme_reset(&c), 0);
+	roundtrip(&c, m, 0, 5, 2, 5);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	/* and at init: a controller left enabled whose RDY never drops */
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	m->stuck_ready = 1;
+	nvme_fini(&c);          /* leaves CC.EN = 0 with RDY stuck at 1 */
+	m->cc |= NVME_CC_EN;
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), E_TIMEOUT);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void
 nvm035_device_gone_is_dead_not_hung(void **state)
 {
 	struct nvme_model *m = model1(1024, 9);
@@ -602,6 +636,7 @@ main(void)
 		cmocka_unit_test(nvm033_wrong_phase),
 		cmocka_unit_test(nvm034_never_ready),
 		cmocka_unit_test(nvm035_device_gone_is_dead_not_hung),
+		cmocka_unit_test(nvm041_ready_never_drops),
 		cmocka_unit_test(nvm036_fatal_during_reset_leaves_dead),
 		cmocka_unit_test(nvm037_bad_identify_fails_init),
 		cmocka_unit_test(nvm038_cap_checks),

@@ -407,8 +407,11 @@ reg_write(void *dev, unsigned bar, uint64_t off, unsigned w, uint32_t v)
 			if (!m->shutdown_stuck)
 				m->csts = (m->csts & ~NVME_CSTS_SHST_MASK) | NVME_CSTS_SHST_DONE;
 		}
-		if ((old & NVME_CC_EN) && !(v & NVME_CC_EN))
+		if ((old & NVME_CC_EN) && !(v & NVME_CC_EN)) {
 			controller_reset(m);
+			if (m->stuck_ready)
+				m->csts |= NVME_CSTS_RDY;       /* RDY never drops */
+		}
 		else if (!(old & NVME_CC_EN) && (v & NVME_CC_EN))
 			enable(m);
 		return;

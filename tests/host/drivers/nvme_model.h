@@ -51,6 +51,7 @@ struct nvme_model {
 	int defer;              /* process on tick, not on the doorbell */
 	int absent;             /* all registers read all-ones */
 	int shutdown_stuck;     /* CSTS.SHST never reports done */
+	int stuck_ready;        /* CSTS.RDY stays 1 after CC.EN is cleared */
 	void (*mutate)(void *ctx, int what, uint8_t *buf, unsigned len);
 	void *mutate_ctx;       /* fuzzing: rewrite identify data / CQEs */
 	/* counters */

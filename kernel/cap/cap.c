@@ -40,6 +40,11 @@ kobj_unref(struct kobj *o)
 	case KO_PROCHANDLE:
 		prochandle_destroy(o);
 		break;
+	case KO_DDF: {
+		extern void kddf_kobj_destroy(struct kobj *o);
+		kddf_kobj_destroy(o);
+		break;
+	}
 	default:
 		break;
 	}

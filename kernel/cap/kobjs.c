@@ -408,6 +408,8 @@ spawner_call(struct call *c)
 		c->x[idx[i]].obj = NULL;	/* consumed */
 		proc_bootstrap_add(p, gname[i], p->caps.slot[CAPID_SLOT(ids[i])].obj->iid, ids[i]);
 	}
+	extern void kddf_spawn_grants(struct proc *p);
+	kddf_spawn_grants(p);	/* the manifest's device grants: claims made by kernel/ddf */
 	kprintf("capos: spawn pid=%u name=%s binary=%s grants=%u\n", p->pid, nm, bin, grants.count);
 	sched_add(p);
 	spawn_reply(c, 0, p);
@@ -563,6 +565,10 @@ kobj_call(struct kobj *o, struct call *c)
 	case KO_EPFACTORY: return epfactory_call(c);
 	case KO_SPAWNER: return spawner_call(c);
 	case KO_PROCHANDLE: return prochandle_call((struct prochandle *)o, c);
+	case KO_DDF: {
+		extern void kddf_kobj_call(struct kobj *o, struct call *c);
+		return kddf_kobj_call(o, c);
+	}
 	default: return unimplemented(c);
 	}
 }

@@ -331,4 +331,6 @@ kobjs_tick(uint64_t now)
 	wait_timeout_check(now);
 	extern void prochandle_tick(uint64_t now);
 	prochandle_tick(now);
+	extern void kddf_caps_tick(uint64_t now);	/* parked Interrupt.wait calls */
+	kddf_caps_tick(now);
 }

@@ -689,13 +689,31 @@ owner_gone_locked(uint32_t owner, uint8_t reason)
 	return n;
 }
 
+static int
+owner_has_claim_locked(uint32_t owner)
+{
+	for (uint32_t i = 0; i < NCLAIMS; i++)
+		if (claims[i].state == DDF_CLAIM_ACTIVE && claims[i].owner == owner)
+			return 1;
+	return 0;
+}
+
 int
 kddf_owner_gone(uint32_t owner, uint8_t reason)
 {
+	if (LOCKED(owner_has_claim_locked(owner))) {
+		struct ddf_totals t;
+		uint64_t fr;
+		kddf_print_ledger("owner-gone-before", &t, &fr);
+	}
 	int n = LOCKED(owner_gone_locked(owner, reason));
-	if (n > 0)
+	if (n > 0) {
+		struct ddf_totals t;
+		uint64_t fr;
 		kprintf("capos: ddf-owner-gone owner=%u reason=%s claims=%d\n", owner,
 			reason == DDF_TD_CRASH ? "crash" : "exit", n);
+		kddf_print_ledger("owner-gone", &t, &fr);
+	}
 	return n;
 }
 
@@ -762,10 +780,34 @@ kddf_mmio_write(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uin
 	return LOCKED(ddf_mmio_write(&L, owner, win, off, width, v));
 }
 
+/*
+ * A legacy virtio queue is programmed: the ledger learns its depth (the
+ * device's QUEUE_SIZE) and bus mastering is enabled through the ledger, since
+ * the device may now DMA into the ring. (Neither has a cap method of its own.)
+ */
+static int
+brokered_pfn_locked(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf)
+{
+	int e = ddf_mmio_brokered_pfn(&L, owner, win, off, buf);
+	if (e)
+		return e;
+	uint32_t ci = windows[ddf_handle_index(win)].claim;
+	struct kdev *d = &kdevs[ci];
+	ddf_handle ch = ddf_handle_make(DDF_K_CLAIM, ci, claims[ci].gen);
+	if (d->fmt == KDDF_FMT_VIRTIO_LEGACY && d->qsel < VQ_MAX) {
+		if (claims[ci].qdepth[d->qsel] != d->q[d->qsel].size &&
+		    (e = ddf_queue_configure(&L, owner, ch, d->qsel, d->q[d->qsel].size)))
+			return e;
+		if (!claims[ci].bus_master)
+			e = ddf_bus_master_enable(&L, owner, ch);
+	}
+	return e;
+}
+
 int
 kddf_mmio_brokered_pfn(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf)
 {
-	return LOCKED(ddf_mmio_brokered_pfn(&L, owner, win, off, buf));
+	return LOCKED(brokered_pfn_locked(owner, win, off, buf));
 }
 
 static int
@@ -943,4 +985,31 @@ kddf_audit_read(uint64_t cursor, struct ddf_audit_rec *out, uint32_t max, uint64
     uint64_t *dropped)
 {
 	return LOCKED(ddf_audit_read(&audit, cursor, out, max, next, dropped));
+}
+
+/* A parked Interrupt.wait: 0 still blocked, > 0 fired (EOI now owed), < 0 refused/revoked. */
+static int
+irq_poll_locked(uint32_t owner, ddf_handle route)
+{
+	uint32_t i = ddf_handle_index(route);
+	if (i >= NROUTES || routes[i].gen != ddf_handle_gen(route) || routes[i].state != DDF_ROUTE_LIVE)
+		return E_STALE;
+	if (routes[i].waiting)
+		return 0;
+	return ddf_irq_wait(&L, owner, route);
+}
+
+int
+kddf_irq_poll(uint32_t owner, ddf_handle route)
+{
+	return LOCKED(irq_poll_locked(owner, route));
+}
+
+/* The live claim handle of a claim slot (a reset bumps the generation). */
+ddf_handle
+kddf_claim_handle(uint32_t index)
+{
+	if (index >= NCLAIMS || claims[index].state != DDF_CLAIM_ACTIVE)
+		return 0;
+	return ddf_handle_make(DDF_K_CLAIM, index, claims[index].gen);
 }

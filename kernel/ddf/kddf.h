@@ -99,6 +99,19 @@ int kddf_fmt_devices(char *buf, uint64_t size);
 int kddf_audit_read(uint64_t cursor, struct ddf_audit_rec *out, uint32_t max, uint64_t *next,
     uint64_t *dropped);
 
+/* A parked Interrupt.wait: 0 still blocked, > 0 fired, < 0 refused (E_STALE: revoked). */
+int kddf_irq_poll(uint32_t owner, ddf_handle route);
+ddf_handle kddf_claim_handle(uint32_t index);
+
+/* kddf_caps.c: the device caps (kobj type KO_DDF) and their manifest grants. */
+struct kobj;
+struct call;
+struct proc;
+void kddf_kobj_call(struct kobj *o, struct call *c);
+void kddf_kobj_destroy(struct kobj *o);
+void kddf_caps_tick(uint64_t now);
+void kddf_spawn_grants(struct proc *p);
+
 /* kddf_ktest.c: capos.test=ddf | ddf-bench; returns only when name is neither. */
 void kddf_ktest_run(const char *name);
 

@@ -241,9 +241,10 @@ proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
 	calls_forget_proc(p);
 	endpoint_forget_proc(p);
 	xfer_forget_proc(p);
-	cap_table_destroy(p);
-	/* Device claims: the one ordered teardown, before the user pages go (kernel/ddf). */
+	/* Device claims: the one ordered teardown (exit or crash), before the caps and the
+	 * user pages go, so releasing the device caps finds nothing left (kernel/ddf). */
 	kddf_owner_gone(p->pid, kind == EXIT_FAULT ? DDF_TD_CRASH : DDF_TD_EXIT);
+	cap_table_destroy(p);
 	bool self = (p == this_cpu()->cur);
 	if (self)
 		write_cr3(vmm_kernel_pml4());

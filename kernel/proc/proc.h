@@ -27,6 +27,7 @@ struct call;
 enum kobj_type {
 	KO_CONSOLE = 1, KO_CLOCK, KO_ENTROPY, KO_SPAWNER, KO_BOOTPKG,
 	KO_PROCHANDLE, KO_EPFACTORY, KO_ENDPOINT,
+	KO_DDF,		/* device caps served by kernel/ddf (kddf_caps.c) */
 };
 
 /* A facet decides which operations a slot allows (attenuation). */

@@ -145,6 +145,9 @@ spawn(uint32_t si)
 			for (uint32_t e = 0; e < nexps; e++)
 				if (mf_str_eq(exps[e].service, g->service) && mf_str_eq(exps[e].name, g->export_name))
 					cap = exps[e].client;
+		} else if (g->source == MF_SRC_DEVICE_MMIO || g->source == MF_SRC_INTERRUPT ||
+			   g->source == MF_SRC_DMA_POOL || g->source == MF_SRC_HARDWARE_AUDIT_LOG) {
+			continue;	/* claimed and granted by the kernel device manager at spawn */
 		} else {
 			cap = kernel_cap(g->source);
 		}

@@ -1,0 +1,678 @@
+/*
+ * The device caps a driver process holds: DeviceMmio, Interrupt, DMAPool,
+ * DMABuffer (schema/device.capnp) and HardwareAuditLog. Each is a thin
+ * decoder over one kddf_ operation (docs/device-manager.md): decode the
+ * params completely, call the ledger with the caller's pid as owner (defence
+ * in depth behind the cap check), encode the result. Domain refusals are
+ * DeviceError values in the result unions, never exceptions.
+ *
+ * Grants: when ProcessSpawner starts a service, kddf_spawn_grants reads the
+ * boot manifest itself (the same module init validated), finds that
+ * service's device grants, makes one claim per named PCI function for the
+ * new pid and inserts the caps under their grant names. A claim that fails
+ * (absent, already claimed) grants nothing for that function and says so
+ * (`capos: ddf-grant-refused`): fail closed.
+ *
+ * Interrupt.wait parks the call when nothing is pending; kddf_caps_tick
+ * (from the scheduler tick) completes it once the route fired, with
+ * `revoked` when the route was dropped or the device reset, or `timedOut`.
+ */
+#include "ddf/kddf.h"
+#include "boot/cmdline.h"
+#include "boot/mb2.h"
+#include "capnp/capnp.h"
+#include "kernel.h"
+#include "manifest/manifest.h"
+#include "mm/heap.h"
+#include "proc/proc.h"
+#include "sched/sched.h"
+#include "schema/device.capnp.h"
+#include "schema/exception.capnp.h"
+#include "smp/percpu.h"
+
+enum kcap_kind { KC_MMIO = 1, KC_IRQ, KC_POOL, KC_BUF, KC_AUDIT };
+
+struct kcap {
+	struct kobj k;
+	uint8_t kind;
+	uint32_t owner;
+	uint32_t claim_idx;
+	ddf_handle claim, h;
+	bool lwait;		/* the ledger has this route's waiter recorded */
+	struct call *waiter;	/* parked Interrupt.wait */
+	struct kcap *next;	/* all kcaps with a waiter */
+};
+
+#define KDDF_CLAIM_SLOTS 16u
+static uint32_t claim_caps[KDDF_CLAIM_SLOTS];	/* live kcaps per claim slot */
+static struct kcap *waiters;
+
+static uint64_t arena[RING_MAX_MSG / 8 / 4];
+static uint64_t outbuf[RING_MAX_MSG / 8 / 4];
+static struct capnp_builder B;
+static struct capnp_msg M;
+
+static struct capnp_builder *
+builder(void)
+{
+	capnp_builder_init(&B, arena, sizeof arena, 0);
+	return &B;
+}
+
+static void
+reply(struct call *c, struct xfer *x, uint32_t nx)
+{
+	int n = capnp_builder_write(&B, outbuf, sizeof outbuf);
+	if (n < 0) {
+		xfer_rollback(x, nx);
+		call_complete_exception(c, ExceptionType_failed, "result too large");
+		return;
+	}
+	call_complete(c, n, 0, outbuf, (uint32_t)n, x, nx);
+}
+
+static int
+params(struct call *c, struct capnp_struct *root)
+{
+	if (capnp_msg_init(&M, c->params, c->params_len) < 0 || capnp_msg_root(&M, root) < 0) {
+		call_complete_exception(c, ExceptionType_invalidArgument, "params do not decode");
+		return E_CORRUPT;
+	}
+	return 0;
+}
+
+static void
+unimplemented(struct call *c)
+{
+	call_complete_exception(c, ExceptionType_unimplemented, "unknown method ordinal");
+}
+
+static uint32_t
+caller_pid(struct call *c)
+{
+	return c->caller ? c->caller->pid : 0;
+}
+
+static struct kcap *
+kcap_new(uint8_t kind, uint32_t owner, uint32_t claim_idx, ddf_handle claim, ddf_handle h)
+{
+	static const uint64_t iid[] = { 0, DeviceMmio_TYPE_ID, Interrupt_TYPE_ID, DMAPool_TYPE_ID,
+		DMABuffer_TYPE_ID, HardwareAuditLog_TYPE_ID };
+	struct kcap *k = kmalloc(sizeof *k);
+	if (!k)
+		return NULL;
+	memset(k, 0, sizeof *k);
+	k->k = (struct kobj){ iid[kind], 1, 1, KO_DDF, false };
+	k->kind = kind;
+	k->owner = owner;
+	k->claim_idx = claim_idx;
+	k->claim = claim;
+	k->h = h;
+	if (claim_idx < KDDF_CLAIM_SLOTS)
+		claim_caps[claim_idx]++;
+	return k;
+}
+
+/* DeviceResult { ok | error } */
+static void
+dev_result(struct call *c, DeviceResult_B r, int e)
+{
+	if (e)
+		DeviceResult_set_error(r, ddf_device_error(e));
+	else
+		DeviceResult_set_ok(r);
+	reply(c, NULL, 0);
+}
+
+/* ---- DeviceMmio ---- */
+
+static void
+mmio_call(struct kcap *k, struct call *c)
+{
+	struct capnp_struct root;
+	uint32_t pid = caller_pid(c), v = 0;
+	int e;
+
+	if (params(c, &root) < 0)
+		return;
+	switch (c->method) {
+	case DeviceMmio_map_ORDINAL: {
+		DeviceMmio_map_Results_B res;
+		MapResult_B r;
+		UserMapping_B m;
+		uint64_t va = 0;
+		uint32_t g = 0;
+		e = kddf_mmio_map(pid, k->h, &va, &g);
+		DeviceMmio_map_Results_init_root(builder(), &res);
+		DeviceMmio_map_Results_init_result(res, &r);
+		if (e) {
+			MapResult_set_error(r, ddf_device_error(e));
+		} else {
+			MapResult_init_mapping(r, &m);
+			UserMapping_set_address(m, va);
+			UserMapping_set_generation(m, g);
+		}
+		return reply(c, NULL, 0);
+	}
+	case DeviceMmio_unmap_ORDINAL: {
+		DeviceMmio_unmap_Params_R p = { root };
+		DeviceMmio_unmap_Results_B res;
+		DeviceResult_B r;
+		e = kddf_mmio_unmap(pid, k->h, DeviceMmio_unmap_Params_get_generation(p));
+		DeviceMmio_unmap_Results_init_root(builder(), &res);
+		DeviceMmio_unmap_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	case DeviceMmio_read32_ORDINAL:
+	case DeviceMmio_read_ORDINAL: {
+		DeviceMmio_read_Params_R p = { root };
+		DeviceMmio_read_Results_B res;	/* read32 and read results share one layout */
+		MmioReadResult_B r;
+		uint8_t w = c->method == DeviceMmio_read_ORDINAL ? DeviceMmio_read_Params_get_width(p) : 4;
+		e = kddf_mmio_read(pid, k->h, DeviceMmio_read_Params_get_offset(p), w, &v);
+		DeviceMmio_read_Results_init_root(builder(), &res);
+		DeviceMmio_read_Results_init_result(res, &r);
+		if (e)
+			MmioReadResult_set_error(r, ddf_device_error(e));
+		else
+			MmioReadResult_set_value(r, v);
+		return reply(c, NULL, 0);
+	}
+	case DeviceMmio_write32_ORDINAL: {
+		DeviceMmio_write32_Params_R p = { root };
+		DeviceMmio_write32_Results_B res;
+		DeviceResult_B r;
+		e = kddf_mmio_write(pid, k->h, DeviceMmio_write32_Params_get_offset(p), 4,
+		    DeviceMmio_write32_Params_get_value(p));
+		DeviceMmio_write32_Results_init_root(builder(), &res);
+		DeviceMmio_write32_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	case DeviceMmio_write_ORDINAL: {
+		DeviceMmio_write_Params_R p = { root };
+		DeviceMmio_write_Results_B res;
+		DeviceResult_B r;
+		e = kddf_mmio_write(pid, k->h, DeviceMmio_write_Params_get_offset(p),
+		    DeviceMmio_write_Params_get_width(p), DeviceMmio_write_Params_get_value(p));
+		DeviceMmio_write_Results_init_root(builder(), &res);
+		DeviceMmio_write_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	case DeviceMmio_brokeredQueuePfn_ORDINAL: {
+		DeviceMmio_brokeredQueuePfn_Params_R p = { root };
+		DeviceMmio_brokeredQueuePfn_Results_B res;
+		DeviceResult_B r;
+		uint32_t ci;
+		e = E_INVAL;
+		if (DeviceMmio_brokeredQueuePfn_Params_get_buffer(p, &ci) == 0 && ci < c->nxfer &&
+		    c->x[ci].obj && c->x[ci].obj->type == KO_DDF &&
+		    ((struct kcap *)c->x[ci].obj)->kind == KC_BUF)
+			e = kddf_mmio_brokered_pfn(pid, k->h,
+			    DeviceMmio_brokeredQueuePfn_Params_get_offset(p),
+			    ((struct kcap *)c->x[ci].obj)->h);
+		/* the transferred buffer cap is released again when the call is freed */
+		DeviceMmio_brokeredQueuePfn_Results_init_root(builder(), &res);
+		DeviceMmio_brokeredQueuePfn_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	}
+	unimplemented(c);
+}
+
+/* ---- Interrupt ---- */
+
+static void
+wait_reply(struct call *c, int n, ddf_handle route)
+{
+	Interrupt_wait_Results_B res;
+	InterruptWaitResult_B r;
+	InterruptFired_B f;
+	Interrupt_wait_Results_init_root(builder(), &res);
+	Interrupt_wait_Results_init_result(res, &r);
+	if (n > 0) {
+		InterruptWaitResult_init_fired(r, &f);
+		InterruptFired_set_count(f, (uint32_t)n);
+		InterruptFired_set_generation(f, ddf_handle_gen(route));
+	} else if (n == 0) {
+		InterruptWaitResult_set_timedOut(r);
+	} else {
+		InterruptWaitResult_set_error(r, n == E_STALE ? DDF_DE_REVOKED : ddf_device_error(n));
+	}
+	reply(c, NULL, 0);
+}
+
+static void
+waiter_unlink(struct kcap *k)
+{
+	for (struct kcap **pp = &waiters; *pp; pp = &(*pp)->next)
+		if (*pp == k) {
+			*pp = k->next;
+			break;
+		}
+	k->waiter = NULL;
+}
+
+static void
+irq_call(struct kcap *k, struct call *c)
+{
+	struct capnp_struct root;
+	uint32_t pid = caller_pid(c);
+	int e;
+
+	if (params(c, &root) < 0)
+		return;
+	switch (c->method) {
+	case Interrupt_wait_ORDINAL: {
+		Interrupt_wait_Params_R p = { root };
+		uint64_t t = Interrupt_wait_Params_get_timeoutNs(p);
+		if (k->waiter)
+			return wait_reply(c, E_BUSY, k->h);
+		/* A wait that timed out left the ledger's waiter in place: keep using it. */
+		int n = k->lwait ? kddf_irq_poll(pid, k->h) : kddf_irq_wait(pid, k->h);
+		if (n != 0) {
+			k->lwait = false;
+			return wait_reply(c, n, k->h);
+		}
+		k->lwait = true;
+		c->state = CALL_PARKED;
+		c->deadline = t ? sched_ticks + t / NS_PER_TICK + 1 : 0;
+		k->waiter = c;
+		k->next = waiters;
+		waiters = k;
+		return;
+	}
+	case Interrupt_acknowledge_ORDINAL: {
+		Interrupt_acknowledge_Params_R p = { root };
+		Interrupt_acknowledge_Results_B res;
+		DeviceResult_B r;
+		e = Interrupt_acknowledge_Params_get_generation(p) == ddf_handle_gen(k->h) ?
+		    kddf_irq_ack(pid, k->h) : E_STALE;
+		Interrupt_acknowledge_Results_init_root(builder(), &res);
+		Interrupt_acknowledge_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	case Interrupt_mask_ORDINAL:
+	case Interrupt_unmask_ORDINAL: {
+		Interrupt_mask_Results_B res;	/* mask and unmask results share one layout */
+		DeviceResult_B r;
+		e = kddf_irq_mask(pid, k->h, c->method == Interrupt_mask_ORDINAL);
+		Interrupt_mask_Results_init_root(builder(), &res);
+		Interrupt_mask_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	}
+	unimplemented(c);
+}
+
+void
+kddf_caps_tick(uint64_t now)
+{
+	struct kcap **pp = &waiters;
+	while (*pp) {
+		struct kcap *k = *pp;
+		int n = kddf_irq_poll(k->owner, k->h);
+		bool expired = k->waiter->deadline && now >= k->waiter->deadline;
+		if (n == 0 && !expired) {
+			pp = &k->next;
+			continue;
+		}
+		struct call *c = k->waiter;
+		*pp = k->next;
+		k->waiter = NULL;
+		if (n != 0)
+			k->lwait = false;
+		wait_reply(c, n, k->h);
+	}
+}
+
+/* ---- DMAPool and DMABuffer ---- */
+
+static void
+pool_call(struct kcap *k, struct call *c)
+{
+	struct capnp_struct root;
+	uint32_t pid = caller_pid(c);
+	ddf_handle h = 0;
+
+	if (params(c, &root) < 0)
+		return;
+	if (c->method != DMAPool_allocateBuffer_ORDINAL)
+		return unimplemented(c);
+	DMAPool_allocateBuffer_Params_R p = { root };
+	DMAPool_allocateBuffer_Results_B res;
+	DmaAllocateResult_B r;
+	int e = kddf_dma_alloc(pid, k->claim, DMAPool_allocateBuffer_Params_get_size(p),
+	    (uint8_t)DMAPool_allocateBuffer_Params_get_direction(p), &h);
+	struct kcap *b = NULL;
+	if (!e && !(b = kcap_new(KC_BUF, pid, k->claim_idx, k->claim, h))) {
+		kddf_dma_free(pid, h);
+		e = E_NOMEM;
+	}
+	DMAPool_allocateBuffer_Results_init_root(builder(), &res);
+	DMAPool_allocateBuffer_Results_init_result(res, &r);
+	if (e) {
+		DmaAllocateResult_set_error(r, ddf_device_error(e));
+		return reply(c, NULL, 0);
+	}
+	struct xfer x = { .obj = &b->k, .mode = RING_XFER_COPY, .facet = FACET_CALL };
+	DmaAllocateResult_set_buffer(r, 0);
+	reply(c, &x, 1);
+}
+
+static void
+buf_call(struct kcap *k, struct call *c)
+{
+	struct capnp_struct root;
+	uint32_t pid = caller_pid(c);
+	int e;
+
+	if (params(c, &root) < 0)
+		return;
+	switch (c->method) {
+	case DMABuffer_submitDescriptor_ORDINAL: {
+		DMABuffer_submitDescriptor_Params_R p = { root };
+		DMABuffer_submitDescriptor_Results_B res;
+		DmaSubmitResult_B r;
+		DmaDescriptor_R d;
+		ddf_handle tok = 0;
+		if (DMABuffer_submitDescriptor_Params_get_descriptor(p, &d) < 0)
+			e = E_INVAL;
+		else
+			e = kddf_dma_submit(pid, k->h, DmaDescriptor_get_queue(d), DmaDescriptor_get_slot(d),
+			    DmaDescriptor_get_offset(d), DmaDescriptor_get_length(d),
+			    DmaDescriptor_get_flags(d), &tok);
+		DMABuffer_submitDescriptor_Results_init_root(builder(), &res);
+		DMABuffer_submitDescriptor_Results_init_result(res, &r);
+		if (e)
+			DmaSubmitResult_set_error(r, ddf_device_error(e));
+		else
+			DmaSubmitResult_set_token(r, tok);
+		return reply(c, NULL, 0);
+	}
+	case DMABuffer_completeDescriptor_ORDINAL: {
+		DMABuffer_completeDescriptor_Params_R p = { root };
+		DMABuffer_completeDescriptor_Results_B res;
+		DmaCompleteResult_B r;
+		uint32_t bytes = 0;
+		e = kddf_dma_complete(pid, k->h, DMABuffer_completeDescriptor_Params_get_token(p), &bytes);
+		DMABuffer_completeDescriptor_Results_init_root(builder(), &res);
+		DMABuffer_completeDescriptor_Results_init_result(res, &r);
+		if (e == E_AGAIN)
+			DmaCompleteResult_set_pending(r);
+		else if (e)
+			DmaCompleteResult_set_error(r, ddf_device_error(e));
+		else
+			DmaCompleteResult_set_completed(r, bytes);
+		return reply(c, NULL, 0);
+	}
+	case DMABuffer_map_ORDINAL: {
+		DMABuffer_map_Results_B res;
+		MapResult_B r;
+		UserMapping_B m;
+		uint64_t va = 0;
+		uint32_t g = 0;
+		e = kddf_dma_map(pid, k->h, &va, &g);
+		DMABuffer_map_Results_init_root(builder(), &res);
+		DMABuffer_map_Results_init_result(res, &r);
+		if (e) {
+			MapResult_set_error(r, ddf_device_error(e));
+		} else {
+			MapResult_init_mapping(r, &m);
+			UserMapping_set_address(m, va);
+			UserMapping_set_generation(m, g);
+		}
+		return reply(c, NULL, 0);
+	}
+	case DMABuffer_free_ORDINAL: {
+		DMABuffer_free_Results_B res;
+		DeviceResult_B r;
+		e = kddf_dma_free(pid, k->h);
+		DMABuffer_free_Results_init_root(builder(), &res);
+		DMABuffer_free_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	}
+	unimplemented(c);
+}
+
+/* ---- HardwareAuditLog ---- */
+
+#define AUDIT_MAX 32u
+
+static void
+audit_call(struct kcap *k, struct call *c)
+{
+	static struct ddf_audit_rec recs[AUDIT_MAX];
+	struct capnp_struct root;
+	uint64_t next = 0, dropped = 0;
+
+	if (params(c, &root) < 0)
+		return;
+	if (c->method != HardwareAuditLog_snapshot_ORDINAL)
+		return unimplemented(c);
+	HardwareAuditLog_snapshot_Params_R p = { root };
+	uint32_t max = HardwareAuditLog_snapshot_Params_get_maxEntries(p);
+	if (max > AUDIT_MAX || max == 0)
+		max = AUDIT_MAX;
+	int n = kddf_audit_read(HardwareAuditLog_snapshot_Params_get_cursor(p), recs, max, &next,
+	    &dropped);
+	if (n < 0)
+		return call_complete_exception(c, ExceptionType_invalidArgument, "cursor past the end");
+	HardwareAuditLog_snapshot_Results_B res;
+	AuditSnapshot_B s;
+	struct capnp_blist l;
+	HardwareAuditLog_snapshot_Results_init_root(builder(), &res);
+	HardwareAuditLog_snapshot_Results_init_result(res, &s);
+	AuditSnapshot_init_entries(s, (uint32_t)n, &l);
+	for (int i = 0; i < n; i++) {
+		AuditEntry_B e;
+		PciAddress_B a;
+		AuditEntry_blist_get(&l, (uint32_t)i, &e);
+		AuditEntry_set_sequence(e, recs[i].seq);
+		AuditEntry_set_monotonicNanos(e, recs[i].time_ns);
+		AuditEntry_init_device(e, &a);
+		PciAddress_set_segment(a, recs[i].addr.segment);
+		PciAddress_set_bus(a, recs[i].addr.bus);
+		PciAddress_set_device(a, recs[i].addr.device);
+		PciAddress_set_function(a, recs[i].addr.function);
+		AuditEntry_set_event(e, recs[i].event);
+		AuditEntry_set_generation(e, recs[i].generation);
+		AuditEntry_set_detail(e, recs[i].detail);
+		AuditEntry_set_owner(e, recs[i].owner);
+		AuditEntry_set_errorCode(e, recs[i].reason);
+	}
+	AuditSnapshot_set_nextCursor(s, next);
+	AuditSnapshot_set_dropped(s, dropped);
+	reply(c, NULL, 0);
+}
+
+void
+kddf_kobj_call(struct kobj *o, struct call *c)
+{
+	struct kcap *k = (struct kcap *)o;
+	switch (k->kind) {
+	case KC_MMIO: return mmio_call(k, c);
+	case KC_IRQ: return irq_call(k, c);
+	case KC_POOL: return pool_call(k, c);
+	case KC_BUF: return buf_call(k, c);
+	case KC_AUDIT: return audit_call(k, c);
+	}
+	unimplemented(c);
+}
+
+/*
+ * The last reference went (cap release, or the holder's table destroyed).
+ * A process that exits was already torn down by kddf_owner_gone (proc_exit
+ * runs it first), so these releases then find stale handles and do nothing.
+ */
+void
+kddf_kobj_destroy(struct kobj *o)
+{
+	struct kcap *k = (struct kcap *)o;
+	if (k->waiter) {
+		struct call *c = k->waiter;
+		waiter_unlink(k);
+		wait_reply(c, E_STALE, k->h);
+	}
+	bool live = k->claim && ddf_claim_get(kddf_ledger(), k->claim);
+	switch (live ? k->kind : 0) {
+	case KC_MMIO: (void)kddf_mmio_release(k->owner, k->h); break;
+	case KC_IRQ: (void)kddf_irq_release(k->owner, k->h); break;
+	case KC_BUF: (void)kddf_dma_release(k->owner, k->h); break;
+	default: break;
+	}
+	if (k->claim_idx < KDDF_CLAIM_SLOTS && claim_caps[k->claim_idx] &&
+	    --claim_caps[k->claim_idx] == 0 && live)
+		(void)kddf_teardown(k->claim, DDF_TD_RELEASE);	/* E_STALE after exit or reset */
+	kfree(k);
+}
+
+/* ---- grants from the manifest ---- */
+
+static struct mf_manifest man;	/* decoded at each spawn: the module is small */
+
+static int
+manifest_get(void)
+{
+	char name[64];
+	const void *data;
+	uint64_t len;
+	struct mf_error err;
+	if (cmdline_get(boot_info.cmdline, "capos.manifest", name, sizeof name) != 1)
+		memcpy(name, "manifest.bin", 13);
+	if (proc_find_module(name, &data, &len) < 0)
+		return E_NOENT;
+	return mf_decode(data, len, &man, &err);
+}
+
+static bool
+same_pci(const struct mf_pci *a, const struct mf_pci *b)
+{
+	return a->kind == b->kind && a->segment == b->segment && a->bus == b->bus &&
+	       a->dev == b->dev && a->fn == b->fn && a->vendor == b->vendor &&
+	       a->device == b->device && a->instance == b->instance;
+}
+
+static bool
+is_device_source(uint8_t s)
+{
+	return s == MF_SRC_DEVICE_MMIO || s == MF_SRC_INTERRUPT || s == MF_SRC_DMA_POOL;
+}
+
+static void
+grant_insert(struct proc *p, const struct mf_grant *g, struct kcap *k)
+{
+	capid_t id;
+	char nm[BOOTSTRAP_NAME];
+	uint32_t n = g->name.len < BOOTSTRAP_NAME - 1 ? g->name.len : BOOTSTRAP_NAME - 1;
+	memcpy(nm, g->name.p, n);
+	nm[n] = 0;
+	if (!k || cap_insert(p, &k->k, FACET_CALL, &id) < 0) {
+		if (k)
+			kobj_unref(&k->k);
+		kprintf("capos: ddf-grant-refused pid=%u grant=%s reason=no-room\n", p->pid, nm);
+		return;
+	}
+	proc_bootstrap_add(p, nm, k->k.iid, id);
+	kprintf("capos: ddf-grant pid=%u grant=%s kind=%s\n", p->pid, nm, mf_source_name(g->source));
+}
+
+/* One claim for every distinct function among the service's device grants. */
+static void
+grant_function(struct proc *p, const struct mf_service *s, const struct mf_grant *first)
+{
+	struct ddf_selector sel = { 0 };
+	struct ddf_policy pol;
+	ddf_handle claim;
+	uint64_t budget = 0;
+
+	for (uint32_t i = 0; i < s->ngrants; i++) {
+		const struct mf_grant *g = &man.grants[s->first_grant + i];
+		if (is_device_source(g->source) && same_pci(&g->pci, &first->pci) &&
+		    g->source == MF_SRC_DMA_POOL)
+			budget = g->dma_budget;
+	}
+	if (first->pci.kind == MF_PCI_ADDRESS) {
+		sel.kind = DDF_SEL_ADDR;
+		sel.addr = (struct ddf_pci_addr){ first->pci.segment, first->pci.bus, first->pci.dev,
+			first->pci.fn };
+	} else {
+		sel.kind = DDF_SEL_IDS;
+		sel.vendor = first->pci.vendor;
+		sel.device = first->pci.device;
+		sel.instance = first->pci.instance;
+	}
+	/* Selected-write policy by device: transitional virtio (legacy header in an I/O
+	 * BAR0) gets the legacy rules; any other function gets no writable register. */
+	uint8_t fmt = KDDF_FMT_NONE;
+	bool virtio_legacy = sel.kind == DDF_SEL_IDS && sel.vendor == 0x1af4 &&
+	    sel.device >= 0x1000 && sel.device <= 0x103f;
+	if (virtio_legacy) {
+		kddf_policy_virtio_legacy(&pol, p->pid, budget, 8);
+		fmt = KDDF_FMT_VIRTIO_LEGACY;
+	} else {
+		memset(&pol, 0, sizeof pol);
+		pol.owner = p->pid;
+		pol.dma_budget = budget;
+		pol.max_inflight = 8;
+		memcpy(pol.label, "read-only", 10);
+	}
+	int e = kddf_claim(&sel, &pol, fmt, &claim);
+	if (e) {
+		kprintf("capos: ddf-grant-refused pid=%u service=%s reason=%s\n", p->pid, p->name,
+			err_name(e));
+		return;
+	}
+	const struct ddf_claim *c = ddf_claim_get(kddf_ledger(), claim);
+	uint32_t ci = ddf_handle_index(claim);
+	kprintf("capos: ddf-claim pid=%u device=%02x:%02x.%x id=%04x:%04x budget=%lu policy=%s\n",
+		p->pid, c->fn.addr.bus, c->fn.addr.device, c->fn.addr.function, c->fn.vendor,
+		c->fn.device, budget, pol.label);
+	for (uint32_t i = 0; i < s->ngrants; i++) {
+		const struct mf_grant *g = &man.grants[s->first_grant + i];
+		ddf_handle h = 0;
+		if (!is_device_source(g->source) || !same_pci(&g->pci, &first->pci))
+			continue;
+		if (g->source == MF_SRC_DEVICE_MMIO) {
+			uint64_t len = g->bar < DDF_MAX_BARS ? c->fn.bar[g->bar].size : 0;
+			e = kddf_mmio_grant(p->pid, claim, g->bar, 0, len, &h);
+			grant_insert(p, g, e ? NULL : kcap_new(KC_MMIO, p->pid, ci, claim, h));
+		} else if (g->source == MF_SRC_INTERRUPT) {
+			e = kddf_irq_route(p->pid, claim, DDF_IRQ_MSIX, g->irq_index, &h);
+			grant_insert(p, g, e ? NULL : kcap_new(KC_IRQ, p->pid, ci, claim, h));
+		} else {
+			grant_insert(p, g, kcap_new(KC_POOL, p->pid, ci, claim, 0));
+		}
+		if (e)
+			kprintf("capos: ddf-grant-refused pid=%u reason=%s\n", p->pid, err_name(e));
+	}
+}
+
+void
+kddf_spawn_grants(struct proc *p)
+{
+	if (manifest_get() < 0)
+		return;
+	for (uint32_t si = 0; si < man.nservices; si++) {
+		const struct mf_service *s = &man.services[si];
+		if (s->name.len != strlen(p->name) || memcmp(s->name.p, p->name, s->name.len))
+			continue;
+		for (uint32_t i = 0; i < s->ngrants; i++) {
+			const struct mf_grant *g = &man.grants[s->first_grant + i];
+			if (g->source == MF_SRC_HARDWARE_AUDIT_LOG) {
+				grant_insert(p, g, kcap_new(KC_AUDIT, p->pid, KDDF_CLAIM_SLOTS, 0, 0));
+				continue;
+			}
+			if (!is_device_source(g->source))
+				continue;
+			bool seen = false;	/* the function was handled with an earlier grant */
+			for (uint32_t j = 0; j < i && !seen; j++) {
+				const struct mf_grant *h = &man.grants[s->first_grant + j];
+				seen = is_device_source(h->source) && same_pci(&h->pci, &g->pci);
+			}
+			if (!seen)
+				grant_function(p, s, g);
+		}
+		return;
+	}
+}

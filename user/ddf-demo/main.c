@@ -1,0 +1,412 @@
+/*
+ * ddf-demo: a userspace virtio-rng driver (legacy virtio PCI, virtio 1.x
+ * §4.1.4.8 and §5.4) that holds only the device caps the manifest granted:
+ * DeviceMmio "mmio" (BAR0, the legacy I/O header; every access brokered),
+ * Interrupt "irq" (MSI-X vector 0), DMAPool "dma", and Console. It never
+ * sees a physical address: the ring buffer is handed to the kernel with
+ * brokeredQueuePfn (the kernel writes QUEUE_PFN) and descriptors go through
+ * DMABuffer.submitDescriptor (the kernel writes the device address).
+ *
+ * Role by process name (tests/system/test_ddf_user.py):
+ *   ddf-rng    read entropy three times, then the hostile checks a driver
+ *              can try through its caps; exit 0 when all pass
+ *   ddf-exit   start a read (doorbell rung) and exit without collecting it
+ *   ddf-crash  start a read and fault with DMA in flight
+ *   ddf-thief  expects no device caps (its claim was refused) and exits 7
+ *   ddf-audit  reads the HardwareAuditLog from cursor 0 (cursorable snapshots)
+ * Prints `ddf-demo: NAME CHECK result=pass|fail ...`.
+ */
+#include "capos.h"
+#include "schema/device.capnp.h"
+
+#define ST_ACK 1
+#define ST_DRIVER 2
+#define ST_DRIVER_OK 4
+#define HDR_QUEUE_PFN 8
+#define HDR_QUEUE_SIZE 12
+#define HDR_QUEUE_SEL 14
+#define HDR_QUEUE_NOTIFY 16
+#define HDR_STATUS 18
+#define HDR_MSIX_CONFIG 20
+#define HDR_MSIX_QUEUE 22
+#define VIRTQ_DESC_F_WRITE 2
+
+static uint64_t pbuf[512], rbuf[512];
+static int failures;
+static capid_t mmio, irq, pool;
+
+#define CHECK(tname, cond, fmt, ...) do {					\
+	bool ok_ = (cond);							\
+	if (!ok_)								\
+		failures++;							\
+	rt_print("ddf-demo: %s %s result=%s " fmt, rt_boot->name, tname,	\
+		 ok_ ? "pass" : "fail", ##__VA_ARGS__);				\
+} while (0)
+
+/* Call and read the result root; < 0 on transport failure. */
+static int
+call(capid_t cap, uint16_t method, int plen, const struct ring_xfer *x, uint32_t nx,
+     struct capnp_msg *m, struct capnp_struct *root, struct ring_cqe *c)
+{
+	if (plen < 0)
+		return plen;
+	int r = rt_call(cap, method, pbuf, (uint32_t)plen, rbuf, sizeof rbuf, x, nx, c);
+	if (r < 0)
+		return r;
+	return rt_msg_read(m, rbuf, c->len, root);
+}
+
+/* DeviceResult: -1 - error code, or 0 for ok. */
+static int
+dev_result(struct capnp_struct *res)
+{
+	DeviceResult_R r;
+	if (capnp_ptr_struct(capnp_struct_ptr(res, 0), &r.s) < 0)
+		return -100;
+	return DeviceResult_which(r) == DeviceResult_which_ok ? 0 : -1 - DeviceResult_get_error(r);
+}
+
+static int
+reg_write(uint64_t off, uint8_t width, uint32_t v)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	DeviceMmio_write_Params_B p;
+	DeviceMmio_write_Params_init_root(rt_msg_begin(), &p);
+	DeviceMmio_write_Params_set_offset(p, off);
+	DeviceMmio_write_Params_set_width(p, width);
+	DeviceMmio_write_Params_set_value(p, v);
+	if (call(mmio, DeviceMmio_write_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m, &root,
+		 &c) < 0)
+		return -100;
+	return dev_result(&root);
+}
+
+static int
+reg_read(uint64_t off, uint8_t width, uint32_t *v)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	MmioReadResult_R r;
+	DeviceMmio_read_Params_B p;
+	DeviceMmio_read_Params_init_root(rt_msg_begin(), &p);
+	DeviceMmio_read_Params_set_offset(p, off);
+	DeviceMmio_read_Params_set_width(p, width);
+	if (call(mmio, DeviceMmio_read_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m, &root,
+		 &c) < 0 || capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) < 0)
+		return -100;
+	if (MmioReadResult_which(r) != MmioReadResult_which_value)
+		return -1 - MmioReadResult_get_error(r);
+	*v = MmioReadResult_get_value(r);
+	return 0;
+}
+
+/* DMAPool.allocateBuffer: the DMABuffer cap, or 0 with *err the DeviceError + 1. */
+static capid_t
+dma_alloc(uint64_t size, uint16_t dir, int *err)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	DmaAllocateResult_R r;
+	DMAPool_allocateBuffer_Params_B p;
+	DMAPool_allocateBuffer_Params_init_root(rt_msg_begin(), &p);
+	DMAPool_allocateBuffer_Params_set_size(p, size);
+	DMAPool_allocateBuffer_Params_set_direction(p, dir);
+	*err = 100;
+	if (call(pool, DMAPool_allocateBuffer_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m,
+		 &root, &c) < 0 || capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) < 0)
+		return 0;
+	if (DmaAllocateResult_which(r) != DmaAllocateResult_which_buffer) {
+		*err = 1 + DmaAllocateResult_get_error(r);
+		return 0;
+	}
+	*err = 0;
+	return rt_adopt(&c, 0, DMABuffer_TYPE_ID);
+}
+
+/* map: a user address, or 0 with *err. */
+static uint64_t
+buf_map(capid_t b, int *err)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	MapResult_R r;
+	UserMapping_R u;
+	DMABuffer_map_Params_B p;
+	DMABuffer_map_Params_init_root(rt_msg_begin(), &p);
+	*err = 100;
+	if (call(b, DMABuffer_map_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m, &root, &c) < 0 ||
+	    capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) < 0)
+		return 0;
+	if (MapResult_which(r) != MapResult_which_mapping) {
+		*err = 1 + MapResult_get_error(r);
+		return 0;
+	}
+	*err = 0;
+	if (MapResult_get_mapping(r, &u) < 0)
+		return 0;
+	return UserMapping_get_address(u);
+}
+
+static int
+buf_free(capid_t b)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	DMABuffer_free_Params_B p;
+	DMABuffer_free_Params_init_root(rt_msg_begin(), &p);
+	if (call(b, DMABuffer_free_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m, &root, &c) < 0)
+		return -100;
+	return dev_result(&root);
+}
+
+/* submitDescriptor: 0 and *token, or -1 - DeviceError. */
+static int
+submit(capid_t b, uint16_t slot, uint64_t off, uint32_t len, uint64_t *token)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	DmaSubmitResult_R r;
+	DMABuffer_submitDescriptor_Params_B p;
+	DmaDescriptor_B d;
+	DMABuffer_submitDescriptor_Params_init_root(rt_msg_begin(), &p);
+	DMABuffer_submitDescriptor_Params_init_descriptor(p, &d);
+	DmaDescriptor_set_queue(d, 0);
+	DmaDescriptor_set_slot(d, slot);
+	DmaDescriptor_set_offset(d, off);
+	DmaDescriptor_set_length(d, len);
+	DmaDescriptor_set_flags(d, VIRTQ_DESC_F_WRITE);
+	if (call(b, DMABuffer_submitDescriptor_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m,
+		 &root, &c) < 0 || capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) < 0)
+		return -100;
+	if (DmaSubmitResult_which(r) != DmaSubmitResult_which_token)
+		return -1 - DmaSubmitResult_get_error(r);
+	*token = DmaSubmitResult_get_token(r);
+	return 0;
+}
+
+/* completeDescriptor: bytes (>= 0), -200 pending, or -1 - DeviceError. */
+static int
+complete(capid_t b, uint64_t token)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	DmaCompleteResult_R r;
+	DMABuffer_completeDescriptor_Params_B p;
+	DMABuffer_completeDescriptor_Params_init_root(rt_msg_begin(), &p);
+	DMABuffer_completeDescriptor_Params_set_token(p, token);
+	if (call(b, DMABuffer_completeDescriptor_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m,
+		 &root, &c) < 0 || capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) < 0)
+		return -100;
+	switch (DmaCompleteResult_which(r)) {
+	case DmaCompleteResult_which_completed: return (int)DmaCompleteResult_get_completed(r);
+	case DmaCompleteResult_which_pending: return -200;
+	default: return -1 - DmaCompleteResult_get_error(r);
+	}
+}
+
+/* Interrupt.wait (blocks in the kernel): count > 0 and *gen, or < 0. */
+static int
+irq_wait(uint32_t *gen)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	InterruptWaitResult_R r;
+	InterruptFired_R f;
+	Interrupt_wait_Params_B p;
+	Interrupt_wait_Params_init_root(rt_msg_begin(), &p);
+	Interrupt_wait_Params_set_timeoutNs(p, 2000000000ull);
+	if (call(irq, Interrupt_wait_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m, &root,
+		 &c) < 0 || capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) < 0)
+		return -100;
+	if (InterruptWaitResult_which(r) == InterruptWaitResult_which_timedOut)
+		return -300;
+	if (InterruptWaitResult_which(r) != InterruptWaitResult_which_fired ||
+	    InterruptWaitResult_get_fired(r, &f) < 0)
+		return -1 - InterruptWaitResult_get_error(r);
+	*gen = InterruptFired_get_generation(f);
+	return (int)InterruptFired_get_count(f);
+}
+
+static int
+irq_ack(uint32_t gen)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	Interrupt_acknowledge_Params_B p;
+	Interrupt_acknowledge_Params_init_root(rt_msg_begin(), &p);
+	Interrupt_acknowledge_Params_set_generation(p, gen);
+	if (call(irq, Interrupt_acknowledge_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m,
+		 &root, &c) < 0)
+		return -100;
+	return dev_result(&root);
+}
+
+static int
+queue_pfn(capid_t ring)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	DeviceMmio_brokeredQueuePfn_Params_B p;
+	DeviceMmio_brokeredQueuePfn_Params_init_root(rt_msg_begin(), &p);
+	DeviceMmio_brokeredQueuePfn_Params_set_offset(p, HDR_QUEUE_PFN);
+	DeviceMmio_brokeredQueuePfn_Params_set_buffer(p, 0);
+	struct ring_xfer x = { ring, RING_XFER_COPY };
+	if (call(mmio, DeviceMmio_brokeredQueuePfn_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &x, 1, &m,
+		 &root, &c) < 0)
+		return -100;
+	return dev_result(&root);
+}
+
+static capid_t ring, data;
+static volatile uint8_t *data_va;
+static uint32_t qsize;
+
+/* Device init through the broker (virtio 1.x §3.1.1, legacy interface). */
+static int
+start(void)
+{
+	int e, err;
+	uint32_t v;
+	if ((e = reg_write(HDR_STATUS, 1, 0)) || (e = reg_write(HDR_STATUS, 1, ST_ACK | ST_DRIVER)) ||
+	    (e = reg_read(0, 4, &v)) || (e = reg_write(4, 4, 0)) ||
+	    (e = reg_write(HDR_MSIX_CONFIG, 2, 0xFFFF)) || (e = reg_write(HDR_QUEUE_SEL, 2, 0)) ||
+	    (e = reg_write(HDR_MSIX_QUEUE, 2, 0)) || (e = reg_read(HDR_QUEUE_SIZE, 2, &qsize)))
+		return e;
+	if (!(ring = dma_alloc(8192, DmaDirection_bidirectional, &err)))
+		return -1000 - err;
+	if ((e = queue_pfn(ring)))
+		return e;
+	if (!(data = dma_alloc(4096, DmaDirection_fromDevice, &err)))
+		return -1000 - err;
+	if (!(data_va = (volatile uint8_t *)buf_map(data, &err)))
+		return -2000 - err;
+	return reg_write(HDR_STATUS, 1, ST_ACK | ST_DRIVER | ST_DRIVER_OK);
+}
+
+static int
+read_entropy(uint16_t slot, uint32_t len)
+{
+	uint64_t tok;
+	uint32_t gen;
+	int e, n;
+	if ((e = submit(data, slot, 0, len, &tok)) || (e = reg_write(HDR_QUEUE_NOTIFY, 2, 0)))
+		return e;
+	if ((n = irq_wait(&gen)) <= 0)
+		return n - 400;
+	e = complete(data, tok);
+	int a = irq_ack(gen);
+	return a ? a - 500 : e;
+}
+
+/* Two snapshots: from 0, then from the returned cursor; entries and events seen. */
+static int
+audit_read(void)
+{
+	capid_t log = rt_cap("audit", HardwareAuditLog_TYPE_ID);
+	uint64_t cursor = 0;
+	uint32_t total = 0, claims = 0, rejected = 0;
+	for (int round = 0; round < 64; round++) {
+		struct capnp_msg m;
+		struct capnp_struct root;
+		struct ring_cqe c;
+		AuditSnapshot_R s;
+		struct capnp_list l;
+		HardwareAuditLog_snapshot_Params_B p;
+		HardwareAuditLog_snapshot_Params_init_root(rt_msg_begin(), &p);
+		HardwareAuditLog_snapshot_Params_set_cursor(p, cursor);
+		HardwareAuditLog_snapshot_Params_set_maxEntries(p, 16);
+		if (!log || call(log, HardwareAuditLog_snapshot_ORDINAL, rt_msg_end(pbuf, sizeof pbuf),
+				 NULL, 0, &m, &root, &c) < 0 ||
+		    capnp_ptr_struct(capnp_struct_ptr(&root, 0), &s.s) < 0 ||
+		    AuditSnapshot_get_entries(s, &l) < 0)
+			break;
+		for (uint32_t i = 0; i < l.count; i++) {
+			AuditEntry_R e;
+			if (AuditEntry_list_get(&l, i, &e) < 0)
+				continue;
+			claims += AuditEntry_get_event(e) == AuditEvent_claim;
+			rejected += AuditEntry_get_event(e) == AuditEvent_rejected;
+		}
+		total += l.count;
+		uint64_t next = AuditSnapshot_get_nextCursor(s);
+		if (l.count == 0 || next == cursor)
+			break;
+		cursor = next;
+	}
+	CHECK("audit-snapshot", log && total > 0 && claims > 0, "entries=%u claims=%u rejected=%u cursor=%lu",
+	      total, claims, rejected, (unsigned long)cursor);
+	return failures ? 1 : 0;
+}
+
+int
+main(void)
+{
+	const char *me = rt_boot->name;
+	mmio = rt_cap("mmio", DeviceMmio_TYPE_ID);
+	irq = rt_cap("irq", Interrupt_TYPE_ID);
+	pool = rt_cap("dma", DMAPool_TYPE_ID);
+
+	if (!strcmp(me, "ddf-audit"))
+		return audit_read();
+	if (!memcmp(me, "ddf-thief", 9)) {
+		CHECK("no-device-caps", !mmio && !irq && !pool, "mmio=%u irq=%u dma=%u", mmio, irq, pool);
+		return 7;
+	}
+	CHECK("caps-granted", mmio && irq && pool, "mmio=%u irq=%u dma=%u", mmio, irq, pool);
+	int e = start();
+	CHECK("start", e == 0, "err=%d queue_size=%u", e, qsize);
+	if (e)
+		return 1;
+	if (!strcmp(me, "ddf-exit") || !strcmp(me, "ddf-crash")) {
+		uint64_t tok;
+		/* slot 0: the device is told (it completes, uncollected); slot 1: submitted,
+		 * device-visible, doorbell not rung yet: both outstanding at exit. */
+		e = submit(data, 0, 0, 64, &tok);
+		int d = reg_write(HDR_QUEUE_NOTIFY, 2, 0);
+		int e2 = submit(data, 1, 64, 64, &tok);
+		CHECK("dma-in-flight", e == 0 && d == 0 && e2 == 0, "submit=%d notify=%d submit2=%d", e, d,
+		      e2);
+		if (!strcmp(me, "ddf-crash"))
+			__asm__ volatile("ud2");	/* fault with the descriptor uncollected */
+		return 3;
+	}
+	for (int i = 0; i < 3; i++) {
+		int n = read_entropy(0, 64);
+		uint64_t w = 0;
+		for (int k = 0; k < 8; k++)
+			w = w << 8 | data_va[k];
+		CHECK("entropy", n > 0 && n <= 64 && w != 0, "round=%d bytes=%d first8=%016lx", i, n,
+		      (unsigned long)w);
+	}
+	/* Hostile requests through the caps: each refused with its DeviceError. */
+	e = reg_write(HDR_QUEUE_PFN, 4, 0x1234);
+	CHECK("write-not-selected", e == -1 - DeviceError_notPermitted, "err=%d", e);
+	int err;
+	uint64_t va = buf_map(ring, &err);
+	CHECK("map-ring-refused", !va && err == 1 + DeviceError_notPermitted, "err=%d", err);
+	uint64_t tok;
+	e = submit(data, 1, 4090, 64, &tok);
+	CHECK("desc-outside-buffer", e == -1 - DeviceError_outOfRange, "err=%d", e);
+	capid_t big = dma_alloc(1u << 20, DmaDirection_fromDevice, &err);
+	CHECK("pool-over-budget", !big && err == 1 + DeviceError_budgetExhausted, "err=%d", err);
+	capid_t tmp = dma_alloc(4096, DmaDirection_fromDevice, &err);
+	int f1 = buf_free(tmp), f2 = buf_free(tmp);
+	CHECK("double-free", tmp && f1 == 0 && f2 == -1 - DeviceError_stale, "first=%d second=%d", f1,
+	      f2);
+	e = submit(tmp, 1, 0, 64, &tok);
+	CHECK("stale-dma-handle", e == -1 - DeviceError_stale, "err=%d", e);
+	rt_release(tmp);
+	rt_print("ddf-demo: %s done failures=%d", me, failures);
+	return failures ? 1 : 0;
+}

@@ -236,8 +236,8 @@ proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
 
 	p->exit_kind = kind;
 	p->exit_code = code;
-	kprintf("capos: proc-exit pid=%u name=%s kind=%s code=%d\n", p->pid, p->name,
-		exit_desc(p, buf, sizeof buf), code);
+	kprintf("capos: proc-exit pid=%u name=%s kind=%s code=%d cpu=%d\n", p->pid, p->name,
+		exit_desc(p, buf, sizeof buf), code, p->cpu);
 	calls_forget_proc(p);
 	endpoint_forget_proc(p);
 	xfer_forget_proc(p);
@@ -256,6 +256,12 @@ proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
 	}
 	p->state = P_ZOMBIE;
 	prochandle_exited(p);
+	if (ncpus > 1) {	/* SMP evidence: process switches per CPU so far */
+		kprintf("capos: sched-stats cpus=%u switches=", ncpus);
+		for (uint32_t i = 0; i < ncpus; i++)
+			kprintf("%s%lu", i ? "," : "", cpus[i].work);
+		kprintf("\n");
+	}
 	/* The kernel stack is not freed (kstack_alloc has no free yet); the
 	 * struct proc stays as a zombie while its handle lives. */
 	if (self) {
@@ -367,8 +373,8 @@ proc_boot(void)
 	kprintf("capos: proc-ok syscall=on smep=%s smap=%s nx=%s tick=%s\n",
 		cpu_has_smep ? "on" : "absent", cpu_has_smap ? "on" : "absent",
 		boot_nx ? "on" : "absent", timer_set_tick_handler ? "lapic" : "pit");
-	proc_start_init();
 	uint32_t n = smp_start_aps();
 	kprintf("capos: smp-ok cpus=%u\n", n + 1);
+	proc_start_init();
 	sched_start();
 }

@@ -27,6 +27,12 @@ static struct proc *rq_head, *rq_tail;
 
 void switch_to(uint64_t *save_rsp, uint64_t new_rsp);
 void timer_set_tick_handler(void (*fn)(struct trap_frame *)) __attribute__((weak));
+void lapic_send_ipi(uint32_t dest, uint8_t vector) __attribute__((weak));
+void lapic_eoi(void) __attribute__((weak));
+
+/* Reschedule IPI: wakes an idle CPU (outside the interrupt pool 0x30-0xDF
+ * and the LAPIC's fixed vectors 0xE0/0xE1/0xFF, arch/x86_64/apic.h). */
+#define SCHED_IPI_VECTOR 0xE8
 
 struct proc *
 sched_current(void)
@@ -44,6 +50,15 @@ sched_add(struct proc *p)
 	else
 		rq_head = p;
 	rq_tail = p;
+	/* Wake one idle CPU (APs have no tick of their own). */
+	struct cpu *me = this_cpu();
+	for (uint32_t i = 0; i < ncpus && lapic_send_ipi; i++) {
+		struct cpu *c = &cpus[i];
+		if (c != me && c->idle && c->cur == c->idle) {
+			lapic_send_ipi(c->apic_id, SCHED_IPI_VECTOR);
+			break;
+		}
+	}
 }
 
 static struct proc *
@@ -197,6 +212,18 @@ pit_start(void)
 	trap_register(32, pit_irq, NULL);
 }
 
+static void
+resched_ipi(struct trap_frame *tf, void *arg)
+{
+	if (lapic_eoi)
+		lapic_eoi();
+	if (!(tf->cs & 3))
+		return;		/* the idle loop looks at the queue itself */
+	spin_lock(&bkl);
+	schedule();
+	spin_unlock(&bkl);
+}
+
 static struct proc *
 idle_create(struct cpu *c)
 {
@@ -217,6 +244,7 @@ void
 sched_init(void)
 {
 	idle_create(&cpus[0]);
+	trap_register(SCHED_IPI_VECTOR, resched_ipi, NULL);
 	if (timer_set_tick_handler)
 		timer_set_tick_handler(tick);
 	else

@@ -53,7 +53,19 @@ percpu_init(struct cpu *c, uint32_t id)
 		uint16_t limit;
 		uint64_t base;
 	} __attribute__((packed)) g = { sizeof c->gdt - 1, (uint64_t)c->gdt };
-	__asm__ volatile("lgdt %0" : : "m"(g) : "memory");
+	/* Reload CS and the data segments: an AP arrives with the trampoline's
+	 * selectors, which mean something else in this GDT. */
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq %1\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "movw %w2, %%ax\n\t"
+			 "movw %%ax, %%ds\n\t"
+			 "movw %%ax, %%es\n\t"
+			 "movw %%ax, %%ss\n\t"
+			 : : "m"(g), "i"(GDT_KCODE), "i"(GDT_KDATA) : "rax", "memory");
 	__asm__ volatile("ltr %w0" : : "r"(GDT_TSS));
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);

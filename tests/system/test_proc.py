@@ -138,3 +138,23 @@ def test_smep_smap_when_offered(boot):
     m = boot(cpu="max")
     m.wait_for(r"captest: hello from pid", TIMEOUT)
     assert "smep=on smap=on" in m.text
+
+
+@pytest.mark.parametrize("smp,opts", [(2, dict(firmware="bios", machine="pc")),
+                                      (4, dict(firmware="uefi", machine="q35"))],
+                         ids=["smp2-bios-pc", "smp4-uefi-q35"])
+def test_smp(smp, opts):
+    """APs come up with INIT-SIPI-SIPI and run processes; every check still passes."""
+    log = _boot(f"test_proc-smp{smp}", smp=smp, **opts)
+    assert f"capos: smp-ok cpus={smp}" in log
+    for i in range(1, smp):
+        assert re.search(rf"capos: smp: cpu {i} up \(apic id \d+\)", log)
+    c = checks(log, "echo-client")
+    assert all(c.get(k, ("missing",))[0] == "pass" for k in ECHO_CHECKS), c
+    for who in ["stress-1", "stress-2", "stress-3"]:
+        assert checks(log, who)["stress"][0] == "pass"
+    stats = re.findall(r"capos: sched-stats cpus=\d+ switches=([\d,]+)", log)
+    assert stats, "no sched-stats line"
+    per_cpu = [int(x) for x in stats[-1].split(",")]
+    assert len(per_cpu) == smp and all(n > 0 for n in per_cpu), per_cpu  # every CPU ran processes
+    assert "EXCEPTION" not in log and "panic" not in log

@@ -30,3 +30,8 @@ $(foreach m,test-ddf test-ddf-exit test-ddf-crash,$(eval $(call DDF_MANIFEST,$(m
 DDF_TEST_MANIFESTS := $(BUILD)/bins/test-ddf.mf $(BUILD)/bins/test-ddf-exit.mf \
 	$(BUILD)/bins/test-ddf-crash.mf
 BOOT_BINS += $(BUILD)/bins/ddf-demo $(DDF_TEST_MANIFESTS)
+
+# ---- bench-ddf: guest instructions under -icount shift=0 (bench/ddf/run.py) ----
+.PHONY: bench-ddf
+bench-ddf: $(IMAGE)
+	$(PYTHON) bench/ddf/run.py

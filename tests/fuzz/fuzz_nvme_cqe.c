@@ -88,7 +88,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (c.ioq.inflight >= c.ioq.depth || c.aq.inflight >= c.aq.depth)
 				abort();
 		}
+		if ((flags & 4) && c.state == NVME_LIVE && c.nns && nvme_async_init(&c, 4) == 0) {
+			struct nvme_req rq[4];
+
+			for (i = 0; i < 4; i++) {
+				rq[i] = (struct nvme_req){ 0, (uint8_t)(take(&f) % 3), take(&f),
+				    1 + take(&f) % 16, buf + (size_t)i * 16 * 4096, 0, 0 };
+				(void)nvme_submit(&c, &rq[i]);
+			}
+			for (i = 0; i < 8 && nvme_async_pending(&c); i++)
+				(void)nvme_poll(&c, 100000000ull);
+			if (c.ioq.inflight >= c.ioq.depth)
+				abort();
+		}
 		nvme_fini(&c);
+		if (c.as.slots || nvme_async_pending(&c))
+			abort();
 	}
 	fake_env_stats(m->env, &st);
 	if (st.live_buffers != 0)

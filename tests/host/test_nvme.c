@@ -534,6 +534,176 @@ nvm040_namespace_changed_across_reset_fails_closed(void **state)
 	nvme_model_free(m);
 }
 
+/* ---- NVM-060..: asynchronous I/O (queue depth > 1) ---- */
+
+static void
+nvm060_async_queue_depth_16(void **state)
+{
+	struct nvme_model *m = model1(8192, 9);
+	struct nvme_req rq[16];
+	static uint8_t wbuf[16][8192], rbuf[16][8192];
+	struct nvme_ctrl c;
+	int i, done, round;
+
+	m->defer = 1;           /* completions arrive later: many in flight */
+	assert_int_equal(nvme_init(&c, m->env, NVME_IRQ), 0);
+	assert_int_equal(nvme_submit(&c, &rq[0]), E_BUSY);     /* not enabled */
+	assert_int_equal(nvme_async_init(&c, 16), 0);
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 16; i++) {
+			fill(wbuf[i], sizeof(wbuf[i]), (uint32_t)(i + round * 16));
+			rq[i] = (struct nvme_req){ 0, NVME_CMD_WRITE, (uint64_t)((i * 37 + round) % 500) * 16,
+			    (uint32_t)(1 + i), wbuf[i], 0, 0 };
+			assert_int_equal(nvme_submit(&c, &rq[i]), 0);
+		}
+		assert_int_equal(nvme_async_pending(&c), 16);
+		{       /* all slots busy */
+			struct nvme_req extra = { 0, NVME_CMD_READ, 0, 1, rbuf[0], 0, 0 };
+
+			assert_int_equal(nvme_submit(&c, &extra), E_AGAIN);
+		}
+		for (done = 0; done < 16;)
+			done += nvme_poll(&c, 1000000000ull);
+		for (i = 0; i < 16; i++) {
+			assert_true(rq[i].done);
+			assert_int_equal(rq[i].status, 0);
+			rq[i] = (struct nvme_req){ 0, NVME_CMD_READ, (uint64_t)((i * 37 + round) % 500) * 16,
+			    (uint32_t)(1 + i), rbuf[i], 0, 0 };
+			assert_int_equal(nvme_submit(&c, &rq[i]), 0);
+		}
+		/* a synchronous command while 16 are in flight reaps them too */
+		assert_int_equal(nvme_flush(&c, 0), 0);
+		for (i = 0; i < 16; i++) {
+			if (!rq[i].done)
+				(void)nvme_poll(&c, 1000000000ull);
+		}
+		for (i = 0; i < 16; i++) {
+			assert_true(rq[i].done);
+			assert_int_equal(rq[i].status, 0);
+			assert_memory_equal(rbuf[i], wbuf[i], (size_t)(1 + i) * 512);
+		}
+	}
+	assert_int_equal(nvme_poll(&c, 1000), 0);      /* nothing outstanding */
+	assert_int_equal(c.bogus_cqe, 0);
+	assert_clean(m);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void
+nvm061_async_checks(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+	struct nvme_req r;
+	uint8_t buf[512];
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	assert_int_equal(nvme_async_init(&c, 0), E_INVAL);
+	assert_int_equal(nvme_async_init(&c, 63), E_INVAL);    /* depth 64: at most 62 */
+	assert_int_equal(nvme_async_init(&c, 4), 0);
+	assert_int_equal(nvme_async_init(&c, 4), E_INVAL);     /* once */
+	r = (struct nvme_req){ 0, NVME_CMD_READ, 1024, 1, buf, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r), E_RANGE);
+	r = (struct nvme_req){ 0, NVME_CMD_READ, 0, NVME_SLOT_XFER / 512 + 1, buf, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r), E_INVAL);
+	r = (struct nvme_req){ 1, NVME_CMD_READ, 0, 1, buf, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r), E_NOENT);
+	r = (struct nvme_req){ 0, 0x7f, 0, 1, buf, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r), E_INVAL);
+	assert_int_equal(m->reads, 0);
+	r = (struct nvme_req){ 0, NVME_CMD_FLUSH, 0, 0, 0, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r), 0);
+	assert_int_equal(nvme_poll(&c, 1000000000ull), 1);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(m->flushes, 1);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void
+async_fault(knob_fn knob, int err)
+{
+	struct nvme_model *m = model1(4096, 9);
+	struct nvme_req rq[8];
+	static uint8_t buf[8][4096];
+	struct nvme_ctrl c;
+	int i, n = 0, failed = 0;
+
+	m->defer = 1;
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	assert_int_equal(nvme_async_init(&c, 8), 0);
+	knob(m);
+	for (i = 0; i < 8; i++) {
+		rq[i] = (struct nvme_req){ 0, NVME_CMD_READ, (uint64_t)i * 8, 8, buf[i], 0, 0 };
+		assert_int_equal(nvme_submit(&c, &rq[i]), 0);
+	}
+	while (nvme_async_pending(&c))
+		n += nvme_poll(&c, 10000000000ull);
+	assert_int_equal(n, 8);
+	for (i = 0; i < 8; i++) {
+		assert_true(rq[i].done);
+		if (rq[i].status) {
+			assert_int_equal(rq[i].status, err);
+			failed++;
+		}
+	}
+	assert_true(failed >= 1);
+	assert_int_equal(c.resets, 1);
+	assert_int_equal(c.state, NVME_LIVE);
+	/* after the reset asynchronous I/O works again */
+	for (i = 0; i < 8; i++) {
+		rq[i] = (struct nvme_req){ 0, NVME_CMD_READ, (uint64_t)i * 8, 8, buf[i], 0, 0 };
+		assert_int_equal(nvme_submit(&c, &rq[i]), 0);
+	}
+	for (n = 0; n < 8;)
+		n += nvme_poll(&c, 1000000000ull);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(rq[i].status, 0);
+	assert_clean(m);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+static void k_fatal3(struct nvme_model *m) { m->fatal_after = 3; }
+
+static void
+nvm062_async_dropped_completion_times_out_all(void **state)
+{
+	async_fault(k_drop, E_TIMEOUT);
+}
+
+static void
+nvm063_async_fatal_fails_outstanding(void **state)
+{
+	async_fault(k_fatal3, E_IO);
+}
+
+static void
+nvm064_async_fini_with_requests_in_flight(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_ctrl c;
+	struct nvme_req r[2];
+	uint8_t buf[2][512];
+
+	m->defer = 1;
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	assert_int_equal(nvme_async_init(&c, 2), 0);
+	r[0] = (struct nvme_req){ 0, NVME_CMD_READ, 0, 1, buf[0], 0, 0 };
+	r[1] = (struct nvme_req){ 0, NVME_CMD_WRITE, 1, 1, buf[1], 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r[0]), 0);
+	assert_int_equal(nvme_submit(&c, &r[1]), 0);
+	nvme_fini(&c);          /* shutdown, disable, then the requests fail */
+	assert_true(r[0].done && r[1].done);
+	assert_int_equal(r[0].status, E_IO);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
 /* ---- NVM-050..: policy and BlockDevice ---- */
 
 static void
@@ -642,6 +812,11 @@ main(void)
 		cmocka_unit_test(nvm038_cap_checks),
 		cmocka_unit_test(nvm039_shutdown_on_fini),
 		cmocka_unit_test(nvm040_namespace_changed_across_reset_fails_closed),
+		cmocka_unit_test(nvm060_async_queue_depth_16),
+		cmocka_unit_test(nvm061_async_checks),
+		cmocka_unit_test(nvm062_async_dropped_completion_times_out_all),
+		cmocka_unit_test(nvm063_async_fatal_fails_outstanding),
+		cmocka_unit_test(nvm064_async_fini_with_requests_in_flight),
 		cmocka_unit_test(nvm050_selected_write_policy),
 		cmocka_unit_test(nvm051_blockdevice_bounds),
 	};

@@ -241,6 +241,33 @@ enable(struct nvme_ctrl *c)
 
 /* ---- completion ---- */
 
+/* Finish asynchronous slot `slot` with `err`; reads copy their data out. */
+static void
+async_finish(struct nvme_ctrl *c, uint16_t slot, int err)
+{
+	struct nvme_req *r = c->as.req[slot];
+
+	if (!err && r->opc == NVME_CMD_READ)
+		memcpy(r->buf, (uint8_t *)c->as.data.cpu + (size_t)slot * NVME_SLOT_XFER,
+		    (size_t)r->count * c->ns[r->ns].lba_size);
+	r->status = err;
+	r->done = 1;
+	c->as.req[slot] = 0;
+	c->as.completed++;
+}
+
+/* Every outstanding asynchronous request fails with `err` (before a reset:
+ * the controller is about to forget them). */
+static void
+async_fail_all(struct nvme_ctrl *c, int err)
+{
+	uint16_t s;
+
+	for (s = 0; s < c->as.slots; s++)
+		if (c->as.req[s])
+			async_finish(c, s, err);
+}
+
 /* Consume every new CQE; 1 when `want` completed (copied to *out). */
 static int
 reap(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t want, struct nvme_cqe *out)
@@ -276,6 +303,10 @@ reap(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t want, struct nvme_cqe *
 		}
 		q->outstanding &= ~bit;
 		q->inflight--;
+		if (q == &c->ioq && cqe.cid < c->as.slots && c->as.req[cqe.cid]) {
+			async_finish(c, cqe.cid, nvme_status_err(cqe.status));
+			continue;
+		}
 		if (cqe.cid == want) {
 			*out = cqe;
 			found = 1;
@@ -299,20 +330,23 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
 {
 	uint64_t deadline, now;
 	uint32_t csts, us = NVME_POLL_MIN_US;
-	uint16_t cid, i;
+	uint16_t cid, i, lo, span;
 	int err, r, owe_ack = 0;
 
 	if (c->state == NVME_DEAD)
 		return E_IO;
 	if (c->state != NVME_LIVE && c->state != NVME_STATE_INIT)
 		return E_BUSY;
-	for (i = 0, cid = q->next_cid; i < q->depth; i++, cid = (uint16_t)((cid + 1) % q->depth))
+	lo = q == &c->ioq ? c->as.slots : 0;    /* CIDs below are the async slots' */
+	span = (uint16_t)(q->depth - lo);
+	cid = q->next_cid < lo ? lo : q->next_cid;
+	for (i = 0; i < span; i++, cid = (uint16_t)(cid + 1 == q->depth ? lo : cid + 1))
 		if (!(q->outstanding & 1ull << cid))
 			break;
 	/* A full SQ holds depth - 1 entries (4.1.2). */
-	if (i == q->depth || q->inflight >= q->depth - 1u)
+	if (i == span || q->inflight >= q->depth - 1u)
 		return E_AGAIN;
-	q->next_cid = (uint16_t)((cid + 1) % q->depth);
+	q->next_cid = (uint16_t)(cid + 1 == q->depth ? lo : cid + 1);
 	cmd->cid = cid;
 	if ((err = devenv_nvme_sqe(c->env, q->sq.h, (uint64_t)q->sq_tail * NVME_SQE_SIZE, cmd, prp)))
 		return err;     /* refused before anything became visible */
@@ -580,7 +614,13 @@ nvme_fini(struct nvme_ctrl *c)
 	if (c->state == NVME_LIVE)
 		c->shutdown_err = shutdown(c);
 	(void)disable(c);
+	async_fail_all(c, E_IO);        /* after the disable: no DMA into the slots */
 	c->state = NVME_DOWN;
+	if (c->as.lists.h)
+		devenv_dma_free(c->env, &c->as.lists);
+	if (c->as.data.h)
+		devenv_dma_free(c->env, &c->as.data);
+	c->as.slots = 0;
 	if (c->prp_list.h)
 		devenv_dma_free(c->env, &c->prp_list);
 	if (c->data.h)
@@ -595,6 +635,7 @@ nvme_reset(struct nvme_ctrl *c)
 	int err;
 
 	c->resets++;
+	async_fail_all(c, E_IO);
 	if ((err = bring_up(c, 0))) {
 		(void)disable(c);
 		c->state = NVME_DEAD;
@@ -606,6 +647,23 @@ nvme_reset(struct nvme_ctrl *c)
 /* ---- I/O ---- */
 
 static int
+rw_check(struct nvme_ctrl *c, uint32_t nsi, uint64_t lba, uint32_t count, uint32_t max)
+{
+	struct nvme_ns *ns;
+	uint64_t bytes;
+
+	if (nsi >= c->nns)
+		return E_NOENT;
+	ns = &c->ns[nsi];
+	bytes = (uint64_t)count * ns->lba_size;
+	if (count == 0 || count > 0x10000u || bytes > max)
+		return E_INVAL;
+	if (lba >= ns->nsze || count > ns->nsze - lba)
+		return E_RANGE;
+	return 0;
+}
+
+static int
 rw(struct nvme_ctrl *c, uint32_t nsi, uint8_t opc, uint64_t lba, uint32_t count)
 {
 	struct nvme_ns *ns;
@@ -613,15 +671,12 @@ rw(struct nvme_ctrl *c, uint32_t nsi, uint8_t opc, uint64_t lba, uint32_t count)
 	struct devenv_prp prp = { c->data.h, 0, 0, 0, 0 };
 	struct nvme_cqe cqe;
 	uint64_t bytes;
+	int err;
 
-	if (nsi >= c->nns)
-		return E_NOENT;
+	if ((err = rw_check(c, nsi, lba, count, c->max_xfer)))
+		return err;
 	ns = &c->ns[nsi];
 	bytes = (uint64_t)count * ns->lba_size;
-	if (count == 0 || count > 0x10000u || bytes > c->max_xfer)
-		return E_INVAL;
-	if (lba >= ns->nsze || count > ns->nsze - lba)
-		return E_RANGE;
 	prp.len = (uint32_t)bytes;
 	if (bytes > 2u * NVME_PAGE_SIZE)
 		prp.list = c->prp_list.h;       /* the environment writes the list */
@@ -664,6 +719,155 @@ nvme_flush(struct nvme_ctrl *c, uint32_t nsi)
 		return E_NOENT;
 	cmd.nsid = c->ns[nsi].nsid;
 	return submit_wait(c, &c->ioq, &cmd, 0, &cqe);
+}
+
+/* ---- asynchronous I/O ---- */
+
+int
+nvme_async_init(struct nvme_ctrl *c, uint16_t slots)
+{
+	int err;
+
+	if (c->state != NVME_LIVE)
+		return E_BUSY;
+	if (c->as.slots || slots == 0 || slots > NVME_ASYNC_MAX || slots + 2u > c->ioq.depth)
+		return E_INVAL;
+	if ((err = devenv_dma_alloc(c->env, (uint64_t)slots * NVME_SLOT_XFER, DEVENV_DMA_BIDIRECTIONAL,
+	    &c->as.data)))
+		return err;
+	if ((err = devenv_dma_alloc(c->env, (uint64_t)slots * NVME_PAGE_SIZE, DEVENV_DMA_TO_DEVICE,
+	    &c->as.lists))) {
+		devenv_dma_free(c->env, &c->as.data);
+		return err;
+	}
+	c->as.slots = slots;
+	return 0;
+}
+
+uint32_t
+nvme_async_pending(const struct nvme_ctrl *c)
+{
+	uint32_t s, n = 0;
+
+	for (s = 0; s < c->as.slots; s++)
+		n += c->as.req[s] != 0;
+	return n;
+}
+
+int
+nvme_submit(struct nvme_ctrl *c, struct nvme_req *r)
+{
+	struct nvme_sqe cmd = { .opc = r->opc };
+	struct devenv_prp prp = { 0, 0, 0, 0, 0 };
+	struct nvme_queue *q = &c->ioq;
+	uint32_t bytes = 0;
+	uint16_t s;
+	int err;
+
+	if (c->state == NVME_DEAD)
+		return E_IO;
+	if (c->state != NVME_LIVE || c->as.slots == 0)
+		return E_BUSY;
+	if (r->opc == NVME_CMD_FLUSH) {
+		if (r->ns >= c->nns)
+			return E_NOENT;
+	} else if (r->opc == NVME_CMD_READ || r->opc == NVME_CMD_WRITE) {
+		if ((err = rw_check(c, r->ns, r->lba, r->count, NVME_SLOT_XFER < c->max_xfer ?
+		    NVME_SLOT_XFER : c->max_xfer)))
+			return err;
+		bytes = r->count * c->ns[r->ns].lba_size;
+	} else {
+		return E_INVAL;
+	}
+	for (s = 0; s < c->as.slots; s++)
+		if (!c->as.req[s] && !(q->outstanding & 1ull << s))
+			break;
+	if (s == c->as.slots || q->inflight >= q->depth - 1u)
+		return E_AGAIN;
+	if (bytes) {
+		prp = (struct devenv_prp){ c->as.data.h, (uint64_t)s * NVME_SLOT_XFER, bytes,
+		    bytes > 2u * NVME_PAGE_SIZE ? c->as.lists.h : 0, (uint64_t)s * NVME_PAGE_SIZE };
+		if (r->opc == NVME_CMD_WRITE)
+			memcpy((uint8_t *)c->as.data.cpu + (size_t)s * NVME_SLOT_XFER, r->buf, bytes);
+	}
+	cmd.cid = s;
+	cmd.nsid = c->ns[r->ns].nsid;
+	cmd.cdw10 = (uint32_t)r->lba;
+	cmd.cdw11 = (uint32_t)(r->lba >> 32);
+	cmd.cdw12 = bytes ? r->count - 1u : 0;
+	if ((err = devenv_nvme_sqe(c->env, q->sq.h, (uint64_t)q->sq_tail * NVME_SQE_SIZE, &cmd,
+	    bytes ? &prp : 0)))
+		return err;
+	r->done = 0;
+	r->status = 0;
+	c->as.req[s] = r;
+	c->as.deadline[s] = devenv_now_ns(c->env) + c->cmd_timeout_ns;
+	q->outstanding |= 1ull << s;
+	q->inflight++;
+	q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->depth);
+	if ((err = wr32(c, sq_db(c, q->qid), q->sq_tail))) {
+		recover(c);     /* finishes every outstanding request, this one too */
+		return err;
+	}
+	return 0;
+}
+
+/* Fail everything outstanding with `err` and reset. */
+static void
+async_abort(struct nvme_ctrl *c, int err)
+{
+	async_fail_all(c, err);
+	recover(c);
+}
+
+int
+nvme_poll(struct nvme_ctrl *c, uint64_t timeout_ns)
+{
+	uint64_t until = devenv_now_ns(c->env) + timeout_ns, now, oldest;
+	uint32_t csts, us = NVME_POLL_MIN_US, before = c->as.completed;
+	struct nvme_cqe cqe;
+	int r, owe_ack = 0;
+	uint16_t s;
+
+	for (;;) {
+		(void)reap(c, &c->ioq, 0xffff, &cqe);
+		if (owe_ack) {
+			(void)devenv_irq_ack(c->env);
+			owe_ack = 0;
+		}
+		if (c->as.completed != before)
+			return (int)(c->as.completed - before);
+		if (!nvme_async_pending(c))
+			return 0;
+		r = rd32(c, NVME_REG_CSTS, &csts);
+		if (r || csts == NVME_CSTS_ABSENT || (csts & NVME_CSTS_CFS)) {
+			c->fatals++;
+			async_abort(c, E_IO);
+			return (int)(c->as.completed - before);
+		}
+		now = devenv_now_ns(c->env);
+		for (s = 0, oldest = ~0ull; s < c->as.slots; s++)
+			if (c->as.req[s] && c->as.deadline[s] < oldest)
+				oldest = c->as.deadline[s];
+		if (now >= oldest) {
+			c->timeouts++;
+			async_abort(c, E_TIMEOUT);
+			return (int)(c->as.completed - before);
+		}
+		if (now >= until)
+			return 0;
+		if (c->completion == NVME_IRQ) {
+			r = devenv_irq_wait(c->env, (until < oldest ? until : oldest) - now);
+			if (r > 0)
+				owe_ack = 1;
+			else if (r < 0) {
+				async_abort(c, r);
+				return (int)(c->as.completed - before);
+			}
+		} else {
+			backoff(c, &us);
+		}
+	}
 }
 
 static int

@@ -49,6 +49,35 @@ struct nvme_ns {
 	struct nvme_ctrl *ctrl;
 };
 
+/*
+ * Asynchronous I/O (queue depth > 1): up to `slots` requests outstanding on
+ * the I/O queue, each with its own bounce region (NVME_SLOT_XFER bytes) and
+ * PRP-list page. Slot s always uses CID s; synchronous commands use the
+ * CIDs above the slots, so both can be outstanding together and whichever
+ * path reaps a completion finishes it.
+ */
+#define NVME_ASYNC_MAX 32u
+#define NVME_SLOT_XFER (128u * 1024u)
+
+struct nvme_req {
+	uint32_t ns;            /* index into ctrl->ns */
+	uint8_t opc;            /* NVME_CMD_READ / WRITE / FLUSH */
+	uint64_t lba;
+	uint32_t count;
+	void *buf;              /* write: source; read: destination */
+	int status;             /* once done: 0 or a negative code */
+	int done;
+};
+
+struct nvme_async {
+	uint16_t slots;         /* 0: asynchronous I/O not enabled */
+	struct devenv_dma data; /* slots x NVME_SLOT_XFER */
+	struct devenv_dma lists;/* slots x one PRP-list page */
+	struct nvme_req *req[NVME_ASYNC_MAX];
+	uint64_t deadline[NVME_ASYNC_MAX];
+	uint32_t completed;     /* finished by the last reaps */
+};
+
 struct nvme_ctrl {
 	struct devenv *env;
 	enum nvme_state state;
@@ -68,6 +97,7 @@ struct nvme_ctrl {
 	uint32_t resets, timeouts, fatals, bogus_cqe;
 	int last_status;                /* last CQE status field (decoded by nvme_status_err) */
 	int shutdown_err;               /* result of the CC.SHN shutdown in nvme_fini */
+	struct nvme_async as;
 };
 
 /* Bring the controller up (reset, admin queue, identify, I/O queue pair). */
@@ -82,6 +112,22 @@ int nvme_reset(struct nvme_ctrl *c);
 int nvme_read(struct nvme_ctrl *c, uint32_t ns, uint64_t lba, uint32_t count, void *buf);
 int nvme_write(struct nvme_ctrl *c, uint32_t ns, uint64_t lba, uint32_t count, const void *buf);
 int nvme_flush(struct nvme_ctrl *c, uint32_t ns);
+
+/* Enable asynchronous I/O with `slots` (1..NVME_ASYNC_MAX, at most the I/O
+ * queue depth - 2) slots; allocates their bounce memory. */
+int nvme_async_init(struct nvme_ctrl *c, uint16_t slots);
+/* Queue one request; E_AGAIN when every slot is busy. Checked like the
+ * synchronous calls (E_NOENT, E_INVAL, E_RANGE); on success the request
+ * is in flight until a poll (or any synchronous wait) finishes it: check
+ * `done`. On an error return the request is not in flight. */
+int nvme_submit(struct nvme_ctrl *c, struct nvme_req *r);
+/* Reap completions, waiting up to timeout_ns for at least one. Returns the
+ * number of requests finished during the call (each has done = 1 and its
+ * status), 0 when none finished in time or none is outstanding. A request past its deadline or a fatal controller
+ * finishes every outstanding request with an error (E_TIMEOUT / E_IO) and
+ * resets the controller; that is reported as a count, not an error. */
+int nvme_poll(struct nvme_ctrl *c, uint64_t timeout_ns);
+uint32_t nvme_async_pending(const struct nvme_ctrl *c);
 
 /* Pure validators (host-tested, fuzzed). */
 /* 0 and NN, MDTS (log2 of 4 KiB units, 0 = no limit), model text;

@@ -85,7 +85,10 @@ deliver(struct endpoint *e, struct recv *r, struct call *c)
 	}
 	cqe.ncaps = (uint16_t)c->nxfer;
 	c->nxfer = 0;
-	copy_to_user(r->p, r->buf, c->params, c->params_len);	/* checked at RECV */
+	if (c->params)	/* checked at RECV (receiver) and CALL (caller) */
+		copy_to_user(r->p, r->buf, c->params, c->params_len);
+	else
+		copy_user_to_user(r->p, r->buf, c->caller, c->params_va, c->params_len);
 	cqe.result = (int32_t)c->params_len;
 	cqe.len = c->params_len;
 	cqe.method = c->method;
@@ -135,6 +138,13 @@ endpoint_call(struct kobj *o, struct call *c)
 	if (e->nqueued >= RING_MAX_QUEUED) {
 		call_complete_exception(c, ExceptionType_overloaded, "endpoint queue full");
 		return;
+	}
+	if (c->params_len && !c->params) {	/* snapshot: the caller may reuse its buffer */
+		if (!(c->params = kmalloc(c->params_len))) {
+			call_complete_exception(c, ExceptionType_overloaded, "out of memory");
+			return;
+		}
+		copy_from_user(c->caller, c->params, c->params_va, c->params_len);
 	}
 	c->state = CALL_QUEUED;
 	c->next = NULL;
@@ -192,19 +202,12 @@ endpoint_return(struct proc *p, struct kobj *o, const struct ring_sqe *s, int32_
 		return *detail = E_NOENT, RING_E_INVALID_REQUEST;
 	if (copy_from_user(p, xs, s->xfer, s->xfer_count * sizeof xs[0]) < 0)
 		return *detail = E_RANGE, RING_E_INVALID_REQUEST;
-	uint8_t *buf = kmalloc(s->params_len ? s->params_len : 1);
-	if (!buf)
-		return *detail = E_NOMEM, RING_E_INVOKE_FAILED;
-	copy_from_user(p, buf, s->params, s->params_len);
-	if ((r = xfer_reserve(p, xs, s->xfer_count, x)) < 0) {
-		kfree(buf);
+	if ((r = xfer_reserve(p, xs, s->xfer_count, x)) < 0)
 		return *detail = r, RING_E_INVALID_REQUEST;
-	}
 	*pp = c->next;
 	*detail = s->params_len > c->result_len ? E_TOOBIG : 0;
 	int32_t res = (s->flags & RING_RET_EXCEPTION) ? RING_E_EXCEPTION : (int32_t)s->params_len;
-	call_complete(c, res, 0, buf, s->params_len, x, s->xfer_count);
-	kfree(buf);
+	call_complete_user(c, res, p, s->params, s->params_len, x, s->xfer_count);	/* range checked */
 	return 0;
 }
 

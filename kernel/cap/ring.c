@@ -46,12 +46,24 @@ post_simple(struct proc *p, uint64_t user_data, int32_t result, int32_t detail)
 	ring_post(p, &c);
 }
 
+/* A small cache of freed calls: the null-call path then needs no allocator. */
+#define CALL_CACHE 32
+static struct call *call_cache[CALL_CACHE];
+static uint32_t ncached;
+
 struct call *
 call_alloc(void)
 {
-	struct call *c = kmalloc(sizeof *c);
+	struct call *c = ncached ? call_cache[--ncached] : kmalloc(sizeof *c);
 	if (!c)
 		return NULL;
+	c->next = NULL;
+	c->caller = NULL;
+	c->target = NULL;
+	c->params = NULL;
+	c->nxfer = 0;
+	c->state = 0;
+	c->deadline = 0;
 	c->token = next_token++;
 	if (!c->token)
 		c->token = next_token++;
@@ -72,17 +84,21 @@ call_free(struct call *c)
 		}
 	if (c->target)
 		kobj_unref(c->target);
-	kfree(c->params);
-	kfree(c);
+	if (c->params)
+		kfree(c->params);
+	if (ncached < CALL_CACHE)
+		call_cache[ncached++] = c;
+	else
+		kfree(c);
 }
 
 /*
  * Finish a call: result caps x[nx] (reserved from the callee) are committed
  * to the caller or rolled back; res[len] goes to the caller's result buffer.
  */
-void
-call_complete(struct call *c, int32_t result, int32_t detail, const void *res, uint32_t len,
-	      struct xfer *x, uint32_t nx)
+static void
+complete(struct call *c, int32_t result, int32_t detail, const void *res, struct proc *sp,
+	 uint64_t sva, uint32_t len, struct xfer *x, uint32_t nx)
 {
 	struct proc *p = c->caller;
 	struct ring_cqe cqe = { .user_data = c->user_data, .result = result, .detail = detail };
@@ -110,7 +126,8 @@ call_complete(struct call *c, int32_t result, int32_t detail, const void *res, u
 			cqe.ncaps = (uint16_t)nx;
 		}
 	}
-	if (len && copy_to_user(p, c->result_va, res, len) < 0) {
+	if (len && (sp ? copy_user_to_user(p, c->result_va, sp, sva, len)	/* checked at CALL/RETURN */
+		       : copy_to_user(p, c->result_va, res, len)) < 0) {
 		cqe.result = RING_E_INVALID_RESULT;
 		cqe.detail = E_RANGE;
 		len = 0;
@@ -119,6 +136,20 @@ call_complete(struct call *c, int32_t result, int32_t detail, const void *res, u
 	p->inflight--;
 	ring_post(p, &cqe);
 	call_free(c);
+}
+
+void
+call_complete(struct call *c, int32_t result, int32_t detail, const void *res, uint32_t len,
+	      struct xfer *x, uint32_t nx)
+{
+	complete(c, result, detail, res, NULL, 0, len, x, nx);
+}
+
+void
+call_complete_user(struct call *c, int32_t result, struct proc *sp, uint64_t sva, uint32_t len,
+		   struct xfer *x, uint32_t nx)
+{
+	complete(c, result, 0, NULL, sp, sva, len, x, nx);
 }
 
 /* Serialize an Exception (schema/exception.capnp) as the call's result. */
@@ -182,12 +213,16 @@ do_call(struct proc *p, const struct ring_sqe *s, int32_t *detail)
 	struct call *c = call_alloc();
 	if (!c)
 		return *detail = E_NOMEM, RING_E_INVOKE_FAILED;
-	c->params = kmalloc(s->params_len ? s->params_len : 1);
-	if (!c->params) {
-		call_free(c);
-		return *detail = E_NOMEM, RING_E_INVOKE_FAILED;
+	/* Endpoints copy the params straight into the receiver (or snapshot
+	 * them when the call queues); kernel objects decode a kernel copy. */
+	c->params_va = s->params;
+	if (s->params_len && slot->obj->type != KO_ENDPOINT) {
+		if (!(c->params = kmalloc(s->params_len))) {
+			call_free(c);
+			return *detail = E_NOMEM, RING_E_INVOKE_FAILED;
+		}
+		copy_from_user(p, c->params, s->params, s->params_len);
 	}
-	copy_from_user(p, c->params, s->params, s->params_len);
 	if ((err = xfer_reserve(p, xs, s->xfer_count, c->x)) < 0) {
 		call_free(c);
 		return *detail = err, RING_E_INVALID_REQUEST;

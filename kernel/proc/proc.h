@@ -81,7 +81,8 @@ struct call {
 	uint16_t method;
 	uint8_t state;
 	uint32_t token;
-	uint8_t *params;	/* kernel copy */
+	uint8_t *params;	/* kernel copy, or NULL: still in the caller at params_va */
+	uint64_t params_va;
 	uint32_t params_len;
 	uint32_t nxfer;
 	struct xfer x[RING_MAX_XFER];
@@ -151,6 +152,7 @@ int vma_add(struct proc *p, uint64_t start, uint64_t end, unsigned kind);
 bool user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write);
 int copy_from_user(struct proc *p, void *dst, uint64_t va, uint64_t len);
 int copy_to_user(struct proc *p, uint64_t va, const void *src, uint64_t len);
+int copy_user_to_user(struct proc *dp, uint64_t dva, struct proc *sp, uint64_t sva, uint64_t len);
 
 /* ---- cap/cap.c ---- */
 void kobj_ref(struct kobj *o);
@@ -171,6 +173,9 @@ void ring_post(struct proc *p, const struct ring_cqe *c);
 uint32_t ring_cq_ready(struct proc *p);
 void call_complete(struct call *c, int32_t result, int32_t detail, const void *res, uint32_t len,
 		   struct xfer *x, uint32_t nx);
+/* Same, with the results still in process sp's memory at sva (a RETURN). */
+void call_complete_user(struct call *c, int32_t result, struct proc *sp, uint64_t sva, uint32_t len,
+			struct xfer *x, uint32_t nx);
 void call_complete_exception(struct call *c, unsigned type, const char *reason);
 void call_free(struct call *c);
 struct call *call_alloc(void);

@@ -84,3 +84,25 @@ copy_to_user(struct proc *p, uint64_t va, const void *src, uint64_t len)
 		return E_RANGE;
 	return copy(p, va, (void *)src, len, true);
 }
+
+/* Both ranges already checked: copy page piece by page piece, physmap to physmap. */
+int
+copy_user_to_user(struct proc *dp, uint64_t dva, struct proc *sp, uint64_t sva, uint64_t len)
+{
+	while (len) {
+		uint64_t n = PAGE_SIZE - (dva & (PAGE_SIZE - 1));
+		uint64_t m = PAGE_SIZE - (sva & (PAGE_SIZE - 1));
+		if (m < n)
+			n = m;
+		if (n > len)
+			n = len;
+		uint64_t dpa = vmm_translate(dp->pml4, dva), spa = vmm_translate(sp->pml4, sva);
+		if (dpa == ~0ull || spa == ~0ull)
+			return E_RANGE;
+		kcopy(phys_to_virt(dpa), phys_to_virt(spa), n);
+		dva += n;
+		sva += n;
+		len -= n;
+	}
+	return 0;
+}

@@ -2,8 +2,9 @@
 # host tests for the pure pieces, the userspace runtime and programs, the
 # manifest boot module, and bench-ipc. docs/processes.md, docs/kernel-abi.md.
 
-HOST_TESTS += test_elf
+HOST_TESTS += test_elf test_ring
 test_elf_SRCS := tests/host/test_elf.c lib/elf/elf.c lib/base/err.c
+test_ring_SRCS := tests/host/test_ring.c
 
 # Libraries the process/cap kernel code links. kernel.mk computes its object
 # list when it is read (before this fragment), so add the objects directly;

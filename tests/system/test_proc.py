@@ -124,6 +124,10 @@ def test_system_manifest(boot):
     m.wait_for(r"captest: echo-client done", TIMEOUT)
     assert "init: manifest-ok services=3" in m.text
     assert "captest: echo-client echo result=pass" in m.text
+    # kernel sources granted through the manifest: the CMOS RTC, and RDRAND
+    # failing closed (qemu64 has no RDRAND)
+    assert "captest: echo-client wallclock result=pass" in m.text
+    assert "captest: echo-client entropy result=pass outcome=unavailable" in m.text
     assert "proc-ok syscall=on" in m.text
 
 
@@ -137,7 +141,9 @@ def test_smep_smap_when_offered(boot):
     """-cpu max offers SMEP and SMAP: the kernel turns both on and user code still runs."""
     m = boot(cpu="max")
     m.wait_for(r"captest: hello from pid", TIMEOUT)
+    m.wait_for(r"captest: echo-client done", TIMEOUT)
     assert "smep=on smap=on" in m.text
+    assert "captest: echo-client entropy result=pass outcome=bytes" in m.text  # RDRAND offered
 
 
 @pytest.mark.parametrize("smp,opts", [(2, dict(firmware="bios", machine="pc")),

@@ -22,6 +22,7 @@
 #include "schema/base.capnp.h"
 #include "schema/exception.capnp.h"
 #include "schema/ipc.capnp.h"
+#include "schema/types.capnp.h"
 
 static uint64_t pbuf[1024], rbuf[1024];
 static int failures;
@@ -301,6 +302,43 @@ echo_client(void)
 	      "r=%d", r);
 	r = echo_call(echo, "still-alive", &c);
 	CHECK("after-malformed", r >= 0, "r=%d", r);
+
+	/* 9. kernel sources, when the manifest granted them */
+	capid_t clk = rt_cap("clock", WallClock_TYPE_ID);
+	if (clk) {
+		WallClock_now_Results_R wr;
+		WallClockResult_R w;
+		Timestamp_R ts;
+		r = rt_call(clk, WallClock_now_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+		int64_t secs = -1;
+		if (r >= 0 && rt_msg_read(&m, rbuf, c.len, &wr.s) >= 0 &&
+		    WallClock_now_Results_get_result(wr, &w) >= 0 &&
+		    WallClockResult_which(w) == WallClockResult_which_time && WallClockResult_get_time(w, &ts) >= 0)
+			secs = Timestamp_get_seconds(ts);
+		/* after 2020-01-01 and before 2100: a plausible RTC reading */
+		CHECK("wallclock", secs > 1577836800 && secs < 4102444800, "seconds=%ld", secs);
+	}
+	capid_t ent = rt_cap("entropy", EntropySource_TYPE_ID);
+	if (ent) {
+		EntropySource_getRandom_Params_B gp;
+		EntropySource_getRandom_Results_R gr;
+		EntropyResult_R er2;
+		EntropySource_getRandom_Params_init_root(rt_msg_begin(), &gp);
+		EntropySource_getRandom_Params_set_length(gp, 32);
+		n = rt_msg_end(pbuf, sizeof pbuf);
+		r = rt_call(ent, EntropySource_getRandom_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
+		const char *kind = "error";
+		struct capnp_data bytes = { 0 };
+		if (r >= 0 && rt_msg_read(&m, rbuf, c.len, &gr.s) >= 0 &&
+		    EntropySource_getRandom_Results_get_result(gr, &er2) >= 0) {
+			if (EntropyResult_which(er2) == EntropyResult_which_bytes &&
+			    EntropyResult_get_bytes(er2, &bytes) >= 0 && bytes.len == 32)
+				kind = "bytes";
+			else if (EntropyResult_which(er2) == EntropyResult_which_unavailable)
+				kind = "unavailable";
+		}
+		CHECK("entropy", strcmp(kind, "error") != 0, "outcome=%s", kind);
+	}
 
 	rt_print("captest: %s done failures=%d", rt_boot->name, failures);
 	return failures ? 1 : 0;

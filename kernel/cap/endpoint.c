@@ -35,6 +35,26 @@ struct endpoint {
 
 static struct endpoint *endpoints;
 
+/* Freed receive records are kept for reuse (the serve loop posts one per request). */
+#define RECV_CACHE 32
+static struct recv *recv_cache[RECV_CACHE];
+static uint32_t nrecv_cached;
+
+static struct recv *
+recv_alloc(void)
+{
+	return nrecv_cached ? recv_cache[--nrecv_cached] : kmalloc(sizeof(struct recv));
+}
+
+static void
+recv_free(struct recv *r)
+{
+	if (nrecv_cached < RECV_CACHE)
+		recv_cache[nrecv_cached++] = r;
+	else
+		kfree(r);
+}
+
 void endpoint_facet_get(struct kobj *o, uint8_t facet);
 void endpoint_facet_put(struct kobj *o, uint8_t facet);
 
@@ -128,7 +148,7 @@ endpoint_call(struct kobj *o, struct call *c)
 		struct recv *r = e->recvs;
 		e->recvs = r->next;
 		if (deliver(e, r, c)) {
-			kfree(r);
+			recv_free(r);
 			return;
 		}
 		r->next = e->recvs;	/* refused: the call is finished, the receive stays */
@@ -162,7 +182,7 @@ endpoint_recv(struct proc *p, struct kobj *o, const struct ring_sqe *s)
 	struct endpoint *e = (struct endpoint *)o;
 	if (e->dead)
 		return E_DISCONNECTED;
-	struct recv *r = kmalloc(sizeof *r);
+	struct recv *r = recv_alloc();
 	if (!r)
 		return E_NOMEM;
 	*r = (struct recv){ .p = p, .user_data = s->user_data, .buf = s->result,
@@ -175,7 +195,7 @@ endpoint_recv(struct proc *p, struct kobj *o, const struct ring_sqe *s)
 			continue;
 		}
 		if (deliver(e, r, c)) {
-			kfree(r);
+			recv_free(r);
 			return 0;
 		}
 	}
@@ -232,7 +252,7 @@ endpoint_server_gone(struct kobj *o)
 					.detail = E_DISCONNECTED };
 		r->p->inflight--;
 		ring_post(r->p, &cqe);
-		kfree(r);
+		recv_free(r);
 	}
 	kobj_unref(o);
 }
@@ -247,7 +267,7 @@ endpoint_forget_proc(struct proc *p)
 			if ((*pp)->p == p) {
 				struct recv *r = *pp;
 				*pp = r->next;
-				kfree(r);
+				recv_free(r);
 			} else {
 				pp = &(*pp)->next;
 			}

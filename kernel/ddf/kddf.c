@@ -1013,3 +1013,29 @@ kddf_claim_handle(uint32_t index)
 		return 0;
 	return ddf_handle_make(DDF_K_CLAIM, index, claims[index].gen);
 }
+
+/* Console `logs`: the last `max` audit records, one line each, bounded by size. */
+int
+kddf_fmt_audit_tail(char *buf, uint64_t size, uint32_t max)
+{
+	static struct ddf_audit_rec recs[16];
+	uint64_t next, dropped, fl = spin_lock_irqsave(&lock);
+	uint64_t oldest = ddf_audit_oldest(&audit);
+	uint64_t from = audit.next > max ? audit.next - max : 0;
+	if (from < oldest)
+		from = oldest;
+	if (max > 16)
+		max = 16;
+	int n = ddf_audit_read(&audit, from, recs, max, &next, &dropped);
+	spin_unlock_irqrestore(&lock, fl);
+	uint64_t used = 0;
+	for (int i = 0; i < n && used < size; i++) {
+		int w = ddf_fmt_audit(&recs[i], buf + used, size - used);
+		if (w < 0 || (uint64_t)w >= size - used)
+			break;
+		used += (uint64_t)w;
+	}
+	if (size)
+		buf[used < size ? used : size - 1] = 0;
+	return (int)used;
+}

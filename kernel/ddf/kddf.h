@@ -96,6 +96,7 @@ int kddf_dma_device_done(ddf_handle token, uint32_t bytes);
 void kddf_print_ledger(const char *tag, struct ddf_totals *t, uint64_t *free_frames);
 /* Console: `devices` and `logs` lines (bounded by size). */
 int kddf_fmt_devices(char *buf, uint64_t size);
+int kddf_fmt_audit_tail(char *buf, uint64_t size, uint32_t max);
 int kddf_audit_read(uint64_t cursor, struct ddf_audit_rec *out, uint32_t max, uint64_t *next,
     uint64_t *dropped);
 

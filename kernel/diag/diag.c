@@ -312,6 +312,11 @@ cmd_devices(const char *arg)
 	page_end("devices", i, pci.nfuncs);
 	out("  platform: ioapics=%u hpet=%s uart=com1 lapic=%#lx\n", ioapic_count(),
 	    acpi.has_hpet ? "yes" : "no", apic_base_phys());
+	/* kernel/ddf: the device-manager ledger, one line per claim */
+	static char claims[2048];
+	extern int kddf_fmt_devices(char *buf, uint64_t size);
+	kddf_fmt_devices(claims, sizeof claims);
+	out("  device-manager: %s", claims);
 }
 
 static void
@@ -381,6 +386,13 @@ cmd_logs(const char *arg)
 	out("-- last %ld log lines --\n", lines < n ? lines + (len > 0) : n);
 	serial_write(ring + start, len - start);
 	out("-- end of log --\n");
+	/* kernel/ddf: the newest HardwareAuditLog records (bounded) */
+	static char audit[2048];
+	extern int kddf_fmt_audit_tail(char *buf, uint64_t size, uint32_t max);
+	out("-- hardware audit log (newest) --\n");
+	if (kddf_fmt_audit_tail(audit, sizeof audit, 8) > 0)
+		serial_write(audit, strlen(audit));
+	out("-- end of audit log --\n");
 }
 
 static void

@@ -118,3 +118,4 @@ def test_reset_keeps_claim(run):
     t = {kv(l)["at"]: kv(l) for l in m.text.splitlines() if l.startswith("capos: ddf-ledger ")}
     assert t["after-reset"]["claims"] == "1" and t["after-reset"]["buffers"] == "0"
     assert cases(m.text)["stale-vector-after-reset"]["ok"] == "yes"
+

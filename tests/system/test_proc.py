@@ -18,7 +18,7 @@ IPC_END = [r"captest: echo-client done", r"init: service noconsole exited",
            r"captest: stress-1 stress result", r"captest: stress-2 stress result",
            r"captest: stress-3 stress result", r"captest: sink-client-1 disconnected-after",
            r"captest: sink-client-2 disconnected-after", r"captest: sink-client-3 disconnected-after",
-           r"captest: hello from pid"]
+           r"captest: hello from pid", r"captest: spinner done"]
 
 
 def _boot(name, cmdline="capos.manifest=test-ipc.mf", ends=IPC_END, **kw):
@@ -46,9 +46,9 @@ def checks(log, who):
 
 def test_init_started_services(ipc_log):
     assert "capos: init-start pid=1 caps=6" in ipc_log
-    assert "init: manifest-ok services=18" in ipc_log
-    # 18 services, 5 of them malformed ELF modules
-    assert "init: started 13 of 18 services" in ipc_log
+    assert "init: manifest-ok services=19" in ipc_log
+    # 19 services, 5 of them malformed ELF modules
+    assert "init: started 14 of 19 services" in ipc_log
     assert "EXCEPTION" not in ipc_log and "panic" not in ipc_log
 
 
@@ -83,7 +83,16 @@ def test_fault_isolated(ipc_log):
     assert 'init: service faulter faulted addr=0xdead000 reason="page fault' in ipc_log
     # everything after the fault still ran
     assert "captest: echo-client done failures=0" in ipc_log
-    assert ipc_log.index("proc-fault pid=2 name=faulter") < ipc_log.index("echo-client done")
+    assert ipc_log.index("name=faulter vector=14") < ipc_log.index("echo-client done")
+
+
+def test_preemption(ipc_log):
+    """spinner starts first and never enters the kernel while it spins; on one
+    CPU everything else can only run because the tick preempts it."""
+    start = ipc_log.index("captest: spinner start")
+    done = ipc_log.index("captest: spinner done")
+    assert start < ipc_log.index("captest: echo-client done failures=0") < done
+    assert start < ipc_log.index("captest: hello from pid") < done
 
 
 def test_no_console_cannot_print(ipc_log):

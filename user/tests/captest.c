@@ -16,6 +16,7 @@
  *   sink-client*     calls sink; expects `disconnected`
  *   stress*          thousands of echo calls, several in flight; checks
  *                    that every completion arrives exactly once
+ *   spinner          spins without system calls for a few seconds (preemption)
  *   bench            instruction counts (rdtsc under -icount) of IPC paths
  */
 #include "capos.h"
@@ -518,6 +519,15 @@ main(void)
 		rt_print("captest: faulter about to write to 0xdead000");
 		volatile uintptr_t bad = 0xdead000;
 		*(volatile uint64_t *)bad = 1;
+		return 0;
+	}
+	if (prefix(me, "spinner")) {
+		/* Never enters the kernel while it spins: others run only if the
+		 * tick preempts it. */
+		rt_print("captest: spinner start");
+		for (volatile uint64_t i = 0; i < 400000000ull; i++)
+			;
+		rt_print("captest: spinner done");
 		return 0;
 	}
 	if (prefix(me, "noconsole"))

@@ -274,6 +274,7 @@ irq_call(struct kcap *k, struct call *c)
 			return wait_reply(c, n, k->h);
 		}
 		k->lwait = true;
+		kprintf("capos: ddf-irq-parked pid=%u route_gen=%u\n", pid, ddf_handle_gen(k->h));
 		c->state = CALL_PARKED;
 		c->deadline = t ? sched_ticks + t / NS_PER_TICK + 1 : 0;
 		k->waiter = c;

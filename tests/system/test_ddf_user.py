@@ -56,6 +56,8 @@ def test_userspace_driver_end_to_end(boot):
     for hostile in ("write-not-selected", "map-ring-refused", "desc-outside-buffer",
                     "pool-over-budget", "double-free", "stale-dma-handle"):
         assert c[("ddf-rng", hostile)][0][0] == "pass", hostile
+    assert c[("ddf-rng", "parked-wait")][0][0] == "pass"
+    assert re.search(r"capos: ddf-irq-parked pid=\d+", t)       # a wait really blocked
     assert "ddf-demo: ddf-rng done failures=0" in t
     # the already-claimed function (named by address) and the absent one: no caps granted
     assert re.search(r"capos: ddf-grant-refused pid=\d+ service=ddf-thief reason=exists", t)
@@ -78,9 +80,11 @@ def test_dma_outstanding_at_end(boot, role, reason):
         assert re.search(r"capos: proc-fault pid=\d+ name=ddf-crash vector=6", t)
     before = [l for l in ledgers(t) if l["at"] == "owner-gone-before"][-1]
     after = [l for l in ledgers(t) if l["at"] == "owner-gone"][-1]
-    # slot 1 submitted and device-visible (never rung), slot 0 done but uncollected
+    # two submissions outstanding, neither collected by the driver: slot 0 (doorbell
+    # rung) and slot 1 (device-visible; virtio-rng may pick it up on its own when
+    # the entropy backend calls back, so it is in flight or done-uncollected)
     assert int(before["inflight"]) + int(before["completed"]) == 2, before
-    assert int(before["inflight"]) >= 1 and before["ring_holds"] == "1", before
+    assert before["ring_holds"] == "1", before
     assert re.search(rf"capos: ddf-owner-gone owner=\d+ reason={reason} claims=1", t)
     assert_zero(after)
     # every bounce page came back: ring (2 pages) + data (1 page)

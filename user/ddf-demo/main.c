@@ -294,6 +294,49 @@ start(void)
 	return reg_write(HDR_STATUS, 1, ST_ACK | ST_DRIVER | ST_DRIVER_OK);
 }
 
+/*
+ * Interrupt.wait submitted *before* the doorbell, without waiting for it:
+ * nothing is pending, so the kernel parks the call; the doorbell's MSI-X
+ * completes it later. Returns bytes collected or < 0.
+ */
+static int
+read_entropy_parked(void)
+{
+	static uint64_t wp[16], wr[64];
+	uint64_t tok;
+	int e;
+	Interrupt_wait_Params_B p;
+	Interrupt_wait_Params_init_root(rt_msg_begin(), &p);
+	Interrupt_wait_Params_set_timeoutNs(p, 2000000000ull);
+	int n = rt_msg_end(wp, sizeof wp);
+	struct ring_sqe sq = { .opcode = RING_OP_CALL, .method = Interrupt_wait_ORDINAL, .cap = irq,
+		.user_data = 0xD0F000000000ull, .params = (uint64_t)wp, .params_len = (uint32_t)n,
+		.result = (uint64_t)wr, .result_len = sizeof wr };
+	if (n < 0 || rt_submit(&sq) < 0)
+		return -100;
+	sys_cap_enter(0, 0);	/* the kernel takes the wait now; it parks */
+	if ((e = submit(data, 0, 0, 64, &tok)) || (e = reg_write(HDR_QUEUE_NOTIFY, 2, 0)))
+		return e;
+	struct ring_cqe c;
+	do {
+		if (!rt_reap(&c, true))
+			return -101;
+	} while (c.user_data != 0xD0F000000000ull);
+	struct capnp_msg m;
+	struct capnp_struct root;
+	InterruptWaitResult_R r;
+	InterruptFired_R f;
+	if (c.result < 0 || rt_msg_read(&m, wr, c.len, &root) < 0 ||
+	    capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) < 0 ||
+	    InterruptWaitResult_which(r) != InterruptWaitResult_which_fired ||
+	    InterruptWaitResult_get_fired(r, &f) < 0)
+		return -102;
+	uint32_t gen = InterruptFired_get_generation(f);
+	e = complete(data, tok);
+	int a = irq_ack(gen);
+	return a ? a - 500 : e;
+}
+
 static int
 read_entropy(uint16_t slot, uint32_t len)
 {
@@ -389,6 +432,8 @@ main(void)
 		CHECK("entropy", n > 0 && n <= 64 && w != 0, "round=%d bytes=%d first8=%016lx", i, n,
 		      (unsigned long)w);
 	}
+	int pw = read_entropy_parked();
+	CHECK("parked-wait", pw > 0 && pw <= 64, "bytes=%d", pw);
 	/* Hostile requests through the caps: each refused with its DeviceError. */
 	e = reg_write(HDR_QUEUE_PFN, 4, 0x1234);
 	CHECK("write-not-selected", e == -1 - DeviceError_notPermitted, "err=%d", e);

@@ -55,6 +55,15 @@ out(const char *f, ...)
 	serial_write(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+static size_t
+strnlen_bounded(const char *s, size_t max)
+{
+	size_t n = 0;
+	while (n < max && s[n])
+		n++;
+	return n;
+}
+
 static void
 uart_rx_irq(void *arg)
 {
@@ -316,7 +325,8 @@ cmd_devices(const char *arg)
 	static char claims[2048];
 	extern int kddf_fmt_devices(char *buf, uint64_t size);
 	kddf_fmt_devices(claims, sizeof claims);
-	out("  device-manager: %s", claims);
+	out("  device-manager: ");
+	serial_write(claims, strnlen_bounded(claims, sizeof claims));	/* may exceed out()'s line */
 }
 
 static void
@@ -391,7 +401,7 @@ cmd_logs(const char *arg)
 	extern int kddf_fmt_audit_tail(char *buf, uint64_t size, uint32_t max);
 	out("-- hardware audit log (newest) --\n");
 	if (kddf_fmt_audit_tail(audit, sizeof audit, 8) > 0)
-		serial_write(audit, strlen(audit));
+		serial_write(audit, strnlen_bounded(audit, sizeof audit));
 	out("-- end of audit log --\n");
 }
 

@@ -2,6 +2,7 @@
 console by script and its reply checked, paging, line editing, errors, and
 the reboot fallback chain."""
 import re
+import time
 
 import pytest
 
@@ -10,19 +11,37 @@ from capos_qemu import EXIT_PASS
 TIMEOUT = 120
 
 
+PROMPT = "capos> "
+
+
+def wait_prompt(m, start, timeout=30):
+    """Index of the next prompt at or after start. The prompt ends no line, so the
+    harness's wait_for (complete lines only) cannot see it; poll the text instead."""
+    deadline = time.monotonic() + timeout
+    while True:
+        i = m.text.find(PROMPT, start)
+        if i >= 0:
+            return i
+        if time.monotonic() > deadline or m.proc.poll() is not None:
+            raise AssertionError(f"{m.name}: no prompt after offset {start} within {timeout}s "
+                                 f"(qemu exit={m.proc.poll()}); log: {m.log_path}\n"
+                                 + m.text[-2000:])
+        time.sleep(0.05)
+
+
 class Console:
     def __init__(self, m):
         self.m = m
-        self.pos = m.wait_for(r"capos> ", TIMEOUT).end()
+        self.pos = wait_prompt(m, 0, TIMEOUT) + len(PROMPT)
 
     def run(self, line, *expect):
-        """Type a line; wait for every expected regex, then the next prompt. Returns the reply."""
+        """Type a line; wait for the next prompt, check every expected regex. Returns the reply."""
         self.m.send(line + "\r")
-        end = self.m.wait_for(r"capos> ", 30, start=self.pos + len(line))
-        reply = self.m.text[self.pos:end.start()]
+        end = wait_prompt(self.m, self.pos + len(line))
+        reply = self.m.text[self.pos:end]
         for e in expect:
             assert re.search(e, reply), f"{line!r}: no {e!r} in reply:\n{reply}"
-        self.pos = end.end()
+        self.pos = end + len(PROMPT)
         return reply
 
 
@@ -108,7 +127,7 @@ def test_diag_uefi(boot):
 def test_diag_reboot(boot, machine, path):
     """QEMU runs with -no-reboot, so a real reset ends QEMU with status 0."""
     m = boot(machine=machine, cmdline="capos.mode=diag")
-    m.wait_for(r"capos> ", TIMEOUT)
+    Console(m)
     m.send("reboot\r")
     m.wait_for(path)
     assert m.wait_exit(60) == 0

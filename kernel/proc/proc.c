@@ -260,6 +260,9 @@ proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
 		kprintf("capos: sched-stats cpus=%u switches=", ncpus);
 		for (uint32_t i = 0; i < ncpus; i++)
 			kprintf("%s%lu", i ? "," : "", cpus[i].work);
+		kprintf(" ticks=");
+		for (uint32_t i = 0; i < ncpus; i++)
+			kprintf("%s%lu", i ? "," : "", cpus[i].ticks);
 		kprintf("\n");
 	}
 	/* The kernel stack is not freed (kstack_alloc has no free yet); the

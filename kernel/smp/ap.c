@@ -11,9 +11,10 @@
  * without it, and then no AP is started. APIC ids are probed 1..MAX_CPUS-1
  * (QEMU numbers CPUs from 0); an id without a CPU simply never answers.
  *
- * APs have no timer tick of their own yet: they wake from `hlt` on the
- * reschedule IPI sched_add() sends, and a process that never enters the
- * kernel is not preempted on an AP.
+ * Each AP runs its own periodic LAPIC tick (same rate and divider as the
+ * boot CPU's, calibrated there) through the shared timer vector, so ring-3
+ * code is preempted on every CPU; an idle AP also wakes on the reschedule
+ * IPI sched_add() sends.
  */
 #include "smp/percpu.h"
 #include "arch/x86_64/cpu.h"
@@ -22,12 +23,16 @@
 #include "mm/pmm.h"
 #include "mm/vmm.h"
 #include "sched/sched.h"
+#include "arch/x86_64/apic.h"
+#include "time/time.h"
 
 void lapic_send_init(uint32_t dest) __attribute__((weak));
 void lapic_send_startup(uint32_t dest, uint8_t page) __attribute__((weak));
 void lapic_init_ap(void) __attribute__((weak));
 uint32_t lapic_id(void) __attribute__((weak));
 void time_delay_us(uint64_t us) __attribute__((weak));
+void lapic_write(uint32_t reg, uint32_t v) __attribute__((weak));
+void time_get_info(struct time_info *ti) __attribute__((weak));
 
 extern const uint8_t tramp_start[], tramp_end[];
 extern const uint32_t tramp_off_pm32, tramp_off_lm64, tramp_off_gdt, tramp_off_gdtr,
@@ -54,6 +59,16 @@ ap_main(void)
 	percpu_init(&cpus[id], id);
 	cpus[id].apic_id = lapic_id();
 	lapic_init_ap();
+	/* This CPU's own periodic tick, like the boot CPU's (time.c): the
+	 * shared VEC_TIMER handler calls the scheduler tick, which preempts. */
+	struct time_info ti = { 0 };
+	if (time_get_info && lapic_write)
+		time_get_info(&ti);
+	if (ti.lapic_hz >= TICK_HZ) {
+		lapic_write(LAPIC_TMR_DIV, 3);	/* divide by 16, as calibrated */
+		lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | LVT_PERIODIC);
+		lapic_write(LAPIC_TMR_INIT, (uint32_t)(ti.lapic_hz / TICK_HZ));
+	}
 	syscall_cpu_init();
 	__atomic_store_n(&ap_up, 1, __ATOMIC_RELEASE);
 	sched_ap_enter();

@@ -168,8 +168,10 @@ def test_smp(smp, opts):
     assert all(c.get(k, ("missing",))[0] == "pass" for k in ECHO_CHECKS), c
     for who in ["stress-1", "stress-2", "stress-3"]:
         assert checks(log, who)["stress"][0] == "pass"
-    stats = re.findall(r"capos: sched-stats cpus=\d+ switches=([\d,]+)", log)
+    stats = re.findall(r"capos: sched-stats cpus=\d+ switches=([\d,]+) ticks=([\d,]+)", log)
     assert stats, "no sched-stats line"
-    per_cpu = [int(x) for x in stats[-1].split(",")]
+    per_cpu = [int(x) for x in stats[-1][0].split(",")]
     assert len(per_cpu) == smp and all(n > 0 for n in per_cpu), per_cpu  # every CPU ran processes
+    ticks = [int(x) for x in stats[-1][1].split(",")]
+    assert all(n > 0 for n in ticks), ticks  # every CPU has its own timer tick
     assert "EXCEPTION" not in log and "panic" not in log

@@ -119,3 +119,12 @@ def test_reset_keeps_claim(run):
     assert t["after-reset"]["claims"] == "1" and t["after-reset"]["buffers"] == "0"
     assert cases(m.text)["stale-vector-after-reset"]["ok"] == "yes"
 
+
+
+def test_diag_console_shows_ledger_and_audit(boot):
+    """`devices` ends with the device-manager ledger, `logs` with the audit ring's newest records."""
+    from test_diag import Console
+    m = boot(machine="q35", cmdline="capos.mode=diag")
+    c = Console(m)
+    c.run("devices", r"device-manager: no claimed devices")
+    c.run("logs 3", r"-- hardware audit log \(newest\) --", r"-- end of audit log --")

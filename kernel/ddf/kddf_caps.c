@@ -71,9 +71,14 @@ reply(struct call *c, struct xfer *x, uint32_t nx)
 	call_complete(c, n, 0, outbuf, (uint32_t)n, x, nx);
 }
 
+/* Params root; an empty params buffer reads as a struct of defaults (methods without params). */
 static int
 params(struct call *c, struct capnp_struct *root)
 {
+	if (c->params_len == 0) {
+		memset(root, 0, sizeof *root);	/* the reader bounds every field by its size */
+		return 0;
+	}
 	if (capnp_msg_init(&M, c->params, c->params_len) < 0 || capnp_msg_root(&M, root) < 0) {
 		call_complete_exception(c, ExceptionType_invalidArgument, "params do not decode");
 		return E_CORRUPT;

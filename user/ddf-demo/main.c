@@ -158,9 +158,8 @@ buf_free(capid_t b)
 	struct capnp_msg m;
 	struct capnp_struct root;
 	struct ring_cqe c;
-	DMABuffer_free_Params_B p;
-	DMABuffer_free_Params_init_root(rt_msg_begin(), &p);
-	if (call(b, DMABuffer_free_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m, &root, &c) < 0)
+	/* free has no params: send none at all (the kernel reads an empty struct) */
+	if (call(b, DMABuffer_free_ORDINAL, 0, NULL, 0, &m, &root, &c) < 0)
 		return -100;
 	return dev_result(&root);
 }

@@ -19,6 +19,7 @@ OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 EXIT_PASS = 33
 EXIT_FAIL = 35
+QUIET = 0.3  # seconds without output after which an unfinished line is taken as complete
 
 _image_lock = threading.Lock()
 
@@ -65,6 +66,7 @@ class Machine:
         args += list(extra)
         self.args = args
         self.output = bytearray()
+        self._last_output = time.monotonic()
         self._cond = threading.Condition()
         self.started = time.monotonic()
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -83,6 +85,7 @@ class Machine:
                 log.flush()
                 with self._cond:
                     self.output += chunk
+                    self._last_output = time.monotonic()
                     self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()
@@ -99,16 +102,17 @@ class Machine:
         with self._cond:
             while True:
                 text = self.output.decode("utf-8", "replace").replace("\r", "")
-                if self.proc.poll() is None:
-                    # Match complete lines only: a marker still arriving must not half-match.
-                    text = text[:text.rfind("\n") + 1]
                 m = rx.search(text, start)
-                if m:
+                # A match running to the end of an unfinished line may be a marker still
+                # arriving: accept it only once output has been quiet for QUIET seconds
+                # (a prompt such as "capos> " is an unfinished line that stays so).
+                if m and (m.end() < len(text) or text.endswith("\n") or self.proc.poll() is not None
+                          or time.monotonic() - self._last_output >= QUIET):
                     return m
                 left = deadline - time.monotonic()
                 if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
                     break
-                self._cond.wait(min(left, 0.5))
+                self._cond.wait(min(left, QUIET if m else 0.5))
         raise AssertionError(f"{self.name}: no match for {pattern!r} within {timeout}s "
                              f"(qemu exit={self.proc.poll()}); log: {self.log_path}\n"
                              + text[-3000:])

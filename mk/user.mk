@@ -45,7 +45,7 @@ $(eval $(call USER_PROG,init,user/init/main.c lib/manifest/decode.c lib/manifest
 $(eval $(call USER_PROG,captest,user/tests/captest.c))
 
 # The services of manifests/system.json are roles of captest (by process name).
-SYSTEM_SERVICE_BINS := $(addprefix $(BUILD)/bins/,echo-server echo-client hello)
+SYSTEM_SERVICE_BINS := $(addprefix $(BUILD)/bins/,echo-server echo-demo hello)
 $(SYSTEM_SERVICE_BINS): $(BUILD)/bins/captest
 	cp $< $@
 BOOT_BINS += $(SYSTEM_SERVICE_BINS)

@@ -127,16 +127,18 @@ def test_ring_stress(ipc_log, who):
 
 
 def test_system_manifest(boot):
-    """The default image: manifests/system.json (echo-server, echo-client, hello)."""
+    """The default image: manifests/system.json (echo-server, echo-demo, hello)."""
     m = boot()
     m.wait_for(r"captest: hello from pid", TIMEOUT)
-    m.wait_for(r"captest: echo-client done", TIMEOUT)
+    m.wait_for(r"captest: echo-demo done", TIMEOUT)
     assert "init: manifest-ok services=3" in m.text
-    assert "captest: echo-client echo result=pass" in m.text
+    assert re.search(r'captest: echo-demo echo result=pass r=\d+ reply="hello through a capability"', m.text)
     # kernel sources granted through the manifest: the CMOS RTC, and RDRAND
     # failing closed (qemu64 has no RDRAND)
-    assert "captest: echo-client wallclock result=pass" in m.text
-    assert "captest: echo-client entropy result=pass outcome=unavailable" in m.text
+    assert "captest: echo-demo wallclock result=pass" in m.text
+    assert "captest: echo-demo entropy result=pass outcome=unavailable" in m.text
+    assert "captest: echo-demo done failures=0" in m.text
+    assert "result=fail" not in m.text
     assert "proc-ok syscall=on" in m.text
 
 
@@ -150,9 +152,9 @@ def test_smep_smap_when_offered(boot):
     """-cpu max offers SMEP and SMAP: the kernel turns both on and user code still runs."""
     m = boot(cpu="max")
     m.wait_for(r"captest: hello from pid", TIMEOUT)
-    m.wait_for(r"captest: echo-client done", TIMEOUT)
+    m.wait_for(r"captest: echo-demo done", TIMEOUT)
     assert "smep=on smap=on" in m.text
-    assert "captest: echo-client entropy result=pass outcome=bytes" in m.text  # RDRAND offered
+    assert "captest: echo-demo entropy result=pass outcome=bytes" in m.text  # RDRAND offered
 
 
 @pytest.mark.parametrize("smp,opts", [(2, dict(firmware="bios", machine="pc")),

@@ -7,6 +7,7 @@
  *   echo-server      serves Echo; newCounter returns a copy of its "counter"
  *                    grant as a result cap (a cap served by counter-server)
  *   counter-server   serves Counter
+ *   echo-demo        the default image's client: one echo call, clock, entropy
  *   echo-client      the IPC checks: echo, result cap adoption and use,
  *                    copy/move/refused move, forged/stale/released/
  *                    wrong-interface CapIds, malformed ring entries
@@ -185,6 +186,80 @@ console_ping(capid_t con)
 	return rt_call(con, Console_write_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, NULL);
 }
 
+/* The kernel-sourced caps (WallClock on the CMOS RTC, EntropySource on
+ * RDRAND), when the manifest granted them. */
+static void
+check_kernel_sources(void)
+{
+	struct ring_cqe c;
+	struct capnp_msg m;
+	int r, n;
+
+	capid_t clk = rt_cap("clock", WallClock_TYPE_ID);
+	if (clk) {
+		WallClock_now_Results_R wr;
+		WallClockResult_R w;
+		Timestamp_R ts;
+		r = rt_call(clk, WallClock_now_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+		int64_t secs = -1;
+		if (r >= 0 && rt_msg_read(&m, rbuf, c.len, &wr.s) >= 0 &&
+		    WallClock_now_Results_get_result(wr, &w) >= 0 &&
+		    WallClockResult_which(w) == WallClockResult_which_time && WallClockResult_get_time(w, &ts) >= 0)
+			secs = Timestamp_get_seconds(ts);
+		/* after 2020-01-01 and before 2100: a plausible RTC reading */
+		CHECK("wallclock", secs > 1577836800 && secs < 4102444800, "seconds=%ld", secs);
+	}
+	capid_t ent = rt_cap("entropy", EntropySource_TYPE_ID);
+	if (ent) {
+		EntropySource_getRandom_Params_B gp;
+		EntropySource_getRandom_Results_R gr;
+		EntropyResult_R er2;
+		EntropySource_getRandom_Params_init_root(rt_msg_begin(), &gp);
+		EntropySource_getRandom_Params_set_length(gp, 32);
+		n = rt_msg_end(pbuf, sizeof pbuf);
+		r = rt_call(ent, EntropySource_getRandom_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
+		const char *kind = "error";
+		struct capnp_data bytes = { 0 };
+		if (r >= 0 && rt_msg_read(&m, rbuf, c.len, &gr.s) >= 0 &&
+		    EntropySource_getRandom_Results_get_result(gr, &er2) >= 0) {
+			if (EntropyResult_which(er2) == EntropyResult_which_bytes &&
+			    EntropyResult_get_bytes(er2, &bytes) >= 0 && bytes.len == 32)
+				kind = "bytes";
+			else if (EntropyResult_which(er2) == EntropyResult_which_unavailable)
+				kind = "unavailable";
+		}
+		CHECK("entropy", strcmp(kind, "error") != 0, "outcome=%s", kind);
+	}
+
+}
+
+/*
+ * echo-demo: what the default image (manifests/system.json) runs: one echo
+ * round trip through a served cap, then the kernel sources. The hostile
+ * checks live in echo-client, which needs the test manifests' wiring.
+ */
+static int
+echo_demo(void)
+{
+	struct ring_cqe c;
+	struct capnp_msg m;
+	capid_t echo = cap_iid("echo", Echo_TYPE_ID);
+
+	CHECK("bootstrap", echo != 0, "echo=%#x", echo);
+	if (!echo)
+		return 1;
+	int r = echo_call(echo, "hello through a capability", &c);
+	Echo_echo_Results_R er;
+	struct capnp_data d = { 0 };
+	bool ok = r >= 0 && rt_msg_read(&m, rbuf, c.len, &er.s) >= 0 &&
+		  Echo_echo_Results_get_data(er, &d) >= 0 && d.len == 26 &&
+		  memcmp(d.ptr, "hello through a capability", 26) == 0;
+	CHECK("echo", ok, "r=%d reply=\"%.*s\"", r, (int)d.len, ok ? (const char *)d.ptr : "");
+	check_kernel_sources();
+	rt_print("captest: %s done failures=%d", rt_boot->name, failures);
+	return failures ? 1 : 0;
+}
+
 static int
 echo_client(void)
 {
@@ -305,41 +380,7 @@ echo_client(void)
 	CHECK("after-malformed", r >= 0, "r=%d", r);
 
 	/* 9. kernel sources, when the manifest granted them */
-	capid_t clk = rt_cap("clock", WallClock_TYPE_ID);
-	if (clk) {
-		WallClock_now_Results_R wr;
-		WallClockResult_R w;
-		Timestamp_R ts;
-		r = rt_call(clk, WallClock_now_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
-		int64_t secs = -1;
-		if (r >= 0 && rt_msg_read(&m, rbuf, c.len, &wr.s) >= 0 &&
-		    WallClock_now_Results_get_result(wr, &w) >= 0 &&
-		    WallClockResult_which(w) == WallClockResult_which_time && WallClockResult_get_time(w, &ts) >= 0)
-			secs = Timestamp_get_seconds(ts);
-		/* after 2020-01-01 and before 2100: a plausible RTC reading */
-		CHECK("wallclock", secs > 1577836800 && secs < 4102444800, "seconds=%ld", secs);
-	}
-	capid_t ent = rt_cap("entropy", EntropySource_TYPE_ID);
-	if (ent) {
-		EntropySource_getRandom_Params_B gp;
-		EntropySource_getRandom_Results_R gr;
-		EntropyResult_R er2;
-		EntropySource_getRandom_Params_init_root(rt_msg_begin(), &gp);
-		EntropySource_getRandom_Params_set_length(gp, 32);
-		n = rt_msg_end(pbuf, sizeof pbuf);
-		r = rt_call(ent, EntropySource_getRandom_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
-		const char *kind = "error";
-		struct capnp_data bytes = { 0 };
-		if (r >= 0 && rt_msg_read(&m, rbuf, c.len, &gr.s) >= 0 &&
-		    EntropySource_getRandom_Results_get_result(gr, &er2) >= 0) {
-			if (EntropyResult_which(er2) == EntropyResult_which_bytes &&
-			    EntropyResult_get_bytes(er2, &bytes) >= 0 && bytes.len == 32)
-				kind = "bytes";
-			else if (EntropyResult_which(er2) == EntropyResult_which_unavailable)
-				kind = "unavailable";
-		}
-		CHECK("entropy", strcmp(kind, "error") != 0, "outcome=%s", kind);
-	}
+	check_kernel_sources();
 
 	rt_print("captest: %s done failures=%d", rt_boot->name, failures);
 	return failures ? 1 : 0;
@@ -515,6 +556,8 @@ main(void)
 		return serve("counter", Counter_TYPE_ID, 0, counter_handler);
 	if (prefix(me, "echo-client"))
 		return echo_client();
+	if (prefix(me, "echo-demo"))
+		return echo_demo();
 	if (prefix(me, "faulter")) {
 		rt_print("captest: faulter about to write to 0xdead000");
 		volatile uintptr_t bad = 0xdead000;

@@ -47,11 +47,19 @@ test_hw(void)
 	uint64_t t1 = time_ns();
 	time_get_info(&ti);
 	uint64_t k1 = ti.ticks;
+	/* Under TCG on a loaded host a tick can land late: allow up to 1 s for the first. */
+	uint64_t k2 = k1;
+	for (int i = 0; i < 100 && k2 == k0; i++) {
+		time_delay_us(10000);
+		time_get_info(&ti);
+		k2 = ti.ticks;
+	}
 	int rr = rtc_read(&rt);
 	bool mono = t1 >= t0 + 50000000ull && t1 - t0 < 5000000000ull;
-	bool ticking = k1 > k0;
-	kprintf("capos: test hw self_ipi=%s ticks_in_50ms=%lu time_ns_delta=%lu rtc=%04u-%02u-%02u "
-		"rtc_ok=%s apic=%s lapic_id=%u\n", ipi ? "yes" : "no", k1 - k0, t1 - t0,
+	bool ticking = k2 > k0;
+	kprintf("capos: test hw self_ipi=%s ticks_in_50ms=%lu ticks_by_1s=%lu time_ns_delta=%lu "
+		"rtc=%04u-%02u-%02u rtc_ok=%s apic=%s lapic_id=%u\n", ipi ? "yes" : "no", k1 - k0,
+		k2 - k0, t1 - t0,
 		rr ? 0 : rt.year, rr ? 0 : rt.month, rr ? 0 : rt.day, rr ? "no" : "yes",
 		apic_x2() ? "x2apic" : "xapic", lapic_id());
 	return ok && ipi && mono && ticking && rr == 0 && rt.year >= 2020;

@@ -94,14 +94,17 @@ smp_start_aps(void)
 	if (!lapic_send_init || !lapic_send_startup || !lapic_init_ap || !lapic_id || !time_delay_us)
 		return 0;
 	/* The allocator never hands out the first MiB: use the conventional
-	 * page at 0x8000 when the firmware's map calls it usable RAM. */
+	 * page at 0x8000 when the firmware's map calls it usable RAM. The
+	 * temporary PML4 is loaded into CR3 from 32-bit code, so it must lie
+	 * below 4 GiB: take the lowest free frame (with -m 8G any frame could
+	 * be above). */
 	tpa = 0x8000;
 	bool usable = false;
 	const struct mm_map *u = pmm_usable_map();
 	for (uint32_t i = 0; i < u->n; i++)
 		if (u->r[i].base <= tpa && tpa + PAGE_SIZE <= u->r[i].end)
 			usable = true;
-	if (!usable || pmm_alloc(&tmp_pml4) < 0 || tmp_pml4 >= 0x100000000ull) {
+	if (!usable || pmm_alloc_low(&tmp_pml4) < 0 || tmp_pml4 >= 0x100000000ull) {
 		kprintf("capos: smp: no low page for the trampoline\n");
 		return 0;
 	}

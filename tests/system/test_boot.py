@@ -148,6 +148,8 @@ def test_small_memory_64m(boot):
 
 
 def test_large_memory_8g(boot):
-    m = boot(memory="8G", machine="q35")
+    """8 GiB (RAM above 4 GiB) with two CPUs: the AP trampoline's page tables must stay below 4 GiB."""
+    m = boot(memory="8G", machine="q35", smp=2)
     line = m.wait_for(r"capos: boot-ok [^\n]*\n", BOOT_TIMEOUT).group(0)
     assert int(kv(line)["mem_usable_kib"]) > 7 * 1024 * 1024
+    m.wait_for(r"capos: smp-ok cpus=2\n", BOOT_TIMEOUT)

@@ -103,10 +103,12 @@ class Machine:
             while True:
                 text = self.output.decode("utf-8", "replace").replace("\r", "")
                 m = rx.search(text, start)
-                # A match running to the end of an unfinished line may be a marker still
-                # arriving: accept it only once output has been quiet for QUIET seconds
+                # A match on the last, unfinished line may be part of a marker still
+                # arriving (the test then reads the whole line): accept it once that
+                # line is complete, or once output has been quiet for QUIET seconds
                 # (a prompt such as "capos> " is an unfinished line that stays so).
-                if m and (m.end() < len(text) or text.endswith("\n") or self.proc.poll() is not None
+                line_done = m is not None and text.find("\n", max(m.end() - 1, 0)) != -1
+                if m and (line_done or self.proc.poll() is not None
                           or time.monotonic() - self._last_output >= QUIET):
                     return m
                 left = deadline - time.monotonic()

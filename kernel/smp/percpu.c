@@ -32,7 +32,6 @@ void
 percpu_init(struct cpu *c, uint32_t id)
 {
 	struct tss64 *t = (struct tss64 *)c->tss;
-	uint64_t base = (uint64_t)t, limit = sizeof *t - 1;
 
 	c->self = c;
 	c->id = id;
@@ -41,32 +40,7 @@ percpu_init(struct cpu *c, uint32_t id)
 	t->ist[IST_DOUBLE_FAULT - 1] = kstack_alloc();
 	t->ist[IST_NMI - 1] = kstack_alloc();
 	t->ist[IST_MCE - 1] = kstack_alloc();
-	c->gdt[0] = 0;
-	c->gdt[1] = 0x00AF9A000000FFFFull;	/* kernel code */
-	c->gdt[2] = 0x00CF92000000FFFFull;	/* kernel data */
-	c->gdt[3] = 0x00CFF2000000FFFFull;	/* user data */
-	c->gdt[4] = 0x00AFFA000000FFFFull;	/* user code */
-	c->gdt[5] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ull << 40 |
-		    ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
-	c->gdt[6] = base >> 32;
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) g = { sizeof c->gdt - 1, (uint64_t)c->gdt };
-	/* Reload CS and the data segments: an AP arrives with the trampoline's
-	 * selectors, which mean something else in this GDT. */
-	__asm__ volatile("lgdt %0\n\t"
-			 "pushq %1\n\t"
-			 "leaq 1f(%%rip), %%rax\n\t"
-			 "pushq %%rax\n\t"
-			 "lretq\n"
-			 "1:\n\t"
-			 "movw %w2, %%ax\n\t"
-			 "movw %%ax, %%ds\n\t"
-			 "movw %%ax, %%es\n\t"
-			 "movw %%ax, %%ss\n\t"
-			 : : "m"(g), "i"(GDT_KCODE), "i"(GDT_KDATA) : "rax", "memory");
-	__asm__ volatile("ltr %w0" : : "r"(GDT_TSS));
+	gdt_install(c->gdt, t, sizeof *t);
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
 }

@@ -35,14 +35,7 @@ struct dtr {
 	uint64_t base;
 } __attribute__((packed));
 
-static uint64_t gdt[7] = {
-	0,
-	0x00AF9A000000FFFFull,	/* kernel code, 64-bit */
-	0x00CF92000000FFFFull,	/* kernel data */
-	0x00CFF2000000FFFFull,	/* user data, DPL 3 */
-	0x00AFFA000000FFFFull,	/* user code, 64-bit, DPL 3 */
-	0, 0,			/* TSS (16 bytes) */
-};
+static uint64_t gdt[7];	/* filled by gdt_install */
 static struct tss tss;
 static struct idt_entry idt[256];
 extern const uint64_t isr_stub_table[256];
@@ -81,18 +74,28 @@ set_gate(int v, uint8_t ist)
 	idt[v].rsvd = 0;
 }
 
+/*
+ * Fill a GDT (null, kernel code/data, user data/code in sysret order, TSS),
+ * load it, reload CS/DS/ES/SS and load the task register. Used by the boot
+ * CPU here and by every AP in percpu_init.
+ */
 void
-cpu_early_init(void)
+gdt_install(uint64_t g[7], const void *tss_ptr, size_t tss_size)
 {
-	uint64_t base = (uint64_t)&tss;
-	uint64_t limit = sizeof tss - 1;
+	uint64_t base = (uint64_t)tss_ptr, limit = tss_size - 1;
 
-	tss.iomap_base = sizeof tss;	/* no I/O permission bitmap: no port access from ring 3 */
-	gdt[5] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ull << 40 |
-		 ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
-	gdt[6] = base >> 32;
+	g[0] = 0;
+	g[1] = 0x00AF9A000000FFFFull;	/* kernel code, 64-bit */
+	g[2] = 0x00CF92000000FFFFull;	/* kernel data */
+	g[3] = 0x00CFF2000000FFFFull;	/* user data, DPL 3 */
+	g[4] = 0x00AFFA000000FFFFull;	/* user code, 64-bit, DPL 3 */
+	g[5] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ull << 40 |
+	       ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
+	g[6] = base >> 32;
 
-	struct dtr g = { sizeof gdt - 1, (uint64_t)gdt };
+	struct dtr d = { 7 * 8 - 1, (uint64_t)g };
+	/* Reload CS and the data segments: an AP arrives with the trampoline's
+	 * selectors, which mean something else in this GDT. */
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"
 			 "leaq 1f(%%rip), %%rax\n\t"
@@ -103,8 +106,15 @@ cpu_early_init(void)
 			 "movw %%ax, %%ds\n\t"
 			 "movw %%ax, %%es\n\t"
 			 "movw %%ax, %%ss\n\t"
-			 : : "m"(g), "i"(GDT_KCODE), "i"(GDT_KDATA) : "rax", "memory");
+			 : : "m"(d), "i"(GDT_KCODE), "i"(GDT_KDATA) : "rax", "memory");
 	__asm__ volatile("ltr %w0" : : "r"(GDT_TSS));
+}
+
+void
+cpu_early_init(void)
+{
+	tss.iomap_base = sizeof tss;	/* no I/O permission bitmap: no port access from ring 3 */
+	gdt_install(gdt, &tss, sizeof tss);
 
 	for (int v = 0; v < 256; v++)
 		set_gate(v, 0);

@@ -2,6 +2,7 @@
 #ifndef CAPOS_CPU_H
 #define CAPOS_CPU_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define GDT_KCODE	0x08
@@ -22,6 +23,9 @@ struct trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 _Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap frame layout");
+
+/* Fill, load and activate a GDT whose TSS descriptor points at tss (cpu.c). */
+void gdt_install(uint64_t gdt[7], const void *tss, size_t tss_size);
 
 /* Load the GDT, TSS and IDT on the boot CPU (before memory management). */
 void cpu_early_init(void);

@@ -52,6 +52,51 @@ interface DeviceMmio {
   brokeredQueuePfn @9 (offset :UInt64, buffer :DMABuffer) -> (result :DeviceResult);
   # Legacy virtio QUEUE_PFN: the kernel writes the page frame number of
   # `buffer` (from its first page) into the 32-bit register at `offset`.
+  config @10 () -> (result :ConfigResult);
+  # The function's PCI configuration space (the first 256 bytes: header and
+  # capability list), read by the kernel at claim time. The BAR registers
+  # read as zero: no host-physical address reaches userspace; BAR kinds and
+  # sizes come from `info` of each window's cap.
+  reset @11 () -> (result :DeviceResult);
+  # Device reset by the ordered teardown path (reason `reset`): bus mastering
+  # stops, every mapping, route and DMA buffer of the claim is revoked (those
+  # caps go stale), the device is reset, generations bump. This cap and the
+  # claim's Interrupt caps stay usable under the new generation; DMA buffers
+  # must be allocated again.
+  nvmeSubmit @12 (queue :UInt16, command :Data, data :DMABuffer, offset :UInt64,
+      length :UInt32, prpList :DMABuffer, prpListOffset :UInt64)
+      -> (result :DmaSubmitResult);
+  # NVMe, brokered: `command` is the driver's 64-byte submission entry. The
+  # kernel checks the opcode against its allow-list for that queue, overwrites
+  # CID, PSDT, MPTR and PRP1/PRP2 (and the PRP list in `prpList`) from the
+  # named DMA windows, checks the transfer length against the window, copies
+  # the entry into the kernel-owned submission queue and rings its doorbell.
+  # `data` may be null for a command that moves no data. Create/Delete I/O
+  # queue commands name the queue memory as `data`; the kernel keeps it
+  # device-visible until the queue is deleted or the device reset.
+  nvmeComplete @13 (token :UInt64) -> (result :NvmeCompleteResult);
+  # The completion of an nvmeSubmit token, parsed by the kernel from the
+  # completion queue (whose doorbell the kernel also owns).
+}
+
+struct ConfigResult {
+  union {
+    data @0 :Data;            # 256 bytes
+    error @1 :DeviceError;
+  }
+}
+
+struct NvmeCompleteResult {
+  union {
+    completed @0 :NvmeCompletion;
+    pending @1 :Void;
+    error @2 :DeviceError;
+  }
+}
+
+struct NvmeCompletion {
+  status @0 :UInt16;        # CQE DW3 bits 31:17 (SCT, SC, CRD, M, DNR), phase removed
+  result @1 :UInt32;        # CQE DW0 (command specific)
 }
 
 struct MapResult {
@@ -172,6 +217,13 @@ struct DmaDescriptor {
   offset @2 :UInt64;        # within this buffer
   length @3 :UInt32;
   flags @4 :UInt16;         # device-format flags (e.g. virtq NEXT/WRITE)
+  next @5 :UInt16;          # virtq: the slot a NEXT descriptor chains to
+  deferred @6 :Bool;
+  # virtq chains: a member that is not the head is submitted first with
+  # deferred = true (written into the table, not made available). The head,
+  # submitted last with deferred = false, makes the whole chain available
+  # once the kernel has checked every link names a live, deferred,
+  # unpublished descriptor of the same queue. A lone descriptor is a head.
 }
 
 struct DmaSubmitResult {

@@ -148,5 +148,8 @@ uint32_t mf_binaries(const struct mf_manifest *m, struct mf_str *out);
 struct mf_str mf_cstr(const char *s);
 int mf_str_eq(struct mf_str a, struct mf_str b);
 const char *mf_source_name(unsigned source);
+/* 1 for the sources the kernel device manager claims and grants at spawn
+ * (deviceMmio, interrupt, dmaPool, hardwareAuditLog), 0 otherwise. */
+int mf_source_is_device(unsigned source);
 
 #endif

@@ -160,3 +160,10 @@ mf_errf(struct mf_error *err, int code, const char *fmt, ...)
 	err->msg[b.len] = '\0';
 	return code;
 }
+
+int
+mf_source_is_device(unsigned source)
+{
+	return source == MF_SRC_DEVICE_MMIO || source == MF_SRC_INTERRUPT ||
+	       source == MF_SRC_DMA_POOL || source == MF_SRC_HARDWARE_AUDIT_LOG;
+}

@@ -133,9 +133,15 @@ spawn(uint32_t si)
 	struct ring_xfer x[RING_MAX_XFER];
 	uint32_t n = 0;
 
-	if (s->ngrants + s->nexports > RING_MAX_XFER) {
+	/* Device grants are claimed and inserted by the kernel at spawn: only the
+	 * caps init itself transfers count against the per-message limit. */
+	uint32_t ncaps = s->nexports;
+	for (uint32_t i = 0; i < s->ngrants; i++)
+		if (!mf_source_is_device(man.grants[s->first_grant + i].source))
+			ncaps++;
+	if (ncaps > RING_MAX_XFER) {
 		rt_print("init: service %.*s needs %u caps; limit %u", (int)s->name.len, s->name.p,
-			 s->ngrants + s->nexports, RING_MAX_XFER);
+			 ncaps, RING_MAX_XFER);
 		return E_LIMIT;
 	}
 	for (uint32_t i = 0; i < s->ngrants; i++) {
@@ -145,8 +151,7 @@ spawn(uint32_t si)
 			for (uint32_t e = 0; e < nexps; e++)
 				if (mf_str_eq(exps[e].service, g->service) && mf_str_eq(exps[e].name, g->export_name))
 					cap = exps[e].client;
-		} else if (g->source == MF_SRC_DEVICE_MMIO || g->source == MF_SRC_INTERRUPT ||
-			   g->source == MF_SRC_DMA_POOL || g->source == MF_SRC_HARDWARE_AUDIT_LOG) {
+		} else if (mf_source_is_device(g->source)) {
 			continue;	/* claimed and granted by the kernel device manager at spawn */
 		} else {
 			cap = kernel_cap(g->source);

@@ -26,6 +26,8 @@ struct trap_frame;
 #define VEC_POOL_LAST	0xDF
 #define VEC_TIMER	0xE0
 #define VEC_SELF_IPI	0xE1
+#define VEC_TLB_SHOOTDOWN	0xE2	/* cross-CPU TLB invalidation (kernel/smp) */
+#define VEC_RESCHED	0xE3	/* cross-CPU reschedule / kill (kernel/proc, kernel/sched) */
 #define VEC_SPURIOUS	0xFF
 
 /* Register offsets (xAPIC MMIO; x2APIC MSR = 0x800 + off / 16). */

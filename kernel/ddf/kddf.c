@@ -21,6 +21,7 @@
  * its pending bit meanwhile, so nothing is lost and nothing storms.
  */
 #include "ddf/kddf.h"
+#include "ddf/kddf_int.h"
 #include "arch/x86_64/apic_irq.h"
 #include "arch/x86_64/x86.h"
 #include "kernel.h"
@@ -31,16 +32,16 @@
 #include "sync/spinlock.h"
 #include "time/time.h"
 
-#define NCLAIMS		16u
+#define NCLAIMS		KDDF_NCLAIMS
 #define NWINDOWS	64u
 #define NROUTES		64u
-#define NBUFFERS	256u	/* ddf_check_invariants recounts tables up to 256 */
+#define NBUFFERS	KDDF_NBUFFERS
 #define NSUBS		256u
 #define NMAPS		(NWINDOWS + NBUFFERS)
 #define NOWNERS		16u
 #define NAUDIT		512u
-#define VQ_MAX		4u	/* queues with a brokered ring per claim */
-#define VQ_SLOTS	256u	/* slots tracked per queue */
+#define VQ_MAX		KDDF_VQ_MAX
+#define VQ_SLOTS	KDDF_VQ_SLOTS
 
 static struct ddf_claim claims[NCLAIMS];
 static struct ddf_window windows[NWINDOWS];
@@ -52,35 +53,6 @@ static struct ddf_audit audit;
 static struct ddf_ledger L;
 static struct spinlock lock;
 
-struct kbuf {
-	bool used, ring, mapped;
-	uint64_t pa, npages;
-};
-struct kmap {
-	bool used;
-	uint32_t owner;
-	uint64_t va, npages;
-	uint32_t buf;		/* kbuf index + 1 for a buffer mapping, 0 for MMIO */
-};
-struct kroute {
-	bool used, in_service, user_masked;
-	irq_handle_t h;
-	ddf_handle ddf;		/* the ledger's route handle; 0 until kddf_irq_route returns */
-	struct pci_func *f;
-	uint16_t index;
-	uint32_t claim;
-};
-struct kvq {
-	uint64_t ring;		/* kbuf cookie of the ring, 0 = none */
-	uint16_t size, avail_idx, used_seen;
-	ddf_handle tok[VQ_SLOTS];
-};
-struct kdev {
-	struct pci_func *f;
-	uint8_t fmt;
-	uint16_t qsel;
-	struct kvq q[VQ_MAX];
-};
 struct kowner {
 	uint32_t owner;
 	uint64_t pml4;		/* for non-process owners */
@@ -1038,4 +1010,60 @@ kddf_fmt_audit_tail(char *buf, uint64_t size, uint32_t max)
 	if (size)
 		buf[used < size ? used : size - 1] = 0;
 	return (int)used;
+}
+
+/* ---- kddf_int.h: the format files' view of the tables (caller holds the lock) ---- */
+
+uint64_t
+kddf_int_lock(void)
+{
+	return spin_lock_irqsave(&lock);
+}
+
+void
+kddf_int_unlock(uint64_t flags)
+{
+	spin_unlock_irqrestore(&lock, flags);
+}
+
+struct kdev *
+kddf_int_kdev(uint32_t claim_index)
+{
+	return claim_index < NCLAIMS ? &kdevs[claim_index] : NULL;
+}
+
+struct kbuf *
+kddf_int_kbuf(uint64_t buf_cookie)
+{
+	if (!buf_cookie || buf_cookie > NBUFFERS || !kbufs[buf_cookie - 1].used)
+		return NULL;
+	return &kbufs[buf_cookie - 1];
+}
+
+int
+kddf_int_buffer_claim(ddf_handle buf, uint32_t *claim_index)
+{
+	const struct ddf_buffer *b = ddf_buffer_get(&L, buf);
+	if (!b)
+		return E_STALE;
+	*claim_index = b->claim;
+	return 0;
+}
+
+uint64_t
+kddf_int_buf_addr(uint64_t buf_cookie, uint64_t off)
+{
+	return kbufs[buf_cookie - 1].pa + off;
+}
+
+uint32_t
+kddf_int_reg_read(uint32_t claim_index, uint8_t bar, uint64_t off, uint8_t width)
+{
+	return op_reg_read(NULL, &claims[claim_index], bar, off, width);
+}
+
+void
+kddf_int_reg_write(uint32_t claim_index, uint8_t bar, uint64_t off, uint8_t width, uint32_t v)
+{
+	op_reg_write(NULL, &claims[claim_index], bar, off, width, v);
 }

@@ -9,6 +9,12 @@
  * a token until the server RETURNs it. When the last server facet goes
  * (release, or the server's death), every queued and in-service call
  * completes with `disconnected`, and later calls fail the same way.
+ *
+ * A process that dies while another server facet survives (init keeps one
+ * of each export of a restartable service, docs/init.md) takes with it only
+ * what it had: its posted receives vanish and the calls it had received but
+ * not returned complete with `disconnected` (endpoint_proc_gone). Queued
+ * calls stay queued for the next receiver.
  */
 #include "proc/proc.h"
 #include "kernel.h"
@@ -116,6 +122,7 @@ deliver(struct endpoint *e, struct recv *r, struct call *c)
 	r->p->inflight--;
 	ring_post(r->p, &cqe);
 	c->state = CALL_IN_SERVICE;
+	c->server = r->p;
 	c->next = e->in_service;
 	e->in_service = c;
 	return true;
@@ -272,6 +279,34 @@ endpoint_forget_proc(struct proc *p)
 				pp = &(*pp)->next;
 			}
 		}
+	}
+}
+
+/*
+ * p is ending: every call it received and has not returned completes with
+ * `disconnected` now, whoever else still holds a server facet (nobody else
+ * knows the call's token). Runs before p's caps are released.
+ */
+void
+endpoint_proc_gone(struct proc *p)
+{
+	struct endpoint *e = endpoints;
+
+	while (e) {
+		kobj_ref(&e->k);	/* completing a call drops its reference to e */
+		struct call **pp = &e->in_service;
+		while (*pp) {
+			struct call *c = *pp;
+			if (c->server != p) {
+				pp = &c->next;
+				continue;
+			}
+			*pp = c->next;
+			call_complete_exception(c, ExceptionType_disconnected, "server gone");
+		}
+		struct endpoint *next = e->next;
+		kobj_unref(&e->k);	/* may free e (and only e): read next first */
+		e = next;
 	}
 }
 

@@ -240,6 +240,7 @@ proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
 		exit_desc(p, buf, sizeof buf), code, p->cpu);
 	calls_forget_proc(p);
 	endpoint_forget_proc(p);
+	endpoint_proc_gone(p);
 	xfer_forget_proc(p);
 	/* Device claims: the one ordered teardown (exit or crash), before the caps and the
 	 * user pages go, so releasing the device caps finds nothing left (kernel/ddf). */

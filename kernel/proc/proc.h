@@ -74,6 +74,7 @@ struct call {
 	struct call *next;	/* endpoint queue / in-service list / parked list */
 	struct call *all_next;	/* global list of live calls */
 	struct proc *caller;	/* NULL when the caller has died */
+	struct proc *server;	/* endpoint calls in service: the process that received it */
 	struct kobj *target;	/* the object called (holds a reference) */
 	uint64_t user_data;
 	uint64_t result_va;
@@ -189,6 +190,7 @@ int endpoint_return(struct proc *p, struct kobj *o, const struct ring_sqe *s, in
 void endpoint_server_gone(struct kobj *o);
 void endpoint_destroy(struct kobj *o);
 void endpoint_forget_proc(struct proc *p);
+void endpoint_proc_gone(struct proc *p);
 
 /* ---- cap/kobjs.c: kernel-served interfaces ---- */
 extern struct kobj ko_console, ko_clock, ko_entropy, ko_spawner, ko_bootpkg, ko_epfactory;

@@ -1,0 +1,28 @@
+# Block drivers as processes (issues 6 and 8): the caps binding of devenv.h
+# (user/drivers/capenv.c), the BlockDevice service loop (user/drivers/blkproc.c),
+# the block client and the bench client. docs/drivers.md "The caps binding",
+# docs/bench-blk.md. user.mk (read after this fragment) defines USER_CFLAGS
+# and the object pattern rules; the link rule is spelled out here.
+
+# For the driver processes (mk/drv-virtio.mk, mk/drv-nvme.mk): link these.
+CAPENV_SRCS := user/drivers/capenv.c
+BLKPROC_SRCS := user/drivers/blkproc.c user/drivers/blkserv.c
+BLK_RT_SRCS := user/lib/crt0.S user/lib/rt.c user/lib/mem.c lib/fmt/fmt.c lib/base/err.c \
+	lib/capnp/read.c lib/capnp/build.c
+BLK_DRV_HDRS := $(wildcard user/drivers/*.h user/drivers/*/*.h)
+
+# BLK_PROG name, sources: build/bins/name (a boot module)
+define BLK_PROG
+$(BUILD)/bins/$(1): $(patsubst %,$(BUILD)/uobj/%.o,$(2) $(BLK_RT_SRCS)) user/lib/user.ld
+	@mkdir -p $$(@D)
+	@echo "  ULD     $$@"
+	@$$(CC) $$(USER_CFLAGS) $$(USER_LDFLAGS) -o $$@ $$(filter %.o,$$^) -lgcc
+BOOT_BINS += $(BUILD)/bins/$(1)
+endef
+
+# The binding's objects depend on the driver headers too (user.mk's object
+# rule knows only the runtime's).
+$(patsubst %,$(BUILD)/uobj/%.o,$(CAPENV_SRCS) $(BLKPROC_SRCS)): $(BLK_DRV_HDRS)
+
+# Until the driver processes link it, build the binding so it stays compiled.
+ALL_TARGETS += $(patsubst %,$(BUILD)/uobj/%.o,$(CAPENV_SRCS))

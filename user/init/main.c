@@ -8,8 +8,17 @@
  * per export (EndpointFactory), and spawns the service from its named boot
  * module granting exactly the manifest's caps: kernel sources from init's
  * own caps, another service's export as a CALL-only client facet, and its
- * own exports as raw endpoints. Init then drops every endpoint it holds, so
- * a server's death reaches its callers, and waits on the ProcessHandles.
+ * own exports as raw endpoints.
+ *
+ * Restart policies: a service with `restart` onFailure or always may be
+ * started again up to maxRestarts times. So that its clients keep the same
+ * caps across restarts, init keeps a server facet of each of its exports
+ * (and a client facet of every export it imports) while restarts remain;
+ * the kernel fails the calls a dead instance had received with
+ * `disconnected` and keeps queued calls for the next instance. When init
+ * gives up (budget spent, or the service is done), it releases its server
+ * facets, so the endpoint dies and every caller gets `disconnected`. A
+ * `never` service's endpoints are moved to it and init keeps nothing.
  */
 #include "capos.h"
 #include "manifest/manifest.h"
@@ -26,12 +35,21 @@ static uint64_t pbuf[2048], rbuf[4096];
 
 struct exp {
 	struct mf_str service, name;
-	capid_t server, client;
+	capid_t server, client;	/* init's facets; 0 once released or moved */
 };
 static struct exp exps[MF_MAX_EXPORTS];
 static uint32_t nexps;
-static capid_t handles[MF_MAX_SERVICES];
 static capid_t boot, spawner, epf;
+
+/* Per service: its ProcessHandle and restart bookkeeping. */
+struct svc {
+	capid_t handle;		/* 0 when not running (or not tracked) */
+	uint32_t first_exp;	/* its exports: exps[first_exp .. first_exp + nexports) */
+	uint32_t restarts;	/* restarts done so far */
+	bool exps_made;
+	bool done;		/* never started again */
+};
+static struct svc svcs[MF_MAX_SERVICES];
 
 static int
 read_manifest(uint32_t *len)
@@ -124,6 +142,50 @@ kernel_cap(unsigned source)
 	}
 }
 
+static bool
+restartable(const struct mf_service *s)
+{
+	return s->restart != MF_RESTART_NEVER;	/* the validator requires maxRestarts >= 1 then */
+}
+
+/* The export's facets for this service: made once, kept across restarts. */
+static int
+service_exports(uint32_t si)
+{
+	const struct mf_service *s = &man.services[si];
+	struct svc *v = &svcs[si];
+
+	if (v->exps_made)
+		return 0;
+	v->first_exp = nexps;
+	for (uint32_t i = 0; i < s->nexports; i++) {
+		const struct mf_export *e = &man.exports[s->first_export + i];
+		struct exp *r = &exps[nexps];
+		if (make_endpoint(e->interface_id, &r->server, &r->client) < 0)
+			return E_IO;
+		r->service = s->name;
+		r->name = e->name;
+		nexps++;
+	}
+	v->exps_made = true;
+	return 0;
+}
+
+/* Init stops serving si's exports: the endpoints die once no instance holds
+ * them, and their callers get `disconnected`. */
+static void
+release_exports(uint32_t si)
+{
+	if (!svcs[si].exps_made)
+		return;
+	for (uint32_t i = 0; i < man.services[si].nexports; i++) {
+		struct exp *r = &exps[svcs[si].first_exp + i];
+		if (r->server)
+			rt_release(r->server);
+		r->server = 0;
+	}
+}
+
 static int
 spawn(uint32_t si)
 {
@@ -165,17 +227,16 @@ spawn(uint32_t si)
 		nlen[n] = g->name.len;
 		x[n++] = (struct ring_xfer){ cap, RING_XFER_COPY };
 	}
+	if (service_exports(si) < 0)
+		return E_IO;
 	for (uint32_t i = 0; i < s->nexports; i++) {
-		const struct mf_export *e = &man.exports[s->first_export + i];
-		struct exp *r = &exps[nexps];
-		if (make_endpoint(e->interface_id, &r->server, &r->client) < 0)
-			return E_IO;
-		r->service = s->name;
-		r->name = e->name;
-		nexps++;
-		names[n] = e->name.p;
-		nlen[n] = e->name.len;
-		x[n++] = (struct ring_xfer){ r->server, RING_XFER_MOVE };	/* init keeps no server facet */
+		struct exp *r = &exps[svcs[si].first_exp + i];
+		if (!r->server)
+			return E_NOENT;
+		names[n] = r->name.p;
+		nlen[n] = r->name.len;
+		/* restartable: init keeps a server facet for the next instance */
+		x[n++] = (struct ring_xfer){ r->server, restartable(s) ? RING_XFER_COPY : RING_XFER_MOVE };
 	}
 
 	ProcessSpawner_spawn_Params_B p;
@@ -197,6 +258,7 @@ spawn(uint32_t si)
 	SpawnResult_R sr;
 	int r = rt_call(spawner, ProcessSpawner_spawn_ORDINAL, pbuf, (uint32_t)len, rbuf, sizeof rbuf,
 			x, n, &c);
+
 	if (r < 0 || rt_msg_read(&m, rbuf, c.len, &res.s) < 0 ||
 	    ProcessSpawner_spawn_Results_get_result(res, &sr) < 0) {
 		rt_print("init: spawn %.*s failed: result %d detail %d", (int)s->name.len, s->name.p, r,
@@ -208,48 +270,161 @@ spawn(uint32_t si)
 			 SpawnResult_get_error(sr));
 		return E_INVAL;
 	}
-	handles[si] = rt_adopt(&c, 0, ProcessHandle_TYPE_ID);
-	return handles[si] ? 0 : E_BADF;
+	if (!restartable(s))	/* the server facets moved to the service */
+		for (uint32_t i = 0; i < s->nexports; i++)
+			exps[svcs[si].first_exp + i].server = 0;
+	svcs[si].handle = rt_adopt(&c, 0, ProcessHandle_TYPE_ID);
+	return svcs[si].handle ? 0 : E_BADF;
 }
 
-static void
-wait_all(void)
+/* Log how a service ended; true when that counts as a failure for onFailure. */
+static bool
+report_exit(const struct mf_service *s, ExitStatus_R e)
 {
-	for (uint32_t k = 0; k < man.nservices; k++) {
-		uint32_t si = man.start_order[k];
+	switch (ExitStatus_which(e)) {
+	case ExitStatus_which_code:
+		rt_print("init: service %.*s exited code=%d", (int)s->name.len, s->name.p,
+			 ExitStatus_get_code(e));
+		return ExitStatus_get_code(e) != 0;
+	case ExitStatus_which_fault: {
+		ProcessFault_R f;
+		struct capnp_text t = { "", 0 };
+		ExitStatus_get_fault(e, &f);
+		ProcessFault_get_reason(f, &t);
+		rt_print("init: service %.*s faulted addr=%#lx reason=\"%.*s\"", (int)s->name.len,
+			 s->name.p, ProcessFault_get_address(f), (int)t.len, t.str);
+		return true;
+	}
+	default:
+		rt_print("init: service %.*s killed", (int)s->name.len, s->name.p);
+		return true;
+	}
+}
+
+/* Is export e granted to a restartable service that may still be started? */
+static bool
+import_needed(const struct exp *x)
+{
+	for (uint32_t si = 0; si < man.nservices; si++) {
 		const struct mf_service *s = &man.services[si];
-		if (!handles[si])
+		if (!restartable(s) || svcs[si].done)
 			continue;
-		struct ring_cqe c;
-		struct capnp_msg m;
-		ProcessHandle_wait_Params_B p;
-		ProcessHandle_wait_Results_R res;
-		WaitResult_R w;
-		ExitStatus_R e;
-		ProcessHandle_wait_Params_init_root(rt_msg_begin(), &p);
-		int len = rt_msg_end(pbuf, sizeof pbuf);
-		if (rt_call(handles[si], ProcessHandle_wait_ORDINAL, pbuf, (uint32_t)len, rbuf, sizeof rbuf,
-			    NULL, 0, &c) < 0 || rt_msg_read(&m, rbuf, c.len, &res.s) < 0 ||
-		    ProcessHandle_wait_Results_get_result(res, &w) < 0 ||
-		    WaitResult_get_exited(w, &e) < 0)
-			continue;
-		switch (ExitStatus_which(e)) {
-		case ExitStatus_which_code:
-			rt_print("init: service %.*s exited code=%d", (int)s->name.len, s->name.p,
-				 ExitStatus_get_code(e));
-			break;
-		case ExitStatus_which_fault: {
-			ProcessFault_R f;
-			struct capnp_text t = { "", 0 };
-			ExitStatus_get_fault(e, &f);
-			ProcessFault_get_reason(f, &t);
-			rt_print("init: service %.*s faulted addr=%#lx reason=\"%.*s\"", (int)s->name.len,
-				 s->name.p, ProcessFault_get_address(f), (int)t.len, t.str);
-			break;
+		for (uint32_t i = 0; i < s->ngrants; i++) {
+			const struct mf_grant *g = &man.grants[s->first_grant + i];
+			if (g->source == MF_SRC_SERVICE && mf_str_eq(x->service, g->service) &&
+			    mf_str_eq(x->name, g->export_name))
+				return true;
 		}
-		default:
-			rt_print("init: service %.*s killed", (int)s->name.len, s->name.p);
+	}
+	return false;
+}
+
+/* Drop the client facets no later restart will grant: from then on, those
+ * endpoints live only in the services the manifest connected. */
+static void
+release_unneeded_clients(void)
+{
+	for (uint32_t e = 0; e < nexps; e++)
+		if (exps[e].client && !import_needed(&exps[e])) {
+			rt_release(exps[e].client);
+			exps[e].client = 0;
 		}
+}
+
+/*
+ * si's instance ended with status e (failed: per report_exit). Start it
+ * again when its policy and budget allow; true when a new instance runs.
+ */
+static bool
+restart(uint32_t si, bool failed)
+{
+	const struct mf_service *s = &man.services[si];
+	struct svc *v = &svcs[si];
+	bool wanted = s->restart == MF_RESTART_ALWAYS || (s->restart == MF_RESTART_ON_FAILURE && failed);
+
+	if (wanted && v->restarts < s->max_restarts) {
+		v->restarts++;
+		rt_print("init: restart %.*s %u/%u", (int)s->name.len, s->name.p, v->restarts,
+			 s->max_restarts);
+		if (spawn(si) == 0)
+			return true;
+	}
+	if (wanted)
+		rt_print("init: %.*s gave up after %u restarts", (int)s->name.len, s->name.p, v->restarts);
+	v->done = true;
+	release_exports(si);
+	release_unneeded_clients();
+	return false;
+}
+
+#define WAIT_TAG	(1ull << 62)	/* user_data of init's waits: never one of rt's own tags */
+#define WAIT_SLOTS	(RING_CQ_ENTRIES - 8)	/* waits in flight at once: room left for rt_call */
+
+static uint64_t wait_params[8], wait_res[MF_MAX_SERVICES][64];
+
+static int
+wait_submit(uint32_t si)
+{
+	ProcessHandle_wait_Params_B p;
+	ProcessHandle_wait_Params_init_root(rt_msg_begin(), &p);	/* timeout 0: none */
+	int n = rt_msg_end(wait_params, sizeof wait_params);
+	if (n < 0)
+		return n;
+	/* The kernel copies the params when it consumes the entry; every wait
+	 * sends the same bytes, so rebuilding wait_params meanwhile is harmless. */
+	struct ring_sqe e = {
+		.opcode = RING_OP_CALL, .method = ProcessHandle_wait_ORDINAL, .cap = svcs[si].handle,
+		.user_data = WAIT_TAG | si, .params = (uint64_t)wait_params, .params_len = (uint32_t)n,
+		.result = (uint64_t)wait_res[si], .result_len = sizeof wait_res[si],
+	};
+	return rt_submit(&e);
+}
+
+/* One ProcessHandle.wait completed: log it, restart or retire the service. */
+static bool
+service_ended(uint32_t si, const struct ring_cqe *c)
+{
+	const struct mf_service *s = &man.services[si];
+	struct capnp_msg m;
+	ProcessHandle_wait_Results_R res;
+	WaitResult_R w;
+	ExitStatus_R e;
+	bool failed = true;
+
+	if (c->result < 0 || rt_msg_read(&m, wait_res[si], c->len, &res.s) < 0 ||
+	    ProcessHandle_wait_Results_get_result(res, &w) < 0 || WaitResult_get_exited(w, &e) < 0)
+		rt_print("init: wait on %.*s failed: result %d", (int)s->name.len, s->name.p, c->result);
+	else
+		failed = report_exit(s, e);
+	rt_release(svcs[si].handle);	/* the kernel may now free the dead process's record */
+	svcs[si].handle = 0;
+	return restart(si, failed);
+}
+
+/* Wait on every running service, at most WAIT_SLOTS at a time, until none is left. */
+static void
+supervise(void)
+{
+	uint32_t queue[MF_MAX_SERVICES], nq = 0, outstanding = 0;
+	struct ring_cqe c;
+
+	for (uint32_t k = 0; k < man.nservices; k++)
+		if (svcs[man.start_order[k]].handle)
+			queue[nq++] = man.start_order[k];
+	for (;;) {
+		while (nq && outstanding < WAIT_SLOTS && wait_submit(queue[0]) == 0) {
+			outstanding++;
+			memmove(queue, queue + 1, --nq * sizeof queue[0]);
+		}
+		if (!outstanding)
+			return;
+		rt_reap(&c, true);
+		if (!(c.user_data & WAIT_TAG) || (c.user_data & ~WAIT_TAG) >= man.nservices)
+			continue;	/* not one of ours (cannot happen: rt_call reaps its own) */
+		outstanding--;
+		uint32_t si = (uint32_t)(c.user_data & ~WAIT_TAG);
+		if (service_ended(si, &c))
+			queue[nq++] = si;
 	}
 }
 
@@ -277,15 +452,18 @@ main(void)
 	}
 	rt_print("init: manifest-ok services=%u bytes=%u", man.nservices, len);
 	uint32_t started = 0;
-	for (uint32_t k = 0; k < man.nservices; k++)
-		if (spawn(man.start_order[k]) == 0)
+	for (uint32_t k = 0; k < man.nservices; k++) {
+		uint32_t si = man.start_order[k];
+		if (spawn(si) == 0) {
 			started++;
-	/* Drop every client facet init still holds: from here on, an endpoint
-	 * lives only in the services the manifest connected. */
-	for (uint32_t e = 0; e < nexps; e++)
-		rt_release(exps[e].client);
+		} else {	/* not running: its exports die, nothing restarts it */
+			svcs[si].done = true;
+			release_exports(si);
+		}
+	}
+	release_unneeded_clients();
 	rt_print("init: started %u of %u services", started, man.nservices);
-	wait_all();
+	supervise();
 	rt_print("init: all services exited");
 	return 0;
 }

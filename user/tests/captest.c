@@ -19,12 +19,21 @@
  *                    that every completion arrives exactly once
  *   spinner          spins without system calls for a few seconds (preemption)
  *   bench            instruction counts (rdtsc under -icount) of IPC paths
+ *   rs-server        (restart onFailure) serves Echo, replies "pid=N"; the
+ *                    data "crash" makes it fault with that call in service
+ *   rs-client        crash call + queued call, then a call after the restart
+ *   rs-crasher       (restart onFailure) faults at once, every time
+ *   rs-crasher-client  one call to rs-crasher's export: `disconnected` at
+ *                    the latest when init gives up, never a hang
+ *   rs-always        (restart always) exits 0
+ *   rs-never         (restart never) faults
  */
 #include "capos.h"
 #include "schema/base.capnp.h"
 #include "schema/exception.capnp.h"
 #include "schema/ipc.capnp.h"
 #include "schema/types.capnp.h"
+#include "fmt/fmt.h"
 
 static uint64_t pbuf[1024], rbuf[1024];
 static int failures;
@@ -426,6 +435,119 @@ sink_client(void)
 	return failures;
 }
 
+/* ---- restart policies (user/tests/test-restart.json) ---- */
+
+static void __attribute__((noreturn))
+fault_now(void)
+{
+	volatile uintptr_t bad = 8;
+	*(volatile int *)bad = 1;
+	__builtin_unreachable();
+}
+
+static int
+rs_handler(void *ctx, const struct rt_request *rq, void *res, uint32_t *rlen,
+	   struct ring_xfer *out, uint32_t *nout)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	Echo_echo_Params_R p;
+	Echo_echo_Results_B r;
+	struct capnp_data d;
+	char txt[24];
+
+	if (rq->method != Echo_echo_ORDINAL || rt_msg_read(&m, rq->params, rq->plen, &root) < 0)
+		return ExceptionType_invalidArgument + 1;
+	p.s = root;
+	if (Echo_echo_Params_get_data(p, &d) < 0)
+		return ExceptionType_invalidArgument + 1;
+	if (d.len == 5 && memcmp(d.ptr, "crash", 5) == 0) {
+		rt_print("captest: %s crashing with a call in service", rt_boot->name);
+		fault_now();
+	}
+	int k = fmt_snprintf(txt, sizeof txt, "pid=%u", rt_boot->pid);
+	Echo_echo_Results_init_root(rt_msg_begin(), &r);
+	Echo_echo_Results_set_data(r, txt, (uint32_t)k);
+	int n = rt_msg_end(res, *rlen);
+	*rlen = n < 0 ? 0 : (uint32_t)n;
+	return 0;
+}
+
+/* Submit an echo call with its own buffers, without waiting. */
+static int
+echo_submit(capid_t echo, const char *text, uint64_t tag, uint64_t *params, uint64_t *res,
+	    uint32_t rlen)
+{
+	Echo_echo_Params_B p;
+	Echo_echo_Params_init_root(rt_msg_begin(), &p);
+	Echo_echo_Params_set_data(p, text, strlen(text));
+	int n = rt_msg_end(params, 256);
+	struct ring_sqe e = { .opcode = RING_OP_CALL, .cap = echo, .method = Echo_echo_ORDINAL,
+			      .user_data = tag, .params = (uint64_t)params, .params_len = (uint32_t)n,
+			      .result = (uint64_t)res, .result_len = rlen };
+	return rt_submit(&e);
+}
+
+/* "pid=N" from an echo reply, or 0. */
+static uint32_t
+reply_pid(const void *buf, const struct ring_cqe *c)
+{
+	struct capnp_msg m;
+	Echo_echo_Results_R er;
+	struct capnp_data d;
+	uint32_t pid = 0;
+
+	if (c->result < 0 || rt_msg_read(&m, buf, c->len, &er.s) < 0 ||
+	    Echo_echo_Results_get_data(er, &d) < 0 || d.len < 5 || memcmp(d.ptr, "pid=", 4) != 0)
+		return 0;
+	for (uint32_t i = 4; i < d.len && d.ptr[i] >= '0' && d.ptr[i] <= '9'; i++)
+		pid = pid * 10 + (uint32_t)(d.ptr[i] - '0');
+	return pid;
+}
+
+static int
+rs_client(void)
+{
+	capid_t echo = cap_iid("echo", Echo_TYPE_ID);
+	static uint64_t p1[32], p2[32], r1[32], r2[32];
+	struct ring_cqe c, ca = { 0 }, cb = { 0 };
+
+	/* One cap_enter takes both: the first is delivered (or queued first), the
+	 * second waits in the queue while the server dies with the first. */
+	echo_submit(echo, "crash", 1001, p1, r1, sizeof r1);
+	echo_submit(echo, "queued", 1002, p2, r2, sizeof r2);
+	for (int got = 0; got < 2;) {
+		sys_cap_enter(2, 0);
+		while (got < 2 && rt_reap(&c, false)) {
+			if (c.user_data == 1001)
+				ca = c, got++;
+			else if (c.user_data == 1002)
+				cb = c, got++;
+		}
+	}
+	CHECK("crash-disconnected",
+	      ca.result == RING_E_EXCEPTION && rt_exception_type(r1, ca.len) == ExceptionType_disconnected,
+	      "r=%d", ca.result);
+	uint32_t qpid = reply_pid(r2, &cb);
+	CHECK("queued-served", qpid != 0, "r=%d served-by=%u", cb.result, qpid);
+	int r = echo_call(echo, "after", &c);
+	uint32_t apid = reply_pid(rbuf, &c);
+	CHECK("after-restart", apid != 0 && apid == qpid, "r=%d served-by=%u", r, apid);
+	rt_print("captest: %s done failures=%d", rt_boot->name, failures);
+	return failures;
+}
+
+static int
+rs_crasher_client(void)
+{
+	capid_t echo = cap_iid("echo", Echo_TYPE_ID);
+	struct ring_cqe c;
+	int r = echo_call(echo, "hello", &c);
+	CHECK("disconnected", r == RING_E_EXCEPTION && rt_exception_type(rbuf, c.len) == ExceptionType_disconnected,
+	      "r=%d", r);
+	return failures;
+}
+
 /* ---- stress: several processes, thousands of calls, 8 in flight each ---- */
 
 #define STRESS_CALLS 3000
@@ -581,6 +703,20 @@ main(void)
 		return sink();
 	if (prefix(me, "stress"))
 		return stress();
+	if (prefix(me, "rs-server"))
+		return serve("echo", Echo_TYPE_ID, 0, rs_handler);
+	if (prefix(me, "rs-client"))
+		return rs_client();
+	if (prefix(me, "rs-crasher-client"))
+		return rs_crasher_client();
+	if (prefix(me, "rs-crasher") || prefix(me, "rs-never")) {
+		rt_print("captest: %s faulting", me);
+		fault_now();
+	}
+	if (prefix(me, "rs-always")) {
+		rt_print("captest: %s exiting 0", me);
+		return 0;
+	}
 	if (prefix(me, "bench"))
 		return bench();
 	rt_print("captest: unknown role %s", me);

@@ -239,10 +239,34 @@ vmm_map_phys(uint64_t pa, uint64_t len, unsigned kind)
 	return (void *)(uintptr_t)(va + (pa - base));
 }
 
+/*
+ * Freed kernel stacks are kept whole (pages still mapped) and handed out
+ * again by kstack_alloc: unmapping would need a TLB shootdown on every CPU
+ * that ran on the stack, and reuse bounds the memory by the largest number
+ * of live stacks at once.
+ */
+#define KSTACK_FREE_MAX 256
+static uint64_t kstack_free_top[KSTACK_FREE_MAX];
+static uint32_t nkstack_free;
+
+void
+kstack_free(uint64_t top)
+{
+	uint64_t flags = spin_lock_irqsave(&vmm_lock);
+	if (nkstack_free < KSTACK_FREE_MAX)
+		kstack_free_top[nkstack_free++] = top;	/* else: kept mapped, never reused */
+	spin_unlock_irqrestore(&vmm_lock, flags);
+}
+
 uint64_t
 kstack_alloc(void)
 {
 	uint64_t flags = spin_lock_irqsave(&vmm_lock);
+	if (nkstack_free) {
+		uint64_t top = kstack_free_top[--nkstack_free];
+		spin_unlock_irqrestore(&vmm_lock, flags);
+		return top;
+	}
 	uint64_t slot = kstack_next++;
 	spin_unlock_irqrestore(&vmm_lock, flags);
 

@@ -51,6 +51,8 @@ void *vmm_map_phys(uint64_t pa, uint64_t len, unsigned kind);
  * Returns the top (initial RSP); panics when memory is exhausted. */
 #define KSTACK_PAGES 4
 uint64_t kstack_alloc(void);
+/* Give a stack back (not the one running): kstack_alloc reuses it. */
+void kstack_free(uint64_t top);
 bool kstack_is_guard(uint64_t va);
 
 /* Describe the permissions of a kernel address (for the paging self-test). */

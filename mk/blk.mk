@@ -6,7 +6,7 @@
 
 # For the driver processes (mk/drv-virtio.mk, mk/drv-nvme.mk): link these.
 CAPENV_SRCS := user/drivers/capenv.c
-BLKPROC_SRCS := user/drivers/blkproc.c user/drivers/blkserv.c
+BLKPROC_SRCS := user/drivers/blkproc.c user/drivers/blkproc_serve.c user/drivers/blkserv.c
 BLK_RT_SRCS := user/lib/crt0.S user/lib/rt.c user/lib/mem.c lib/fmt/fmt.c lib/base/err.c \
 	lib/capnp/read.c lib/capnp/build.c
 BLK_DRV_HDRS := $(wildcard user/drivers/*.h user/drivers/*/*.h)
@@ -25,4 +25,19 @@ endef
 $(patsubst %,$(BUILD)/uobj/%.o,$(CAPENV_SRCS) $(BLKPROC_SRCS)): $(BLK_DRV_HDRS)
 
 # Until the driver processes link it, build the binding so it stays compiled.
-ALL_TARGETS += $(patsubst %,$(BUILD)/uobj/%.o,$(CAPENV_SRCS))
+ALL_TARGETS += $(patsubst %,$(BUILD)/uobj/%.o,$(CAPENV_SRCS) $(BLKPROC_SRCS))
+
+# ---- the block client (boot module blk-client and its roles by name) ----
+BLK_CLIENT_ROLES := blk-writer blk-reader blk-hammer
+$(eval $(call BLK_PROG,blk-client,user/blk-client/main.c))
+$(addprefix $(BUILD)/bins/,$(BLK_CLIENT_ROLES)): $(BUILD)/bins/blk-client
+	cp $< $@
+BOOT_BINS += $(addprefix $(BUILD)/bins/,$(BLK_CLIENT_ROLES))
+
+# ---- host test and fuzz target of the BlockDevice message layer ----
+BLKPROC_CORE_SRCS := user/drivers/blkproc.c user/drivers/blkserv.c lib/capnp/read.c \
+	lib/capnp/build.c lib/base/err.c
+HOST_TESTS += test_blkproc
+test_blkproc_SRCS := tests/host/test_blkproc.c $(BLKPROC_CORE_SRCS)
+FUZZ_TARGETS += fuzz_blkproc
+fuzz_blkproc_SRCS := tests/fuzz/fuzz_blkproc.c $(BLKPROC_CORE_SRCS)

@@ -42,5 +42,7 @@ $modules
 }
 CFG
 mkdir -p "$(dirname "$out")"
-grub-mkrescue -o "$out.$$.tmp" "$tmp" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
+# The ISO volume id marks a capOS boot image: block drivers refuse to serve a
+# disk that carries it (user/drivers/blkproc.c, docs/drivers.md).
+grub-mkrescue -o "$out.$$.tmp" "$tmp" -- -volid CAPOS_BOOT >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
 mv "$out.$$.tmp" "$out"	# atomic: parallel test workers may build the same image

@@ -1,0 +1,295 @@
+/*
+ * blk-client: a process holding only a BlockDevice grant (`disk`) and the
+ * Console. It checks a disk served by a driver process (virtio-blk, NVMe)
+ * through the BlockDevice interface alone. docs/drivers.md "blk-client".
+ *
+ * The pattern (also computed by tests/system/test_blk.py on the host image):
+ * the little-endian 64-bit word at disk byte offset o (o % 8 == 0) is
+ *     (o / 8) * 0x9E3779B97F4A7C15 ^ seed          (mod 2^64)
+ * over the region [REGION_START, REGION_START + REGION_BYTES).
+ *
+ * Role by process name (prefix):
+ *   blk-client   info, write the region, flush, read back and compare, then
+ *                the bounds the server must refuse (outOfRange, badLength)
+ *   blk-writer   write the region and flush, read back and compare
+ *   blk-reader   read the region and compare (a later boot: persistence)
+ *   blk-hammer   write/read/compare rounds until the driver goes away, then
+ *                keep retrying: reports the disconnect and, when a restarted
+ *                driver serves the disk again, that the data is still there
+ * Markers: `blk-client: NAME CHECK result=pass|fail k=v ...` and
+ * `blk-client: NAME done failures=N`.
+ */
+#include "capos.h"
+#include "schema/block.capnp.h"
+#include "schema/exception.capnp.h"
+
+#define REGION_START (1ull << 20)
+#define REGION_BYTES (256u * 1024u)
+#define SEED 0xC0FFEE0000000001ull
+#define CHUNK (60u * 1024u)             /* one message (BLKPROC_MAX_DATA) */
+
+static uint64_t pbuf[(CHUNK + 4096) / 8], rbuf[(CHUNK + 4096) / 8];
+static uint8_t data[REGION_BYTES], back[REGION_BYTES];
+static capid_t disk;
+static uint32_t bs, max_blocks;
+static uint64_t nblocks;
+static int failures;
+
+#define CHECK(tname, cond, fmt, ...) do {					\
+	bool ok_ = (cond);							\
+	if (!ok_)								\
+		failures++;							\
+	rt_print("blk-client: %s %s result=%s " fmt, rt_boot->name, tname,	\
+		 ok_ ? "pass" : "fail", ##__VA_ARGS__);				\
+} while (0)
+
+/* Result codes of one BlockDevice call: >= 0 ok, BLKC_ERR(e) for BlockError
+ * e, or a negative transport code (E_DISCONNECTED when the server died). */
+#define BLKC_ERR(e) (1000 + (int)(e))
+
+static int
+call(uint16_t method, int plen, struct capnp_struct *root)
+{
+	static struct capnp_msg m;
+	struct ring_cqe c;
+	if (plen < 0)
+		return plen;
+	int r = rt_call(disk, method, pbuf, (uint32_t)plen, rbuf, sizeof rbuf, NULL, 0, &c);
+	if (r == RING_E_EXCEPTION)
+		return rt_exception_type(rbuf, c.len) == ExceptionType_disconnected ?
+		    E_DISCONNECTED : E_IO;
+	if (r < 0)
+		return c.detail < 0 ? c.detail : E_IO;
+	return rt_msg_read(&m, rbuf, c.len, root) < 0 ? E_CORRUPT : 0;
+}
+
+static int
+bd_info(void)
+{
+	struct capnp_struct root;
+	BlockInfo_R i;
+	BlockDevice_info_Params_B p;
+	BlockDevice_info_Params_init_root(rt_msg_begin(), &p);
+	int e = call(BlockDevice_info_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &root);
+	if (e < 0)
+		return e;
+	if (BlockDevice_info_Results_get_info((BlockDevice_info_Results_R){ root }, &i) < 0)
+		return E_CORRUPT;
+	bs = BlockInfo_get_blockSize(i);
+	nblocks = BlockInfo_get_blockCount(i);
+	max_blocks = BlockInfo_get_maxTransferBlocks(i);
+	return 0;
+}
+
+static int
+bd_read(uint64_t lba, uint32_t count, void *out, size_t cap)
+{
+	struct capnp_struct root;
+	BlockReadResult_R r;
+	struct capnp_data d;
+	BlockDevice_readBlocks_Params_B p;
+	BlockDevice_readBlocks_Params_init_root(rt_msg_begin(), &p);
+	BlockDevice_readBlocks_Params_set_lba(p, lba);
+	BlockDevice_readBlocks_Params_set_count(p, count);
+	int e = call(BlockDevice_readBlocks_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &root);
+	if (e < 0)
+		return e;
+	if (BlockDevice_readBlocks_Results_get_result((BlockDevice_readBlocks_Results_R){ root },
+	    &r) < 0)
+		return E_CORRUPT;
+	if (BlockReadResult_which(r) != BlockReadResult_which_data)
+		return BLKC_ERR(BlockReadResult_get_error(r));
+	if (BlockReadResult_get_data(r, &d) < 0 || d.len != (uint64_t)count * bs || d.len > cap)
+		return E_CORRUPT;
+	memcpy(out, d.ptr, d.len);
+	return 0;
+}
+
+static int
+block_result(struct capnp_struct *root)
+{
+	BlockResult_R r;
+	/* writeBlocks and flush results share one layout */
+	if (BlockDevice_writeBlocks_Results_get_result((BlockDevice_writeBlocks_Results_R){ *root },
+	    &r) < 0)
+		return E_CORRUPT;
+	return BlockResult_which(r) == BlockResult_which_ok ? 0 : BLKC_ERR(BlockResult_get_error(r));
+}
+
+static int
+bd_write(uint64_t lba, const void *buf, size_t len)
+{
+	struct capnp_struct root;
+	BlockDevice_writeBlocks_Params_B p;
+	BlockDevice_writeBlocks_Params_init_root(rt_msg_begin(), &p);
+	BlockDevice_writeBlocks_Params_set_lba(p, lba);
+	if (BlockDevice_writeBlocks_Params_set_data(p, buf, len) < 0)
+		return E_TOOBIG;
+	int e = call(BlockDevice_writeBlocks_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &root);
+	return e < 0 ? e : block_result(&root);
+}
+
+static int
+bd_flush(void)
+{
+	struct capnp_struct root;
+	BlockDevice_flush_Params_B p;
+	BlockDevice_flush_Params_init_root(rt_msg_begin(), &p);
+	int e = call(BlockDevice_flush_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &root);
+	return e < 0 ? e : block_result(&root);
+}
+
+static void
+fill(uint64_t seed)
+{
+	for (uint32_t k = 0; k < REGION_BYTES; k += 8) {
+		uint64_t v = ((REGION_START + k) / 8) * 0x9E3779B97F4A7C15ull ^ seed;
+		memcpy(data + k, &v, 8);
+	}
+}
+
+/* Whole region in message-sized pieces; returns the first failure. */
+static int
+region_io(bool write, uint32_t *calls)
+{
+	uint32_t per = max_blocks * bs < CHUNK ? max_blocks * bs : CHUNK / bs * bs;
+	*calls = 0;
+	for (uint32_t off = 0; off < REGION_BYTES; off += per) {
+		uint32_t len = REGION_BYTES - off < per ? REGION_BYTES - off : per;
+		uint64_t lba = (REGION_START + off) / bs;
+		int e = write ? bd_write(lba, data + off, len) : bd_read(lba, len / bs, back + off, len);
+		(*calls)++;
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+static int
+compare(void)
+{
+	for (uint32_t k = 0; k < REGION_BYTES; k++)
+		if (data[k] != back[k])
+			return (int)k;
+	return -1;
+}
+
+static int
+write_region(void)
+{
+	uint32_t calls;
+	int e = region_io(true, &calls);
+	CHECK("write", e == 0, "err=%d calls=%u bytes=%u lba=%lu", e, calls, REGION_BYTES,
+	    (unsigned long)(REGION_START / bs));
+	int f = bd_flush();
+	CHECK("flush", f == 0, "err=%d", f);
+	return e ? e : f;
+}
+
+static int
+verify_region(void)
+{
+	uint32_t calls;
+	memset(back, 0, sizeof back);
+	int e = region_io(false, &calls);
+	int bad = e ? -2 : compare();
+	CHECK("read-compare", e == 0 && bad < 0, "err=%d calls=%u first_mismatch=%d", e, calls, bad);
+	return e ? e : bad >= 0 ? E_CORRUPT : 0;
+}
+
+/* What the server must refuse, each with its BlockError. */
+static void
+bounds(void)
+{
+	static uint8_t small[8192];
+	int e = bd_read(nblocks, 1, small, sizeof small);
+	CHECK("read-past-end", e == BLKC_ERR(BlockError_outOfRange), "err=%d", e);
+	e = bd_read(nblocks - 1, 2, small, sizeof small);
+	CHECK("read-straddling-end", e == BLKC_ERR(BlockError_outOfRange), "err=%d", e);
+	e = bd_read(~0ull, 1, small, sizeof small);
+	CHECK("read-lba-wrap", e == BLKC_ERR(BlockError_outOfRange), "err=%d", e);
+	e = bd_read(0, 0, small, sizeof small);
+	CHECK("read-zero-count", e == BLKC_ERR(BlockError_badLength), "err=%d", e);
+	e = bd_read(0, max_blocks + 1, small, sizeof small);
+	CHECK("read-over-max-transfer", e == BLKC_ERR(BlockError_badLength), "err=%d max=%u", e,
+	    max_blocks);
+	e = bd_write(0, small, 100);
+	CHECK("write-partial-block", e == BLKC_ERR(BlockError_badLength), "err=%d", e);
+	e = bd_write(nblocks, small, bs);
+	CHECK("write-past-end", e == BLKC_ERR(BlockError_outOfRange), "err=%d", e);
+	struct ring_cqe c;
+	int r = rt_call(disk, 9, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+	int t = r == RING_E_EXCEPTION ? rt_exception_type(rbuf, c.len) : -1;
+	CHECK("unknown-method", t == ExceptionType_unimplemented, "result=%d exception=%d", r, t);
+}
+
+/* Rounds until the server goes away; then retry until it serves again. */
+static void
+hammer(void)
+{
+	uint32_t calls, round = 0;
+	int e = 0;
+	for (; round < 100000; round++) {
+		fill(SEED + round);
+		if ((e = region_io(true, &calls)) || (e = bd_flush()) || (e = region_io(false, &calls)))
+			break;
+		if (compare() >= 0) {
+			e = E_CORRUPT;
+			break;
+		}
+		if (round == 0)
+			rt_print("blk-client: %s hammering", rt_boot->name);
+	}
+	CHECK("driver-gone", e == E_DISCONNECTED, "err=%d rounds=%u", e, round);
+	if (e != E_DISCONNECTED)
+		return;
+	/* The restarted driver (restart: onFailure) serves the same endpoint again:
+	 * calls in between fail with disconnected, none hangs. */
+	for (int tries = 0; tries < 2000; tries++) {
+		memset(back, 0, sizeof back);
+		e = bd_info();
+		if (e == 0) {
+			/* the last round's data may be half written; write one and read it back */
+			fill(SEED);
+			if ((e = region_io(true, &calls)) == 0 && (e = bd_flush()) == 0 &&
+			    (e = region_io(false, &calls)) == 0)
+				e = compare() >= 0 ? E_CORRUPT : 0;
+			CHECK("served-again", e == 0, "err=%d tries=%d", e, tries);
+			return;
+		}
+		if (e != E_DISCONNECTED && e != E_AGAIN)
+			break;
+		sys_cap_enter(0, 0);
+	}
+	CHECK("served-again", false, "err=%d", e);
+}
+
+int
+main(void)
+{
+	const char *me = rt_boot->name;
+	disk = rt_cap("disk", BlockDevice_TYPE_ID);
+	CHECK("disk-granted", disk != 0, "cap=%u", disk);
+	if (!disk)
+		return 1;
+	int e = bd_info();
+	CHECK("info", e == 0 && (bs == 512 || bs == 4096) && max_blocks > 0 &&
+	    nblocks * bs >= REGION_START + REGION_BYTES, "err=%d bs=%u blocks=%lu max_transfer=%u",
+	    e, bs, (unsigned long)nblocks, max_blocks);
+	if (e || !bs || !max_blocks || nblocks * bs < REGION_START + REGION_BYTES)
+		goto out;
+	fill(SEED);
+	if (!memcmp(me, "blk-hammer", 10)) {
+		hammer();
+	} else if (!memcmp(me, "blk-reader", 10)) {
+		verify_region();
+	} else {
+		if (write_region() == 0)
+			verify_region();
+		if (!memcmp(me, "blk-client", 10))
+			bounds();
+	}
+out:
+	rt_print("blk-client: %s done failures=%d", me, failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,172 @@
+/*
+ * BlockDevice requests as capnp messages (blkproc.h): decode, check through
+ * blkserv, call the driver, encode. No runtime here: the serving loop is in
+ * blkproc_serve.c, so this file is host-tested (tests/host/test_blkproc.c)
+ * and fuzzed (tests/fuzz/fuzz_blkproc.c).
+ *
+ * Reads are decoded into the result message itself: the Data field is
+ * allocated in the builder first and the driver reads straight into it, so
+ * a read costs one copy (the framing into the ring buffer), not two. On a
+ * failure the message is built again with the error member only.
+ */
+#include "blkproc.h"
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "capnp/capnp.h"
+#include "schema/block.capnp.h"
+#include "schema/exception.capnp.h"
+
+/* The result arena: one message of at most RING_MAX_MSG (64 KiB). */
+static uint64_t arena[65536 / 8];
+static struct capnp_builder bld;
+
+static struct capnp_builder *
+msg_begin(void)
+{
+	capnp_builder_init(&bld, arena, sizeof arena, 0);
+	return &bld;
+}
+
+static int
+msg_end(void *res, uint32_t *rlen)
+{
+	int n = capnp_builder_write(&bld, res, *rlen);
+	if (n < 0)
+		return n;
+	*rlen = (uint32_t)n;
+	return 0;
+}
+
+void
+blkproc_prepare(struct blkserv *srv)
+{
+	uint32_t fit = BLKPROC_MAX_DATA / srv->info.block_size;
+	if (srv->info.max_transfer_blocks > fit)
+		srv->info.max_transfer_blocks = fit;
+}
+
+static int
+read_error(uint16_t err, void *res, uint32_t *rlen)
+{
+	BlockDevice_readBlocks_Results_B r;
+	BlockReadResult_B u;
+	BlockDevice_readBlocks_Results_init_root(msg_begin(), &r);
+	BlockDevice_readBlocks_Results_init_result(r, &u);
+	BlockReadResult_set_error(u, err);
+	return msg_end(res, rlen);
+}
+
+static int
+do_read(struct blkserv *srv, const struct capnp_struct *root, void *res, uint32_t *rlen)
+{
+	BlockDevice_readBlocks_Params_R p = { *root };
+	BlockDevice_readBlocks_Results_B r;
+	BlockReadResult_B u;
+	struct capnp_blist data;
+	uint64_t lba = BlockDevice_readBlocks_Params_get_lba(p);
+	uint32_t count = BlockDevice_readBlocks_Params_get_count(p);
+	uint64_t bytes = (uint64_t)count * srv->info.block_size;
+
+	/* blkserv checks again; this only keeps the allocation bounded. */
+	if (count == 0 || count > srv->info.max_transfer_blocks)
+		return read_error(BLK_ERR_BAD_LENGTH, res, rlen);
+	BlockDevice_readBlocks_Results_init_root(msg_begin(), &r);
+	if (BlockDevice_readBlocks_Results_init_result(r, &u) < 0 ||
+	    capnp_bptr_init_list(BlockReadResult_ptr_data(u), CAPNP_SZ_BYTE, (uint32_t)bytes,
+		&data) < 0)
+		return read_error(BLK_ERR_BAD_LENGTH, res, rlen);
+	int e = blkserv_read_blocks(srv, lba, count, capnp_blist_elem(&data, 0, 1), bytes);
+	if (e < 0)
+		return read_error((uint16_t)blkserv_block_error(e), res, rlen);
+	return msg_end(res, rlen);
+}
+
+static int
+block_result(int e, void *res, uint32_t *rlen)
+{
+	/* writeBlocks and flush results share one layout (a BlockResult in pointer 0) */
+	BlockDevice_writeBlocks_Results_B r;
+	BlockResult_B u;
+	BlockDevice_writeBlocks_Results_init_root(msg_begin(), &r);
+	BlockDevice_writeBlocks_Results_init_result(r, &u);
+	if (e < 0)
+		BlockResult_set_error(u, (uint16_t)blkserv_block_error(e));
+	else
+		BlockResult_set_ok(u);
+	return msg_end(res, rlen);
+}
+
+static int
+do_write(struct blkserv *srv, const struct capnp_struct *root, void *res, uint32_t *rlen)
+{
+	BlockDevice_writeBlocks_Params_R p = { *root };
+	struct capnp_data d = { 0 };
+	if (BlockDevice_writeBlocks_Params_get_data(p, &d) < 0 || d.len == 0)
+		return block_result(E_INVAL, res, rlen);
+	return block_result(blkserv_write_blocks(srv, BlockDevice_writeBlocks_Params_get_lba(p),
+	    d.ptr, d.len), res, rlen);
+}
+
+static int
+do_info(struct blkserv *srv, void *res, uint32_t *rlen)
+{
+	BlockDevice_info_Results_B r;
+	BlockInfo_B i;
+	struct blkserv_info in;
+	blkserv_get_info(srv, &in);
+	BlockDevice_info_Results_init_root(msg_begin(), &r);
+	BlockDevice_info_Results_init_info(r, &i);
+	BlockInfo_set_blockSize(i, in.block_size);
+	BlockInfo_set_blockCount(i, in.block_count);
+	BlockInfo_set_maxTransferBlocks(i, in.max_transfer_blocks);
+	BlockInfo_set_readOnly(i, in.read_only != 0);
+	if (in.model)
+		BlockInfo_set_model(i, in.model, strlen(in.model));
+	return msg_end(res, rlen);
+}
+
+int
+blkproc_handle(struct blkserv *srv, uint16_t method, const void *params, uint32_t plen,
+    void *res, uint32_t *rlen)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	int e;
+
+	if (method > BlockDevice_flush_ORDINAL)
+		return ExceptionType_unimplemented + 1;
+	/* An empty params buffer is a struct of defaults (methods without params). */
+	if (plen == 0) {
+		memset(&root, 0, sizeof root);
+	} else if (capnp_msg_init(&m, params, plen) < 0 || capnp_msg_root(&m, &root) < 0) {
+		return ExceptionType_invalidArgument + 1;
+	}
+	switch (method) {
+	case BlockDevice_readBlocks_ORDINAL: e = do_read(srv, &root, res, rlen); break;
+	case BlockDevice_writeBlocks_ORDINAL: e = do_write(srv, &root, res, rlen); break;
+	case BlockDevice_info_ORDINAL: e = do_info(srv, res, rlen); break;
+	default: e = block_result(blkserv_flush(srv), res, rlen); break;
+	}
+	return e < 0 ? ExceptionType_failed + 1 : 0;
+}
+
+int
+blkproc_check_disk(struct blkserv *srv)
+{
+	static uint8_t sect[4096];
+	const uint64_t pvd = 32768;     /* ISO 9660: system area 16 x 2048, then the PVD */
+	uint32_t bs = srv->info.block_size;
+	uint32_t count = bs >= 2048 ? 1 : 2048 / bs;
+
+	if (pvd / bs + count > srv->info.block_count)
+		return 0;               /* too small to carry one */
+	int e = blkserv_read_blocks(srv, pvd / bs, count, sect, (size_t)count * bs);
+	if (e < 0)
+		return e;
+	size_t n = strlen(BLKPROC_BOOT_VOLID);
+	if (sect[0] == 1 && !memcmp(sect + 1, "CD001", 5) && sect[6] == 1 &&
+	    !memcmp(sect + 40, BLKPROC_BOOT_VOLID, n))
+		return E_PERM;
+	return 0;
+}

@@ -5,7 +5,7 @@
 # and the object pattern rules; the link rule is spelled out here.
 
 # For the driver processes (mk/drv-virtio.mk, mk/drv-nvme.mk): link these.
-CAPENV_SRCS := user/drivers/capenv.c
+CAPENV_SRCS := user/drivers/capenv.c user/drivers/captime.c
 BLKPROC_SRCS := user/drivers/blkproc.c user/drivers/blkproc_serve.c user/drivers/blkserv.c
 BLK_RT_SRCS := user/lib/crt0.S user/lib/rt.c user/lib/mem.c lib/fmt/fmt.c lib/base/err.c \
 	lib/capnp/read.c lib/capnp/build.c
@@ -41,3 +41,6 @@ HOST_TESTS += test_blkproc
 test_blkproc_SRCS := tests/host/test_blkproc.c $(BLKPROC_CORE_SRCS)
 FUZZ_TARGETS += fuzz_blkproc
 fuzz_blkproc_SRCS := tests/fuzz/fuzz_blkproc.c $(BLKPROC_CORE_SRCS)
+
+# ---- bench-blk: the capOS side of make bench-blk (docs/bench-blk.md) ----
+$(eval $(call BLK_PROG,bench-blk,user/bench-blk/main.c user/drivers/captime.c))

@@ -7,16 +7,13 @@
  * Register reads of a memory BAR go through the read-only mapping the kernel
  * gave (no system call); everything else is brokered.
  *
- * Time: with a WallClock grant (`clock`) the TSC is calibrated against
- * WallClock.monotonicNanos (two 10 ms ticks) and now_ns is TSC-based; delays
- * spin on it, because cap_enter only sleeps while a call is in flight and a
- * driver has none to spare. Without `clock`, time is virtual: a delay
- * advances it by its length and every now_ns by 1 us, so every deadline of
- * the cores still ends (later than stated, never never).
+ * Time (captime.h): the TSC calibrated on an optional WallClock grant
+ * `clock`, virtual time without it.
  */
 #include "capenv.h"
 
 #include "schema/base.capnp.h"
+
 #include "schema/device.capnp.h"
 #include "schema/exception.capnp.h"
 
@@ -97,82 +94,16 @@ capenv_device_result(const struct capnp_struct *root)
 
 /* ---- time ---- */
 
-static inline uint64_t
-rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
-static int
-clock_ns(capid_t clk, uint64_t *ns)
-{
-	struct capnp_struct root;
-	WallClock_monotonicNanos_Params_B p;
-	WallClock_monotonicNanos_Params_init_root(rt_msg_begin(), &p);
-	int e = capenv_call(clk, WallClock_monotonicNanos_ORDINAL, NULL, 0, &root);
-	if (e < 0)
-		return e;
-	*ns = WallClock_monotonicNanos_Results_get_nanos((WallClock_monotonicNanos_Results_R){ root });
-	return 0;
-}
-
-/* Wait for the tick to move; the TSC at that edge. */
-static int
-tick_edge(capid_t clk, uint64_t *ns, uint64_t *tsc)
-{
-	uint64_t start, now;
-	int e = clock_ns(clk, &start);
-	for (int i = 0; !e && i < 1000000; i++) {
-		if ((e = clock_ns(clk, &now)) == 0 && now != start) {
-			*ns = now;
-			*tsc = rdtsc();
-			return 0;
-		}
-	}
-	return e ? e : E_TIMEOUT;
-}
-
-/* TSC rate from three tick edges (two 10 ms periods); 0 without a usable clock. */
-static void
-time_init(struct devenv *env)
-{
-	uint64_t ns_a, tsc_a, ns_b, tsc_b;
-	env->clock = rt_cap("clock", WallClock_TYPE_ID);
-	env->tsc_khz = 0;
-	if (!env->clock || tick_edge(env->clock, &ns_a, &tsc_a) < 0 ||
-	    tick_edge(env->clock, &ns_b, &tsc_b) < 0 || tick_edge(env->clock, &ns_b, &tsc_b) < 0 ||
-	    ns_b <= ns_a || tsc_b <= tsc_a)
-		return;
-	/* ticks per ms = ticks / (ns / 10^6); the 10 ms edges make ns a multiple of 10^6 */
-	uint64_t ms = (ns_b - ns_a) / 1000000ull;
-	if (!ms)
-		return;
-	env->tsc_khz = (tsc_b - tsc_a) / ms;
-	env->tsc0 = tsc_a;
-	env->ns0 = ns_a;
-}
-
 uint64_t
 devenv_now_ns(struct devenv *env)
 {
-	if (!env->tsc_khz)
-		return env->vtime_ns += 1000;
-	uint64_t d = rdtsc() - env->tsc0;
-	return env->ns0 + d / env->tsc_khz * 1000000ull + d % env->tsc_khz * 1000000ull / env->tsc_khz;
+	return captime_now_ns(&env->time);
 }
 
 void
 devenv_delay_us(struct devenv *env, uint32_t us)
 {
-	if (!env->tsc_khz) {
-		env->vtime_ns += (uint64_t)us * 1000;
-		return;
-	}
-	uint64_t end = devenv_now_ns(env) + (uint64_t)us * 1000;
-	while (devenv_now_ns(env) < end)
-		__asm__ volatile("pause");
+	captime_delay_us(&env->time, us);
 }
 
 /* ---- DeviceMmio ---- */
@@ -585,8 +516,7 @@ devenv_irq_wait(struct devenv *env, uint64_t timeout_ns)
 		env->irq_owed = true;
 		return InterruptFired_get_count(f) ? (int)(InterruptFired_get_count(f) & 0x7fffffff) : 1;
 	case InterruptWaitResult_which_timedOut:
-		if (!env->tsc_khz)
-			env->vtime_ns += timeout_ns;
+		captime_waited(&env->time, timeout_ns);
 		return 0;
 	default:
 		return capenv_device_error(InterruptWaitResult_get_error(r));
@@ -649,7 +579,8 @@ capenv_open(struct devenv *env, const char *mmio, const char *irq, const char *d
 		return e;
 	if (env->irq)
 		irq_kind(env);
-	time_init(env);
+	env->clock = rt_cap("clock", WallClock_TYPE_ID);
+	captime_init(&env->time, env->clock);
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "capos.h"
+#include "captime.h"
 #include "devenv.h"
 
 #define CAPENV_BARS 6u
@@ -57,9 +58,7 @@ struct devenv {
 	struct capenv_dma dma[CAPENV_DMA_SLOTS];
 	uint8_t config[CAPENV_CONFIG_BYTES];
 	uint32_t config_len;            /* 0: DeviceMmio.config refused */
-	uint64_t tsc_khz;               /* 0: no clock, time is virtual */
-	uint64_t tsc0, ns0;
-	uint64_t vtime_ns;              /* virtual clock without a WallClock grant */
+	struct captime time;            /* virtual without a WallClock grant */
 };
 
 /*

@@ -27,12 +27,8 @@ $(patsubst %,$(BUILD)/uobj/%.o,$(CAPENV_SRCS) $(BLKPROC_SRCS)): $(BLK_DRV_HDRS)
 # Until the driver processes link it, build the binding so it stays compiled.
 ALL_TARGETS += $(patsubst %,$(BUILD)/uobj/%.o,$(CAPENV_SRCS) $(BLKPROC_SRCS))
 
-# ---- the block client (boot module blk-client and its roles by name) ----
-BLK_CLIENT_ROLES := blk-writer blk-reader blk-hammer
+# ---- the block client (boot module blk-client; its role is the process name) ----
 $(eval $(call BLK_PROG,blk-client,user/blk-client/main.c))
-$(addprefix $(BUILD)/bins/,$(BLK_CLIENT_ROLES)): $(BUILD)/bins/blk-client
-	cp $< $@
-BOOT_BINS += $(addprefix $(BUILD)/bins/,$(BLK_CLIENT_ROLES))
 
 # ---- host test and fuzz target of the BlockDevice message layer ----
 BLKPROC_CORE_SRCS := user/drivers/blkproc.c user/drivers/blkserv.c lib/capnp/read.c \
@@ -44,3 +40,26 @@ fuzz_blkproc_SRCS := tests/fuzz/fuzz_blkproc.c $(BLKPROC_CORE_SRCS)
 
 # ---- bench-blk: the capOS side of make bench-blk (docs/bench-blk.md) ----
 $(eval $(call BLK_PROG,bench-blk,user/bench-blk/main.c user/drivers/captime.c))
+
+# ---- blk-ramdisk: a TEST FIXTURE serving BlockDevice from memory ----
+$(eval $(call BLK_PROG,blk-ramdisk,user/tests/blk-ramdisk/main.c $(BLKPROC_SRCS)))
+
+# ---- test and bench manifests (capos.manifest=NAME.mf), validated against
+# the block binaries (the drivers' own, mk/drv-*.mk, and this fragment's) ----
+BLK_MANIFESTS := test-blk-ram test-blk-ram-restart test-blk-ram-bench test-blk-write \
+	test-blk-read test-blk-vblk test-blk-notdisk test-blk-crash
+# bench_blk.py boots capOS for a device only when its manifest is in the
+# build: offer it only once that device's driver process exists.
+BLK_MANIFESTS += $(if $(wildcard user/drivers/virtio_blk/main.c),bench-blk-virtio)
+BLK_MANIFESTS += $(if $(wildcard user/drivers/nvme/main.c),bench-blk-nvme)
+$(BUILD)/blk-test.bins: mk/blk.mk | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@printf '%s\n' virtio-blk nvme blk-client blk-ramdisk bench-blk > $@
+define BLK_MANIFEST
+$(BUILD)/bins/$(1).mf: user/tests/$(1).json $(BUILD)/blk-test.bins $(BUILD)/tools/mkmanifest \
+		schema/manifest.capnp
+	@mkdir -p $$(@D)
+	$(BUILD)/tools/mkmanifest --bins-list $(BUILD)/blk-test.bins -o $$@ $$<
+BOOT_BINS += $(BUILD)/bins/$(1).mf
+endef
+$(foreach m,$(BLK_MANIFESTS),$(eval $(call BLK_MANIFEST,$(m))))

@@ -77,6 +77,15 @@ interface DeviceMmio {
   nvmeComplete @13 (token :UInt64) -> (result :NvmeCompleteResult);
   # The completion of an nvmeSubmit token, parsed by the kernel from the
   # completion queue (whose doorbell the kernel also owns).
+  nvmeDisable @14 (shutdown :Bool) -> (result :DeviceResult);
+  # NVMe: with `shutdown`, a normal shutdown first (CC.SHN, bounded wait for
+  # CSTS.SHST complete: the controller commits its volatile write cache);
+  # then the kernel clears CC.EN and waits (bounded) for CSTS.RDY = 0. Every
+  # queue and outstanding command is forgotten (their tokens go stale, their
+  # buffers stop being device-visible). Error `busy`: the shutdown did not
+  # complete in time (the controller is disabled all the same); `revoked`:
+  # RDY did not drop and the claim was reset (reset @11).
+  # brokeredNvmeControllerEnable disables (without shutdown) first itself.
 }
 
 struct ConfigResult {

@@ -490,6 +490,8 @@ op_publish(void *ctx, const struct ddf_claim *c, uint16_t queue, uint16_t slot,
     uint64_t buf_cookie, uint64_t off, uint32_t len, uint16_t flags)
 {
 	struct kdev *d = &kdevs[claim_index(c)];
+	if (d->fmt == KDDF_FMT_NVME)
+		return;		/* kddf_nvme.c writes the SQE after the ledger recorded the window */
 	struct kvq *q = &d->q[queue];	/* kddf_dma_submit checked queue, slot and ring */
 	uint8_t *ring = phys_to_virt(kbufs[q->ring - 1].pa);
 	struct vdesc *desc = (struct vdesc *)ring;
@@ -508,6 +510,8 @@ op_drain(void *ctx, const struct ddf_claim *c)
 	struct kdev *d = &kdevs[claim_index(c)];
 	if (!f)
 		return;
+	if (d->fmt == KDDF_FMT_NVME)
+		kddf_nvme_drain(claim_index(c));	/* CC.EN = 0 before the queue pages go */
 	/* PCIe: wait (bounded) for Transactions Pending to clear (PCIe 5.0 §7.5.3.5). */
 	if (f->cap_pcie)
 		for (int i = 0; i < 1000 && (pci_read16(f, f->cap_pcie + 0x0A) & (1u << 5)); i++)
@@ -547,6 +551,8 @@ static void
 poll_claim(uint32_t ci)
 {
 	struct kdev *d = &kdevs[ci];
+	if (d->fmt == KDDF_FMT_NVME)
+		kddf_nvme_poll(ci);
 	if (d->fmt != KDDF_FMT_VIRTIO_LEGACY)
 		return;
 	for (uint32_t qi = 0; qi < VQ_MAX; qi++) {
@@ -614,6 +620,8 @@ claim_locked(const struct ddf_selector *sel, const struct ddf_policy *pol, uint8
 	memset(d, 0, sizeof *d);
 	d->f = claim_func(c);
 	d->fmt = fmt;
+	if (fmt == KDDF_FMT_NVME)
+		d->nvme = kddf_nvme_attach(claim_index(c), c->owner);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #ifndef CAPOS_KDDF_H
 #define CAPOS_KDDF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "ddf/ddf.h"
 
@@ -27,6 +28,7 @@
 enum kddf_fmt {
 	KDDF_FMT_NONE = 0,        /* no brokered queue format: submit is refused */
 	KDDF_FMT_VIRTIO_LEGACY = 1, /* legacy virtio PCI (I/O BAR0), split rings at QUEUE_PFN */
+	KDDF_FMT_NVME = 3,         /* NVMe (class 01:08:02): the kernel owns SQs, CQs, doorbells */
 };
 
 /* Legacy virtio PCI header offsets in BAR0 (virtio 1.x §4.1.4.8), MSI-X enabled. */
@@ -112,6 +114,20 @@ void kddf_kobj_call(struct kobj *o, struct call *c);
 void kddf_kobj_destroy(struct kobj *o);
 void kddf_caps_tick(uint64_t now);
 void kddf_spawn_grants(struct proc *p);
+
+/* kddf_nvme.c: NVMe brokering (docs/device-manager.md "NVMe brokering"). */
+bool kddf_nvme_selects(const struct ddf_selector *sel);
+void kddf_policy_nvme(struct ddf_policy *pol, uint32_t owner, uint64_t budget);
+int kddf_nvme_enable(uint32_t owner, ddf_handle win, uint16_t admin_depth, ddf_handle sq,
+    ddf_handle cq);
+int kddf_nvme_disable(uint32_t owner, uint32_t claim_index, bool shutdown);
+int kddf_nvme_submit(uint32_t owner, uint32_t claim_index, uint16_t qid, const void *cmd,
+    uint32_t cmd_len, ddf_handle data, uint64_t off, uint32_t len, ddf_handle list,
+    uint64_t list_off, uint64_t *token);
+/* 0 done (*status: CQE DW3 31:17, *dw0), E_AGAIN pending, E_STALE unknown or reset. */
+int kddf_nvme_complete(uint32_t owner, uint32_t claim_index, uint64_t token, uint16_t *status,
+    uint32_t *dw0);
+uint32_t kddf_nvme_bogus(uint32_t claim_index);
 
 /* kddf_ktest.c: capos.test=ddf | ddf-bench; returns only when name is neither. */
 void kddf_ktest_run(const char *name);

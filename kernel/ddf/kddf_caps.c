@@ -131,6 +131,8 @@ dev_result(struct call *c, DeviceResult_B r, int e)
 
 /* ---- DeviceMmio ---- */
 
+static void nvme_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid);
+
 static void
 mmio_call(struct kcap *k, struct call *c)
 {
@@ -220,8 +222,106 @@ mmio_call(struct kcap *k, struct call *c)
 		DeviceMmio_brokeredQueuePfn_Results_init_result(res, &r);
 		return dev_result(c, r, e);
 	}
+	case DeviceMmio_brokeredNvmeControllerEnable_ORDINAL:
+	case DeviceMmio_nvmeSubmit_ORDINAL:
+	case DeviceMmio_nvmeComplete_ORDINAL:
+	case DeviceMmio_nvmeDisable_ORDINAL:
+		return nvme_call(k, c, root, pid);
 	}
 	unimplemented(c);
+}
+
+/* The DMABuffer cap transferred as pointer `got` (0 when the field is null), or E_INVAL. */
+static int
+xfer_buffer(struct call *c, int got, uint32_t xi, ddf_handle *h)
+{
+	*h = 0;
+	if (got < 0)
+		return 0;	/* a null cap pointer: no buffer */
+	if (xi >= c->nxfer || !c->x[xi].obj || c->x[xi].obj->type != KO_DDF ||
+	    ((struct kcap *)c->x[xi].obj)->kind != KC_BUF)
+		return E_INVAL;
+	*h = ((struct kcap *)c->x[xi].obj)->h;
+	return 0;
+}
+
+/* DeviceMmio's NVMe methods (kddf_nvme.c, docs/device-manager.md "NVMe brokering"). */
+static void
+nvme_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid)
+{
+	int e;
+	uint32_t xi = 0, li = 0;
+	ddf_handle a = 0, b = 0;
+	if (c->method == DeviceMmio_brokeredNvmeControllerEnable_ORDINAL) {
+		DeviceMmio_brokeredNvmeControllerEnable_Params_R p = { root };
+		DeviceMmio_brokeredNvmeControllerEnable_Results_B res;
+		DeviceResult_B r;
+		int g1 = DeviceMmio_brokeredNvmeControllerEnable_Params_get_submissionQueue(p, &xi);
+		int g2 = DeviceMmio_brokeredNvmeControllerEnable_Params_get_completionQueue(p, &li);
+		e = xfer_buffer(c, g1, xi, &a);
+		if (!e)
+			e = xfer_buffer(c, g2, li, &b);
+		if (!e)
+			e = a && b ? kddf_nvme_enable(pid, k->h,
+			    DeviceMmio_brokeredNvmeControllerEnable_Params_get_adminQueueDepth(p), a, b) :
+			    E_INVAL;
+		DeviceMmio_brokeredNvmeControllerEnable_Results_init_root(builder(), &res);
+		DeviceMmio_brokeredNvmeControllerEnable_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	if (c->method == DeviceMmio_nvmeDisable_ORDINAL) {
+		DeviceMmio_nvmeDisable_Params_R p = { root };
+		DeviceMmio_nvmeDisable_Results_B res;
+		DeviceResult_B r;
+		e = kddf_nvme_disable(pid, k->claim_idx, DeviceMmio_nvmeDisable_Params_get_shutdown(p));
+		DeviceMmio_nvmeDisable_Results_init_root(builder(), &res);
+		DeviceMmio_nvmeDisable_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	if (c->method == DeviceMmio_nvmeSubmit_ORDINAL) {
+		DeviceMmio_nvmeSubmit_Params_R p = { root };
+		DeviceMmio_nvmeSubmit_Results_B res;
+		DmaSubmitResult_B r;
+		struct capnp_data cmd = { 0 };
+		uint64_t tok = 0;
+		e = DeviceMmio_nvmeSubmit_Params_get_command(p, &cmd) < 0 ? E_INVAL : 0;
+		if (!e)
+			e = xfer_buffer(c, DeviceMmio_nvmeSubmit_Params_get_data(p, &xi), xi, &a);
+		if (!e)
+			e = xfer_buffer(c, DeviceMmio_nvmeSubmit_Params_get_prpList(p, &li), li, &b);
+		if (!e)
+			e = kddf_nvme_submit(pid, k->claim_idx, DeviceMmio_nvmeSubmit_Params_get_queue(p),
+			    cmd.ptr, cmd.len, a, DeviceMmio_nvmeSubmit_Params_get_offset(p),
+			    DeviceMmio_nvmeSubmit_Params_get_length(p), b,
+			    DeviceMmio_nvmeSubmit_Params_get_prpListOffset(p), &tok);
+		DeviceMmio_nvmeSubmit_Results_init_root(builder(), &res);
+		DeviceMmio_nvmeSubmit_Results_init_result(res, &r);
+		if (e)
+			DmaSubmitResult_set_error(r, ddf_device_error(e));
+		else
+			DmaSubmitResult_set_token(r, tok);
+		return reply(c, NULL, 0);
+	}
+	DeviceMmio_nvmeComplete_Params_R p = { root };
+	DeviceMmio_nvmeComplete_Results_B res;
+	NvmeCompleteResult_B r;
+	NvmeCompletion_B done;
+	uint16_t status = 0;
+	uint32_t dw0 = 0;
+	e = kddf_nvme_complete(pid, k->claim_idx, DeviceMmio_nvmeComplete_Params_get_token(p),
+	    &status, &dw0);
+	DeviceMmio_nvmeComplete_Results_init_root(builder(), &res);
+	DeviceMmio_nvmeComplete_Results_init_result(res, &r);
+	if (e == E_AGAIN) {
+		NvmeCompleteResult_set_pending(r);
+	} else if (e) {
+		NvmeCompleteResult_set_error(r, ddf_device_error(e));
+	} else {
+		NvmeCompleteResult_init_completed(r, &done);
+		NvmeCompletion_set_status(done, status);
+		NvmeCompletion_set_result(done, dw0);
+	}
+	reply(c, NULL, 0);
 }
 
 /* ---- Interrupt ---- */
@@ -616,6 +716,9 @@ grant_function(struct proc *p, const struct mf_service *s, const struct mf_grant
 	if (virtio_legacy) {
 		kddf_policy_virtio_legacy(&pol, p->pid, budget, 8);
 		fmt = KDDF_FMT_VIRTIO_LEGACY;
+	} else if (kddf_nvme_selects(&sel)) {
+		kddf_policy_nvme(&pol, p->pid, budget);
+		fmt = KDDF_FMT_NVME;
 	} else {
 		memset(&pol, 0, sizeof pol);
 		pol.owner = p->pid;

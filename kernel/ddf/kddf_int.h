@@ -59,6 +59,11 @@ struct kdev {
 	struct kddf_nvme *nvme;	/* KDDF_FMT_NVME: kddf_nvme.c's state, NULL otherwise */
 };
 
+/* kddf_nvme.c hooks, called by kddf.c with the lock held. */
+struct kddf_nvme *kddf_nvme_attach(uint32_t claim_index, uint32_t owner);
+void kddf_nvme_drain(uint32_t claim_index);
+void kddf_nvme_poll(uint32_t claim_index);
+
 /* The lock every kddf_ API call takes (irqsave). */
 uint64_t kddf_int_lock(void);
 void kddf_int_unlock(uint64_t flags);

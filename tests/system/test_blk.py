@@ -122,3 +122,114 @@ def test_ramdisk_bench_rows(boot):
         assert r["served"] == "one-at-a-time"
     assert got[("randread4k", "32")]["outstanding"] == "16"
     assert got[("seqread128k", "1")]["calls_per_io"] == "3"
+
+
+# ---- the virtio-blk driver process on QEMU's virtio-blk-pci (legacy) ----
+
+def ledgers(text):
+    return [kv(l) for l in text.splitlines() if l.startswith("capos: ddf-ledger ")]
+
+
+def assert_zero(t):
+    for k in ("claims", "mappings", "routes", "pool_bytes", "buffers", "inflight", "completed",
+              "ring_holds"):
+        assert t[k] == "0", (k, t)
+    assert t["invariants"] == "ok"
+
+
+def test_vblk_persists_across_reboot(boot):
+    """Boot 1 selects the disk by PCI address (00:05.0) and writes the pattern
+    (blk-client: write, flush, read back, bounds); QEMU is killed; the host
+    image holds the pattern; boot 2 selects it by vendor:device and reads it
+    back."""
+    need("virtio-blk")
+    img = disk_image("persist")
+    m = boot("-1", cmdline="capos.manifest=test-blk-write.mf", extra=vblk(img))
+    m.wait_for(r"blk-client: blk-client done failures=\d+", TIMEOUT)
+    c = checks(m.text)
+    assert "blk-client: blk-client done failures=0" in m.text, m.log_path
+    assert passed(c, "blk-client", "flush") and passed(c, "blk-client", "read-compare")
+    assert re.search(r"capos: ddf-claim pid=\d+ device=00:05.0 id=1af4:1001", m.text)
+    m.kill()
+    with open(img, "rb") as f:
+        f.seek(REGION_START)
+        assert f.read(REGION_BYTES) == pattern(), "the host image does not hold the pattern"
+    m2 = boot("-2", cmdline="capos.manifest=test-blk-read.mf", extra=vblk(img))
+    m2.wait_for(r"blk-client: blk-reader done failures=\d+", TIMEOUT)
+    assert "blk-client: blk-reader done failures=0" in m2.text, m2.log_path
+    assert passed(checks(m2.text), "blk-reader", "read-compare")
+
+
+def no_disk_served(m, driver="vblk"):
+    """The client's calls fail (disconnected), nothing hangs, no disk was served."""
+    m.wait_for(r"blk-client: blk-client done failures=\d+", TIMEOUT)
+    t = m.text
+    c = checks(t)
+    assert c[("blk-client", "info")][0][0] == "fail", m.log_path
+    assert c[("blk-client", "info")][0][1]["err"] == "-17"          # E_DISCONNECTED
+    assert not re.search(r"^blk: serving", t, re.M)
+    mm = re.search(rf"init: service {driver} exited code=(-?\d+)", t)
+    assert mm and mm.group(1) != "0", "the driver must exit nonzero"
+    return t
+
+
+def test_vblk_absent_function(boot):
+    """The manifest names 1af4:1001 and there is no such function: the claim is
+    refused, the driver has no device caps and exits; the client is told."""
+    need("virtio-blk")
+    m = boot(cmdline="capos.manifest=test-blk-vblk.mf")
+    t = no_disk_served(m)
+    assert re.search(r"capos: ddf-grant-refused pid=\d+ service=vblk reason=not-found", t)
+
+
+def test_vblk_not_a_block_device(boot):
+    """The manifest names a function that is not a block device (virtio-rng
+    1af4:1005): the claim succeeds, the driver reads DeviceMmio.config, refuses
+    and exits; its claim is torn down to a zero ledger."""
+    need("virtio-blk")
+    m = boot(cmdline="capos.manifest=test-blk-notdisk.mf",
+             extra=["-device", "virtio-rng-pci,disable-legacy=off,addr=0x6"])
+    t = no_disk_served(m)
+    assert re.search(r"capos: ddf-claim pid=\d+ device=00:06.0 id=1af4:1005", t)
+    gone = [l for l in ledgers(t) if l["at"] == "owner-gone"]
+    assert gone, m.log_path
+    assert_zero(gone[-1])
+
+
+def test_vblk_refuses_boot_disk(boot):
+    """The disk the driver is given carries the capOS boot image (the same image
+    file GRUB booted from, attached as virtio-blk): blkproc_check_disk finds the
+    CAPOS_BOOT ISO volume id and the driver refuses to serve it."""
+    need("virtio-blk")
+    from capos_qemu import image
+    img = image("capos.manifest=test-blk-vblk.mf")
+    m = boot(img=img, extra=["-drive", f"file={img},format=raw,if=none,id=d0,snapshot=on",
+                             "-device", "virtio-blk-pci,drive=d0,disable-modern=on,addr=0x5"])
+    no_disk_served(m)
+
+
+def test_vblk_killed_mid_io_restarted(boot):
+    """The driver (named vblk-crash: capenv's crash test point) faults at its
+    60th device wait, a request's DMA in flight. The kernel tears its claim
+    down to a zero ledger (the audit log shows the teardown), the client's
+    call fails with disconnected instead of hanging, init restarts the driver
+    (restart: onFailure) and the client's data round trip works again."""
+    need("virtio-blk")
+    img = disk_image("crash")
+    m = boot(cmdline="capos.manifest=test-blk-crash.mf", extra=vblk(img))
+    m.wait_for(r"blk-client: blk-hammer done failures=\d+", TIMEOUT)
+    t = m.text
+    c = checks(t)
+    assert re.search(r"capenv: vblk-crash crash-test fault at wait 60", t), m.log_path
+    assert re.search(r"capos: proc-fault pid=\d+ name=vblk-crash vector=6", t)
+    assert re.search(r"capos: ddf-owner-gone owner=\d+ reason=crash claims=1", t)
+    before = [l for l in ledgers(t) if l["at"] == "owner-gone-before"][0]
+    after = [l for l in ledgers(t) if l["at"] == "owner-gone"][0]
+    assert int(before["inflight"]) + int(before["completed"]) >= 1, before   # DMA outstanding
+    assert_zero(after)
+    gone = c[("blk-hammer", "driver-gone")][0]
+    assert gone[0] == "pass" and gone[1]["err"] == "-17", gone
+    assert passed(c, "blk-hammer", "served-again"), m.log_path
+    audit = c[("blk-hammer", "audit-teardown")][0]
+    assert audit[0] == "pass" and int(audit[1]["teardown"]) >= 1, audit
+    assert "blk-client: blk-hammer done failures=0" in t

@@ -21,6 +21,7 @@
  */
 #include "capos.h"
 #include "schema/block.capnp.h"
+#include "schema/device.capnp.h"
 #include "schema/exception.capnp.h"
 
 #define REGION_START (1ull << 20)
@@ -223,6 +224,55 @@ bounds(void)
 	CHECK("unknown-method", t == ExceptionType_unimplemented, "result=%d exception=%d", r, t);
 }
 
+/*
+ * With an `audit` grant (HardwareAuditLog): after the driver died, its
+ * teardown must be in the audit log: count teardown, release, dmaFree and
+ * interruptDrop events over the whole log (cursorable snapshots).
+ */
+static void
+audit_check(void)
+{
+	capid_t log = rt_cap("audit", HardwareAuditLog_TYPE_ID);
+	uint64_t cursor = 0;
+	uint32_t total = 0, teardown = 0, release = 0, dma_free = 0, irq_drop = 0;
+	if (!log)
+		return;
+	for (int round = 0; round < 256; round++) {
+		struct capnp_msg m;
+		struct capnp_struct root;
+		struct ring_cqe c;
+		AuditSnapshot_R snap;
+		struct capnp_list l;
+		HardwareAuditLog_snapshot_Params_B p;
+		HardwareAuditLog_snapshot_Params_init_root(rt_msg_begin(), &p);
+		HardwareAuditLog_snapshot_Params_set_cursor(p, cursor);
+		HardwareAuditLog_snapshot_Params_set_maxEntries(p, 32);
+		int n = rt_msg_end(pbuf, sizeof pbuf);
+		if (n < 0 || rt_call(log, HardwareAuditLog_snapshot_ORDINAL, pbuf, (uint32_t)n, rbuf,
+		    sizeof rbuf, NULL, 0, &c) < 0 || rt_msg_read(&m, rbuf, c.len, &root) < 0 ||
+		    capnp_ptr_struct(capnp_struct_ptr(&root, 0), &snap.s) < 0 ||
+		    AuditSnapshot_get_entries(snap, &l) < 0)
+			break;
+		for (uint32_t i = 0; i < l.count; i++) {
+			AuditEntry_R e;
+			if (AuditEntry_list_get(&l, i, &e) < 0)
+				continue;
+			uint16_t ev = AuditEntry_get_event(e);
+			teardown += ev == AuditEvent_teardown;
+			release += ev == AuditEvent_release;
+			dma_free += ev == AuditEvent_dmaFree;
+			irq_drop += ev == AuditEvent_interruptDrop;
+		}
+		total += l.count;
+		uint64_t next = AuditSnapshot_get_nextCursor(snap);
+		if (l.count == 0 || next == cursor)
+			break;
+		cursor = next;
+	}
+	CHECK("audit-teardown", teardown > 0, "entries=%u teardown=%u release=%u dma_free=%u "
+	    "irq_drop=%u", total, teardown, release, dma_free, irq_drop);
+}
+
 /* Rounds until the server goes away; then retry until it serves again. */
 static void
 hammer(void)
@@ -255,6 +305,7 @@ hammer(void)
 			    (e = region_io(false, &calls)) == 0)
 				e = compare() >= 0 ? E_CORRUPT : 0;
 			CHECK("served-again", e == 0, "err=%d tries=%d", e, tries);
+			audit_check();
 			return;
 		}
 		if (e != E_DISCONNECTED && e != E_AGAIN)

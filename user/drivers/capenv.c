@@ -92,6 +92,30 @@ capenv_device_result(const struct capnp_struct *root)
 	return capenv_device_error(DeviceResult_get_error(r));
 }
 
+/* ---- the crash test point ---- */
+
+/*
+ * A driver process whose name ends in `-crash` faults (ud2) at its
+ * CAPENV_CRASH_AT-th wait for the device (an interrupt wait or a polling
+ * delay): a driver killed in the middle of I/O, with its request's DMA in
+ * flight, for tests/system/test_blk.py. Any other name never reaches it.
+ */
+static void
+crash_point(struct devenv *env)
+{
+	if (env->crash_at && ++env->waits == env->crash_at) {
+		rt_print("capenv: %s crash-test fault at wait %u", rt_boot->name, env->waits);
+		__asm__ volatile("ud2");
+	}
+}
+
+static bool
+crash_test_name(const char *name)
+{
+	size_t n = strlen(name);
+	return n >= 6 && !strcmp(name + n - 6, "-crash");
+}
+
 /* ---- time ---- */
 
 uint64_t
@@ -103,6 +127,7 @@ devenv_now_ns(struct devenv *env)
 void
 devenv_delay_us(struct devenv *env, uint32_t us)
 {
+	crash_point(env);
 	captime_delay_us(&env->time, us);
 }
 
@@ -503,6 +528,7 @@ devenv_irq_wait(struct devenv *env, uint64_t timeout_ns)
 	Interrupt_wait_Params_B p;
 	if (!env->irq)
 		return E_NOENT;
+	crash_point(env);
 	Interrupt_wait_Params_init_root(rt_msg_begin(), &p);
 	Interrupt_wait_Params_set_timeoutNs(p, timeout_ns);
 	int e = capenv_call(env->irq, Interrupt_wait_ORDINAL, NULL, 0, &root);
@@ -581,6 +607,7 @@ capenv_open(struct devenv *env, const char *mmio, const char *irq, const char *d
 		irq_kind(env);
 	env->clock = rt_cap("clock", WallClock_TYPE_ID);
 	captime_init(&env->time, env->clock);
+	env->crash_at = crash_test_name(rt_boot->name) ? CAPENV_CRASH_AT : 0;
 	return 0;
 }
 

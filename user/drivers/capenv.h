@@ -32,6 +32,7 @@
 #define CAPENV_BARS 6u
 #define CAPENV_DMA_SLOTS 64u
 #define CAPENV_CONFIG_BYTES 256u
+#define CAPENV_CRASH_AT 60u             /* device waits before a `-crash` driver faults */
 
 struct capenv_bar {
 	capid_t cap;                    /* DeviceMmio of this BAR, 0 when not granted */
@@ -59,6 +60,7 @@ struct devenv {
 	uint8_t config[CAPENV_CONFIG_BYTES];
 	uint32_t config_len;            /* 0: DeviceMmio.config refused */
 	struct captime time;            /* virtual without a WallClock grant */
+	uint32_t crash_at, waits;       /* the crash test point (capenv.c) */
 };
 
 /*

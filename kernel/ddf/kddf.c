@@ -22,6 +22,7 @@
  */
 #include "ddf/kddf.h"
 #include "ddf/kddf_int.h"
+#include "ddf/kddf_virtio.h"
 #include "arch/x86_64/apic_irq.h"
 #include "arch/x86_64/x86.h"
 #include "kernel.h"
@@ -36,7 +37,7 @@
 #define NWINDOWS	64u
 #define NROUTES		64u
 #define NBUFFERS	KDDF_NBUFFERS
-#define NSUBS		256u
+#define NSUBS		512u	/* virtio-blk: 3 descriptors per request */
 #define NMAPS		(NWINDOWS + NBUFFERS)
 #define NOWNERS		16u
 #define NAUDIT		512u
@@ -287,11 +288,8 @@ op_reg_write(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off, ui
     uint32_t v)
 {
 	struct pci_func *f = claim_func(c);
-	struct kdev *d = &kdevs[claim_index(c)];
 	if (!f)
 		return;
-	if (d->fmt == KDDF_FMT_VIRTIO_LEGACY && bar == 0 && off == VIRTIO_LEG_QUEUE_SEL)
-		d->qsel = (uint16_t)v;
 	if (f->bar[bar].type == PCI_BAR_IO) {
 		uint16_t port = (uint16_t)(f->bar[bar].base + off);
 		if (width == 1)
@@ -322,40 +320,17 @@ op_write_dma_addr(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t of
 	op_reg_write(ctx, c, bar, off + 4, 4, (uint32_t)(a >> 32));
 }
 
-/* Legacy split ring layout (virtio 1.x §2.7 with legacy §2.7.2 alignment 4096). */
-static uint64_t
-vring_used_off(uint16_t qs)
-{
-	return ALIGN_UP(16ull * qs + 6 + 2ull * qs, 4096);
-}
-
-static uint64_t
-vring_bytes(uint16_t qs)
-{
-	return vring_used_off(qs) + 6 + 8ull * qs;
-}
-
 static int
 op_write_dma_pfn(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off,
     uint64_t buf_cookie)
 {
 	struct kbuf *b = &kbufs[buf_cookie - 1];
-	struct kdev *d = &kdevs[claim_index(c)];
+	int e;
 	if ((b->pa >> 12) > 0xFFFFFFFFull)
 		return E_RANGE;
-	if (d->fmt == KDDF_FMT_VIRTIO_LEGACY) {
-		/* The ring holds device-visible addresses: the driver must never write it. */
-		if (b->mapped || d->qsel >= VQ_MAX)
-			return E_PERM;
-		uint16_t qs = (uint16_t)op_reg_read(ctx, c, 0, VIRTIO_LEG_QUEUE_SIZE, 2);
-		if (!qs || qs > VQ_SLOTS || (qs & (qs - 1)) || vring_bytes(qs) > b->npages * PAGE_SIZE)
-			return E_RANGE;
-		struct kvq *q = &d->q[d->qsel];
-		memset(q, 0, sizeof *q);
-		q->ring = buf_cookie;
-		q->size = qs;
-		b->ring = true;
-	}
+	/* A legacy virtio ring holds device-visible addresses: the driver must never write it. */
+	if ((e = kvirtio_legacy_ring(claim_index(c), buf_cookie)) < 0)
+		return e;
 	op_reg_write(ctx, c, bar, off, 4, (uint32_t)(b->pa >> 12));
 	return 0;
 }
@@ -477,30 +452,14 @@ op_dma_unmap(void *ctx, const struct ddf_claim *c, uint64_t map_cookie)
 	user_unmap(map_cookie);
 }
 
-struct vdesc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-} __attribute__((packed));
-_Static_assert(sizeof(struct vdesc) == 16, "virtq descriptor");
-#define VDESC_F_WRITE 2u
-
 static void
 op_publish(void *ctx, const struct ddf_claim *c, uint16_t queue, uint16_t slot,
-    uint64_t buf_cookie, uint64_t off, uint32_t len, uint16_t flags)
+    uint64_t buf_cookie, uint64_t off, uint32_t len, uint16_t flags, uint16_t next,
+    int deferred)
 {
-	struct kdev *d = &kdevs[claim_index(c)];
-	if (d->fmt == KDDF_FMT_NVME)
-		return;		/* kddf_nvme.c writes the SQE after the ledger recorded the window */
-	struct kvq *q = &d->q[queue];	/* kddf_dma_submit checked queue, slot and ring */
-	uint8_t *ring = phys_to_virt(kbufs[q->ring - 1].pa);
-	struct vdesc *desc = (struct vdesc *)ring;
-	volatile uint16_t *avail = (volatile uint16_t *)(ring + 16ull * q->size);
-	desc[slot] = (struct vdesc){ kbufs[buf_cookie - 1].pa + off, len, flags & VDESC_F_WRITE, 0 };
-	avail[2 + q->avail_idx % q->size] = slot;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* descriptor before the index (§2.7.13) */
-	avail[1] = ++q->avail_idx;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* NVMe: kddf_nvme.c writes the SQE after the ledger recorded the window. */
+	kvirtio_publish(claim_index(c), queue, slot, kbufs[buf_cookie - 1].pa + off, len, flags,
+	    next, deferred);
 }
 
 static void
@@ -516,13 +475,7 @@ op_drain(void *ctx, const struct ddf_claim *c)
 	if (f->cap_pcie)
 		for (int i = 0; i < 1000 && (pci_read16(f, f->cap_pcie + 0x0A) & (1u << 5)); i++)
 			pause();
-	if (d->fmt == KDDF_FMT_VIRTIO_LEGACY) {
-		/* Device reset: it forgets every queue PFN before the ring pages are freed. */
-		op_reg_write(ctx, c, 0, VIRTIO_LEG_STATUS, 1, 0);
-		(void)op_reg_read(ctx, c, 0, VIRTIO_LEG_STATUS, 1);
-		for (uint32_t q = 0; q < VQ_MAX; q++)
-			memset(&d->q[q], 0, sizeof d->q[q]);
-	}
+	kvirtio_drain(claim_index(c));	/* virtio: device reset, rings forgotten */
 }
 
 static void
@@ -553,26 +506,7 @@ poll_claim(uint32_t ci)
 	struct kdev *d = &kdevs[ci];
 	if (d->fmt == KDDF_FMT_NVME)
 		kddf_nvme_poll(ci);
-	if (d->fmt != KDDF_FMT_VIRTIO_LEGACY)
-		return;
-	for (uint32_t qi = 0; qi < VQ_MAX; qi++) {
-		struct kvq *q = &d->q[qi];
-		if (!q->ring)
-			continue;
-		uint8_t *ring = phys_to_virt(kbufs[q->ring - 1].pa);
-		volatile uint16_t *used = (volatile uint16_t *)(ring + vring_used_off(q->size));
-		uint16_t idx = used[1];
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		/* A hostile or confused device: never walk more than one ring's worth. */
-		for (uint32_t n = 0; q->used_seen != idx && n < q->size; n++, q->used_seen++) {
-			volatile uint32_t *e = (volatile uint32_t *)(used + 2) + 2u * (q->used_seen % q->size);
-			uint32_t id = e[0], len = e[1];
-			if (id >= q->size || !q->tok[id])
-				continue;	/* stale or bogus id: wakes nobody, counts nothing */
-			(void)ddf_dma_device_done(&L, q->tok[id], len);
-			q->tok[id] = 0;
-		}
-	}
+	kvirtio_poll(ci);
 }
 
 static int
@@ -608,6 +542,41 @@ kddf_ledger(void)
 	return &L;
 }
 
+/*
+ * DeviceMmio.config: the first 256 bytes of configuration space as read at
+ * claim time, BARs and the expansion ROM base zeroed (they are host-physical
+ * addresses; BAR kinds and sizes come from each window's info).
+ */
+static uint8_t cfgsnap[NCLAIMS][256];
+
+static void
+config_snapshot(uint32_t ci, struct pci_func *f)
+{
+	memset(cfgsnap[ci], 0, sizeof cfgsnap[ci]);
+	for (uint32_t o = 0; f && o < sizeof cfgsnap[ci]; o += 4) {
+		uint32_t v = (o >= 0x10 && o < 0x28) || o == 0x30 ? 0 : pci_read32(f, (uint16_t)o);
+		memcpy(&cfgsnap[ci][o], &v, 4);
+	}
+}
+
+static int
+config_locked(uint32_t owner, ddf_handle win, uint8_t *out)
+{
+	ddf_handle ch;
+	int e = ddf_object_claim(&L, owner, win, &ch);
+	if (e == 0 && ddf_handle_kind(win) != DDF_K_WINDOW)
+		e = E_BADF;
+	if (e == 0)
+		memcpy(out, cfgsnap[ddf_handle_index(ch)], 256);
+	return e;
+}
+
+int
+kddf_mmio_config(uint32_t owner, ddf_handle win, uint8_t out[256])
+{
+	return LOCKED(config_locked(owner, win, out));
+}
+
 static int
 claim_locked(const struct ddf_selector *sel, const struct ddf_policy *pol, uint8_t fmt,
     ddf_handle *out)
@@ -622,7 +591,53 @@ claim_locked(const struct ddf_selector *sel, const struct ddf_policy *pol, uint8
 	d->fmt = fmt;
 	if (fmt == KDDF_FMT_NVME)
 		d->nvme = kddf_nvme_attach(claim_index(c), c->owner);
+	config_snapshot(claim_index(c), d->f);
+	kvirtio_claimed(claim_index(c), NULL);
 	return 0;
+}
+
+/* Whether an active claim holds the function a selector names (nothing is touched). */
+static bool
+func_claimed(const struct ddf_func *fn)
+{
+	for (uint32_t i = 0; i < NCLAIMS; i++)
+		if (claims[i].state == DDF_CLAIM_ACTIVE && ddf_pci_addr_eq(&claims[i].fn.addr, &fn->addr))
+			return true;
+	return false;
+}
+
+static int
+claim_virtio_locked(const struct ddf_selector *sel, uint8_t bar, uint32_t owner, uint64_t budget,
+    uint32_t max_inflight, ddf_handle *out)
+{
+	struct ddf_func fn;
+	struct ddf_policy pol;
+	struct kvirtio_caps vc;
+	struct pci_func *f;
+	int e;
+
+	if ((e = ddf_find_func(&L, sel, &fn)) < 0 || func_claimed(&fn))
+		return E_NOTSUP;	/* the caller's plain claim reports absent / already claimed */
+	f = pci_find_bdf(fn.addr.bus, fn.addr.device, fn.addr.function);
+	uint8_t fmt = kvirtio_format(f, bar, &vc);
+	if (fmt == KDDF_FMT_VIRTIO_LEGACY)
+		kddf_policy_virtio_legacy(&pol, owner, budget, max_inflight);
+	else if (fmt == KDDF_FMT_VIRTIO_MODERN)
+		kvirtio_policy_modern(f, &vc, &pol, owner, budget, max_inflight);	/* reads queue notify offsets */
+	else
+		return E_NOTSUP;
+	if ((e = claim_locked(sel, &pol, fmt, out)) < 0)
+		return e;
+	if (fmt == KDDF_FMT_VIRTIO_MODERN)
+		kvirtio_claimed(ddf_handle_index(*out), &vc);
+	return 0;
+}
+
+int
+kddf_claim_virtio(const struct ddf_selector *sel, uint8_t bar, uint32_t owner, uint64_t budget,
+    uint32_t max_inflight, ddf_handle *out)
+{
+	return LOCKED(claim_virtio_locked(sel, bar, owner, budget, max_inflight, out));
 }
 
 int
@@ -630,27 +645,6 @@ kddf_claim(const struct ddf_selector *sel, const struct ddf_policy *pol, uint8_t
     ddf_handle *out)
 {
 	return LOCKED(claim_locked(sel, pol, fmt, out));
-}
-
-void
-kddf_policy_virtio_legacy(struct ddf_policy *pol, uint32_t owner, uint64_t budget,
-    uint32_t max_inflight)
-{
-	static const struct { uint64_t off; uint8_t width; } w[] = {
-		{ VIRTIO_LEG_GUEST_FEATURES, 4 }, { VIRTIO_LEG_QUEUE_SEL, 2 },
-		{ VIRTIO_LEG_QUEUE_NOTIFY, 2 }, { VIRTIO_LEG_STATUS, 1 },
-		{ VIRTIO_LEG_MSIX_CONFIG, 2 }, { VIRTIO_LEG_MSIX_QUEUE, 2 },
-	};
-	memset(pol, 0, sizeof *pol);
-	pol->owner = owner;
-	pol->dma_budget = budget;
-	pol->max_inflight = max_inflight;
-	for (uint32_t i = 0; i < sizeof w / sizeof w[0]; i++)
-		pol->rules[pol->nrules++] = (struct ddf_rule){ .kind = DDF_RULE_WRITE32, .bar = 0,
-		    .offset = w[i].off, .width = w[i].width };
-	pol->rules[pol->nrules++] = (struct ddf_rule){ .kind = DDF_RULE_PFN32, .bar = 0,
-	    .offset = VIRTIO_LEG_QUEUE_PFN, .min_bytes = 2 * PAGE_SIZE };
-	memcpy(pol->label, "virtio-legacy", 14);
 }
 
 int
@@ -754,10 +748,39 @@ kddf_mmio_read(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uint
 	return LOCKED(ddf_mmio_read(&L, owner, win, off, width, v));
 }
 
+/* The claim slot of a window `owner` presents, or the decode error. */
+static int
+win_claim_index(uint32_t owner, ddf_handle win, uint32_t *ci)
+{
+	ddf_handle ch;
+	int e = ddf_object_claim(&L, owner, win, &ch);
+	if (e == 0 && ddf_handle_kind(win) != DDF_K_WINDOW)
+		e = E_BADF;
+	*ci = ddf_handle_index(ch);
+	return e;
+}
+
+/* The format's own write rules first (modern virtio queue order), then the ledger's policy. */
+static int
+mmio_write_locked(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uint32_t v)
+{
+	uint32_t ci = NCLAIMS;
+	uint8_t bar = 0;
+	int e;
+	if (win_claim_index(owner, win, &ci) == 0) {
+		bar = windows[ddf_handle_index(win)].bar;
+		if ((e = kvirtio_write_check(ci, bar, off, width, v)) < 0)
+			return e;
+	}
+	if ((e = ddf_mmio_write(&L, owner, win, off, width, v)) == 0)
+		kvirtio_written(ci, bar, off, width, v);
+	return e;
+}
+
 int
 kddf_mmio_write(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uint32_t v)
 {
-	return LOCKED(ddf_mmio_write(&L, owner, win, off, width, v));
+	return LOCKED(mmio_write_locked(owner, win, off, width, v));
 }
 
 /*
@@ -765,6 +788,23 @@ kddf_mmio_write(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uin
  * device's QUEUE_SIZE) and bus mastering is enabled through the ledger, since
  * the device may now DMA into the ring. (Neither has a cap method of its own.)
  */
+/*
+ * A virtio queue is programmed: the ledger learns its depth (the ring's
+ * size) and bus mastering is enabled through the ledger, since the device
+ * may now DMA into the ring. (Neither has a cap method of its own.)
+ */
+static int
+queue_ready(uint32_t owner, uint32_t ci, uint16_t queue, uint16_t size)
+{
+	ddf_handle ch = ddf_handle_make(DDF_K_CLAIM, ci, claims[ci].gen);
+	int e = 0;
+	if (claims[ci].qdepth[queue] != size && (e = ddf_queue_configure(&L, owner, ch, queue, size)))
+		return e;
+	if (!claims[ci].bus_master)
+		e = ddf_bus_master_enable(&L, owner, ch);
+	return e;
+}
+
 static int
 brokered_pfn_locked(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf)
 {
@@ -773,14 +813,8 @@ brokered_pfn_locked(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf
 		return e;
 	uint32_t ci = windows[ddf_handle_index(win)].claim;
 	struct kdev *d = &kdevs[ci];
-	ddf_handle ch = ddf_handle_make(DDF_K_CLAIM, ci, claims[ci].gen);
-	if (d->fmt == KDDF_FMT_VIRTIO_LEGACY && d->qsel < VQ_MAX) {
-		if (claims[ci].qdepth[d->qsel] != d->q[d->qsel].size &&
-		    (e = ddf_queue_configure(&L, owner, ch, d->qsel, d->q[d->qsel].size)))
-			return e;
-		if (!claims[ci].bus_master)
-			e = ddf_bus_master_enable(&L, owner, ch);
-	}
+	if (d->fmt == KDDF_FMT_VIRTIO_LEGACY && d->qsel < VQ_MAX)
+		e = queue_ready(owner, ci, d->qsel, d->q[d->qsel].size);
 	return e;
 }
 
@@ -788,6 +822,32 @@ int
 kddf_mmio_brokered_pfn(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf)
 {
 	return LOCKED(brokered_pfn_locked(owner, win, off, buf));
+}
+
+/* Modern virtio queue addresses (and any other ADDR64 rule): format checks, then the ledger. */
+static int
+brokered_addr_locked(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf,
+    uint64_t buf_off)
+{
+	const struct ddf_buffer *b = ddf_buffer_get(&L, buf);
+	uint32_t ci;
+	int e, ready = 0;
+	uint16_t q = 0, qs = 0;
+	if (win_claim_index(owner, win, &ci) == 0 && b && b->claim == ci &&
+	    (e = kvirtio_base_check(ci, windows[ddf_handle_index(win)].bar, off, b->cookie,
+	    buf_off)) < 0)
+		return e;
+	if ((e = ddf_mmio_brokered_addr(&L, owner, win, off, buf, buf_off)) < 0)
+		return e;
+	kvirtio_base_done(ci, windows[ddf_handle_index(win)].bar, off, b->cookie, &ready, &q, &qs);
+	return ready ? queue_ready(owner, ci, q, qs) : 0;
+}
+
+int
+kddf_mmio_brokered_addr(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf,
+    uint64_t buf_off)
+{
+	return LOCKED(brokered_addr_locked(owner, win, off, buf, buf_off));
 }
 
 static int
@@ -891,28 +951,34 @@ kddf_dma_release(uint32_t owner, ddf_handle buf)
 }
 
 static int
-dma_submit_locked(uint32_t owner, ddf_handle buf, uint16_t queue, uint16_t slot, uint64_t off,
-    uint32_t len, uint16_t flags, ddf_handle *token)
+dma_submit_locked(uint32_t owner, ddf_handle buf, const struct ddf_desc *d, ddf_handle *token)
 {
 	const struct ddf_buffer *b = ddf_buffer_get(&L, buf);
 	/* The format checks the ledger cannot make (it does not know the device's ring). */
-	if (b) {
-		struct kdev *d = &kdevs[b->claim];
-		if (d->fmt != KDDF_FMT_VIRTIO_LEGACY || queue >= VQ_MAX || !d->q[queue].ring ||
-		    slot >= d->q[queue].size || (flags & ~VDESC_F_WRITE))
-			return E_INVAL;	/* INDIRECT/NEXT refused: a table would hold driver addresses */
-	}
-	int e = ddf_dma_submit(&L, owner, buf, queue, slot, off, len, flags, token);
-	if (!e)
-		kdevs[b->claim].q[queue].tok[slot] = *token;
+	if (b && (kdevs[b->claim].fmt == KDDF_FMT_NONE ||
+	    kvirtio_submit_check(b->claim, d->queue, d->slot, d->flags) < 0))
+		return E_INVAL;
+	if (!b)
+		return ddf_dma_submit_desc(&L, owner, buf, d, token);	/* refused and audited */
+	uint32_t ci = b->claim;
+	int e = ddf_dma_submit_desc(&L, owner, buf, d, token);
+	if (!e && !d->deferred)
+		kvirtio_head_token(ci, d->queue, d->slot, *token);	/* the used ring names heads */
 	return e;
+}
+
+int
+kddf_dma_submit_desc(uint32_t owner, ddf_handle buf, const struct ddf_desc *d, ddf_handle *token)
+{
+	return LOCKED(dma_submit_locked(owner, buf, d, token));
 }
 
 int
 kddf_dma_submit(uint32_t owner, ddf_handle buf, uint16_t queue, uint16_t slot, uint64_t off,
     uint32_t len, uint16_t flags, ddf_handle *token)
 {
-	return LOCKED(dma_submit_locked(owner, buf, queue, slot, off, len, flags, token));
+	const struct ddf_desc d = { queue, slot, off, len, flags, 0, 0 };
+	return kddf_dma_submit_desc(owner, buf, &d, token);
 }
 
 static int
@@ -1074,4 +1140,86 @@ void
 kddf_int_reg_write(uint32_t claim_index, uint8_t bar, uint64_t off, uint8_t width, uint32_t v)
 {
 	op_reg_write(NULL, &claims[claim_index], bar, off, width, v);
+}
+
+/* ---- DeviceMmio.reset and the caps' info ---- */
+
+/* The ordered teardown with reason reset; *claim is the claim's handle under its new generation. */
+static int
+reset_locked(uint32_t owner, ddf_handle win, ddf_handle *claim)
+{
+	uint32_t ci;
+	ddf_handle ch;
+	int e = win_claim_index(owner, win, &ci);
+	if (e)
+		return ddf_teardown(&L, win, DDF_TD_RESET);	/* refused with the decode error, audited */
+	ch = ddf_handle_make(DDF_K_CLAIM, ci, claims[ci].gen);
+	if ((e = ddf_teardown(&L, ch, DDF_TD_RESET)) < 0)
+		return e;
+	*claim = kddf_claim_handle(ci);
+	return *claim ? 0 : E_STALE;
+}
+
+int
+kddf_mmio_reset(uint32_t owner, ddf_handle win, ddf_handle *claim)
+{
+	return LOCKED(reset_locked(owner, win, claim));
+}
+
+static uint8_t
+buf_info_state(const struct ddf_buffer *b)
+{
+	switch (b->state) {
+	case DDF_BUF_ALLOCATED: return b->user_mapped ? KDDF_BUFINFO_MAPPED : KDDF_BUFINFO_IDLE;
+	case DDF_BUF_INFLIGHT: return KDDF_BUFINFO_INFLIGHT;
+	case DDF_BUF_COMPLETING: return KDDF_BUFINFO_COMPLETING;
+	case DDF_BUF_SCRUBBING: return KDDF_BUFINFO_SCRUBBING;
+	default: return KDDF_BUFINFO_FREED;
+	}
+}
+
+static int
+info_locked(uint32_t owner, ddf_handle h, struct kddf_info *out)
+{
+	ddf_handle ch;
+	int e = ddf_object_claim(&L, owner, h, &ch);
+	memset(out, 0, sizeof *out);
+	if (e)
+		return e;
+	const struct ddf_claim *c = &claims[ddf_handle_index(ch)];
+	uint32_t i = ddf_handle_index(h);
+	out->addr = c->fn.addr;
+	out->vendor = c->fn.vendor;
+	out->device = c->fn.device;
+	out->gen = ddf_handle_gen(h);
+	switch (ddf_handle_kind(h)) {
+	case DDF_K_WINDOW:
+		out->bar = windows[i].bar;
+		out->length = windows[i].length;
+		memcpy(out->label, c->pol.label, sizeof out->label);
+		break;
+	case DDF_K_ROUTE:
+		out->kind = routes[i].kind;
+		out->index = routes[i].index;
+		out->masked = routes[i].masked;
+		break;
+	case DDF_K_BUFFER:
+		out->size = buffers[i].size;
+		out->dir = buffers[i].direction;
+		out->state = buf_info_state(&buffers[i]);
+		out->inflight = buffers[i].submitted;
+		break;
+	default:	/* the claim: its DMA pool */
+		out->budget = c->pol.dma_budget;
+		out->used = c->dma_used;
+		out->buffers = c->buffers;
+		break;
+	}
+	return 0;
+}
+
+int
+kddf_info(uint32_t owner, ddf_handle h, struct kddf_info *out)
+{
+	return LOCKED(info_locked(owner, h, out));
 }

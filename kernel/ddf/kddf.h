@@ -28,6 +28,7 @@
 enum kddf_fmt {
 	KDDF_FMT_NONE = 0,        /* no brokered queue format: submit is refused */
 	KDDF_FMT_VIRTIO_LEGACY = 1, /* legacy virtio PCI (I/O BAR0), split rings at QUEUE_PFN */
+	KDDF_FMT_VIRTIO_MODERN = 2, /* modern virtio PCI: common config, brokered queue bases */
 	KDDF_FMT_NVME = 3,         /* NVMe (class 01:08:02): the kernel owns SQs, CQs, doorbells */
 };
 
@@ -52,6 +53,15 @@ int kddf_owner_register(uint32_t owner, uint64_t pml4);
 
 int kddf_claim(const struct ddf_selector *sel, const struct ddf_policy *pol, uint8_t fmt,
     ddf_handle *out);
+/*
+ * A virtio function granted `bar`: the format follows from the BAR (legacy:
+ * transitional 1af4 with I/O BAR0 granted; modern: the BAR holding the
+ * common configuration, kddf_virtio.c) and so does the policy. E_NOTSUP
+ * when the function is absent, already claimed or not virtio on that BAR:
+ * the caller then claims it with a read-only policy, which reports why.
+ */
+int kddf_claim_virtio(const struct ddf_selector *sel, uint8_t bar, uint32_t owner,
+    uint64_t budget, uint32_t max_inflight, ddf_handle *out);
 /* A legacy-virtio policy: selected writes on the header, QUEUE_PFN brokered. */
 void kddf_policy_virtio_legacy(struct ddf_policy *pol, uint32_t owner, uint64_t budget,
     uint32_t max_inflight);
@@ -70,6 +80,33 @@ int kddf_mmio_release(uint32_t owner, ddf_handle win);
 int kddf_mmio_read(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uint32_t *v);
 int kddf_mmio_write(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uint32_t v);
 int kddf_mmio_brokered_pfn(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf);
+int kddf_mmio_brokered_addr(uint32_t owner, ddf_handle win, uint64_t off, ddf_handle buf,
+    uint64_t buf_off);
+/* DeviceMmio.config: the 256-byte snapshot taken at claim time, BARs zeroed. */
+int kddf_mmio_config(uint32_t owner, ddf_handle win, uint8_t out[256]);
+/* DeviceMmio.reset: teardown with reason reset; *claim is the claim under its new generation. */
+int kddf_mmio_reset(uint32_t owner, ddf_handle win, ddf_handle *claim);
+
+/* What the caps' info methods report (schema/device.capnp MmioInfo, InterruptInfo, ...). */
+enum { KDDF_BUFINFO_IDLE, KDDF_BUFINFO_MAPPED, KDDF_BUFINFO_INFLIGHT, KDDF_BUFINFO_FREED,
+	KDDF_BUFINFO_COMPLETING, KDDF_BUFINFO_SCRUBBING };
+struct kddf_info {
+	struct ddf_pci_addr addr;
+	uint16_t vendor, device;
+	uint32_t gen;			/* the handle's generation */
+	uint8_t bar;			/* window */
+	uint64_t length;
+	char label[16];
+	uint8_t kind, masked;		/* route */
+	uint16_t index;
+	uint64_t budget, used;		/* pool (a claim handle) */
+	uint32_t buffers;
+	uint64_t size;			/* buffer */
+	uint8_t dir, state;
+	uint32_t inflight;
+};
+/* Info of a window, route, buffer or (pool) claim handle of `owner`; decode errors as usual. */
+int kddf_info(uint32_t owner, ddf_handle h, struct kddf_info *out);
 
 int kddf_irq_route(uint32_t owner, ddf_handle claim, uint8_t kind, uint16_t index,
     ddf_handle *out);
@@ -89,6 +126,9 @@ int kddf_dma_free(uint32_t owner, ddf_handle buf);
 int kddf_dma_release(uint32_t owner, ddf_handle buf);
 int kddf_dma_submit(uint32_t owner, ddf_handle buf, uint16_t queue, uint16_t slot, uint64_t off,
     uint32_t len, uint16_t flags, ddf_handle *token);
+/* A chain member (deferred) or head: lib/ddf ddf_dma_submit_desc with the format's checks. */
+int kddf_dma_submit_desc(uint32_t owner, ddf_handle buf, const struct ddf_desc *d,
+    ddf_handle *token);
 /* Collect: parses the device's used ring first; E_AGAIN while the device has not finished. */
 int kddf_dma_complete(uint32_t owner, ddf_handle buf, ddf_handle token, uint32_t *bytes);
 /* The completion path (tests): what a used-ring entry naming `token` does. */

@@ -38,14 +38,18 @@ struct kcap {
 	uint32_t owner;
 	uint32_t claim_idx;
 	ddf_handle claim, h;
+	uint8_t bar;		/* KC_MMIO: the granted BAR (re-granted after a reset) */
+	uint16_t index;		/* KC_IRQ: the MSI-X index (re-routed after a reset) */
 	bool lwait;		/* the ledger has this route's waiter recorded */
 	struct call *waiter;	/* parked Interrupt.wait */
 	struct kcap *next;	/* all kcaps with a waiter */
+	struct kcap *all_next;	/* every live kcap (DeviceMmio.reset walks a claim's) */
 };
 
 #define KDDF_CLAIM_SLOTS 16u
 static uint32_t claim_caps[KDDF_CLAIM_SLOTS];	/* live kcaps per claim slot */
 static struct kcap *waiters;
+static struct kcap *all_kcaps;
 
 static uint64_t arena[RING_MAX_MSG / 8 / 4];
 static uint64_t outbuf[RING_MAX_MSG / 8 / 4];
@@ -115,6 +119,8 @@ kcap_new(uint8_t kind, uint32_t owner, uint32_t claim_idx, ddf_handle claim, ddf
 	k->h = h;
 	if (claim_idx < KDDF_CLAIM_SLOTS)
 		claim_caps[claim_idx]++;
+	k->all_next = all_kcaps;
+	all_kcaps = k;
 	return k;
 }
 
@@ -127,6 +133,48 @@ dev_result(struct call *c, DeviceResult_B r, int e)
 	else
 		DeviceResult_set_ok(r);
 	reply(c, NULL, 0);
+}
+
+static void
+pci_set(PciAddress_B a, const struct ddf_pci_addr *addr)
+{
+	PciAddress_set_segment(a, addr->segment);
+	PciAddress_set_bus(a, addr->bus);
+	PciAddress_set_device(a, addr->device);
+	PciAddress_set_function(a, addr->function);
+}
+
+static void waiter_unlink(struct kcap *k);
+static void wait_reply(struct call *c, int n, ddf_handle route);
+static int xfer_buffer(struct call *c, int got, uint32_t xi, ddf_handle *h);
+
+/*
+ * After DeviceMmio.reset the claim lives on under a new generation: every
+ * DeviceMmio and Interrupt cap of it is granted again (same BAR, same MSI-X
+ * index) under a new handle, a parked Interrupt.wait completes with
+ * `revoked` (a stale interrupt wakes nobody), DMABuffer caps stay stale.
+ */
+static void
+reset_regrant(uint32_t ci, uint32_t owner, ddf_handle claim)
+{
+	const struct ddf_claim *cl = ddf_claim_get(kddf_ledger(), claim);
+	for (struct kcap *k = all_kcaps; cl && k; k = k->all_next) {
+		ddf_handle h = 0;
+		if (k->claim_idx != ci || k->owner != owner)
+			continue;
+		if (k->waiter) {
+			struct call *c = k->waiter;
+			waiter_unlink(k);
+			wait_reply(c, E_STALE, k->h);
+		}
+		k->lwait = false;
+		k->claim = claim;
+		if (k->kind == KC_MMIO && kddf_mmio_grant(owner, claim, k->bar, 0,
+		    k->bar < DDF_MAX_BARS ? cl->fn.bar[k->bar].size : 0, &h) == 0)
+			k->h = h;
+		else if (k->kind == KC_IRQ && kddf_irq_route(owner, claim, DDF_IRQ_MSIX, k->index, &h) == 0)
+			k->h = h;
+	}
 }
 
 /* ---- DeviceMmio ---- */
@@ -221,6 +269,63 @@ mmio_call(struct kcap *k, struct call *c)
 		DeviceMmio_brokeredQueuePfn_Results_init_root(builder(), &res);
 		DeviceMmio_brokeredQueuePfn_Results_init_result(res, &r);
 		return dev_result(c, r, e);
+	}
+	case DeviceMmio_brokeredQueueBase_ORDINAL: {
+		DeviceMmio_brokeredQueueBase_Params_R p = { root };
+		DeviceMmio_brokeredQueueBase_Results_B res;
+		DeviceResult_B r;
+		uint32_t xi = 0;
+		ddf_handle b = 0;
+		e = xfer_buffer(c, DeviceMmio_brokeredQueueBase_Params_get_buffer(p, &xi), xi, &b);
+		if (!e)
+			e = b ? kddf_mmio_brokered_addr(pid, k->h,
+			    DeviceMmio_brokeredQueueBase_Params_get_offset(p), b,
+			    DeviceMmio_brokeredQueueBase_Params_get_bufferOffset(p)) : E_INVAL;
+		DeviceMmio_brokeredQueueBase_Results_init_root(builder(), &res);
+		DeviceMmio_brokeredQueueBase_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	case DeviceMmio_config_ORDINAL: {
+		static uint8_t cfg[256];
+		DeviceMmio_config_Results_B res;
+		ConfigResult_B r;
+		e = kddf_mmio_config(pid, k->h, cfg);
+		DeviceMmio_config_Results_init_root(builder(), &res);
+		DeviceMmio_config_Results_init_result(res, &r);
+		if (e)
+			ConfigResult_set_error(r, ddf_device_error(e));
+		else
+			ConfigResult_set_data(r, cfg, sizeof cfg);
+		return reply(c, NULL, 0);
+	}
+	case DeviceMmio_reset_ORDINAL: {
+		DeviceMmio_reset_Results_B res;
+		DeviceResult_B r;
+		ddf_handle claim = 0;
+		e = kddf_mmio_reset(pid, k->h, &claim);
+		if (!e)
+			reset_regrant(k->claim_idx, pid, claim);
+		DeviceMmio_reset_Results_init_root(builder(), &res);
+		DeviceMmio_reset_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	case DeviceMmio_info_ORDINAL: {
+		DeviceMmio_info_Results_B res;
+		MmioInfo_B m;
+		PciAddress_B a;
+		struct kddf_info in;
+		(void)kddf_info(pid, k->h, &in);	/* a stale window reports zeros */
+		DeviceMmio_info_Results_init_root(builder(), &res);
+		DeviceMmio_info_Results_init_info(res, &m);
+		MmioInfo_init_device(m, &a);
+		pci_set(a, &in.addr);
+		MmioInfo_set_vendorId(m, in.vendor);
+		MmioInfo_set_deviceId(m, in.device);
+		MmioInfo_set_bar(m, in.bar);
+		MmioInfo_set_length(m, in.length);
+		MmioInfo_set_generation(m, in.gen);
+		MmioInfo_set_writePolicy(m, in.label, strlen(in.label));	/* NUL-terminated */
+		return reply(c, NULL, 0);
 	}
 	case DeviceMmio_brokeredNvmeControllerEnable_ORDINAL:
 	case DeviceMmio_nvmeSubmit_ORDINAL:
@@ -406,6 +511,22 @@ irq_call(struct kcap *k, struct call *c)
 		Interrupt_mask_Results_init_result(res, &r);
 		return dev_result(c, r, e);
 	}
+	case Interrupt_info_ORDINAL: {
+		Interrupt_info_Results_B res;
+		InterruptInfo_B in;
+		PciAddress_B a;
+		struct kddf_info i;
+		(void)kddf_info(pid, k->h, &i);		/* a stale route reports zeros */
+		Interrupt_info_Results_init_root(builder(), &res);
+		Interrupt_info_Results_init_info(res, &in);
+		InterruptInfo_init_device(in, &a);
+		pci_set(a, &i.addr);
+		InterruptInfo_set_kind(in, i.kind);
+		InterruptInfo_set_index(in, i.index);
+		InterruptInfo_set_masked(in, i.masked);
+		InterruptInfo_set_generation(in, i.gen);
+		return reply(c, NULL, 0);
+	}
 	}
 	unimplemented(c);
 }
@@ -442,6 +563,23 @@ pool_call(struct kcap *k, struct call *c)
 
 	if (params(c, &root) < 0)
 		return;
+	if (c->method == DMAPool_info_ORDINAL) {
+		DMAPool_info_Results_B res;
+		DmaPoolInfo_B in;
+		PciAddress_B a;
+		struct kddf_info i;
+		(void)kddf_info(pid, k->claim, &i);	/* a stale pool reports zeros */
+		DMAPool_info_Results_init_root(builder(), &res);
+		DMAPool_info_Results_init_info(res, &in);
+		DmaPoolInfo_init_device(in, &a);
+		pci_set(a, &i.addr);
+		DmaPoolInfo_set_budgetBytes(in, i.budget);
+		DmaPoolInfo_set_usedBytes(in, i.used);
+		DmaPoolInfo_set_liveBuffers(in, i.buffers);
+		DmaPoolInfo_set_backend(in, DmaBackend_bounce);
+		DmaPoolInfo_set_generation(in, i.gen);
+		return reply(c, NULL, 0);
+	}
 	if (c->method != DMAPool_allocateBuffer_ORDINAL)
 		return unimplemented(c);
 	DMAPool_allocateBuffer_Params_R p = { root };
@@ -481,12 +619,15 @@ buf_call(struct kcap *k, struct call *c)
 		DmaSubmitResult_B r;
 		DmaDescriptor_R d;
 		ddf_handle tok = 0;
-		if (DMABuffer_submitDescriptor_Params_get_descriptor(p, &d) < 0)
+		if (DMABuffer_submitDescriptor_Params_get_descriptor(p, &d) < 0) {
 			e = E_INVAL;
-		else
-			e = kddf_dma_submit(pid, k->h, DmaDescriptor_get_queue(d), DmaDescriptor_get_slot(d),
-			    DmaDescriptor_get_offset(d), DmaDescriptor_get_length(d),
-			    DmaDescriptor_get_flags(d), &tok);
+		} else {
+			const struct ddf_desc dd = { DmaDescriptor_get_queue(d), DmaDescriptor_get_slot(d),
+				DmaDescriptor_get_offset(d), DmaDescriptor_get_length(d),
+				DmaDescriptor_get_flags(d), DmaDescriptor_get_next(d),
+				DmaDescriptor_get_deferred(d) };
+			e = kddf_dma_submit_desc(pid, k->h, &dd, &tok);
+		}
 		DMABuffer_submitDescriptor_Results_init_root(builder(), &res);
 		DMABuffer_submitDescriptor_Results_init_result(res, &r);
 		if (e)
@@ -537,6 +678,23 @@ buf_call(struct kcap *k, struct call *c)
 		DMABuffer_free_Results_init_result(res, &r);
 		return dev_result(c, r, e);
 	}
+	case DMABuffer_info_ORDINAL: {
+		DMABuffer_info_Results_B res;
+		DmaBufferInfo_B in;
+		struct kddf_info i;
+		if (kddf_info(pid, k->h, &i) < 0) {
+			i.state = KDDF_BUFINFO_FREED;	/* freed, reset or torn down */
+			i.gen = ddf_handle_gen(k->h);
+		}
+		DMABuffer_info_Results_init_root(builder(), &res);
+		DMABuffer_info_Results_init_info(res, &in);
+		DmaBufferInfo_set_size(in, i.size);
+		DmaBufferInfo_set_direction(in, i.dir);
+		DmaBufferInfo_set_state(in, i.state);
+		DmaBufferInfo_set_generation(in, i.gen);
+		DmaBufferInfo_set_inFlight(in, i.inflight);
+		return reply(c, NULL, 0);
+	}
 	}
 	unimplemented(c);
 }
@@ -577,10 +735,7 @@ audit_call(struct kcap *k, struct call *c)
 		AuditEntry_set_sequence(e, recs[i].seq);
 		AuditEntry_set_monotonicNanos(e, recs[i].time_ns);
 		AuditEntry_init_device(e, &a);
-		PciAddress_set_segment(a, recs[i].addr.segment);
-		PciAddress_set_bus(a, recs[i].addr.bus);
-		PciAddress_set_device(a, recs[i].addr.device);
-		PciAddress_set_function(a, recs[i].addr.function);
+		pci_set(a, &recs[i].addr);
 		AuditEntry_set_event(e, recs[i].event);
 		AuditEntry_set_generation(e, recs[i].generation);
 		AuditEntry_set_detail(e, recs[i].detail);
@@ -620,6 +775,11 @@ kddf_kobj_destroy(struct kobj *o)
 		waiter_unlink(k);
 		wait_reply(c, E_STALE, k->h);
 	}
+	for (struct kcap **pp = &all_kcaps; *pp; pp = &(*pp)->all_next)
+		if (*pp == k) {
+			*pp = k->all_next;
+			break;
+		}
 	bool live = k->claim && ddf_claim_get(kddf_ledger(), k->claim);
 	switch (live ? k->kind : 0) {
 	case KC_MMIO: (void)kddf_mmio_release(k->owner, k->h); break;
@@ -683,6 +843,21 @@ grant_insert(struct proc *p, const struct mf_grant *g, struct kcap *k)
 	kprintf("capos: ddf-grant pid=%u grant=%s kind=%s\n", p->pid, nm, mf_source_name(g->source));
 }
 
+/* Descriptors in flight per virtio claim (a virtio-blk request is a chain of 3). */
+#define VIRTIO_INFLIGHT 128u
+
+/* The BAR of the service's first DeviceMmio grant on this function (0xff: none). */
+static uint8_t
+mmio_bar(const struct mf_service *s, const struct mf_grant *first)
+{
+	for (uint32_t i = 0; i < s->ngrants; i++) {
+		const struct mf_grant *g = &man.grants[s->first_grant + i];
+		if (g->source == MF_SRC_DEVICE_MMIO && same_pci(&g->pci, &first->pci))
+			return g->bar;
+	}
+	return 0xff;
+}
+
 /* One claim for every distinct function among the service's device grants. */
 static void
 grant_function(struct proc *p, const struct mf_service *s, const struct mf_grant *first)
@@ -708,14 +883,13 @@ grant_function(struct proc *p, const struct mf_service *s, const struct mf_grant
 		sel.device = first->pci.device;
 		sel.instance = first->pci.instance;
 	}
-	/* Selected-write policy by device: transitional virtio (legacy header in an I/O
-	 * BAR0) gets the legacy rules; any other function gets no writable register. */
+	/* Selected-write policy by device: virtio by the granted BAR (legacy header in an
+	 * I/O BAR0, or the modern common configuration), NVMe; any other function gets no
+	 * writable register. */
 	uint8_t fmt = KDDF_FMT_NONE;
-	bool virtio_legacy = sel.kind == DDF_SEL_IDS && sel.vendor == 0x1af4 &&
-	    sel.device >= 0x1000 && sel.device <= 0x103f;
-	if (virtio_legacy) {
-		kddf_policy_virtio_legacy(&pol, p->pid, budget, 8);
-		fmt = KDDF_FMT_VIRTIO_LEGACY;
+	int e = kddf_claim_virtio(&sel, mmio_bar(s, first), p->pid, budget, VIRTIO_INFLIGHT, &claim);
+	if (e != E_NOTSUP) {
+		fmt = KDDF_FMT_VIRTIO_LEGACY;	/* or modern: the label says which */
 	} else if (kddf_nvme_selects(&sel)) {
 		kddf_policy_nvme(&pol, p->pid, budget);
 		fmt = KDDF_FMT_NVME;
@@ -726,7 +900,8 @@ grant_function(struct proc *p, const struct mf_service *s, const struct mf_grant
 		pol.max_inflight = 8;
 		memcpy(pol.label, "read-only", 10);
 	}
-	int e = kddf_claim(&sel, &pol, fmt, &claim);
+	if (e == E_NOTSUP)
+		e = kddf_claim(&sel, &pol, fmt, &claim);
 	if (e) {
 		kprintf("capos: ddf-grant-refused pid=%u service=%s reason=%s\n", p->pid, p->name,
 			err_name(e));
@@ -736,7 +911,7 @@ grant_function(struct proc *p, const struct mf_service *s, const struct mf_grant
 	uint32_t ci = ddf_handle_index(claim);
 	kprintf("capos: ddf-claim pid=%u device=%02x:%02x.%x id=%04x:%04x budget=%lu policy=%s\n",
 		p->pid, c->fn.addr.bus, c->fn.addr.device, c->fn.addr.function, c->fn.vendor,
-		c->fn.device, budget, pol.label);
+		c->fn.device, budget, c->pol.label);
 	for (uint32_t i = 0; i < s->ngrants; i++) {
 		const struct mf_grant *g = &man.grants[s->first_grant + i];
 		ddf_handle h = 0;
@@ -744,11 +919,17 @@ grant_function(struct proc *p, const struct mf_service *s, const struct mf_grant
 			continue;
 		if (g->source == MF_SRC_DEVICE_MMIO) {
 			uint64_t len = g->bar < DDF_MAX_BARS ? c->fn.bar[g->bar].size : 0;
+			struct kcap *k = NULL;
 			e = kddf_mmio_grant(p->pid, claim, g->bar, 0, len, &h);
-			grant_insert(p, g, e ? NULL : kcap_new(KC_MMIO, p->pid, ci, claim, h));
+			if (!e && (k = kcap_new(KC_MMIO, p->pid, ci, claim, h)))
+				k->bar = g->bar;
+			grant_insert(p, g, k);
 		} else if (g->source == MF_SRC_INTERRUPT) {
+			struct kcap *k = NULL;
 			e = kddf_irq_route(p->pid, claim, DDF_IRQ_MSIX, g->irq_index, &h);
-			grant_insert(p, g, e ? NULL : kcap_new(KC_IRQ, p->pid, ci, claim, h));
+			if (!e && (k = kcap_new(KC_IRQ, p->pid, ci, claim, h)))
+				k->index = g->irq_index;
+			grant_insert(p, g, k);
 		} else {
 			grant_insert(p, g, kcap_new(KC_POOL, p->pid, ci, claim, 0));
 		}

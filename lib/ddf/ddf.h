@@ -93,6 +93,32 @@ struct ddf_policy {
 	char label[16];          /* write-policy label shown in info and `devices` */
 };
 
+/*
+ * Descriptor flags the ledger understands: the split-virtqueue values
+ * (virtio 1.x §2.7.5). NEXT chains to `next`; WRITE marks a buffer the
+ * device writes (the used length is attributed to those). INDIRECT and
+ * every other bit are refused: an indirect table would hold addresses the
+ * driver wrote.
+ */
+#define DDF_DESC_F_NEXT 1u
+#define DDF_DESC_F_WRITE 2u
+
+/*
+ * One descriptor as a driver submits it. A chain is built members first,
+ * each with deferred = 1 (written into the table, not made available), then
+ * the head with deferred = 0: the head publishes the whole chain once every
+ * link names a live, deferred, unpublished descriptor of the same claim and
+ * queue, with no cycle and at most the queue depth of links.
+ */
+struct ddf_desc {
+	uint16_t queue, slot;
+	uint64_t off;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+	uint8_t deferred;
+};
+
 /* ---- handles: (kind, index, generation), never 0 ---- */
 
 typedef uint64_t ddf_handle;
@@ -208,6 +234,11 @@ struct ddf_sub {
 	uint64_t offset;
 	uint32_t length;
 	uint32_t bytes;                  /* reported by the device */
+	uint16_t flags;                  /* DDF_DESC_F_* as submitted */
+	uint16_t next;                   /* slot of the next chain member (flags NEXT) */
+	uint8_t deferred;                /* written into the table, not made available yet */
+	uint8_t member;                  /* published as a non-head chain member */
+	uint32_t link;                   /* published chain: next member's sub index + 1, 0 = end */
 };
 
 struct ddf_tables {
@@ -255,9 +286,11 @@ struct ddf_ops {
 	int (*dma_map)(void *ctx, const struct ddf_claim *c, uint64_t buf_cookie, uint64_t size,
 	    uint64_t *map_cookie);
 	void (*dma_unmap)(void *ctx, const struct ddf_claim *c, uint64_t map_cookie);
-	/* write the device-visible descriptor for (buffer + off, len) into queue slot */
+	/* write the device-visible descriptor for (buffer + off, len, flags, next) into queue
+	 * slot; unless `deferred`, then make the slot available to the device (a head) */
 	void (*publish)(void *ctx, const struct ddf_claim *c, uint16_t queue, uint16_t slot,
-	    uint64_t buf_cookie, uint64_t off, uint32_t len, uint16_t flags);
+	    uint64_t buf_cookie, uint64_t off, uint32_t len, uint16_t flags, uint16_t next,
+	    int deferred);
 	/* bus mastering is off: wait until the function cannot touch memory any more */
 	void (*drain)(void *ctx, const struct ddf_claim *c);
 	void (*scrub_free)(void *ctx, const struct ddf_claim *c, uint64_t buf_cookie, uint64_t size);
@@ -284,6 +317,8 @@ void ddf_init(struct ddf_ledger *l, const struct ddf_tables *t, const struct ddf
  * check. Claims require a nonzero owner, so owner 0 owns nothing.
  */
 
+/* The function a selector names (what ddf_claim would claim); E_NOENT when absent. */
+int ddf_find_func(struct ddf_ledger *l, const struct ddf_selector *sel, struct ddf_func *out);
 /* Claims (manifest grant). Out: the claim handle. */
 int ddf_claim(struct ddf_ledger *l, const struct ddf_selector *sel, const struct ddf_policy *pol,
     ddf_handle *out);
@@ -340,11 +375,25 @@ int ddf_dma_map(struct ddf_ledger *l, uint32_t owner, ddf_handle buf, uint64_t *
 int ddf_dma_free(struct ddf_ledger *l, uint32_t owner, ddf_handle buf);
 /* Cap release of a DMABuffer: free when idle; when device-visible, reset the device. */
 int ddf_dma_release(struct ddf_ledger *l, uint32_t owner, ddf_handle buf);
+/* A lone descriptor (a head without NEXT): ddf_dma_submit_desc with next 0, not deferred. */
 int ddf_dma_submit(struct ddf_ledger *l, uint32_t owner, ddf_handle buf, uint16_t queue,
     uint16_t slot, uint64_t off, uint32_t len, uint16_t flags, ddf_handle *token);
-/* From the kernel's completion path (used ring / CQ entry parsed). E_STALE: ignored. */
+/* A chain member (deferred) or a head (struct ddf_desc). Out: the descriptor's token. */
+int ddf_dma_submit_desc(struct ddf_ledger *l, uint32_t owner, ddf_handle buf,
+    const struct ddf_desc *d, ddf_handle *token);
+/*
+ * From the kernel's completion path (used ring / CQ entry parsed), naming a
+ * head's token: every descriptor of its chain is done. A lone descriptor is
+ * credited min(bytes, length); in a chain the bytes go to the WRITE members
+ * in chain order, each at most its length. E_STALE: ignored.
+ */
 int ddf_dma_device_done(struct ddf_ledger *l, ddf_handle token, uint32_t bytes);
-/* The driver collects a completion: 0 and *bytes, or E_AGAIN while the device is busy. */
+/*
+ * The driver collects a completion: 0 and *bytes, or E_AGAIN while the
+ * device is busy. A head's token collects its whole chain (*bytes is the
+ * sum credited); a published member's token is refused (E_INVAL); a
+ * deferred (unpublished) member's token retracts it (*bytes = 0).
+ */
 int ddf_dma_complete(struct ddf_ledger *l, uint32_t owner, ddf_handle buf, ddf_handle token,
     uint32_t *bytes);
 
@@ -353,6 +402,9 @@ void ddf_totals(const struct ddf_ledger *l, struct ddf_totals *out);
 int ddf_claim_totals(const struct ddf_ledger *l, ddf_handle claim, struct ddf_totals *out);
 const struct ddf_claim *ddf_claim_get(const struct ddf_ledger *l, ddf_handle claim);
 const struct ddf_buffer *ddf_buffer_get(const struct ddf_ledger *l, ddf_handle buf);
+/* The claim of a window, route, buffer or claim handle `owner` presents (decode errors as
+ * any request: E_BADF, E_STALE, E_BUSY, E_PERM); for info and the kernel's format checks. */
+int ddf_object_claim(const struct ddf_ledger *l, uint32_t owner, ddf_handle h, ddf_handle *claim);
 /* Recount every aggregate from the object tables: 0 when consistent, E_CORRUPT otherwise. */
 int ddf_check_invariants(const struct ddf_ledger *l);
 

@@ -29,10 +29,33 @@ buf_live(const struct ddf_buffer *b)
 	return b->state != DDF_BUF_FREE && b->state != DDF_BUF_RETIRED;
 }
 
+/*
+ * A live descriptor's chain fields: deferred only while submitted and never
+ * a member; a link names a live member of the same claim, queue and state,
+ * at the slot this descriptor's `next` says.
+ */
+static int
+check_chain(const struct ddf_ledger *l, const struct ddf_sub *s)
+{
+	if (s->deferred && (s->state != DDF_SUB_SUBMITTED || s->member || s->link))
+		return E_CORRUPT;
+	if (!s->link)
+		return 0;
+	if (s->link > l->t.nsubs || !(s->flags & DDF_DESC_F_NEXT))
+		return E_CORRUPT;
+	const struct ddf_sub *m = &l->t.subs[s->link - 1];
+	if (m == s || !m->member || m->state != s->state || m->claim != s->claim ||
+	    m->queue != s->queue || m->slot != s->next)
+		return E_CORRUPT;
+	return 0;
+}
+
 /* Local invariants of each live object, independent of the aggregates. */
 static int
 check_objects(const struct ddf_ledger *l)
 {
+	int err;
+
 	for (uint32_t i = 0; i < l->t.nwindows; i++) {
 		const struct ddf_window *w = &l->t.windows[i];
 		if (w->state != DDF_WIN_GRANTED && w->state != DDF_WIN_MAPPED)
@@ -85,6 +108,8 @@ check_objects(const struct ddf_ledger *l)
 		if (!buf_live(b) || b->claim != s->claim ||
 		    ddf_desc_check(b->size, s->offset, s->length) < 0 || s->bytes > s->length)
 			return E_CORRUPT;
+		if ((err = check_chain(l, s)) < 0)
+			return err;
 	}
 	return 0;
 }

@@ -171,9 +171,73 @@ submit_check(struct ddf_ledger *l, const struct ddf_claim *c, const struct ddf_b
 	return 0;
 }
 
+/* The unpublished (deferred) member of claim ci at (queue, slot), or NULL. */
+static struct ddf_sub *
+deferred_at(struct ddf_ledger *l, uint32_t ci, uint16_t queue, uint16_t slot)
+{
+	for (uint32_t i = 0; i < l->t.nsubs; i++) {
+		struct ddf_sub *s = &l->t.subs[i];
+		if (s->state == DDF_SUB_SUBMITTED && s->deferred && s->claim == ci &&
+		    s->queue == queue && s->slot == slot)
+			return s;
+	}
+	return NULL;
+}
+
+/*
+ * A head's chain: every link names a deferred member of the same claim and
+ * queue; at most the queue depth of descriptors in all, which also ends a
+ * cycle among deferred members (the head's own slot is free, so it cannot
+ * be linked to).
+ */
+static int
+chain_check(struct ddf_ledger *l, const struct ddf_claim *c, const struct ddf_desc *d)
+{
+	uint32_t ci = (uint32_t)(c - l->t.claims), n = 1;
+	uint16_t flags = d->flags, next = d->next;
+
+	while (flags & DDF_DESC_F_NEXT) {
+		const struct ddf_sub *m = deferred_at(l, ci, d->queue, next);
+		if (!m || ++n > c->qdepth[d->queue])
+			return E_INVAL;
+		flags = m->flags;
+		next = m->next;
+	}
+	return 0;
+}
+
+/* Publish the chain behind head h (already checked): members become part of it. */
+static void
+chain_link(struct ddf_ledger *l, uint32_t ci, struct ddf_sub *h)
+{
+	struct ddf_sub *prev = h;
+
+	while (prev->flags & DDF_DESC_F_NEXT) {
+		struct ddf_sub *m = deferred_at(l, ci, h->queue, prev->next);
+		m->deferred = 0;
+		m->member = 1;
+		prev->link = (uint32_t)(m - l->t.subs) + 1;
+		prev = m;
+	}
+}
+
+static int
+desc_check(struct ddf_ledger *l, const struct ddf_claim *c, const struct ddf_desc *d)
+{
+	if (d->flags & ~(DDF_DESC_F_NEXT | DDF_DESC_F_WRITE))
+		return E_INVAL;               /* INDIRECT: a table of driver-written addresses */
+	if (d->flags & DDF_DESC_F_NEXT) {
+		if (d->queue >= DDF_MAX_QUEUES || d->next >= c->qdepth[d->queue] || d->next == d->slot)
+			return E_RANGE;
+	} else if (d->next != 0) {
+		return E_INVAL;
+	}
+	return d->deferred ? 0 : chain_check(l, c, d);
+}
+
 int
-ddf_dma_submit(struct ddf_ledger *l, uint32_t owner, ddf_handle buf, uint16_t queue,
-    uint16_t slot, uint64_t off, uint32_t len, uint16_t flags, ddf_handle *token)
+ddf_dma_submit_desc(struct ddf_ledger *l, uint32_t owner, ddf_handle buf,
+    const struct ddf_desc *d, ddf_handle *token)
 {
 	struct ddf_buffer *b;
 	struct ddf_claim *c;
@@ -183,24 +247,43 @@ ddf_dma_submit(struct ddf_ledger *l, uint32_t owner, ddf_handle buf, uint16_t qu
 
 	if ((err = ddf__buffer(l, buf, owner, &b, &c)) < 0)
 		return ddf__reject(l, NULL, owner, DDF_OP_DMA_SUBMIT, err);
-	if ((err = submit_check(l, c, b, queue, slot, off, len, &si)) < 0)
+	if ((err = submit_check(l, c, b, d->queue, d->slot, d->off, d->len, &si)) < 0 ||
+	    (err = desc_check(l, c, d)) < 0)
 		return ddf__reject(l, c, owner, DDF_OP_DMA_SUBMIT, err);
-	l->ops->publish(l->ctx, c, queue, slot, b->cookie, off, len, flags);
+	/* Members were written into the table first; the head makes the chain available. */
+	l->ops->publish(l->ctx, c, d->queue, d->slot, b->cookie, d->off, d->len, d->flags,
+	    d->next, d->deferred);
 	s = &l->t.subs[si];
 	s->state = DDF_SUB_SUBMITTED;
 	s->claim = (uint32_t)(c - l->t.claims);
 	s->buf = (uint32_t)(b - l->t.buffers);
-	s->queue = queue;
-	s->slot = slot;
-	s->offset = off;
-	s->length = len;
+	s->queue = d->queue;
+	s->slot = d->slot;
+	s->offset = d->off;
+	s->length = d->len;
 	s->bytes = 0;
+	s->flags = d->flags;
+	s->next = d->next;
+	s->deferred = d->deferred != 0;
+	s->member = 0;
+	s->link = 0;
+	if (!s->deferred)
+		chain_link(l, s->claim, s);
 	b->submitted++;
 	c->inflight++;
 	ddf__buf_settle(b);
 	*token = ddf_handle_make(DDF_K_TOKEN, si, s->gen);
-	ddf__audit(l, c, owner, DDF_EV_SUBMIT, s->gen, ((uint64_t)queue << 16) | slot);
+	ddf__audit(l, c, owner, DDF_EV_SUBMIT, s->gen, ((uint64_t)d->queue << 16) | d->slot);
 	return 0;
+}
+
+int
+ddf_dma_submit(struct ddf_ledger *l, uint32_t owner, ddf_handle buf, uint16_t queue,
+    uint16_t slot, uint64_t off, uint32_t len, uint16_t flags, ddf_handle *token)
+{
+	const struct ddf_desc d = { queue, slot, off, len, flags, 0, 0 };
+
+	return ddf_dma_submit_desc(l, owner, buf, &d, token);
 }
 
 /* Decode a token; E_STALE unless it names a live submission of a live claim. */
@@ -223,29 +306,73 @@ token_of(struct ddf_ledger *l, ddf_handle token, struct ddf_sub **out, struct dd
 	return 0;
 }
 
-int
-ddf_dma_device_done(struct ddf_ledger *l, ddf_handle token, uint32_t bytes)
+/* One descriptor of a finished chain: SUBMITTED -> DONE with `bytes` credited. */
+static void
+sub_done(struct ddf_ledger *l, struct ddf_claim *c, struct ddf_sub *s, uint32_t bytes)
 {
-	struct ddf_sub *s;
-	struct ddf_claim *c;
-	struct ddf_buffer *b;
-	int err;
+	struct ddf_buffer *b = &l->t.buffers[s->buf];
 
-	if ((err = token_of(l, token, &s, &c)) < 0)
-		return ddf__reject(l, NULL, 0, DDF_OP_DMA_DONE, err);
-	if (s->state != DDF_SUB_SUBMITTED)
-		return ddf__reject(l, c, 0, DDF_OP_DMA_DONE, E_STALE);   /* completed twice */
-	b = &l->t.buffers[s->buf];
 	s->state = DDF_SUB_DONE;
-	/* A device claiming more than the descriptor allowed is not believed. */
-	s->bytes = bytes > s->length ? s->length : bytes;
+	s->bytes = bytes;
 	b->submitted--;
 	b->done++;
 	c->inflight--;
 	c->completed++;
 	ddf__buf_settle(b);
-	ddf__audit(l, c, c->owner, DDF_EV_COMPLETE, s->gen, s->bytes);
+}
+
+int
+ddf_dma_device_done(struct ddf_ledger *l, ddf_handle token, uint32_t bytes)
+{
+	struct ddf_sub *s;
+	struct ddf_claim *c;
+	uint32_t total;
+	int err;
+
+	if ((err = token_of(l, token, &s, &c)) < 0)
+		return ddf__reject(l, NULL, 0, DDF_OP_DMA_DONE, err);
+	if (s->state != DDF_SUB_SUBMITTED || s->deferred || s->member)
+		return ddf__reject(l, c, 0, DDF_OP_DMA_DONE, E_STALE);   /* twice, or not a head */
+	/* A device claiming more than the descriptors allowed is not believed. */
+	if (!s->link) {
+		sub_done(l, c, s, bytes > s->length ? s->length : bytes);
+	} else {
+		for (struct ddf_sub *m = s; m; m = m->link ? &l->t.subs[m->link - 1] : NULL) {
+			uint32_t give = 0;
+			if (m->flags & DDF_DESC_F_WRITE) {
+				give = bytes > m->length ? m->length : bytes;
+				bytes -= give;
+			}
+			sub_done(l, c, m, give);
+		}
+	}
+	total = 0;
+	for (struct ddf_sub *m = s; m; m = m->link ? &l->t.subs[m->link - 1] : NULL)
+		total += m->bytes;
+	ddf__audit(l, c, c->owner, DDF_EV_COMPLETE, s->gen, total);
 	return 0;
+}
+
+/* Free a collected (or retracted) descriptor's token and settle its buffer. */
+static uint32_t
+sub_collect(struct ddf_ledger *l, struct ddf_claim *c, struct ddf_sub *s)
+{
+	struct ddf_buffer *b = &l->t.buffers[s->buf];
+	uint32_t bytes = s->bytes;
+
+	if (s->state == DDF_SUB_DONE) {
+		b->done--;
+		c->completed--;
+	} else {
+		b->submitted--;                       /* a retracted deferred member */
+		c->inflight--;
+	}
+	s->buf = UINT32_MAX;
+	s->deferred = s->member = 0;
+	s->link = 0;
+	s->state = ddf__bump(&s->gen) ? DDF_SUB_FREE : DDF_SUB_RETIRED;
+	ddf__buf_settle(b);
+	return bytes;
 }
 
 int
@@ -255,6 +382,7 @@ ddf_dma_complete(struct ddf_ledger *l, uint32_t owner, ddf_handle buf, ddf_handl
 	struct ddf_buffer *b;
 	struct ddf_claim *c, *tc;
 	struct ddf_sub *s;
+	uint32_t total = 0;
 	int err;
 
 	if ((err = ddf__buffer(l, buf, owner, &b, &c)) < 0)
@@ -263,13 +391,16 @@ ddf_dma_complete(struct ddf_ledger *l, uint32_t owner, ddf_handle buf, ddf_handl
 		return ddf__reject(l, c, owner, DDF_OP_DMA_COMPLETE, err);
 	if (tc != c || s->buf != (uint32_t)(b - l->t.buffers))
 		return ddf__reject(l, c, owner, DDF_OP_DMA_COMPLETE, E_PERM);
-	if (s->state == DDF_SUB_SUBMITTED)
+	if (s->member)
+		return ddf__reject(l, c, owner, DDF_OP_DMA_COMPLETE, E_INVAL);  /* via its head */
+	if (s->state == DDF_SUB_SUBMITTED && !s->deferred)
 		return E_AGAIN;                       /* pending: not a refusal */
-	*bytes = s->bytes;
-	b->done--;
-	c->completed--;
-	s->buf = UINT32_MAX;
-	s->state = ddf__bump(&s->gen) ? DDF_SUB_FREE : DDF_SUB_RETIRED;
-	ddf__buf_settle(b);
+	/* A deferred member was never made available: retracting it is safe. */
+	while (s) {
+		struct ddf_sub *next = s->link ? &l->t.subs[s->link - 1] : NULL;
+		total += sub_collect(l, c, s);
+		s = next;
+	}
+	*bytes = total;
 	return 0;
 }

@@ -226,8 +226,8 @@ func_matches(const struct ddf_selector *sel, const struct ddf_func *f)
 }
 
 /* Find the selected function; E_NOENT when absent. */
-static int
-find_func(struct ddf_ledger *l, const struct ddf_selector *sel, struct ddf_func *out)
+int
+ddf_find_func(struct ddf_ledger *l, const struct ddf_selector *sel, struct ddf_func *out)
 {
 	uint32_t seen = 0;
 	struct ddf_func f;
@@ -285,7 +285,7 @@ claim_check(struct ddf_ledger *l, const struct ddf_selector *sel, const struct d
 		return E_INVAL;
 	if (pol->owner == 0 || pol->nrules > DDF_MAX_RULES)
 		return E_INVAL;
-	if ((err = find_func(l, sel, f)) < 0)
+	if ((err = ddf_find_func(l, sel, f)) < 0)
 		return err;
 	for (i = 0; i < pol->nrules; i++)
 		if ((err = rule_check(f, &pol->rules[i])) < 0)
@@ -426,6 +426,8 @@ td_drain(struct ddf_ledger *l, struct ddf_claim *c, uint32_t ci)
 			b->done--;
 			c->completed--;
 		}
+		s->deferred = s->member = 0;    /* chains, published or not, go whole */
+		s->link = 0;
 		s->state = DDF_SUB_FREE;
 	}
 	for (uint32_t i = 0; i < l->t.nbuffers; i++) {
@@ -602,6 +604,30 @@ ddf_claim_get(const struct ddf_ledger *l, ddf_handle claim)
 	if (ddf__claim((struct ddf_ledger *)l, claim, DDF__KERNEL, &c) < 0)
 		return NULL;
 	return c;
+}
+
+/* An object of `owner` and its claim handle, decoded as any request would be. */
+int
+ddf_object_claim(const struct ddf_ledger *l, uint32_t owner, ddf_handle h, ddf_handle *claim)
+{
+	struct ddf_ledger *ml = (struct ddf_ledger *)l;
+	struct ddf_window *w;
+	struct ddf_route *r;
+	struct ddf_buffer *b;
+	struct ddf_claim *c;
+	int err;
+
+	switch (ddf_handle_kind(h)) {
+	case DDF_K_WINDOW: err = ddf__window(ml, h, owner, &w, &c); break;
+	case DDF_K_ROUTE: err = ddf__route(ml, h, owner, &r, &c); break;
+	case DDF_K_BUFFER: err = ddf__buffer(ml, h, owner, &b, &c); break;
+	case DDF_K_CLAIM: err = ddf__claim(ml, h, owner, &c); break;
+	default: return E_BADF;
+	}
+	if (err < 0)
+		return err;
+	*claim = ddf_handle_make(DDF_K_CLAIM, (uint32_t)(c - l->t.claims), c->gen);
+	return 0;
 }
 
 const struct ddf_buffer *

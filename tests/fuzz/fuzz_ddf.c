@@ -8,7 +8,10 @@
  *   - ddf_check_invariants recounts all aggregates (no buffer in two states,
  *     one claim per function, budget and ring depth respected);
  *   - the fake's resources agree with the ledger (frames, mappings, routes);
- *   - a teardown called its effects in the documented order.
+ *   - a teardown called its effects in the documented order;
+ *   - descriptor chains (members deferred, head publishes): only heads are
+ *     made available, INDIRECT never, and ddf_check_invariants checks every
+ *     link names a member of the same claim, queue and state.
  * At the end every owner exits and the ledger and the fake are back at zero.
  */
 #include <stdint.h>
@@ -331,8 +334,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint16_t s = u16(&in) % 40;
 			uint64_t off = u64v(&in);
 			uint32_t len = (uint32_t)u64v(&in);
-			if ((rc = ddf_dma_submit(&l, owner, b, q, s, off, len, 0, &h)) == 0)
+			/* chains: random NEXT/WRITE/INDIRECT flags, links and deferral */
+			uint8_t k = u8(&in);
+			struct ddf_desc d = { q, s, off, len, (uint16_t)(k & 7), (uint16_t)(u8(&in) % 40),
+				(uint8_t)((k >> 3) & 1) };
+			uint32_t avail0 = f.navail;
+			if ((rc = ddf_dma_submit_desc(&l, owner, b, &d, &h)) == 0) {
 				keep(&ht, h);
+				/* only a head is made available; INDIRECT is never accepted */
+				if (f.navail != avail0 + !d.deferred || (d.flags & 4))
+					abort();
+			}
 			break;
 		}
 		case 20: {

@@ -1298,6 +1298,137 @@ test_port_window_and_widths(void **state)
 	free(e);
 }
 
+/* ---- DDF21: virtq descriptor chains (members deferred, head publishes) ---- */
+
+static ddf_handle
+claim_chains(struct env *e)
+{
+	struct ddf_selector sel = { .kind = DDF_SEL_ADDR, .addr = { 0, 0, 4, 0 } };
+	struct ddf_policy p;
+	ddf_handle c = 0;
+
+	policy_virtio(&p, OWNER);
+	p.max_inflight = 12;
+	assert_int_equal(ddf_claim(&e->l, &sel, &p, &c), 0);
+	assert_int_equal(ddf_queue_configure(&e->l, OWNER, c, 0, 8), 0);
+	assert_int_equal(ddf_queue_configure(&e->l, OWNER, c, 1, 8), 0);
+	return c;
+}
+
+static int
+submit_d(struct env *e, ddf_handle b, uint16_t q, uint16_t slot, uint32_t len, uint16_t flags,
+    uint16_t next, uint8_t deferred, ddf_handle *tok)
+{
+	const struct ddf_desc d = { q, slot, 0, len, flags, next, deferred };
+	return ddf_dma_submit_desc(&e->l, OWNER, b, &d, tok);
+}
+
+#define NX DDF_DESC_F_NEXT
+#define WR DDF_DESC_F_WRITE
+
+static void
+test_chains(void **state)
+{
+	struct env *e = env_new();
+	struct snap s0, s1;
+	ddf_handle c, hb, db, sb, other, th, td, ts, tx, ty;
+	uint32_t bytes;
+
+	snap(e, &s0);
+	c = claim_chains(e);
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, c, 4096, 0, &hb), 0);
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, c, 8192, 1, &db), 0);
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, c, 4096, 1, &sb), 0);
+	/* A virtio-blk read: header (device reads) -> data (writes) -> status (writes). */
+	assert_int_equal(submit_d(e, sb, 0, 2, 1, WR, 0, 1, &ts), 0);
+	assert_int_equal(submit_d(e, db, 0, 1, 8192, NX | WR, 2, 1, &td), 0);
+	assert_int_equal(e->f.navail, 0);            /* members are not available */
+	snap(e, &s1);
+	/* Refused heads change nothing and publish nothing. */
+	uint32_t pub = count_calls(&e->f, FC_PUBLISH, 0);
+	assert_int_equal(submit_d(e, hb, 0, 0, 16, NX | 4, 1, 0, &th), E_INVAL);   /* INDIRECT */
+	assert_int_equal(submit_d(e, hb, 0, 0, 16, NX, 3, 0, &th), E_INVAL);       /* no member at 3 */
+	assert_int_equal(submit_d(e, hb, 1, 0, 16, NX, 1, 0, &th), E_INVAL);       /* other queue */
+	assert_int_equal(submit_d(e, hb, 0, 0, 16, NX, 8, 0, &th), E_RANGE);       /* next outside */
+	assert_int_equal(submit_d(e, hb, 0, 0, 16, NX, 0, 0, &th), E_RANGE);       /* to itself */
+	assert_int_equal(submit_d(e, hb, 0, 0, 16, 0, 5, 0, &th), E_INVAL);        /* next without NEXT */
+	assert_int_equal(submit_d(e, hb, 0, 1, 16, 0, 0, 0, &th), E_BUSY);         /* slot of a member */
+	assert_int_equal(count_calls(&e->f, FC_PUBLISH, 0), pub);
+	{
+		struct snap s;
+		snap(e, &s);
+		assert_memory_equal(&s.t, &s1.t, sizeof s.t);
+	}
+	/* The head publishes the chain: only the head's slot becomes available. */
+	assert_int_equal(submit_d(e, hb, 0, 0, 16, NX, 1, 0, &th), 0);
+	assert_int_equal(e->f.navail, 1);
+	assert_int_equal(e->f.avail[0], 0);
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+	/* Published: a second head cannot take the members again. */
+	assert_int_equal(submit_d(e, hb, 0, 3, 16, NX, 1, 0, &tx), E_INVAL);
+	/* Members are collected with their head, and only the head completes. */
+	assert_int_equal(ddf_dma_device_done(&e->l, td, 512), E_STALE);
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, db, td, &bytes), E_INVAL);
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, hb, th, &bytes), E_AGAIN);
+	/* The device reports more than the writable 8193 bytes: each is clamped. */
+	assert_int_equal(ddf_dma_device_done(&e->l, th, 100000), 0);
+	assert_int_equal(ddf_buffer_get(&e->l, db)->state, DDF_BUF_COMPLETING);
+	assert_int_equal(e->subs[ddf_handle_index(th)].bytes, 0);      /* device-readable */
+	assert_int_equal(e->subs[ddf_handle_index(td)].bytes, 8192);
+	assert_int_equal(e->subs[ddf_handle_index(ts)].bytes, 1);
+	assert_int_equal(ddf_dma_device_done(&e->l, th, 1), E_STALE);  /* twice */
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, hb, th, &bytes), 0);
+	assert_int_equal(bytes, 8193);
+	assert_int_equal(ddf_buffer_get(&e->l, db)->state, DDF_BUF_ALLOCATED);
+	assert_int_equal(ddf_buffer_get(&e->l, sb)->state, DDF_BUF_ALLOCATED);
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, sb, ts, &bytes), E_STALE);
+	/* A short report goes to the first writable members in order. */
+	assert_int_equal(submit_d(e, sb, 0, 2, 1, WR, 0, 1, &ts), 0);
+	assert_int_equal(submit_d(e, db, 0, 1, 8192, NX | WR, 2, 1, &td), 0);
+	assert_int_equal(submit_d(e, hb, 0, 0, 16, NX, 1, 0, &th), 0);
+	assert_int_equal(ddf_dma_device_done(&e->l, th, 600), 0);
+	assert_int_equal(e->subs[ddf_handle_index(td)].bytes, 600);
+	assert_int_equal(e->subs[ddf_handle_index(ts)].bytes, 0);
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, hb, th, &bytes), 0);
+	assert_int_equal(bytes, 600);
+	/* A cycle among deferred members never publishes: 1 -> 2 -> 1. */
+	assert_int_equal(submit_d(e, db, 0, 1, 16, NX, 2, 1, &tx), 0);
+	assert_int_equal(submit_d(e, sb, 0, 2, 16, NX, 1, 1, &ty), 0);
+	assert_int_equal(submit_d(e, hb, 0, 0, 16, NX, 1, 0, &th), E_INVAL);
+	/* Deferred members can be retracted (never made available): 0 bytes. */
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, db, tx, &bytes), 0);
+	assert_int_equal(bytes, 0);
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, sb, ty, &bytes), 0);
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, sb, ty, &bytes), E_STALE);
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+	/* A chain of another claim's member is refused (it is not this claim's). */
+	{
+		struct ddf_selector sel = { .kind = DDF_SEL_ADDR, .addr = { 0, 0, 5, 0 } };
+		struct ddf_policy p;
+		ddf_handle c2, t2;
+		policy_virtio(&p, OWNER);
+		p.nrules = 0;                        /* function 5 (NVMe) has no BAR 4 */
+		assert_int_equal(ddf_claim(&e->l, &sel, &p, &c2), 0);
+		assert_int_equal(ddf_queue_configure(&e->l, OWNER, c2, 0, 8), 0);
+		assert_int_equal(ddf_dma_alloc(&e->l, OWNER, c2, 4096, 0, &other), 0);
+		assert_int_equal(submit_d(e, other, 0, 1, 16, 0, 0, 1, &t2), 0);
+		assert_int_equal(submit_d(e, hb, 0, 0, 16, NX, 1, 0, &th), E_INVAL);
+		assert_int_equal(ddf_teardown(&e->l, c2, DDF_TD_RELEASE), 0);
+	}
+	/* Teardown with a published chain in flight and a deferred member left over. */
+	assert_int_equal(submit_d(e, sb, 0, 2, 1, WR, 0, 1, &ts), 0);
+	assert_int_equal(submit_d(e, hb, 0, 0, 16, NX, 2, 0, &th), 0);
+	assert_int_equal(submit_d(e, db, 1, 5, 64, 0, 0, 1, &tx), 0);
+	uint32_t from = e->f.nlog;
+	assert_int_equal(ddf_teardown(&e->l, c, DDF_TD_RESET), 0);
+	assert_teardown_order(&e->f, from);
+	assert_int_equal(ddf_dma_device_done(&e->l, th, 1), E_STALE);
+	assert_int_equal(ddf_dma_complete(&e->l, OWNER, db, tx, &bytes), E_STALE);
+	assert_int_equal(ddf_owner_gone(&e->l, OWNER, DDF_TD_EXIT), 1);
+	assert_back_to(e, &s0);
+	free(e);
+}
+
 int
 main(void)
 {
@@ -1320,6 +1451,7 @@ main(void)
 		cmocka_unit_test(test_forged_and_full),     /* DDF18 */
 		cmocka_unit_test(test_corruption_detected), /* DDF19 */
 		cmocka_unit_test(test_port_window_and_widths), /* DDF20 */
+		cmocka_unit_test(test_chains),              /* DDF21 */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

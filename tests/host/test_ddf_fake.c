@@ -188,9 +188,15 @@ f_dma_unmap(void *ctx, const struct ddf_claim *c, uint64_t mck)
 
 static void
 f_publish(void *ctx, const struct ddf_claim *c, uint16_t q, uint16_t slot, uint64_t bck,
-    uint64_t off, uint32_t len, uint16_t flags)
+    uint64_t off, uint32_t len, uint16_t flags, uint16_t next, int deferred)
 {
-	rec(ctx, FC_PUBLISH);
+	struct fake *f = ctx;
+	rec(f, FC_PUBLISH);
+	if (!deferred) {
+		if (f->navail < FAKE_AVAIL)
+			f->avail[f->navail] = slot;
+		f->navail++;
+	}
 }
 
 static void

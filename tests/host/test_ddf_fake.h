@@ -17,6 +17,7 @@ enum fake_call {
 
 #define FAKE_LOG 512
 #define FAKE_FUNCS 8
+#define FAKE_AVAIL 64
 
 struct fake {
 	struct ddf_func funcs[FAKE_FUNCS];
@@ -32,6 +33,8 @@ struct fake {
 	uint64_t last_addr_cookie, last_addr_off;            /* write_dma_addr arguments */
 	uint32_t writes, reads, eois;
 	uint64_t now;
+	uint16_t avail[FAKE_AVAIL];   /* slots made available (chain heads), in order */
+	uint32_t navail;
 	/* scrub_free sees the buffer in SCRUBBING through the ledger */
 	const struct ddf_ledger *l;
 	int scrub_saw_bad_state;

@@ -108,8 +108,10 @@ def test_nothing_leaked(run):
         for k in ("claims", "mappings", "routes", "pool_bytes", "buffers", "inflight"):
             assert t[k] == "0", (at, k, t)
     assert ledgers["start"]["free_frames"] == ledgers["end"]["free_frames"]
-    # DMA really was in flight when the driver exited
-    assert ledgers["exit-inflight"]["inflight"] == "1"
+    # DMA really was outstanding when the driver exited: in flight, or completed by a
+    # virtio-rng that serves entries it was not notified of, but never collected
+    t = ledgers["exit-inflight"]
+    assert int(t["inflight"]) + int(t["completed"]) == 1, t
     assert int(ledgers["exit-inflight"]["free_frames"]) < int(ledgers["base"]["free_frames"])
 
 

@@ -43,18 +43,20 @@ $(eval $(call BLK_PROG,bench-blk,user/bench-blk/main.c user/drivers/captime.c))
 
 # ---- blk-ramdisk: a TEST FIXTURE serving BlockDevice from memory ----
 $(eval $(call BLK_PROG,blk-ramdisk,user/tests/blk-ramdisk/main.c $(BLKPROC_SRCS)))
+# capenv-check: the binding on QEMU's virtio-rng (a test program)
+$(eval $(call BLK_PROG,capenv-check,user/tests/capenv-check/main.c $(CAPENV_SRCS)))
 
 # ---- test and bench manifests (capos.manifest=NAME.mf), validated against
 # the block binaries (the drivers' own, mk/drv-*.mk, and this fragment's) ----
 BLK_MANIFESTS := test-blk-ram test-blk-ram-restart test-blk-ram-bench test-blk-write \
-	test-blk-read test-blk-vblk test-blk-notdisk test-blk-crash
+	test-blk-read test-blk-vblk test-blk-notdisk test-blk-crash test-capenv
 # bench_blk.py boots capOS for a device only when its manifest is in the
 # build: offer it only once that device's driver process exists.
 BLK_MANIFESTS += $(if $(wildcard user/drivers/virtio_blk/main.c),bench-blk-virtio)
 BLK_MANIFESTS += $(if $(wildcard user/drivers/nvme/main.c),bench-blk-nvme)
 $(BUILD)/blk-test.bins: mk/blk.mk | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	@printf '%s\n' virtio-blk nvme blk-client blk-ramdisk bench-blk > $@
+	@printf '%s\n' virtio-blk nvme blk-client blk-ramdisk bench-blk capenv-check > $@
 define BLK_MANIFEST
 $(BUILD)/bins/$(1).mf: user/tests/$(1).json $(BUILD)/blk-test.bins $(BUILD)/tools/mkmanifest \
 		schema/manifest.capnp

@@ -233,3 +233,26 @@ def test_vblk_killed_mid_io_restarted(boot):
     audit = c[("blk-hammer", "audit-teardown")][0]
     assert audit[0] == "pass" and int(audit[1]["teardown"]) >= 1, audit
     assert "blk-client: blk-hammer done failures=0" in t
+
+
+# ---- the caps binding itself, on QEMU's virtio-rng ----
+
+def test_capenv_on_virtio_rng(boot):
+    """capenv (user/drivers/capenv.c) over the kernel's device caps on a real
+    device: config snapshot with zeroed BARs, the legacy port window, refused
+    writes and windows, DMA handles (generation, double free, reuse, budget),
+    a brokered queue PFN, reset making every handle stale, the calibrated
+    clock and an interrupt wait that times out."""
+    m = boot(machine="pc", cmdline="capos.manifest=test-capenv.mf",
+             extra=["-device", "virtio-rng-pci,disable-legacy=off,addr=0x6"])
+    m.wait_for(r"capenv-check: done failures=\d+", TIMEOUT)
+    t = m.text
+    res = {mm.group(1): mm.group(2) for mm in
+           re.finditer(r"^capenv-check: (\S+) result=(\w+)", t, re.M)}
+    assert res and all(v == "pass" for v in res.values()), (res, m.log_path)
+    for name in ("open", "config", "config-bars-zero", "port-window", "status-reset",
+                 "write-not-selected", "read-outside-window", "dma-alloc", "dma-double-free",
+                 "dma-reuse-new-handle", "dma-over-budget", "ring-pfn-brokered",
+                 "reset-stales-handles", "dma-after-reset", "clock", "irq-wait-timeout"):
+        assert name in res, name
+    assert "capenv-check: done failures=0" in t

@@ -150,6 +150,14 @@ mmio_info(capid_t cap, unsigned *bar, uint64_t *len, uint16_t *vendor, uint16_t 
 	return *bar < CAPENV_BARS ? 0 : E_CORRUPT;
 }
 
+/* A mapping must cover what it maps; the kernel reports length 0 where it
+ * does not fill the field (the mapping is then the whole page-rounded object). */
+static bool
+map_len_ok(uint64_t reported, uint64_t need)
+{
+	return reported == 0 || reported >= need;
+}
+
 /* DeviceMmio.map: a read-only mapping of a memory BAR; a port window refuses. */
 static void
 bar_map(struct capenv_bar *b)
@@ -162,7 +170,7 @@ bar_map(struct capenv_bar *b)
 	b->va = NULL;
 	if (capenv_call(b->cap, DeviceMmio_map_ORDINAL, NULL, 0, &root) < 0 ||
 	    capenv_result(&root, &r.s) < 0 || MapResult_which(r) != MapResult_which_mapping ||
-	    MapResult_get_mapping(r, &u) < 0 || UserMapping_get_length(u) < b->length)
+	    MapResult_get_mapping(r, &u) < 0 || !map_len_ok(UserMapping_get_length(u), b->length))
 		return;
 	b->va = (volatile uint8_t *)UserMapping_get_address(u);
 	b->map_gen = UserMapping_get_generation(u);
@@ -436,7 +444,7 @@ buf_map(capid_t cap, uint64_t size, void **va)
 		return e;
 	if (MapResult_which(r) != MapResult_which_mapping)
 		return capenv_device_error(MapResult_get_error(r));
-	if (MapResult_get_mapping(r, &u) < 0 || UserMapping_get_length(u) < size)
+	if (MapResult_get_mapping(r, &u) < 0 || !map_len_ok(UserMapping_get_length(u), size))
 		return E_CORRUPT;
 	*va = (void *)UserMapping_get_address(u);
 	return 0;

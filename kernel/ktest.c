@@ -14,6 +14,7 @@
 #include "mm/heap.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
+#include "smp/tlb.h"
 
 extern char __load_start[], __bss_end_phys[];
 extern uint64_t fault_reserved_base, fault_reserved_len;
@@ -215,6 +216,7 @@ ktest_run(const char *name)
 	} else {
 		kddf_ktest_run(name);	/* kernel/ddf: returns only when name is not ddf* */
 		hw_ktest_run(name);	/* returns only when name is not a hardware test */
+		tlb_ktest_run(name);	/* kernel/smp: returns only when name is not tlb* */
 		kprintf("capos: test %s result=fail reason=unknown-test\n", name);
 		qemu_exit(1);
 	}

@@ -8,12 +8,18 @@
  * read-only mappings binding on ring 0 too. Kernel-half PML4 entries
  * (256..511) are created here once and shared by every address space, so a
  * kernel mapping made later is visible everywhere.
+ *
+ * Removing or replacing a present entry goes through tlb_shootdown
+ * (smp/tlb.c) after vmm_lock is dropped: every CPU that may cache the old
+ * translation has invalidated it when vmm_unmap_page returns, so the caller
+ * can scrub and free the frame.
  */
 #include "arch/x86_64/x86.h"
 #include "boot/memmap.h"
 #include "kernel.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
+#include "smp/tlb.h"
 #include "sync/spinlock.h"
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
@@ -102,32 +108,66 @@ vmm_map_page(uint64_t pml4, uint64_t va, uint64_t pa, unsigned kind)
 {
 	uint64_t flags = spin_lock_irqsave(&vmm_lock);
 	uint64_t *pt = walk(pml4, va, 1, true, kind & VMM_USER);
+	uint64_t old = 0;
 	int r = E_BUSY;
 
 	if (pt) {
+		old = pt[(va >> 12) & 511];
 		pt[(va >> 12) & 511] = (pa & PTE_ADDR) | leaf_flags(kind);
 		r = 0;
 	}
 	spin_unlock_irqrestore(&vmm_lock, flags);
-	if (live)
+	/* Replacing a present entry: other CPUs may cache the old one. A
+	 * non-present entry is never cached, so a new mapping needs no IPI. */
+	if (live && (old & PTE_P))
+		tlb_shootdown(pml4, va, 1);
+	else if (live)
 		invlpg(va);
 	return r;
+}
+
+/* Clear the leaf for va; returns the old entry (0 when there was none). */
+static uint64_t
+clear_leaf(uint64_t pml4, uint64_t va)
+{
+	uint64_t *pt = walk(pml4, va, 1, false, false);
+	uint64_t old = 0;
+
+	if (pt && (pt[(va >> 12) & 511] & PTE_P)) {
+		old = pt[(va >> 12) & 511];
+		pt[(va >> 12) & 511] = 0;
+	}
+	return old;
 }
 
 uint64_t
 vmm_unmap_page(uint64_t pml4, uint64_t va)
 {
 	uint64_t flags = spin_lock_irqsave(&vmm_lock);
-	uint64_t *pt = walk(pml4, va, 1, false, false);
-	uint64_t pa = 0;
+	uint64_t old = clear_leaf(pml4, va);
+	spin_unlock_irqrestore(&vmm_lock, flags);
 
-	if (pt && (pt[(va >> 12) & 511] & PTE_P)) {
-		pa = pt[(va >> 12) & 511] & PTE_ADDR;
-		pt[(va >> 12) & 511] = 0;
+	/* Before the caller may free the frame, no CPU may still reach it. */
+	if (old)
+		tlb_shootdown(pml4, va, 1);
+	return old & PTE_ADDR;
+}
+
+uint64_t
+vmm_unmap_range(uint64_t pml4, uint64_t va, uint64_t npages, uint64_t *pa_out)
+{
+	uint64_t mapped = 0, flags = spin_lock_irqsave(&vmm_lock);
+
+	for (uint64_t i = 0; i < npages; i++) {
+		uint64_t old = clear_leaf(pml4, va + i * PAGE_SIZE);
+		mapped += old != 0;
+		if (pa_out)
+			pa_out[i] = old & PTE_ADDR;
 	}
 	spin_unlock_irqrestore(&vmm_lock, flags);
-	invlpg(va);
-	return pa;
+	if (mapped)
+		tlb_shootdown(pml4, va, npages);	/* one request for the whole range */
+	return mapped;
 }
 
 uint64_t

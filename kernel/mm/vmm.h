@@ -38,8 +38,13 @@ uint64_t vmm_kernel_pml4(void);	/* physical address */
 
 /* Map one 4 KiB page in the tables rooted at pml4 (physical). */
 int vmm_map_page(uint64_t pml4, uint64_t va, uint64_t pa, unsigned kind);
-/* Remove a mapping; returns the physical address it had, or 0. */
+/* Remove a mapping; returns the physical address it had, or 0. Every CPU
+ * that may cache the old translation has dropped it on return (smp/tlb.h). */
 uint64_t vmm_unmap_page(uint64_t pml4, uint64_t va);
+/* Remove npages mappings from va with one shootdown; pa_out (npages entries,
+ * may be NULL) receives each old physical address or 0. Returns how many
+ * were mapped. */
+uint64_t vmm_unmap_range(uint64_t pml4, uint64_t va, uint64_t npages, uint64_t *pa_out);
 /* Physical address behind va in pml4, or ~0 when unmapped. */
 uint64_t vmm_translate(uint64_t pml4, uint64_t va);
 

@@ -8,6 +8,11 @@
 
 #include <stdint.h>
 
+/* smp/tlb.c: a CPU waiting here with interrupts off still answers a TLB
+ * shootdown, or an initiator holding this lock would wait for it forever. */
+extern volatile uint32_t tlb_pending;
+void tlb_serve_pending(void);
+
 struct spinlock {
 	volatile uint32_t locked;
 };
@@ -16,8 +21,11 @@ static inline void
 spin_lock(struct spinlock *l)
 {
 	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) {
+			if (__atomic_load_n(&tlb_pending, __ATOMIC_RELAXED))
+				tlb_serve_pending();
 			__asm__ volatile("pause");
+		}
 }
 
 static inline void

@@ -3,8 +3,11 @@
  * model (a test fixture) serves a well-formed controller, and the fuzz input
  * rewrites bytes of its Identify Controller and Identify Namespace data and
  * of every completion entry it posts (CID, SQ id, SQ head, status, phase).
- * The driver must never crash, never act on an invalid completion, and
- * leave no DMA buffer behind after nvme_fini, whatever it is fed.
+ * Completions are parsed by the fixture environment's NVMe broker (the
+ * rules of kernel/ddf/kddf_nvme.c on host buffers; the kernel's own parser
+ * is not linked here). The driver and the broker must never crash, never
+ * act on an invalid completion, and leave no DMA buffer behind after
+ * nvme_fini, whatever they are fed.
  */
 #include <stddef.h>
 #include <stdint.h>

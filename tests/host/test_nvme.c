@@ -45,6 +45,16 @@ assert_clean(struct nvme_model *m)
 	assert_int_equal(st.irq_protocol_errors, 0);
 }
 
+/* Completions the environment (the broker) counted and ignored. */
+static uint32_t
+bogus_cqes(struct nvme_model *m)
+{
+	struct fake_env_stats st;
+
+	fake_env_stats(m->env, &st);
+	return st.bogus_cqe;
+}
+
 static void
 assert_no_buffers(struct nvme_model *m)
 {
@@ -178,7 +188,7 @@ io_suite(enum nvme_completion mode, int defer, uint32_t lbads)
 	assert_int_equal(nvme_flush(&c, 0), 0);
 	assert_int_equal(m->flushes, 1);
 	assert_int_equal(c.resets, 0);
-	assert_int_equal(c.bogus_cqe, 0);
+	assert_int_equal(bogus_cqes(m), 0);
 	assert_clean(m);
 	if (mode == NVME_IRQ && defer) {        /* completions really came by interrupt */
 		struct fake_env_stats st;
@@ -213,7 +223,7 @@ nvm014_phase_wraps_many_times(void **state)
 		assert_int_equal(nvme_read(&c, 0, (uint64_t)i, 1, buf), 0);
 		assert_int_equal(buf[511], i & 0xff);
 	}
-	assert_int_equal(c.bogus_cqe, 0);
+	assert_int_equal(bogus_cqes(m), 0);
 	assert_clean(m);
 	nvme_fini(&c);
 	nvme_model_free(m);
@@ -306,7 +316,7 @@ fault_then_recover(enum nvme_completion mode, knob_fn knob, int err, uint32_t re
 	assert_int_equal(nvme_read(&c, 0, 0, 16, buf), err);
 	assert_int_equal(c.resets, resets);
 	assert_int_equal(m->resets, resets);    /* EN 1 -> 0 transitions seen by the model */
-	assert_int_equal(c.bogus_cqe, bogus);
+	assert_int_equal(bogus_cqes(m), bogus);
 	assert_int_equal(c.fatals, fatals);
 	if (err == E_TIMEOUT) {
 		assert_int_equal(c.timeouts, 1);
@@ -584,7 +594,7 @@ nvm060_async_queue_depth_16(void **state)
 		}
 	}
 	assert_int_equal(nvme_poll(&c, 1000), 0);      /* nothing outstanding */
-	assert_int_equal(c.bogus_cqe, 0);
+	assert_int_equal(bogus_cqes(m), 0);
 	assert_clean(m);
 	nvme_fini(&c);
 	assert_no_buffers(m);
@@ -707,51 +717,78 @@ nvm064_async_fini_with_requests_in_flight(void **state)
 /* ---- NVM-050..: policy and BlockDevice ---- */
 
 static void
-nvm050_selected_write_policy(void **state)
+nvm050_brokered_policy(void **state)
 {
 	struct nvme_model *m = model1(1024, 9);
 	struct nvme_ctrl c;
 	struct fake_env_stats st;
+	struct devenv_dma mapped, big;
+	uint16_t status;
+	uint32_t dw0, reads;
+	uint64_t tok;
 
 	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
-	assert_int_equal(devenv_mmio_write(m->env, 0, NVME_REG_ASQ, 4, 0x1000), E_PERM);
-	assert_int_equal(devenv_mmio_write(m->env, 0, NVME_REG_ACQ + 4, 4, 0), E_PERM);
-	assert_int_equal(devenv_mmio_write(m->env, 0, NVME_REG_CSTS, 4, 0), E_PERM);
-	assert_int_equal(devenv_mmio_set_addr(m->env, 0, NVME_REG_CC, c.aq.sq.h, 0), E_PERM);
-	/* the PRP list must be one page and page-aligned; data windows in bounds */
-	{
-		struct nvme_sqe cmd = { .opc = NVME_CMD_READ, .nsid = 1 };
-		struct devenv_prp prp = { c.data.h, 0, 3 * 4096, c.prp_list.h, 8 };
-
-		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), E_INVAL);
-		prp.list_off = 0;
-		prp.len = NVME_MAX_XFER + 1;
-		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), E_RANGE);
-		prp.len = 4096;
-		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 32, &cmd, &prp), E_INVAL);
-		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 64 * 64, &cmd, &prp), E_RANGE);
-		prp.data_off = 2;       /* PRP offsets are dword aligned */
-		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), E_INVAL);
-		prp.data_off = 0;
-		prp.len = 3 * 4096;
-		prp.list = 0;           /* > 2 pages and no list */
-		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), E_INVAL);
-	}
-	{       /* a list longer than one page (> 512 entries) is refused */
-		struct nvme_sqe cmd = { .opc = NVME_CMD_READ, .nsid = 1 };
-		struct devenv_dma big;
-		struct devenv_prp prp;
-
-		assert_int_equal(devenv_dma_alloc(m->env, 3u << 20, DEVENV_DMA_FROM_DEVICE, &big), 0);
-		prp = (struct devenv_prp){ big.h, 0, (2u << 20) + 8192, c.prp_list.h, 0 };
-		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), E_TOOBIG);
-		prp.len = 2u << 20;     /* 512 pages: 511 list entries, fits */
-		assert_int_equal(devenv_nvme_sqe(m->env, c.ioq.sq.h, 0, &cmd, &prp), 0);
-		devenv_dma_free(m->env, &big);
-	}
+	/* the driver writes no register: CC, AQA, doorbells and addresses are the broker's */
+	assert_int_equal(devenv_mmio_write(m->env, 0, NVME_REG_CC, 4, 0), E_PERM);
+	assert_int_equal(devenv_mmio_write(m->env, 0, NVME_REG_AQA, 4, 0), E_PERM);
+	assert_int_equal(devenv_mmio_write(m->env, 0, NVME_REG_DBS, 4, 1), E_PERM);
+	assert_int_equal(devenv_mmio_set_addr(m->env, 0, NVME_REG_ASQ, c.aq.sq, 0), E_PERM);
 	fake_env_stats(m->env, &st);
 	assert_int_equal(st.refused_writes, 4);
+	reads = m->reads;
+	{       /* admin allow-list: Format NVM, firmware, fused commands never reach the device */
+		struct nvme_sqe fmt = { .opc = 0x80, .nsid = 1 }, fw = { .opc = 0x11 };
+		struct nvme_sqe fused = { .opc = NVME_ADM_IDENTIFY, .flags = 1, .cdw10 = 1 };
+		struct devenv_prp id = { c.data.h, 0, 4096, 0, 0 };
+
+		assert_int_equal(devenv_nvme_submit(m->env, 0, &fmt, 0, &tok), E_PERM);
+		assert_int_equal(devenv_nvme_submit(m->env, 0, &fw, 0, &tok), E_PERM);
+		assert_int_equal(devenv_nvme_submit(m->env, 0, &fused, &id, &tok), E_INVAL);
+		assert_int_equal(devenv_nvme_submit(m->env, 1, &fmt, 0, &tok), E_PERM);
+	}
+	{       /* I/O: identified namespaces only, length = (NLB + 1) x LBA size, PRP rules */
+		struct nvme_sqe rd = { .opc = NVME_CMD_READ, .nsid = 1, .cdw12 = 7 };
+		struct devenv_prp prp = { c.data.h, 0, 8 * 512, 0, 0 };
+
+		rd.nsid = 2;
+		assert_int_equal(devenv_nvme_submit(m->env, 1, &rd, &prp, &tok), E_PERM);
+		rd.nsid = 1;
+		prp.len = 4096 + 512;   /* the device would move less than the window says */
+		assert_int_equal(devenv_nvme_submit(m->env, 1, &rd, &prp, &tok), E_RANGE);
+		prp.len = 4096;
+		prp.data_off = 2;       /* PRP offsets are dword aligned */
+		assert_int_equal(devenv_nvme_submit(m->env, 1, &rd, &prp, &tok), E_INVAL);
+		prp.data_off = NVME_MAX_XFER - 2048;    /* past the buffer */
+		assert_int_equal(devenv_nvme_submit(m->env, 1, &rd, &prp, &tok), E_RANGE);
+		rd.cdw12 = 23;          /* 3 pages: a list is needed */
+		prp = (struct devenv_prp){ c.data.h, 0, 24 * 512, 0, 0 };
+		assert_int_equal(devenv_nvme_submit(m->env, 1, &rd, &prp, &tok), E_INVAL);
+		prp.list = c.prp_list;
+		prp.list_off = 8;       /* lists are page aligned */
+		assert_int_equal(devenv_nvme_submit(m->env, 1, &rd, &prp, &tok), E_INVAL);
+		assert_int_equal(devenv_dma_alloc(m->env, 4096, DEVENV_DMA_TO_DEVICE, &mapped), 0);
+		prp.list = mapped.h;    /* the driver could rewrite a mapped list */
+		prp.list_off = 0;
+		assert_int_equal(devenv_nvme_submit(m->env, 1, &rd, &prp, &tok), E_PERM);
+		assert_int_equal(devenv_dma_alloc(m->env, 3u << 20, DEVENV_DMA_FROM_DEVICE, &big), 0);
+		rd.cdw12 = 4111;        /* 2 MiB + 8 KiB: 513 list entries, more than a page */
+		prp = (struct devenv_prp){ big.h, 0, (2u << 20) + 8192, c.prp_list, 0 };
+		assert_int_equal(devenv_nvme_submit(m->env, 1, &rd, &prp, &tok), E_TOOBIG);
+		devenv_dma_free(m->env, &big);
+	}
+	{       /* Create I/O CQ on mapped memory is refused: the device would write it */
+		struct nvme_sqe cq = { .opc = NVME_ADM_CREATE_CQ, .cdw10 = 3u << 16 | 2, .cdw11 = 1 };
+		struct devenv_prp prp = { mapped.h, 0, 4 * 16, 0, 0 };
+
+		assert_int_equal(devenv_nvme_submit(m->env, 0, &cq, &prp, &tok), E_INVAL);
+		devenv_dma_free(m->env, &mapped);
+	}
+	assert_int_equal(devenv_nvme_complete(m->env, 0x100010000ull, &status, &dw0), E_STALE);
+	assert_int_equal(m->reads, reads);
+	assert_int_equal(m->errors, 0);
+	roundtrip(&c, m, 0, 3, 24, 4);  /* and the real thing still works */
 	nvme_fini(&c);
+	assert_no_buffers(m);
 	nvme_model_free(m);
 }
 
@@ -817,7 +854,7 @@ main(void)
 		cmocka_unit_test(nvm062_async_dropped_completion_times_out_all),
 		cmocka_unit_test(nvm063_async_fatal_fails_outstanding),
 		cmocka_unit_test(nvm064_async_fini_with_requests_in_flight),
-		cmocka_unit_test(nvm050_selected_write_policy),
+		cmocka_unit_test(nvm050_brokered_policy),
 		cmocka_unit_test(nvm051_blockdevice_bounds),
 	};
 

@@ -97,15 +97,41 @@ struct devenv_prp {
 };
 
 /*
- * DMABuffer.submitDescriptor, NVMe format: the kernel copies the 64-byte
- * command `sqe` into the submission queue slot (sq + sq_off) and writes
- * PRP1/PRP2 itself: PRP1 = first data page (+ offset), PRP2 = the second page
- * when the transfer touches two pages, or the PRP list it writes at
- * (list + list_off) when it touches more. Whatever the driver put in the PRP
- * fields of `sqe` is overwritten. A list must fit in one page (512 entries).
+ * NVMe, brokered (DeviceMmio.brokeredNvmeControllerEnable, nvmeSubmit,
+ * nvmeComplete, nvmeDisable; docs/device-manager.md "NVMe brokering"). The
+ * kernel owns the queue protocol: submission and completion queues live in
+ * buffers the driver never maps, the kernel writes every entry, CID, PRP,
+ * doorbell and CC/AQA/ASQ/ACQ, parses every completion and refuses opcodes
+ * outside its allow-lists. The driver writes no NVMe register at all.
  */
-int devenv_nvme_sqe(struct devenv *env, devenv_dma_t sq, uint64_t sq_off, const void *sqe,
-    const struct devenv_prp *prp);
+
+/* Queue memory (an SQ, a CQ or a PRP list page): a DMA buffer that is never
+ * mapped. Free it with devenv_dma_free once the queue is deleted or the
+ * controller disabled. */
+int devenv_nvme_queue_alloc(struct devenv *env, uint64_t bytes, devenv_dma_t *h);
+/* Disable (as devenv_nvme_disable), then program AQA/ASQ/ACQ for an admin
+ * queue pair of `depth` entries and set CC.EN; the driver then waits for
+ * CSTS.RDY. */
+int devenv_nvme_enable(struct devenv *env, uint16_t depth, devenv_dma_t asq, devenv_dma_t acq);
+/* With `shutdown`, a normal shutdown first (CC.SHN; the controller commits
+ * its write cache); then CC.EN = 0 and a bounded wait for CSTS.RDY = 0.
+ * Every queue and outstanding command is forgotten (their tokens go stale).
+ * E_BUSY: the shutdown did not complete in time (disabled all the same);
+ * E_TIMEOUT: RDY did not drop, the kernel reset the claim (every DMA handle
+ * of the caps binding is stale then). */
+int devenv_nvme_disable(struct devenv *env, int shutdown);
+/*
+ * Submit the 64-byte command `sqe` on queue `qid` (0: admin). The kernel
+ * assigns CID and writes PRP1/PRP2 (and the PRP list at prp->list, which
+ * must not be a mapped buffer) from prp (NULL: no data); Create I/O CQ/SQ
+ * name their queue memory as prp->data (offset 0, length depth x entry
+ * size). Out: the token for devenv_nvme_complete.
+ */
+int devenv_nvme_submit(struct devenv *env, uint16_t qid, const void *sqe,
+    const struct devenv_prp *prp, uint64_t *token);
+/* 0 and the completion (*status: CQE DW3 bits 31:17, *dw0: DW0), E_AGAIN
+ * while pending, E_STALE for a token never issued, collected or reset. */
+int devenv_nvme_complete(struct devenv *env, uint64_t token, uint16_t *status, uint32_t *dw0);
 
 /* ---- Interrupt ---- */
 

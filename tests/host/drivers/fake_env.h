@@ -4,7 +4,10 @@
  * (a 4 GiB window above 2^43, never a host pointer) that only this file and
  * the device models know. The selected-write policy comes from the device
  * model; the environment refuses (E_PERM) plain writes to anything else,
- * and writes every address itself, as the kernel will. Time is virtual:
+ * and writes every address itself, as the kernel does. For NVMe it is the
+ * broker (kernel/ddf/kddf_nvme.c's rules on the fixture's buffers): it owns
+ * the queues, CIDs, PRPs, doorbells and CC/AQA/ASQ/ACQ, and parses the
+ * completions; it does not model the kernel's ledger or claim reset. Time is virtual:
  * delays and interrupt waits advance a clock and tick the model, so
  * timeouts are deterministic and instant.
  */
@@ -43,6 +46,7 @@ struct fake_env_stats {
 	uint32_t irq_waits, irq_acks;
 	uint32_t irq_protocol_errors;   /* wait with an EOI owed, ack with none */
 	uint32_t addr_writes;           /* addresses written by the environment */
+	uint32_t bogus_cqe;             /* NVMe completions naming nothing in flight (ignored) */
 };
 
 struct devenv *fake_env_new(const struct fake_dev_ops *ops, void *dev);

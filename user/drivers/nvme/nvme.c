@@ -5,11 +5,12 @@
  * Specification 1.4 (sections in nvme_reg.h). Tested on the host against
  * tests/host/drivers/nvme_model.c; the QEMU device is `-device nvme`.
  *
- * Device data is hostile: every Identify field used is validated, and every
- * completion entry is checked (SQ id, SQ head in range, CID in range and
- * outstanding) before it completes anything; a bad entry is consumed and
- * counted, never acted on. The driver never writes an address: ASQ/ACQ and
- * every PRP are written by the environment from (handle, offset).
+ * Brokered queues (devenv.h, docs/device-manager.md "NVMe brokering"): the
+ * environment owns the submission and completion queues, CIDs, PRPs,
+ * doorbells and the controller configuration; it checks every completion
+ * entry before it completes anything. The driver builds commands, names
+ * data as (handle, offset), collects (status, DW0) per token and reads
+ * CAP/CSTS. Device data is hostile: every Identify field used is validated.
  */
 #include "nvme.h"
 
@@ -116,22 +117,14 @@ rd32(struct nvme_ctrl *c, uint32_t off, uint32_t *v)
 	return devenv_mmio_read(c->env, 0, off, 4, v);
 }
 
-static int
-wr32(struct nvme_ctrl *c, uint32_t off, uint32_t v)
+static void
+handle_free(struct nvme_ctrl *c, devenv_dma_t *h)
 {
-	return devenv_mmio_write(c->env, 0, off, 4, v);
-}
+	struct devenv_dma d = { 0, 0, *h };
 
-static uint32_t
-sq_db(const struct nvme_ctrl *c, uint16_t qid)
-{
-	return NVME_REG_DBS + (2u * qid) * c->dstrd_bytes;
-}
-
-static uint32_t
-cq_db(const struct nvme_ctrl *c, uint16_t qid)
-{
-	return NVME_REG_DBS + (2u * qid + 1u) * c->dstrd_bytes;
+	if (*h)
+		devenv_dma_free(c->env, &d);
+	*h = 0;
 }
 
 static void
@@ -166,32 +159,16 @@ wait_ready(struct nvme_ctrl *c, uint32_t want)
 	}
 }
 
+/* 3.1.5: clearing EN resets the controller; the environment waits for RDY to
+ * drop (bounded) and forgets every queue, and so does the driver. */
 static int
 disable(struct nvme_ctrl *c)
 {
-	uint32_t cc;
-	int err;
+	int err = devenv_nvme_disable(c->env, 0);
 
-	if ((err = rd32(c, NVME_REG_CC, &cc)))
-		return err;
-	/* 3.1.5: clearing EN resets the controller; wait for RDY to drop
-	 * before touching the admin queue registers. */
-	if ((err = wr32(c, NVME_REG_CC, cc & ~NVME_CC_EN)))
-		return err;
-	return wait_ready(c, 0);
-}
-
-static void
-queue_clear(struct nvme_queue *q)
-{
-	memset(q->sq.cpu, 0, (size_t)q->sq.size);
-	memset(q->cq.cpu, 0, (size_t)q->cq.size);
-	q->sq_tail = 0;
-	q->cq_head = 0;
-	q->next_cid = 0;
-	q->phase = 1;
-	q->outstanding = 0;
-	q->inflight = 0;
+	c->aq.inflight = 0;
+	c->ioq.inflight = 0;
+	return err ? err : wait_ready(c, 0);
 }
 
 static int
@@ -201,40 +178,31 @@ queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint16_t de
 
 	q->qid = qid;
 	q->depth = depth;
-	if ((err = devenv_dma_alloc(c->env, (uint64_t)depth * NVME_SQE_SIZE, DEVENV_DMA_TO_DEVICE, &q->sq)))
+	q->inflight = 0;
+	if ((err = devenv_nvme_queue_alloc(c->env, (uint64_t)depth * NVME_SQE_SIZE, &q->sq)))
 		return err;
-	if ((err = devenv_dma_alloc(c->env, (uint64_t)depth * NVME_CQE_SIZE, DEVENV_DMA_FROM_DEVICE, &q->cq))) {
-		devenv_dma_free(c->env, &q->sq);
+	if ((err = devenv_nvme_queue_alloc(c->env, (uint64_t)depth * NVME_CQE_SIZE, &q->cq))) {
+		handle_free(c, &q->sq);
 		return err;
 	}
-	queue_clear(q);
 	return 0;
 }
 
 static void
 queue_free(struct nvme_ctrl *c, struct nvme_queue *q)
 {
-	if (q->cq.h)
-		devenv_dma_free(c->env, &q->cq);
-	if (q->sq.h)
-		devenv_dma_free(c->env, &q->sq);
-	q->cq.h = q->sq.h = 0;
+	handle_free(c, &q->cq);
+	handle_free(c, &q->sq);
 }
 
 static int
 enable(struct nvme_ctrl *c)
 {
-	uint32_t cc = NVME_CC_CSS_NVM | 0u << NVME_CC_MPS_SHIFT | NVME_CC_AMS_RR |
-	    NVME_SQES_LOG << NVME_CC_IOSQES_SHIFT | NVME_CQES_LOG << NVME_CC_IOCQES_SHIFT;
 	int err;
 
-	if ((err = wr32(c, NVME_REG_AQA, NVME_AQA(c->aq.depth, c->aq.depth))))
-		return err;
-	/* Brokered: the environment writes the admin queue addresses. */
-	if ((err = devenv_mmio_set_addr(c->env, 0, NVME_REG_ASQ, c->aq.sq.h, 0)) ||
-	    (err = devenv_mmio_set_addr(c->env, 0, NVME_REG_ACQ, c->aq.cq.h, 0)))
-		return err;
-	if ((err = wr32(c, NVME_REG_CC, cc)) || (err = wr32(c, NVME_REG_CC, cc | NVME_CC_EN)))
+	/* Brokered: the environment writes AQA, ASQ, ACQ and CC (its entry
+	 * sizes, 4 KiB pages, NVM command set), then sets CC.EN. */
+	if ((err = devenv_nvme_enable(c->env, c->aq.depth, c->aq.sq, c->aq.cq)))
 		return err;
 	return wait_ready(c, 1);
 }
@@ -268,53 +236,31 @@ async_fail_all(struct nvme_ctrl *c, int err)
 			async_finish(c, s, err);
 }
 
-/* Consume every new CQE; 1 when `want` completed (copied to *out). */
-static int
-reap(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t want, struct nvme_cqe *out)
+/* The raw CQE status field (phase bit 0) of a brokered status (DW3 31:17). */
+static uint16_t
+raw_status(uint16_t status)
 {
-	int found = 0;
-	unsigned n;
+	return (uint16_t)(status << 1);
+}
 
-	for (n = 0; n < q->depth; n++) {
-		volatile struct nvme_cqe *e = (volatile struct nvme_cqe *)((uint8_t *)q->cq.cpu +
-		    (size_t)q->cq_head * NVME_CQE_SIZE);
-		struct nvme_cqe cqe;
-		uint64_t bit;
+/* Collect every finished asynchronous slot. A token the environment no
+ * longer knows (reset) finishes its request with E_IO. */
+static void
+async_collect(struct nvme_ctrl *c)
+{
+	uint16_t s, status;
+	uint32_t dw0;
+	int r;
 
-		if ((e->status & NVME_STATUS_P) != q->phase)
-			break;
-		/* The phase tag is read before the rest of the entry. */
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		cqe.dw0 = e->dw0;
-		cqe.dw1 = e->dw1;
-		cqe.sqhd = e->sqhd;
-		cqe.sqid = e->sqid;
-		cqe.cid = e->cid;
-		cqe.status = e->status;
-		if (++q->cq_head == q->depth) {
-			q->cq_head = 0;
-			q->phase ^= 1;
-		}
-		bit = cqe.cid < 64 ? 1ull << cqe.cid : 0;
-		if (cqe.sqid != q->qid || cqe.sqhd >= q->depth || cqe.cid >= q->depth ||
-		    !(q->outstanding & bit)) {
-			c->bogus_cqe++;
+	for (s = 0; s < c->as.slots; s++) {
+		if (!c->as.req[s])
 			continue;
-		}
-		q->outstanding &= ~bit;
-		q->inflight--;
-		if (q == &c->ioq && cqe.cid < c->as.slots && c->as.req[cqe.cid]) {
-			async_finish(c, cqe.cid, nvme_status_err(cqe.status));
+		r = devenv_nvme_complete(c->env, c->as.token[s], &status, &dw0);
+		if (r == E_AGAIN)
 			continue;
-		}
-		if (cqe.cid == want) {
-			*out = cqe;
-			found = 1;
-		}
+		c->ioq.inflight--;
+		async_finish(c, s, r ? E_IO : nvme_status_err(raw_status(status)));
 	}
-	if (n)
-		(void)wr32(c, cq_db(c, q->qid), q->cq_head);
-	return found;
 }
 
 static void
@@ -326,52 +272,43 @@ recover(struct nvme_ctrl *c)
 
 static int
 submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
-    const struct devenv_prp *prp, struct nvme_cqe *out)
+    const struct devenv_prp *prp)
 {
-	uint64_t deadline, now;
-	uint32_t csts, us = NVME_POLL_MIN_US;
-	uint16_t cid, i, lo, span;
+	uint64_t deadline, now, token;
+	uint32_t csts, dw0, us = NVME_POLL_MIN_US;
+	uint16_t status;
 	int err, r, owe_ack = 0;
 
 	if (c->state == NVME_DEAD)
 		return E_IO;
 	if (c->state != NVME_LIVE && c->state != NVME_STATE_INIT)
 		return E_BUSY;
-	lo = q == &c->ioq ? c->as.slots : 0;    /* CIDs below are the async slots' */
-	span = (uint16_t)(q->depth - lo);
-	cid = q->next_cid < lo ? lo : q->next_cid;
-	for (i = 0; i < span; i++, cid = (uint16_t)(cid + 1 == q->depth ? lo : cid + 1))
-		if (!(q->outstanding & 1ull << cid))
-			break;
 	/* A full SQ holds depth - 1 entries (4.1.2). */
-	if (i == span || q->inflight >= q->depth - 1u)
+	if (q->inflight >= q->depth - 1u)
 		return E_AGAIN;
-	q->next_cid = (uint16_t)(cid + 1 == q->depth ? lo : cid + 1);
-	cmd->cid = cid;
-	if ((err = devenv_nvme_sqe(c->env, q->sq.h, (uint64_t)q->sq_tail * NVME_SQE_SIZE, cmd, prp)))
+	if ((err = devenv_nvme_submit(c->env, q->qid, cmd, prp, &token)))
 		return err;     /* refused before anything became visible */
-	q->outstanding |= 1ull << cid;
 	q->inflight++;
-	q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->depth);
-	if ((err = wr32(c, sq_db(c, q->qid), q->sq_tail))) {
-		/* The entry is in the SQ but the controller may never see
-		 * it: only a reset makes the queue state known again. */
-		recover(c);
-		return err;
-	}
 	deadline = devenv_now_ns(c->env) + c->cmd_timeout_ns;
 	for (;;) {
-		r = reap(c, q, cid, out);
-		/* Acknowledge (EOI) only after the CQ head doorbell moved: a
-		 * level-triggered line stays asserted until then and would
-		 * fire again at once. */
+		r = devenv_nvme_complete(c->env, token, &status, &dw0);
+		if (q == &c->ioq)
+			async_collect(c);
+		/* Acknowledge (EOI) only after the environment consumed the
+		 * completions (and moved the CQ head doorbell): a level-
+		 * triggered line stays asserted until then. */
 		if (owe_ack) {
 			(void)devenv_irq_ack(c->env);
 			owe_ack = 0;
 		}
-		if (r) {
-			c->last_status = out->status;
-			return nvme_status_err(out->status);
+		if (r == 0) {
+			q->inflight--;
+			c->last_status = raw_status(status);
+			return nvme_status_err(raw_status(status));
+		}
+		if (r != E_AGAIN) {     /* the environment forgot it: a reset */
+			recover(c);
+			return E_IO;
 		}
 		err = rd32(c, NVME_REG_CSTS, &csts);
 		if (err || csts == NVME_CSTS_ABSENT || (csts & NVME_CSTS_CFS)) {
@@ -406,9 +343,7 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
 static int
 admin(struct nvme_ctrl *c, struct nvme_sqe *cmd, const struct devenv_prp *prp)
 {
-	struct nvme_cqe cqe;
-
-	return submit_wait(c, &c->aq, cmd, prp, &cqe);
+	return submit_wait(c, &c->aq, cmd, prp);
 }
 
 static int
@@ -430,11 +365,11 @@ create_io_queues(struct nvme_ctrl *c)
 	    .cdw11 = NVME_CQ_PC | (c->completion == NVME_IRQ ? NVME_CQ_IEN : 0) };
 	struct nvme_sqe sq = { .opc = NVME_ADM_CREATE_SQ, .cdw10 = qsize,
 	    .cdw11 = NVME_SQ_PC | (uint32_t)q->qid << 16 };
-	struct devenv_prp cprp = { q->cq.h, 0, (uint32_t)q->depth * NVME_CQE_SIZE, 0, 0 };
-	struct devenv_prp sprp = { q->sq.h, 0, (uint32_t)q->depth * NVME_SQE_SIZE, 0, 0 };
+	struct devenv_prp cprp = { q->cq, 0, (uint32_t)q->depth * NVME_CQE_SIZE, 0, 0 };
+	struct devenv_prp sprp = { q->sq, 0, (uint32_t)q->depth * NVME_SQE_SIZE, 0, 0 };
 	int err;
 
-	queue_clear(q);
+	q->inflight = 0;
 	if ((err = admin(c, &cq, &cprp)))
 		return err;
 	return admin(c, &sq, &sprp);
@@ -508,8 +443,6 @@ bring_up(struct nvme_ctrl *c, int first)
 	c->state = NVME_STATE_INIT;
 	if ((err = disable(c)))
 		return err;
-	queue_clear(&c->aq);
-	queue_clear(&c->ioq);
 	if ((err = enable(c)))
 		return err;
 	if ((err = first ? identify_all(c) : identify_recheck(c)))
@@ -533,7 +466,6 @@ read_cap(struct nvme_ctrl *c)
 	c->cap = (uint64_t)hi << 32 | lo;
 	if (!NVME_CAP_CSS_NVM(c->cap) || NVME_CAP_MPSMIN(c->cap) != 0 || NVME_CAP_MQES(c->cap) < 1)
 		return E_NOTSUP;
-	c->dstrd_bytes = 4u << NVME_CAP_DSTRD(c->cap);
 	to = NVME_CAP_TO(c->cap);
 	c->ready_timeout_ns = (uint64_t)(to ? to : 1) * 500000000ull;
 	return 0;
@@ -558,7 +490,7 @@ nvme_init(struct nvme_ctrl *c, struct devenv *env, enum nvme_completion mode)
 		goto free_aq;
 	if ((err = devenv_dma_alloc(env, NVME_MAX_XFER, DEVENV_DMA_BIDIRECTIONAL, &c->data)))
 		goto free_ioq;
-	if ((err = devenv_dma_alloc(env, NVME_PAGE_SIZE, DEVENV_DMA_TO_DEVICE, &c->prp_list)))
+	if ((err = devenv_nvme_queue_alloc(env, NVME_PAGE_SIZE, &c->prp_list)))
 		goto free_data;
 	if ((err = bring_up(c, 1)))
 		goto disable;
@@ -573,7 +505,7 @@ nvme_init(struct nvme_ctrl *c, struct devenv *env, enum nvme_completion mode)
 disable:
 	(void)disable(c);       /* the controller must stop before its memory goes */
 	c->state = NVME_DOWN;
-	devenv_dma_free(env, &c->prp_list);
+	handle_free(c, &c->prp_list);
 free_data:
 	devenv_dma_free(env, &c->data);
 free_ioq:
@@ -583,46 +515,22 @@ free_aq:
 	return err;
 }
 
-/* Normal shutdown (3.1.5 CC.SHN, 3.1.6 CSTS.SHST): the controller
- * commits its volatile write cache before it reports done. */
-static int
-shutdown(struct nvme_ctrl *c)
-{
-	uint64_t deadline = devenv_now_ns(c->env) + c->ready_timeout_ns;
-	uint32_t cc, csts, us = NVME_POLL_MIN_US;
-	int err;
-
-	if ((err = rd32(c, NVME_REG_CC, &cc)) ||
-	    (err = wr32(c, NVME_REG_CC, (cc & ~NVME_CC_SHN_MASK) | NVME_CC_SHN_NORMAL)))
-		return err;
-	for (;;) {
-		if ((err = rd32(c, NVME_REG_CSTS, &csts)))
-			return err;
-		if (csts == NVME_CSTS_ABSENT || (csts & NVME_CSTS_CFS))
-			return E_IO;
-		if ((csts & NVME_CSTS_SHST_MASK) == NVME_CSTS_SHST_DONE)
-			return 0;
-		if (devenv_now_ns(c->env) >= deadline)
-			return E_TIMEOUT;
-		backoff(c, &us);
-	}
-}
-
+/* Normal shutdown (3.1.5 CC.SHN, 3.1.6 CSTS.SHST), by the environment:
+ * the controller commits its volatile write cache before it reports done. */
 void
 nvme_fini(struct nvme_ctrl *c)
 {
-	if (c->state == NVME_LIVE)
-		c->shutdown_err = shutdown(c);
-	(void)disable(c);
+	int live = c->state == NVME_LIVE, err = devenv_nvme_disable(c->env, live);
+
+	c->shutdown_err = !live ? 0 : err == E_BUSY ? E_TIMEOUT : err;
+	c->aq.inflight = c->ioq.inflight = 0;
 	async_fail_all(c, E_IO);        /* after the disable: no DMA into the slots */
 	c->state = NVME_DOWN;
-	if (c->as.lists.h)
-		devenv_dma_free(c->env, &c->as.lists);
+	handle_free(c, &c->as.lists);
 	if (c->as.data.h)
 		devenv_dma_free(c->env, &c->as.data);
 	c->as.slots = 0;
-	if (c->prp_list.h)
-		devenv_dma_free(c->env, &c->prp_list);
+	handle_free(c, &c->prp_list);
 	if (c->data.h)
 		devenv_dma_free(c->env, &c->data);
 	queue_free(c, &c->ioq);
@@ -669,7 +577,6 @@ rw(struct nvme_ctrl *c, uint32_t nsi, uint8_t opc, uint64_t lba, uint32_t count)
 	struct nvme_ns *ns;
 	struct nvme_sqe cmd = { .opc = opc };
 	struct devenv_prp prp = { c->data.h, 0, 0, 0, 0 };
-	struct nvme_cqe cqe;
 	uint64_t bytes;
 	int err;
 
@@ -679,12 +586,12 @@ rw(struct nvme_ctrl *c, uint32_t nsi, uint8_t opc, uint64_t lba, uint32_t count)
 	bytes = (uint64_t)count * ns->lba_size;
 	prp.len = (uint32_t)bytes;
 	if (bytes > 2u * NVME_PAGE_SIZE)
-		prp.list = c->prp_list.h;       /* the environment writes the list */
+		prp.list = c->prp_list;         /* the environment writes the list */
 	cmd.nsid = ns->nsid;
 	cmd.cdw10 = (uint32_t)lba;
 	cmd.cdw11 = (uint32_t)(lba >> 32);
 	cmd.cdw12 = count - 1u;                 /* 0's based NLB */
-	return submit_wait(c, &c->ioq, &cmd, &prp, &cqe);
+	return submit_wait(c, &c->ioq, &cmd, &prp);
 }
 
 int
@@ -713,12 +620,11 @@ int
 nvme_flush(struct nvme_ctrl *c, uint32_t nsi)
 {
 	struct nvme_sqe cmd = { .opc = NVME_CMD_FLUSH };
-	struct nvme_cqe cqe;
 
 	if (nsi >= c->nns)
 		return E_NOENT;
 	cmd.nsid = c->ns[nsi].nsid;
-	return submit_wait(c, &c->ioq, &cmd, 0, &cqe);
+	return submit_wait(c, &c->ioq, &cmd, 0);
 }
 
 /* ---- asynchronous I/O ---- */
@@ -735,8 +641,7 @@ nvme_async_init(struct nvme_ctrl *c, uint16_t slots)
 	if ((err = devenv_dma_alloc(c->env, (uint64_t)slots * NVME_SLOT_XFER, DEVENV_DMA_BIDIRECTIONAL,
 	    &c->as.data)))
 		return err;
-	if ((err = devenv_dma_alloc(c->env, (uint64_t)slots * NVME_PAGE_SIZE, DEVENV_DMA_TO_DEVICE,
-	    &c->as.lists))) {
+	if ((err = devenv_nvme_queue_alloc(c->env, (uint64_t)slots * NVME_PAGE_SIZE, &c->as.lists))) {
 		devenv_dma_free(c->env, &c->as.data);
 		return err;
 	}
@@ -780,35 +685,27 @@ nvme_submit(struct nvme_ctrl *c, struct nvme_req *r)
 		return E_INVAL;
 	}
 	for (s = 0; s < c->as.slots; s++)
-		if (!c->as.req[s] && !(q->outstanding & 1ull << s))
+		if (!c->as.req[s])
 			break;
 	if (s == c->as.slots || q->inflight >= q->depth - 1u)
 		return E_AGAIN;
 	if (bytes) {
 		prp = (struct devenv_prp){ c->as.data.h, (uint64_t)s * NVME_SLOT_XFER, bytes,
-		    bytes > 2u * NVME_PAGE_SIZE ? c->as.lists.h : 0, (uint64_t)s * NVME_PAGE_SIZE };
+		    bytes > 2u * NVME_PAGE_SIZE ? c->as.lists : 0, (uint64_t)s * NVME_PAGE_SIZE };
 		if (r->opc == NVME_CMD_WRITE)
 			memcpy((uint8_t *)c->as.data.cpu + (size_t)s * NVME_SLOT_XFER, r->buf, bytes);
 	}
-	cmd.cid = s;
 	cmd.nsid = c->ns[r->ns].nsid;
 	cmd.cdw10 = (uint32_t)r->lba;
 	cmd.cdw11 = (uint32_t)(r->lba >> 32);
 	cmd.cdw12 = bytes ? r->count - 1u : 0;
-	if ((err = devenv_nvme_sqe(c->env, q->sq.h, (uint64_t)q->sq_tail * NVME_SQE_SIZE, &cmd,
-	    bytes ? &prp : 0)))
+	if ((err = devenv_nvme_submit(c->env, q->qid, &cmd, bytes ? &prp : 0, &c->as.token[s])))
 		return err;
 	r->done = 0;
 	r->status = 0;
 	c->as.req[s] = r;
 	c->as.deadline[s] = devenv_now_ns(c->env) + c->cmd_timeout_ns;
-	q->outstanding |= 1ull << s;
 	q->inflight++;
-	q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->depth);
-	if ((err = wr32(c, sq_db(c, q->qid), q->sq_tail))) {
-		recover(c);     /* finishes every outstanding request, this one too */
-		return err;
-	}
 	return 0;
 }
 
@@ -825,12 +722,11 @@ nvme_poll(struct nvme_ctrl *c, uint64_t timeout_ns)
 {
 	uint64_t until = devenv_now_ns(c->env) + timeout_ns, now, oldest;
 	uint32_t csts, us = NVME_POLL_MIN_US, before = c->as.completed;
-	struct nvme_cqe cqe;
 	int r, owe_ack = 0;
 	uint16_t s;
 
 	for (;;) {
-		(void)reap(c, &c->ioq, 0xffff, &cqe);
+		async_collect(c);
 		if (owe_ack) {
 			(void)devenv_irq_ack(c->env);
 			owe_ack = 0;

@@ -1,9 +1,11 @@
 /*
  * NVMe driver core (brokered, no IOMMU). One admin queue pair and one I/O
- * queue pair, one command in flight per queue, every address written by the
- * environment (devenv.h): ASQ/ACQ through devenv_mmio_set_addr, PRP entries
- * and PRP lists through devenv_nvme_sqe. Data moves through one bounce DMA
- * buffer the driver copies into and out of.
+ * queue pair. The environment (devenv.h; over caps: the kernel's NVMe
+ * broker) owns the queue protocol: the driver builds 64-byte commands and
+ * names data as (DMA handle, offset); the environment writes CID, PRPs,
+ * queue entries, doorbells and CC/AQA/ASQ/ACQ, parses completions and hands
+ * back (status, DW0) per token. The driver writes no register. Data moves
+ * through one bounce DMA buffer the driver copies into and out of.
  *
  * State machine: DOWN -> (reset, admin queues, enable, identify, I/O
  * queues) -> LIVE. A timeout, a controller fatal status (CSTS.CFS) or a
@@ -30,15 +32,10 @@ enum nvme_state { NVME_DOWN = 0, NVME_LIVE = 1, NVME_DEAD = 2 };
 enum nvme_completion { NVME_POLL = 0, NVME_IRQ = 1 };
 
 struct nvme_queue {
-	struct devenv_dma sq, cq;
+	devenv_dma_t sq, cq;            /* queue memory: never mapped, the environment's */
 	uint16_t qid;
 	uint16_t depth;
-	uint16_t sq_tail;
-	uint16_t cq_head;
-	uint16_t next_cid;
-	uint8_t phase;
-	uint64_t outstanding;           /* bit per CID (depth <= 64) */
-	uint16_t inflight;
+	uint16_t inflight;              /* submitted, not yet collected */
 };
 
 struct nvme_ns {
@@ -52,9 +49,8 @@ struct nvme_ns {
 /*
  * Asynchronous I/O (queue depth > 1): up to `slots` requests outstanding on
  * the I/O queue, each with its own bounce region (NVME_SLOT_XFER bytes) and
- * PRP-list page. Slot s always uses CID s; synchronous commands use the
- * CIDs above the slots, so both can be outstanding together and whichever
- * path reaps a completion finishes it.
+ * PRP-list page, and the token of its command. Synchronous commands can be
+ * outstanding at the same time; every wait also collects finished slots.
  */
 #define NVME_ASYNC_MAX 32u
 #define NVME_SLOT_XFER (128u * 1024u)
@@ -72,8 +68,9 @@ struct nvme_req {
 struct nvme_async {
 	uint16_t slots;         /* 0: asynchronous I/O not enabled */
 	struct devenv_dma data; /* slots x NVME_SLOT_XFER */
-	struct devenv_dma lists;/* slots x one PRP-list page */
+	devenv_dma_t lists;     /* slots x one PRP-list page (never mapped) */
 	struct nvme_req *req[NVME_ASYNC_MAX];
+	uint64_t token[NVME_ASYNC_MAX];
 	uint64_t deadline[NVME_ASYNC_MAX];
 	uint32_t completed;     /* finished by the last reaps */
 };
@@ -83,20 +80,19 @@ struct nvme_ctrl {
 	enum nvme_state state;
 	enum nvme_completion completion;
 	uint64_t cap;
-	uint32_t dstrd_bytes;           /* doorbell stride */
 	uint64_t ready_timeout_ns;      /* CAP.TO */
 	uint64_t cmd_timeout_ns;
 	uint32_t max_xfer;              /* bytes per command */
 	struct nvme_queue aq, ioq;
 	struct devenv_dma data;         /* bounce buffer, NVME_MAX_XFER */
-	struct devenv_dma prp_list;     /* one page */
+	devenv_dma_t prp_list;          /* one page, never mapped: the environment writes it */
 	uint32_t nn;                    /* Identify NN */
 	uint32_t nns;                   /* active namespaces served */
 	struct nvme_ns ns[NVME_MAX_NS];
 	char model[41];
-	uint32_t resets, timeouts, fatals, bogus_cqe;
+	uint32_t resets, timeouts, fatals;
 	int last_status;                /* last CQE status field (decoded by nvme_status_err) */
-	int shutdown_err;               /* result of the CC.SHN shutdown in nvme_fini */
+	int shutdown_err;               /* result of the normal shutdown in nvme_fini */
 	struct nvme_async as;
 };
 

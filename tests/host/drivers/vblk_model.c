@@ -420,11 +420,16 @@ l_read(void *dev, uint64_t off, unsigned w, uint32_t *v)
 {
 	struct vblk_model *m = dev;
 
+	/* 4.1.4.8: with MSI-X enabled two vector registers (20, 22) precede the config. */
+	uint32_t cfg = devenv_irq_is_msix(m->env) ? VIRTIO_LEGACY_CONFIG_MSIX : VIRTIO_LEGACY_CONFIG;
+
 	*v = 0;
-	if (off >= VIRTIO_LEGACY_CONFIG) {
-		*v = cfg_read(m, (uint32_t)(off - VIRTIO_LEGACY_CONFIG), w);
+	if (off >= cfg) {
+		*v = cfg_read(m, (uint32_t)(off - cfg), w);
 		return 0;
 	}
+	if (off >= VIRTIO_LEGACY_CONFIG)
+		return 0;       /* the MSI-X vector registers: not modelled, read 0 */
 	switch (off) {
 	case VIRTIO_LEGACY_HOST_FEATURES: *v = (uint32_t)m->features; break;
 	case VIRTIO_LEGACY_GUEST_FEATURES: *v = (uint32_t)m->driver_features; break;

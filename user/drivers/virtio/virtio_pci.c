@@ -287,9 +287,13 @@ l_isr(struct vio_dev *d, uint8_t *isr)
 static int
 l_cfg_read(struct vio_dev *d, uint32_t off, unsigned w, uint32_t *v)
 {
+	/* 4.1.4.8: with MSI-X enabled on the function (an Interrupt route claims a
+	 * vector) two vector registers follow the header and the config moves by 4. */
+	uint32_t base = devenv_irq_is_msix(d->env) ? VIRTIO_LEGACY_CONFIG_MSIX : VIRTIO_LEGACY_CONFIG;
+
 	if (off > 0xff || off + w > 0x100)
 		return E_RANGE;
-	return devenv_port_read(d->env, VIRTIO_LEGACY_CONFIG + off, w, v);
+	return devenv_port_read(d->env, base + off, w, v);
 }
 
 static int

@@ -8,38 +8,6 @@
 #include "base/mem.h"
 #include "virtio_reg.h"
 
-int
-virtq_check_size(uint32_t size)
-{
-	if (size == 0)
-		return E_NOTSUP;
-	if (size > VIRTQ_MAX_SIZE)
-		return E_RANGE;
-	if (size & (size - 1))
-		return E_INVAL;
-	return 0;
-}
-
-uint64_t
-virtq_avail_offset(uint16_t size)
-{
-	return (uint64_t)size * sizeof(struct virtq_desc);
-}
-
-uint64_t
-virtq_used_offset(uint16_t size)
-{
-	uint64_t end = virtq_avail_offset(size) + 6u + 2u * (uint64_t)size;
-
-	return (end + VIRTIO_LEGACY_ALIGN - 1) & ~(uint64_t)(VIRTIO_LEGACY_ALIGN - 1);
-}
-
-uint64_t
-virtq_bytes(uint16_t size)
-{
-	return virtq_used_offset(size) + 6u + 8u * (uint64_t)size;
-}
-
 static volatile struct virtq_avail_hdr *
 avail_hdr(struct virtq *vq)
 {

@@ -21,7 +21,9 @@
 
 #include <stdint.h>
 
+#include "base/err.h"
 #include "../devenv.h"
+#include "virtio_reg.h"
 
 #define VIRTQ_TRACK 256u        /* descriptors in use at most */
 
@@ -49,15 +51,54 @@ struct virtq {
 	uint16_t chain_len[VIRTQ_TRACK];    /* nonzero: outstanding head */
 	uint32_t wlen[VIRTQ_TRACK];         /* device-writable bytes of the chain */
 	void *cookie[VIRTQ_TRACK];
+	/* caps binding (virtq_caps.c): the kernel's token of each outstanding head
+	 * and the buffer it is collected through */
+	uint64_t token[VIRTQ_TRACK];
+	devenv_dma_t token_buf[VIRTQ_TRACK];
+	uint16_t next_poll;                 /* round robin over outstanding heads */
 };
+
+/*
+ * The ring layout, shared by both implementations of this API: virtq.c (the
+ * driver writes the available ring itself, host tests) and virtq_caps.c
+ * (the kernel owns the ring; the driver process over the device caps).
+ */
 
 /* 0 when `size` is a usable split-queue size; E_NOTSUP for 0 (no queue),
  * E_INVAL when not a power of two, E_RANGE above VIRTQ_MAX_SIZE. */
-int virtq_check_size(uint32_t size);
+static inline int
+virtq_check_size(uint32_t size)
+{
+	if (size == 0)
+		return E_NOTSUP;
+	if (size > VIRTQ_MAX_SIZE)
+		return E_RANGE;
+	if (size & (size - 1))
+		return E_INVAL;
+	return 0;
+}
+
+static inline uint64_t
+virtq_avail_offset(uint16_t size)
+{
+	return (uint64_t)size * 16u;    /* 16-byte descriptors (2.7.5) */
+}
+
+/* The used ring at the next VIRTIO_LEGACY_ALIGN boundary (legacy 2.7.2). */
+static inline uint64_t
+virtq_used_offset(uint16_t size)
+{
+	uint64_t end = virtq_avail_offset(size) + 6u + 2u * (uint64_t)size;
+
+	return (end + VIRTIO_LEGACY_ALIGN - 1) & ~(uint64_t)(VIRTIO_LEGACY_ALIGN - 1);
+}
+
 /* Bytes of the ring buffer for `size` entries (legacy layout). */
-uint64_t virtq_bytes(uint16_t size);
-uint64_t virtq_avail_offset(uint16_t size);
-uint64_t virtq_used_offset(uint16_t size);
+static inline uint64_t
+virtq_bytes(uint16_t size)
+{
+	return virtq_used_offset(size) + 6u + 8u * (uint64_t)size;
+}
 
 int virtq_init(struct virtq *vq, struct devenv *env, uint16_t index, uint16_t size);
 void virtq_fini(struct virtq *vq);

@@ -1,0 +1,13 @@
+# The virtio-blk driver process (boot module virtio-blk, issue 8): the
+# host-tested virtio transport and virtio-blk cores over the caps binding
+# (mk/blk.mk: CAPENV_SRCS, BLKPROC_SRCS, BLK_PROG), with virtq_caps.c in place
+# of virtq.c (the kernel owns the ring). docs/drivers.md "virtio over caps".
+VBLK_PROC_SRCS := $(sort user/drivers/virtio_blk/main.c user/drivers/virtio_blk/virtio_blk.c \
+	user/drivers/virtio/virtio_pci.c user/drivers/virtio/virtq_caps.c $(CAPENV_SRCS) \
+	$(BLKPROC_SRCS))
+$(eval $(call BLK_PROG,virtio-blk,$(VBLK_PROC_SRCS)))
+$(patsubst %,$(BUILD)/uobj/%.o,$(VBLK_PROC_SRCS)): $(BLK_DRV_HDRS)
+
+# QEMU test manifests (tests/system/test_vblk.py)
+VBLK_MANIFESTS := test-vblk-modern test-vblk-legacy test-vblk-nodma test-vblk-wrongbar
+$(foreach m,$(VBLK_MANIFESTS),$(eval $(call BLK_MANIFEST,$(m))))

@@ -1,0 +1,100 @@
+/*
+ * virtio-blk driver process (boot module `virtio-blk`; docs/drivers.md
+ * "virtio over caps"). It holds only the caps its manifest grants:
+ *   mmio   DeviceMmio of the BAR that carries the transport: BAR 0 (an I/O
+ *          BAR) of a transitional device is the legacy header, the modern
+ *          common-configuration BAR (QEMU: BAR 4) the modern transport;
+ *   irq    Interrupt (MSI-X vector 0), optional: without it the driver polls;
+ *   dma    DMAPool;
+ *   clock  WallClock, optional (request deadlines; virtual time without);
+ *   disk   the BlockDevice endpoint it serves (export).
+ * The same host-tested cores run here (virtio_pci.c, virtio_blk.c, blkserv.c)
+ * over the caps binding (capenv.c) and virtq_caps.c, where the kernel owns
+ * the ring. Markers: `virtio-blk: ready transport=... completion=...` and
+ * `virtio-blk: error=... ` (then exit 1).
+ */
+#include "capos.h"
+#include "schema/device.capnp.h"
+
+#include "../blkproc.h"
+#include "../capenv.h"
+#include "../virtio/virtio.h"
+#include "../virtio/virtio_reg.h"
+#include "virtio_blk.h"
+
+static struct devenv env;
+static struct vblk vb;
+
+static int
+fail(const char *what, int err)
+{
+	rt_print("virtio-blk: error=%s err=%d", what, err);
+	return 1;
+}
+
+/* The transport the granted BAR carries: legacy for the I/O BAR, modern for the
+ * common configuration's BAR; anything else is the wrong BAR (-1). */
+static int
+transport_of(struct devenv *e, unsigned *common_bar)
+{
+	uint8_t cfg[CAPENV_CONFIG_BYTES];
+	struct vio_caps caps;
+	int n = devenv_pci_config(e, cfg, sizeof cfg);
+
+	*common_bar = 6;
+	if (n > 0 && vio_parse_caps(cfg, (size_t)n, &caps) == 0) {
+		*common_bar = caps.common.bar;
+		if (capenv_mmio_cap(e, caps.common.bar) && e->port_bar != (int)caps.common.bar)
+			return VBLK_MODERN;
+	}
+	if (e->port_bar == 0)
+		return VBLK_LEGACY;
+	return -1;
+}
+
+int
+main(void)
+{
+	const bool want_irq = rt_cap("irq", Interrupt_TYPE_ID) != 0;
+	unsigned common_bar;
+	int e;
+
+	if (!rt_cap("dma", DMAPool_TYPE_ID))
+		return fail("no-dma-pool", E_NOENT);
+	if (!rt_cap("mmio", DeviceMmio_TYPE_ID))
+		return fail("no-mmio", E_NOENT);
+	if ((e = capenv_open(&env, "mmio", want_irq ? "irq" : NULL, "dma")) < 0)
+		return fail("capenv-open", e);
+	uint8_t id[4];
+	if (devenv_pci_config(&env, id, sizeof id) != (int)sizeof id)
+		return fail("no-config", E_NOENT);
+	uint16_t vendor = (uint16_t)(id[0] | id[1] << 8), device = (uint16_t)(id[2] | id[3] << 8);
+	if (vendor != VIRTIO_PCI_VENDOR || (device != 0x1001 && device != 0x1042)) {
+		rt_print("virtio-blk: error=not-a-block-device id=%04x:%04x", vendor, device);
+		return 1;
+	}
+	int t = transport_of(&env, &common_bar);
+	if (t < 0) {
+		unsigned granted = 0;
+		while (granted < CAPENV_BARS && !capenv_mmio_cap(&env, granted))
+			granted++;
+		rt_print("virtio-blk: error=wrong-bar granted=%u common_config_bar=%u "
+		    "(grant BAR 0 of a transitional device for legacy, the common config BAR for modern)",
+		    granted, common_bar);
+		return 1;
+	}
+	/* Legacy polls: the core does not program legacy MSI-X vectors (the
+	 * transport reads the config at its MSI-X offset when a route is granted). */
+	enum vblk_completion c = want_irq && t == VBLK_MODERN ? VBLK_IRQ : VBLK_POLL;
+	if ((e = vblk_init(&vb, &env, (enum vblk_transport)t, c)) < 0)
+		return fail("init", e);
+	rt_print("virtio-blk: ready transport=%s completion=%s blocks=%lu bs=%u max_blocks=%u",
+	    t == VBLK_MODERN ? "modern" : "legacy", c == VBLK_IRQ ? "msix" : "poll",
+	    (unsigned long)vb.block_count, vb.block_size, vb.max_blocks);
+	if ((e = blkproc_check_disk(&vb.srv)) < 0)
+		return fail(e == E_PERM ? "boot-disk-refused" : "disk-check", e);
+	struct blkproc_export ex = { "disk", &vb.srv };
+	e = blkproc_serve(&ex, 1);
+	rt_print("virtio-blk: served err=%d", e);
+	return e == E_DISCONNECTED ? 0 : 1;
+}

@@ -529,6 +529,8 @@ prochandle_destroy(struct kobj *o)
 	struct prochandle *h = (struct prochandle *)o;
 	if (h->p && h->p->handle == o)
 		h->p->handle = NULL;
+	if (h->p)
+		proc_handle_gone(h->p);	/* the record may go now (proc.c) */
 	kfree(h);
 }
 

@@ -201,13 +201,15 @@ proc_create(const char *name, const void *elf, uint64_t len, int *err, const cha
 	prepare_kstack(p, entry);
 	p->handle = prochandle_create(p);
 	if (!p->handle)
-		goto fail_space;
+		goto fail_kstack;
 	p->all_next = proc_list;
 	proc_list = p;
 	p->state = P_BLOCKED;	/* the caller installs caps, then sched_add */
 	*why = "ok";
 	return p;
 
+fail_kstack:
+	kstack_free(p->kstack_top);
 fail_space:
 	free_user_space(p->pml4);
 fail_free:
@@ -266,13 +268,87 @@ proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
 			kprintf("%s%lu", i ? "," : "", cpus[i].ticks);
 		kprintf("\n");
 	}
-	/* The kernel stack is not freed (kstack_alloc has no free yet); the
-	 * struct proc stays as a zombie while its handle lives. */
+	/* The kernel stack and the record go later (proc_reap): we may be
+	 * running on that stack, and ProcessHandle holders read the record. */
+	p->reap_next = proc_reap_list;
+	proc_reap_list = p;
+	if (!self)
+		proc_reap();
 	if (self) {
 		schedule();
 		panic("zombie process %u scheduled", p->pid);
 	}
 	__builtin_unreachable();
+}
+
+/* ---- reclamation ---- */
+
+struct proc *proc_reap_list;
+
+static bool
+running_somewhere(struct proc *p)
+{
+	for (uint32_t i = 0; i < ncpus; i++)
+		if (cpus[i].cur == p)
+			return true;
+	return false;
+}
+
+/* The record of a zombie whose stack is freed and whose handle is gone. */
+static void
+proc_free(struct proc *p)
+{
+	struct pmm_stats ps;
+	struct heap_stats hs;
+
+	for (struct proc **pp = &proc_list; *pp; pp = &(*pp)->all_next)
+		if (*pp == p) {
+			*pp = p->all_next;
+			break;
+		}
+	uint32_t pid = p->pid;
+	kfree(p);
+	/* Evidence for the reclamation test (bounded: one line per process). */
+	pmm_stats(&ps);
+	heap_stats(&hs);
+	kprintf("capos: proc-freed pid=%u free_frames=%lu heap_bytes=%lu heap_objects=%lu\n", pid,
+		ps.free_frames, hs.live_bytes, hs.live_objects);
+}
+
+/*
+ * Called with the bkl from schedule() and when a ProcessHandle goes. A CPU
+ * that switched away from a zombie did so before releasing the bkl, so a
+ * zombie that no CPU has as `cur` is off its kernel stack.
+ */
+void
+proc_reap(void)
+{
+	struct proc **pp = &proc_reap_list;
+
+	while (*pp) {
+		struct proc *p = *pp;
+		if (running_somewhere(p)) {
+			pp = &p->reap_next;
+			continue;
+		}
+		*pp = p->reap_next;
+		kstack_free(p->kstack_top);
+		p->kstack_top = 0;
+		if (p->handle_gone)
+			proc_free(p);
+	}
+}
+
+void
+proc_handle_gone(struct proc *p)
+{
+	p->handle_gone = true;
+	if (p->state != P_ZOMBIE)
+		return;		/* cannot be: a live process holds a reference to its handle */
+	if (p->kstack_top == 0)
+		proc_free(p);
+	else
+		proc_reap();	/* frees p with its stack once queued and off every CPU */
 }
 
 void

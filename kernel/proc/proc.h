@@ -127,6 +127,10 @@ struct proc {
 	char fault_reason[48];
 	struct kobj *handle;	/* its ProcessHandle object (one reference held by the proc) */
 	bool is_idle;
+	/* reclamation (proc.c): a zombie's kernel stack is freed once no CPU runs
+	 * on it, the record once its ProcessHandle is gone too */
+	bool handle_gone;
+	struct proc *reap_next;	/* zombies still owning a kernel stack */
 };
 
 /* ---- proc.c ---- */
@@ -137,6 +141,9 @@ struct trap_frame;
 void proc_fault(struct trap_frame *tf);
 void proc_start_init(void);
 void proc_boot(void);
+extern struct proc *proc_reap_list;
+void proc_reap(void);			/* free what dead processes no longer need (bkl held) */
+void proc_handle_gone(struct proc *p);	/* its ProcessHandle object was destroyed */
 int proc_find_module(const char *name, const void **data, uint64_t *len);
 int proc_bootstrap_add(struct proc *p, const char *name, uint64_t iid, capid_t cap);
 

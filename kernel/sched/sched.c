@@ -122,6 +122,9 @@ schedule(void)
 	struct proc *prev = c->cur;
 	struct proc *next = rq_pop();
 
+	if (proc_reap_list)
+		proc_reap();	/* dead processes' kernel stacks (proc.c) */
+
 	if (prev->state == P_RUNNING && !prev->is_idle) {
 		if (!next) {
 			prev->state = P_RUNNING;

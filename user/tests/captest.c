@@ -27,11 +27,14 @@
  *                    the latest when init gives up, never a hang
  *   rs-always        (restart always) exits 0
  *   rs-never         (restart never) faults
+ *   reclaimer        spawns reclaim-child (exits at once) RECLAIM_ROUNDS
+ *                    times through ProcessSpawner: spawn, wait, release
  */
 #include "capos.h"
 #include "schema/base.capnp.h"
 #include "schema/exception.capnp.h"
 #include "schema/ipc.capnp.h"
+#include "schema/process.capnp.h"
 #include "schema/types.capnp.h"
 #include "fmt/fmt.h"
 
@@ -548,6 +551,63 @@ rs_crasher_client(void)
 	return failures;
 }
 
+/* ---- reclamation (user/tests/test-reclaim.json) ---- */
+
+#define RECLAIM_ROUNDS 205	/* 5 to warm the kernel's caches, then 200 measured */
+
+/* Spawn reclaim-child, wait for its exit code, release its handle. */
+static int
+reclaim_round(capid_t spawner)
+{
+	ProcessSpawner_spawn_Params_B p;
+	ProcessSpawner_spawn_Results_R res;
+	SpawnResult_R sr;
+	struct capnp_msg m;
+	struct ring_cqe c;
+
+	ProcessSpawner_spawn_Params_init_root(rt_msg_begin(), &p);
+	ProcessSpawner_spawn_Params_set_name(p, "reclaim-child", 13);
+	ProcessSpawner_spawn_Params_set_binary(p, "captest", 7);
+	struct capnp_blist gl;
+	ProcessSpawner_spawn_Params_init_grants(p, 0, &gl);
+	int n = rt_msg_end(pbuf, sizeof pbuf);
+	if (rt_call(spawner, ProcessSpawner_spawn_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0,
+		    &c) < 0 || rt_msg_read(&m, rbuf, c.len, &res.s) < 0 ||
+	    ProcessSpawner_spawn_Results_get_result(res, &sr) < 0 ||
+	    SpawnResult_which(sr) != SpawnResult_which_handle)
+		return -1;
+	capid_t h = rt_adopt(&c, 0, ProcessHandle_TYPE_ID);
+	if (!h)
+		return -2;
+	ProcessHandle_wait_Params_B wp;
+	ProcessHandle_wait_Results_R wr;
+	WaitResult_R w;
+	ExitStatus_R e;
+	ProcessHandle_wait_Params_init_root(rt_msg_begin(), &wp);
+	n = rt_msg_end(pbuf, sizeof pbuf);
+	int r = rt_call(h, ProcessHandle_wait_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
+	bool ok = r >= 0 && rt_msg_read(&m, rbuf, c.len, &wr.s) >= 0 &&
+		  ProcessHandle_wait_Results_get_result(wr, &w) >= 0 && WaitResult_get_exited(w, &e) >= 0 &&
+		  ExitStatus_which(e) == ExitStatus_which_code && ExitStatus_get_code(e) == 7;
+	rt_release(h);	/* the last holder: the kernel frees the record now */
+	return ok ? 0 : -3;
+}
+
+static int
+reclaimer(void)
+{
+	capid_t spawner = rt_cap("spawner", ProcessSpawner_TYPE_ID);
+	uint32_t done = 0;
+	int r = 0;
+
+	rt_print("captest: reclaimer start rounds=%u", RECLAIM_ROUNDS);
+	while (done < RECLAIM_ROUNDS && (r = reclaim_round(spawner)) == 0)
+		done++;
+	CHECK("rounds", done == RECLAIM_ROUNDS, "done=%u last=%d", done, r);
+	rt_print("captest: %s done failures=%d", rt_boot->name, failures);
+	return failures;
+}
+
 /* ---- stress: several processes, thousands of calls, 8 in flight each ---- */
 
 #define STRESS_CALLS 3000
@@ -713,6 +773,10 @@ main(void)
 		rt_print("captest: %s faulting", me);
 		fault_now();
 	}
+	if (prefix(me, "reclaimer"))
+		return reclaimer();
+	if (prefix(me, "reclaim-child"))
+		return 7;	/* no caps at all: exits at once */
 	if (prefix(me, "rs-always")) {
 		rt_print("captest: %s exiting 0", me);
 		return 0;

@@ -21,6 +21,7 @@
  * its pending bit meanwhile, so nothing is lost and nothing storms.
  */
 #include "ddf/kddf.h"
+#include "iommu/probe.h"
 #include "ddf/kddf_int.h"
 #include "ddf/kddf_virtio.h"
 #include "arch/x86_64/apic_irq.h"
@@ -532,8 +533,7 @@ kddf_init(void)
 	ddf_init(&L, &t, &kops, NULL, &audit);
 	kprintf("capos: ddf-ok claims=%u windows=%u routes=%u buffers=%u subs=%u audit=%u\n",
 		NCLAIMS, NWINDOWS, NROUTES, NBUFFERS, NSUBS, NAUDIT);
-	kprintf("capos: dma-backend=bounce iommu=absent reason=no-iommu-probe "
-		"device_addresses=kernel-authored\n");
+	iommu_print_backend();	/* kernel/iommu: what the probe found; DMA stays on bounce pages */
 }
 
 struct ddf_ledger *

@@ -17,7 +17,9 @@ from capos_qemu import EXIT_FAIL, EXIT_PASS, kv
 TIMEOUT = 180
 TEST_VA = 0x40000000
 
-CONFIGS = [("pc", "bios", 2, "qemu64,-x2apic"), ("q35", "uefi", 4, "qemu64,+x2apic")]
+# xAPIC only: QEMU 7.2 TCG does not offer x2APIC (CPUID.01H:ECX[21]), so the
+# x2APIC ICR path (one wrmsr, no delivery-status wait) is not exercised here.
+CONFIGS = [("pc", "bios", 2, "qemu64,-x2apic"), ("q35", "uefi", 4, None)]
 
 
 def line(m, prefix):

@@ -227,6 +227,8 @@ def test_vblk_killed_mid_io_restarted(boot):
     after = [l for l in ledgers(t) if l["at"] == "owner-gone"][0]
     assert int(before["inflight"]) + int(before["completed"]) >= 1, before   # DMA outstanding
     assert_zero(after)
+    # every bounce page of the dead driver came back
+    assert int(after["free_frames"]) - int(before["free_frames"]) == int(before["pool_bytes"]) // 4096
     gone = c[("blk-hammer", "driver-gone")][0]
     assert gone[0] == "pass" and gone[1]["err"] == "-17", gone
     assert passed(c, "blk-hammer", "served-again"), m.log_path

@@ -81,6 +81,20 @@ def test_intel_iommu_is_present_unused(boot):
     assert b["units"] == "1" and b["usable"] == "1" and b["reason"] == "no-remapping-backend"
 
 
+def test_amd_iommu_is_present_unused(boot):
+    """QEMU's amd-iommu: an IVRS with one IVHD; AMD-Vi has no version register."""
+    m = boot(machine="q35", extra=["-device", "amd-iommu"], cmdline=CMDLINE)
+    finish(m)
+    assert re.search(r"capos: acpi-ok [^\n]*ivrs=yes", m.text), m.log_path
+    u = units(m)
+    assert len(u) == 1, m.text
+    assert u[0]["kind"] == "amd-vi" and u[0]["result"] == "usable"
+    assert int(u[0]["base"], 16) == 0xFED80000 and int(u[0]["efr"], 16) != 0
+    b = backend(m)
+    assert "capos: dma-backend=bounce iommu=present-unused" in m.text
+    assert b["units"] == "1" and b["usable"] == "1"
+
+
 def test_hostile_dmar_units_are_unusable(boot):
     """A well-formed DMAR whose units are not remapping hardware: each is refused."""
     cases = [(0xFED90800, "base-unaligned"), (0x100000, "base-in-ram"),

@@ -22,6 +22,7 @@ import subprocess
 import pytest
 
 from capos_qemu import BUILD, kv
+from test_ddf_user import assert_zero, ledgers
 
 TIMEOUT = 180
 SEED = 0xC0FFEE0000000001
@@ -125,17 +126,6 @@ def test_ramdisk_bench_rows(boot):
 
 
 # ---- the virtio-blk driver process on QEMU's virtio-blk-pci (legacy) ----
-
-def ledgers(text):
-    return [kv(l) for l in text.splitlines() if l.startswith("capos: ddf-ledger ")]
-
-
-def assert_zero(t):
-    for k in ("claims", "mappings", "routes", "pool_bytes", "buffers", "inflight", "completed",
-              "ring_holds"):
-        assert t[k] == "0", (k, t)
-    assert t["invariants"] == "ok"
-
 
 def test_vblk_persists_across_reboot(boot):
     """Boot 1 selects the disk by PCI address (00:05.0) and writes the pattern

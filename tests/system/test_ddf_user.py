@@ -3,7 +3,11 @@ virtio-rng: the manifest's device grants are claimed by kernel/ddf at spawn,
 the driver reads entropy through DeviceMmio (brokered), Interrupt (MSI-X,
 blocking wait, deferred EOI), DMAPool and DMABuffer (kernel-authored
 addresses), tries hostile requests through its caps, and exit or crash with
-DMA outstanding runs the one teardown path back to a zero ledger.
+DMA outstanding runs the one teardown path back to a zero ledger. The driver
+also reads DeviceMmio.config and each cap's info, submits a two-descriptor
+chain (member deferred, head publishes), and resets the device from
+userspace (DeviceMmio.reset): its buffers go stale, the pool returns to zero,
+the MMIO and Interrupt caps work on under a new generation.
 """
 import re
 
@@ -57,6 +61,19 @@ def test_userspace_driver_end_to_end(boot):
                     "pool-over-budget", "double-free", "stale-dma-handle"):
         assert c[("ddf-rng", hostile)][0][0] == "pass", hostile
     assert c[("ddf-rng", "parked-wait")][0][0] == "pass"
+    # DeviceMmio.config (IDs, BARs zeroed), info on the four caps, a chain
+    for name in ("config", "mmio-info", "irq-info", "chain", "chain-refusals"):
+        assert c[("ddf-rng", name)][0][0] == "pass", name
+    assert 0 < int(c[("ddf-rng", "chain")][0][1]["bytes"]) <= 64
+    # DeviceMmio.reset from userspace: buffers stale, pool at zero, caps re-granted
+    for name in ("reset", "reset-buffer-stale", "reset-pool-zero", "reset-caps-regranted",
+                 "after-reset-entropy"):
+        assert c[("ddf-rng", name)][0][0] == "pass", name
+    z = c[("ddf-rng", "reset-pool-zero")][0][1]
+    assert z["used"].endswith("->0") and z["buffers"].endswith("->0"), z
+    pools = {kv(l)["at"]: kv(l) for l in t.splitlines() if " pool-info " in l}
+    assert pools["after-reset"]["used"] == "0" and pools["after-reset"]["backend"] == "0"
+    assert int(pools["before-reset"]["used"]) == 12288      # ring (8 KiB) + data (4 KiB)
     assert re.search(r"capos: ddf-irq-parked pid=\d+", t)       # a wait really blocked
     assert "ddf-demo: ddf-rng done failures=0" in t
     # the already-claimed function (named by address) and the absent one: no caps granted

@@ -9,7 +9,10 @@
  *
  * Role by process name (tests/system/test_ddf_user.py):
  *   ddf-rng    read entropy three times, then the hostile checks a driver
- *              can try through its caps; exit 0 when all pass
+ *              can try through its caps, then DeviceMmio.config, the caps'
+ *              info, a descriptor chain, and DeviceMmio.reset (buffers
+ *              stale, pool at zero, MMIO/Interrupt re-granted, the device
+ *              read again); exit 0 when all pass
  *   ddf-exit   start a read (doorbell rung) and exit without collecting it
  *   ddf-crash  start a read and fault with DMA in flight
  *   ddf-thief  expects no device caps (its claim was refused) and exits 7
@@ -164,9 +167,10 @@ buf_free(capid_t b)
 	return dev_result(&root);
 }
 
-/* submitDescriptor: 0 and *token, or -1 - DeviceError. */
+/* submitDescriptor of one chain link: 0 and *token, or -1 - DeviceError. */
 static int
-submit(capid_t b, uint16_t slot, uint64_t off, uint32_t len, uint64_t *token)
+submit_link(capid_t b, uint16_t slot, uint64_t off, uint32_t len, uint16_t flags, uint16_t next,
+    bool deferred, uint64_t *token)
 {
 	struct capnp_msg m;
 	struct capnp_struct root;
@@ -180,7 +184,9 @@ submit(capid_t b, uint16_t slot, uint64_t off, uint32_t len, uint64_t *token)
 	DmaDescriptor_set_slot(d, slot);
 	DmaDescriptor_set_offset(d, off);
 	DmaDescriptor_set_length(d, len);
-	DmaDescriptor_set_flags(d, VIRTQ_DESC_F_WRITE);
+	DmaDescriptor_set_flags(d, flags);
+	DmaDescriptor_set_next(d, next);
+	DmaDescriptor_set_deferred(d, deferred);
 	if (call(b, DMABuffer_submitDescriptor_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m,
 		 &root, &c) < 0 || capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) < 0)
 		return -100;
@@ -188,6 +194,13 @@ submit(capid_t b, uint16_t slot, uint64_t off, uint32_t len, uint64_t *token)
 		return -1 - DmaSubmitResult_get_error(r);
 	*token = DmaSubmitResult_get_token(r);
 	return 0;
+}
+
+/* submitDescriptor of a lone device-writable descriptor. */
+static int
+submit(capid_t b, uint16_t slot, uint64_t off, uint32_t len, uint64_t *token)
+{
+	return submit_link(b, slot, off, len, VIRTQ_DESC_F_WRITE, 0, false, token);
 }
 
 /* completeDescriptor: bytes (>= 0), -200 pending, or -1 - DeviceError. */
@@ -351,6 +364,162 @@ read_entropy(uint16_t slot, uint32_t len)
 	return a ? a - 500 : e;
 }
 
+/* An info method (no params): the info struct (pointer 0 of the results), or < 0. */
+static int
+info(capid_t cap, uint16_t method, struct capnp_msg *m, struct capnp_struct *out)
+{
+	struct capnp_struct root;
+	struct ring_cqe c;
+	if (call(cap, method, 0, NULL, 0, m, &root, &c) < 0)
+		return -100;
+	return capnp_ptr_struct(capnp_struct_ptr(&root, 0), out) < 0 ? -101 : 0;
+}
+
+/* A copy of the fields the checks compare (the message buffer is reused by the next call). */
+struct infos {
+	uint32_t mmio_gen, irq_gen, pool_gen;
+	uint64_t pool_used;
+	uint32_t pool_bufs;
+};
+
+static void
+read_infos(const char *tag, struct infos *o)
+{
+	struct capnp_msg m;
+	MmioInfo_R mi;
+	InterruptInfo_R ii;
+	DmaPoolInfo_R pi;
+	struct capnp_text pol = { "", 0 };
+	memset(o, 0, sizeof *o);
+	if (info(mmio, DeviceMmio_info_ORDINAL, &m, &mi.s) == 0) {
+		(void)MmioInfo_get_writePolicy(mi, &pol);
+		o->mmio_gen = MmioInfo_get_generation(mi);
+		CHECK("mmio-info", MmioInfo_get_vendorId(mi) == 0x1af4 &&
+		    MmioInfo_get_deviceId(mi) == 0x1005 && MmioInfo_get_bar(mi) == 0 &&
+		    MmioInfo_get_length(mi) >= 24 && !strcmp(pol.str, "virtio-legacy"),
+		    "at=%s id=%04x:%04x bar=%u length=%lu policy=%s gen=%u", tag,
+		    MmioInfo_get_vendorId(mi), MmioInfo_get_deviceId(mi), MmioInfo_get_bar(mi),
+		    (unsigned long)MmioInfo_get_length(mi), pol.str, o->mmio_gen);
+	}
+	if (info(irq, Interrupt_info_ORDINAL, &m, &ii.s) == 0) {
+		o->irq_gen = InterruptInfo_get_generation(ii);
+		CHECK("irq-info", InterruptInfo_get_kind(ii) == InterruptKind_msix &&
+		    InterruptInfo_get_index(ii) == 0, "at=%s kind=%u index=%u masked=%d gen=%u", tag,
+		    InterruptInfo_get_kind(ii), InterruptInfo_get_index(ii),
+		    InterruptInfo_get_masked(ii), o->irq_gen);
+	}
+	if (info(pool, DMAPool_info_ORDINAL, &m, &pi.s) == 0) {
+		o->pool_gen = DmaPoolInfo_get_generation(pi);
+		o->pool_used = DmaPoolInfo_get_usedBytes(pi);
+		o->pool_bufs = DmaPoolInfo_get_liveBuffers(pi);
+		rt_print("ddf-demo: %s pool-info at=%s budget=%lu used=%lu buffers=%u backend=%u gen=%u",
+		    rt_boot->name, tag, (unsigned long)DmaPoolInfo_get_budgetBytes(pi),
+		    (unsigned long)o->pool_used, o->pool_bufs, DmaPoolInfo_get_backend(pi), o->pool_gen);
+	}
+}
+
+/* DMABuffer.info: the state (DmaBufferState), or < 0. */
+static int
+buf_state(capid_t b, uint32_t *inflight)
+{
+	struct capnp_msg m;
+	DmaBufferInfo_R bi;
+	if (info(b, DMABuffer_info_ORDINAL, &m, &bi.s) < 0)
+		return -100;
+	*inflight = DmaBufferInfo_get_inFlight(bi);
+	return DmaBufferInfo_get_state(bi);
+}
+
+/* DeviceMmio.config: the function's IDs, and that the BAR registers read as zero. */
+static void
+config_check(void)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	ConfigResult_R r;
+	struct capnp_data d = { 0, 0 };
+	int e = call(mmio, DeviceMmio_config_ORDINAL, 0, NULL, 0, &m, &root, &c);
+	if (e == 0 && capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) == 0 &&
+	    ConfigResult_which(r) == ConfigResult_which_data)
+		e = ConfigResult_get_data(r, &d);
+	uint32_t bars = 0;
+	for (uint32_t i = 0x10; d.len == 256 && i < 0x28; i++)
+		bars |= d.ptr[i];
+	CHECK("config", e == 0 && d.len == 256 && d.ptr[0] == 0xf4 && d.ptr[1] == 0x1a &&
+	    d.ptr[2] == 0x05 && d.ptr[3] == 0x10 && bars == 0, "err=%d len=%u bars_or=%x", e, d.len,
+	    bars);
+}
+
+/*
+ * A two-descriptor chain through the caps: the member (slot 3) first with
+ * deferred, then the head (slot 2) naming it. virtio-rng fills the chain's
+ * writable bytes; the completion is collected through the head alone.
+ */
+static void
+chain_check(void)
+{
+	uint64_t th = 0, tm = 0, tx = 0;
+	uint32_t gen;
+	int em = submit_link(data, 3, 128, 32, VIRTQ_DESC_F_WRITE, 0, true, &tm);
+	int eh = submit_link(data, 2, 64, 32, VIRTQ_DESC_F_WRITE | 1, 3, false, &th);
+	int en = reg_write(HDR_QUEUE_NOTIFY, 2, 0);
+	int n = irq_wait(&gen);
+	int member = complete(data, tm);	/* collected only through its head */
+	int bytes = complete(data, th);
+	(void)irq_ack(gen);
+	int after = complete(data, tm);		/* went with the head */
+	CHECK("chain", em == 0 && eh == 0 && en == 0 && bytes > 0 && bytes <= 64 &&
+	    member == -1 - DeviceError_invalid && after == -1 - DeviceError_stale,
+	    "member=%d head=%d notify=%d irq=%d bytes=%d member_collect=%d after=%d", em, eh, en, n,
+	    bytes, member, after);
+	/* A head naming a slot with no deferred member is refused; a deferred member retracts. */
+	int bad = submit_link(data, 4, 0, 16, VIRTQ_DESC_F_WRITE | 1, 5, false, &tx);
+	int ed = submit_link(data, 5, 0, 16, VIRTQ_DESC_F_WRITE, 0, true, &tx);
+	int back = complete(data, tx);
+	CHECK("chain-refusals", bad == -1 - DeviceError_invalid && ed == 0 && back == 0,
+	    "dangling_head=%d deferred=%d retract=%d", bad, ed, back);
+}
+
+/*
+ * DeviceMmio.reset from userspace: the buffers are revoked (stale, the pool
+ * back to zero), the MMIO and Interrupt caps work on under a new generation,
+ * and the device is brought up again and read from.
+ */
+static void
+reset_check(void)
+{
+	struct infos a, b;
+	uint32_t inflight = 0, status = 0xff;
+	read_infos("before-reset", &a);
+	int st0 = buf_state(data, &inflight);
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	int e = call(mmio, DeviceMmio_reset_ORDINAL, 0, NULL, 0, &m, &root, &c);
+	int r = e < 0 ? e : dev_result(&root);
+	CHECK("reset", r == 0 && st0 == DmaBufferState_mapped, "err=%d state_before=%d", r, st0);
+	int err;
+	uint64_t va = buf_map(data, &err);
+	int st1 = buf_state(data, &inflight);
+	CHECK("reset-buffer-stale", !va && err == 1 + DeviceError_stale && st1 == DmaBufferState_freed,
+	    "map_err=%d state=%d", err, st1);
+	read_infos("after-reset", &b);
+	CHECK("reset-pool-zero", a.pool_used > 0 && b.pool_used == 0 && b.pool_bufs == 0 &&
+	    b.pool_gen > a.pool_gen, "used=%lu->%lu buffers=%u->%u gen=%u->%u",
+	    (unsigned long)a.pool_used, (unsigned long)b.pool_used, a.pool_bufs, b.pool_bufs,
+	    a.pool_gen, b.pool_gen);
+	int rs = reg_read(HDR_STATUS, 1, &status);
+	CHECK("reset-caps-regranted", rs == 0 && status == 0 && b.mmio_gen != a.mmio_gen &&
+	    b.irq_gen != a.irq_gen && b.mmio_gen && b.irq_gen, "read=%d status=%u mmio_gen=%u->%u "
+	    "irq_gen=%u->%u", rs, status, a.mmio_gen, b.mmio_gen, a.irq_gen, b.irq_gen);
+	rt_release(data);
+	rt_release(ring);
+	e = start();
+	int n = e ? e : read_entropy(0, 64);
+	CHECK("after-reset-entropy", e == 0 && n > 0 && n <= 64, "start=%d bytes=%d", e, n);
+}
+
 /* Two snapshots: from 0, then from the returned cursor; entries and events seen. */
 static int
 audit_read(void)
@@ -451,6 +620,9 @@ main(void)
 	e = submit(tmp, 1, 0, 64, &tok);
 	CHECK("stale-dma-handle", e == -1 - DeviceError_stale, "err=%d", e);
 	rt_release(tmp);
+	config_check();
+	chain_check();
+	reset_check();
 	rt_print("ddf-demo: %s done failures=%d", me, failures);
 	return failures ? 1 : 0;
 }

@@ -43,6 +43,7 @@
 static struct spinlock tlb_lock;
 static struct {
 	uint64_t pml4, va, npages;
+	bool retire;		/* the tables are about to be freed: leave them */
 	uint64_t gen;		/* written last (release), read first (acquire) */
 } req;
 static uint64_t served[MAX_CPUS];	/* last generation each CPU invalidated for */
@@ -51,12 +52,20 @@ static struct tlb_stats stats;
 volatile uint32_t tlb_pending;
 
 static void
-flush_local(uint64_t pml4, uint64_t va, uint64_t npages)
+flush_local(uint64_t pml4, uint64_t va, uint64_t npages, bool retire)
 {
 	bool kernel = va >= KERNEL_HALF;
 
 	if (!kernel && (read_cr3() & PTE_ADDR) != pml4)
 		return;		/* not loaded here: the last CR3 load dropped it */
+	if (retire) {
+		/* Only a CPU that is not running the process gets here (an idle
+		 * CPU that ran it last): the kernel tables serve it as well, and
+		 * the load drops every user translation. */
+		write_cr3(vmm_kernel_pml4());
+		__atomic_add_fetch(&stats.retired, 1, __ATOMIC_RELAXED);
+		return;
+	}
 	if (npages > TLB_FULL_FLUSH_PAGES) {
 		if (kernel) {	/* global entries survive a CR3 load; a PGE toggle does not */
 			uint64_t cr4 = read_cr4();
@@ -82,8 +91,8 @@ serve(uint64_t *counter)
 
 	if (me >= MAX_CPUS || __atomic_load_n(&served[me], __ATOMIC_RELAXED) == g)
 		return;
-	flush_local(req.pml4, req.va, req.npages);
-	if (req.npages > TLB_FULL_FLUSH_PAGES)
+	flush_local(req.pml4, req.va, req.npages, req.retire);
+	if (req.npages > TLB_FULL_FLUSH_PAGES && !req.retire)
 		__atomic_add_fetch(&stats.full_flushes, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&served[me], g, __ATOMIC_RELEASE);
@@ -129,10 +138,10 @@ wait_for(uint32_t cpu, uint64_t g, uint64_t t0)
 	}
 }
 
-void
-tlb_shootdown(uint64_t pml4, uint64_t va, uint64_t npages)
+static void
+shoot(uint64_t pml4, uint64_t va, uint64_t npages, bool retire)
 {
-	flush_local(pml4, va, npages);
+	flush_local(pml4, va, npages, retire);
 	if (ncpus < 2 || !apic_ready())
 		return;
 
@@ -156,6 +165,7 @@ tlb_shootdown(uint64_t pml4, uint64_t va, uint64_t npages)
 	req.pml4 = pml4;
 	req.va = va;
 	req.npages = npages;
+	req.retire = retire;
 	__atomic_store_n(&req.gen, g, __ATOMIC_RELEASE);
 	__atomic_store_n(&served[me], g, __ATOMIC_RELEASE);
 	__atomic_store_n(&tlb_pending, 1, __ATOMIC_SEQ_CST);
@@ -174,6 +184,18 @@ tlb_shootdown(uint64_t pml4, uint64_t va, uint64_t npages)
 	stats.shootdowns++;
 	__atomic_store_n(&tlb_pending, 0, __ATOMIC_RELEASE);
 	spin_unlock_irqrestore(&tlb_lock, fl);
+}
+
+void
+tlb_shootdown(uint64_t pml4, uint64_t va, uint64_t npages)
+{
+	shoot(pml4, va, npages, false);
+}
+
+void
+tlb_retire_space(uint64_t pml4)
+{
+	shoot(pml4, 0, 0, true);
 }
 
 void

@@ -24,6 +24,7 @@ struct tlb_stats {
 	uint64_t acks_spin;	/* answered while spinning on a lock (interrupts off) */
 	uint64_t full_flushes;	/* CR3 reload / PGE toggle instead of invlpg */
 	uint64_t max_wait_ns;	/* longest wait for every target to answer */
+	uint64_t retired;	/* CPUs moved off a retired address space */
 };
 
 /* Invalidate [va, va + npages pages) of the address space rooted at pml4
@@ -32,6 +33,12 @@ struct tlb_stats {
  * changed. Kernel-half addresses are invalidated on every CPU. Panics when a
  * CPU does not answer within TLB_WAIT_MS. */
 void tlb_shootdown(uint64_t pml4, uint64_t va, uint64_t npages);
+/* pml4's tables are about to be freed. A CPU can keep a dead process's
+ * pml4 in CR3 after it stopped running it (the idle thread keeps the last
+ * CR3), and switch_proc does not reload CR3 when the next process's pml4 is
+ * the same frame reused: every CPU still holding pml4 moves to the kernel
+ * tables, dropping its user translations, before this returns. */
+void tlb_retire_space(uint64_t pml4);
 void tlb_get_stats(struct tlb_stats *out);
 
 /* Called by spin_lock while it waits (sync/spinlock.h): a CPU spinning with

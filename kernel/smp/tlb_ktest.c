@@ -12,7 +12,11 @@
  *  2. holds a lock that CPU 1, with interrupts off, is spinning on, and
  *     remaps TEST_VA again: the shootdown can only be answered from the
  *     spin loop (acks_spin must grow), or it would deadlock;
- *  3. unmaps TEST_VA and lets CPU 1 read it: it must take a page fault at
+ *  3. sends CPU 1 back to its idle loop with the test space still in CR3
+ *     (as after a process it ran blocked) and retires the space
+ *     (tlb_retire_space): restarted, CPU 1 must find the kernel tables in
+ *     CR3;
+ *  4. unmaps TEST_VA and lets CPU 1 read it: it must take a page fault at
  *     TEST_VA (the expected-exception path ends the test).
  *
  * tlb-noipi is the control: step 1 with the page-table entries rewritten
@@ -37,12 +41,13 @@
 #define TEST_VEC	0xF0	/* starts the reader on CPU 1 (free SMP range, apic.h) */
 #define WAIT_MS		5000u
 
-enum phase { PH_OFF, PH_READ, PH_HOLD, PH_LOCK, PH_UNMAPPED };
+enum phase { PH_OFF, PH_READ, PH_HOLD, PH_LOCK, PH_PARK, PH_UNMAPPED };
 
 static struct {
 	uint32_t phase;		/* written by CPU 0 */
 	uint64_t want_single, want_range;	/* what the mappings hold now */
-	uint32_t running, holding, locking;	/* CPU 1 acknowledgements */
+	uint32_t running, holding, locking, parked;	/* CPU 1 acknowledgements */
+	uint64_t cr3_at_start;	/* CPU 1's CR3 when the reader started */
 	uint64_t good, bad, last_bad;
 	uint64_t no_fault_value;
 	uint32_t no_fault;
@@ -77,6 +82,7 @@ static void
 reader(struct trap_frame *tf, void *arg)
 {
 	lapic_eoi();
+	STORE(rd.cr3_at_start, read_cr3());
 	write_cr3(test_pml4);
 	STORE(rd.running, 1);
 	sti();
@@ -98,6 +104,9 @@ reader(struct trap_frame *tf, void *arg)
 			sti();
 			while (LOAD(rd.phase) == PH_LOCK)
 				pause();
+		} else if (ph == PH_PARK) {
+			STORE(rd.parked, 1);	/* back to idle, CR3 still the test space */
+			break;
 		} else if (ph == PH_UNMAPPED) {
 			uint64_t v = read_at(TEST_VA);	/* must fault */
 			STORE(rd.no_fault_value, v);
@@ -290,14 +299,35 @@ tlb_ktest_run(const char *name)
 	kprintf("capos: test tlb spin good_reads=%lu bad_reads=0 acks_spin=%lu\n", LOAD(rd.good),
 		s2.acks_spin);
 
-	/* 3. Unmap: CPU 1's next read must fault at TEST_VA. */
+	/* 3. CPU 1 idles with the test space in CR3; retiring it moves CPU 1 off. */
+	STORE(rd.parked, 0);
+	STORE(rd.phase, PH_PARK);
+	if (!wait_flag(&rd.parked, 1))
+		finish(name, false, "reader-did-not-park");
+	time_delay_us(1000);	/* let it return to its idle loop */
+	tlb_retire_space(test_pml4);
+	struct tlb_stats s3;
+	tlb_get_stats(&s3);
+	STORE(rd.cr3_at_start, 0);
+	STORE(rd.good, 0);
+	STORE(rd.bad, 0);
+	STORE(rd.phase, PH_READ);
+	lapic_send_ipi(cpus[1].apic_id, TEST_VEC);
+	if (!wait_until(&rd.good, 1000, &rd.bad) || LOAD(rd.bad))
+		finish(name, false, "reader-restart-failed");
+	uint64_t cr3 = LOAD(rd.cr3_at_start) & PTE_ADDR;
+	kprintf("capos: test tlb retire retired=%lu cpu1_cr3_after=%s\n", s3.retired,
+		cr3 == vmm_kernel_pml4() ? "kernel" : cr3 == test_pml4 ? "test-space" : "other");
+	if (s3.retired < 1 || cr3 != vmm_kernel_pml4())
+		finish(name, false, "retired-space-still-loaded");
+
+	/* 4. Unmap: CPU 1's next read must fault at TEST_VA. */
 	STORE(rd.holding, 0);
 	STORE(rd.phase, PH_HOLD);
 	if (!wait_flag(&rd.holding, 1))
 		finish(name, false, "reader-did-not-hold");
 	ktest_expect_vector = 14;
 	uint64_t pa = vmm_unmap_page(test_pml4, TEST_VA);
-	struct tlb_stats s3;
 	tlb_get_stats(&s3);
 	kprintf("capos: test tlb unmap va=%#lx shootdowns=%lu ipis=%lu acks_irq=%lu acks_spin=%lu "
 		"full_flushes=%lu max_wait_ns=%lu: cpu 1 reads it next and must fault\n", (uint64_t)TEST_VA,

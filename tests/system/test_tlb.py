@@ -3,7 +3,9 @@
 `capos.test=tlb` (kernel/smp/tlb_ktest.c): CPU 1 reads a test mapping in a loop
 while CPU 0 remaps it (one page: invlpg; 64 pages: CR3 reload), then remaps it
 while CPU 1 spins with interrupts off on a lock CPU 0 holds (answered from the
-spin loop), then unmaps it: CPU 1's next read must fault at that address.
+spin loop), then retires the address space while CPU 1 idles with it in CR3
+(CPU 1 must move to the kernel tables), then unmaps the page: CPU 1's next
+read must fault at that address.
 `capos.test=tlb-noipi` is the control: the same remap with the page-table
 entries rewritten by hand and no shootdown must leave CPU 1 reading the old
 frames, so the check above is one that fails without the IPI.
@@ -43,9 +45,12 @@ def test_tlb_shootdown(boot, machine, firmware, smp, cpu):
     # 2. the CPU spinning with interrupts off answered from spin_lock.
     s = line(m, "test tlb spin ")
     assert int(s["good_reads"]) >= 1000 and s["bad_reads"] == "0" and int(s["acks_spin"]) >= 1
-    # 3. unmap: CPU 1 faulted on the page right after the shootdown returned.
+    # 3. retire: CPU 1, idle with the test space in CR3, moved to the kernel tables.
+    r3 = line(m, "test tlb retire ")
+    assert int(r3["retired"]) >= 1 and r3["cpu1_cr3_after"] == "kernel"
+    # 4. unmap: CPU 1 faulted on the page right after the shootdown returned.
     u = line(m, "test tlb unmap ")
-    assert int(u["shootdowns"]) >= 3 and int(u["ipis"]) >= int(u["shootdowns"])
+    assert int(u["shootdowns"]) >= 4 and int(u["ipis"]) >= int(u["shootdowns"])
     assert int(u["acks_irq"]) + int(u["acks_spin"]) >= int(u["shootdowns"])
     assert re.search(r"page fault at %016x: page not present, read, kernel" % TEST_VA, t), m.log_path
     assert "capos: test expected-exception vector=14 result=pass" in t, m.log_path

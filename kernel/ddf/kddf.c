@@ -559,15 +559,25 @@ config_snapshot(uint32_t ci, struct pci_func *f)
 	}
 }
 
+/* The claim slot of a window `owner` presents, or the decode error. */
 static int
-config_locked(uint32_t owner, ddf_handle win, uint8_t *out)
+win_claim_index(uint32_t owner, ddf_handle win, uint32_t *ci)
 {
 	ddf_handle ch;
 	int e = ddf_object_claim(&L, owner, win, &ch);
 	if (e == 0 && ddf_handle_kind(win) != DDF_K_WINDOW)
 		e = E_BADF;
+	*ci = ddf_handle_index(ch);
+	return e;
+}
+
+static int
+config_locked(uint32_t owner, ddf_handle win, uint8_t *out)
+{
+	uint32_t ci;
+	int e = win_claim_index(owner, win, &ci);
 	if (e == 0)
-		memcpy(out, cfgsnap[ddf_handle_index(ch)], 256);
+		memcpy(out, cfgsnap[ci], 256);
 	return e;
 }
 
@@ -746,18 +756,6 @@ int
 kddf_mmio_read(uint32_t owner, ddf_handle win, uint64_t off, uint8_t width, uint32_t *v)
 {
 	return LOCKED(ddf_mmio_read(&L, owner, win, off, width, v));
-}
-
-/* The claim slot of a window `owner` presents, or the decode error. */
-static int
-win_claim_index(uint32_t owner, ddf_handle win, uint32_t *ci)
-{
-	ddf_handle ch;
-	int e = ddf_object_claim(&L, owner, win, &ch);
-	if (e == 0 && ddf_handle_kind(win) != DDF_K_WINDOW)
-		e = E_BADF;
-	*ci = ddf_handle_index(ch);
-	return e;
 }
 
 /* The format's own write rules first (modern virtio queue order), then the ledger's policy. */

@@ -3,6 +3,7 @@
  * validation. See virtq.h for the design; virtio 1.x section 2.7.
  */
 #include "virtq.h"
+#include "virtq_int.h"
 
 #include "base/err.h"
 #include "base/mem.h"
@@ -35,21 +36,8 @@ used_ring(struct virtq *vq)
 void
 virtq_reset(struct virtq *vq)
 {
-	uint16_t i;
-
 	memset(vq->mem.cpu, 0, (size_t)vq->mem.size);
-	vq->track = vq->size < VIRTQ_TRACK ? vq->size : (uint16_t)VIRTQ_TRACK;
-	for (i = 0; i < vq->track; i++) {
-		vq->next_free[i] = (uint16_t)(i + 1);
-		vq->chain_len[i] = 0;
-		vq->wlen[i] = 0;
-		vq->cookie[i] = 0;
-	}
-	vq->free_head = 0;
-	vq->num_free = vq->track;
-	vq->avail_idx = 0;
-	vq->last_used = 0;
-	vq->broken = 0;
+	virtq__list_reset(vq);
 }
 
 int
@@ -59,12 +47,7 @@ virtq_init(struct virtq *vq, struct devenv *env, uint16_t index, uint16_t size)
 
 	if (err)
 		return err;
-	memset(vq, 0, sizeof(*vq));
-	vq->env = env;
-	vq->index = index;
-	vq->size = size;
-	vq->avail_off = virtq_avail_offset(size);
-	vq->used_off = virtq_used_offset(size);
+	virtq__setup(vq, env, index, size);
 	err = devenv_dma_alloc(env, virtq_bytes(size), DEVENV_DMA_BIDIRECTIONAL, &vq->mem);
 	if (err)
 		return err;
@@ -83,23 +66,6 @@ virtq_fini(struct virtq *vq)
 		devenv_dma_free(vq->env, &vq->mem);
 	vq->mem.h = 0;
 	vq->mem.cpu = 0;
-}
-
-static void
-free_chain(struct virtq *vq, uint16_t head)
-{
-	uint16_t n = vq->chain_len[head], i, d = head;
-
-	/* The chain was taken from the free list in order; walk our own copy
-	 * of the links, never the device-visible table. */
-	for (i = 1; i < n; i++)
-		d = vq->next_free[d];
-	vq->next_free[d] = vq->free_head;
-	vq->free_head = head;
-	vq->num_free = (uint16_t)(vq->num_free + n);
-	vq->chain_len[head] = 0;
-	vq->cookie[head] = 0;
-	vq->wlen[head] = 0;
 }
 
 int
@@ -177,6 +143,6 @@ virtq_get(struct virtq *vq, void **cookie, uint32_t *len)
 	vq->last_used++;
 	*cookie = vq->cookie[id];
 	*len = l;
-	free_chain(vq, (uint16_t)id);
+	virtq__free_chain(vq, (uint16_t)id);
 	return 1;
 }

@@ -17,6 +17,7 @@
  * descriptors are used whatever the queue size.
  */
 #include "virtq.h"
+#include "virtq_int.h"
 
 #include "base/err.h"
 #include "base/mem.h"
@@ -93,24 +94,8 @@ collect(struct devenv *env, devenv_dma_t h, uint64_t token, uint32_t *bytes)
 void
 virtq_reset(struct virtq *vq)
 {
-	uint16_t i;
-
 	/* The ring's memory is the kernel's: it zeroes it when the queue is programmed. */
-	vq->track = vq->size < VIRTQ_TRACK ? vq->size : (uint16_t)VIRTQ_TRACK;
-	for (i = 0; i < vq->track; i++) {
-		vq->next_free[i] = (uint16_t)(i + 1);
-		vq->chain_len[i] = 0;
-		vq->wlen[i] = 0;
-		vq->cookie[i] = 0;
-		vq->token[i] = 0;
-		vq->token_buf[i] = 0;
-	}
-	vq->free_head = 0;
-	vq->num_free = vq->track;
-	vq->avail_idx = 0;
-	vq->last_used = 0;
-	vq->next_poll = 0;
-	vq->broken = 0;
+	virtq__list_reset(vq);
 }
 
 int
@@ -120,12 +105,7 @@ virtq_init(struct virtq *vq, struct devenv *env, uint16_t index, uint16_t size)
 
 	if (err)
 		return err;
-	memset(vq, 0, sizeof(*vq));
-	vq->env = env;
-	vq->index = index;
-	vq->size = size;
-	vq->avail_off = virtq_avail_offset(size);
-	vq->used_off = virtq_used_offset(size);
+	virtq__setup(vq, env, index, size);
 	err = capenv_dma_alloc_ring(env, virtq_bytes(size), DEVENV_DMA_BIDIRECTIONAL, &vq->mem.h);
 	if (err)
 		return err;
@@ -198,23 +178,6 @@ virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cook
 	return 0;
 }
 
-static void
-free_chain(struct virtq *vq, uint16_t head)
-{
-	uint16_t n = vq->chain_len[head], i, d = head;
-
-	for (i = 1; i < n; i++)
-		d = vq->next_free[d];
-	vq->next_free[d] = vq->free_head;
-	vq->free_head = head;
-	vq->num_free = (uint16_t)(vq->num_free + n);
-	vq->chain_len[head] = 0;
-	vq->cookie[head] = 0;
-	vq->wlen[head] = 0;
-	vq->token[head] = 0;
-	vq->token_buf[head] = 0;
-}
-
 int
 virtq_get(struct virtq *vq, void **cookie, uint32_t *len)
 {
@@ -241,7 +204,7 @@ virtq_get(struct virtq *vq, void **cookie, uint32_t *len)
 		vq->last_used++;
 		*cookie = vq->cookie[h];
 		*len = bytes;
-		free_chain(vq, h);
+		virtq__free_chain(vq, h);
 		return 1;
 	}
 	return 0;

@@ -96,3 +96,32 @@ def test_vblk_wrong_bar(boot):
     read-only policy and the driver says which BAR it needed."""
     t = refused(boot, "wrongbar", r"virtio-blk: error=wrong-bar granted=1 common_config_bar=4")
     assert re.search(r"capos: ddf-claim pid=\d+ device=00:05.0 id=1af4:1042 .*policy=read-only", t)
+
+
+HOSTILE = ("enable-before-brokering", "write-queue-address", "write-outside-doorbells",
+           "broker-mapped-buffer", "broker-wrong-offset", "map-brokered-ring",
+           "resize-after-brokering", "enable-partly-brokered", "rebroker-enabled-queue",
+           "indirect-descriptor", "head-without-member", "slot-outside-queue",
+           "enable-after-device-reset")
+
+
+def test_vblk_modern_queue_refusals(boot):
+    """vblk-hostile (a test program, not a driver) on a modern virtio-blk: every
+    out-of-order queue step is refused by the kernel's modern format with its
+    error, the in-order ones work, and its exit tears the claim down to zero."""
+    if not os.path.exists(os.path.join(BUILD, "bins", "vblk-hostile")):
+        pytest.skip("vblk-hostile is not in this build")
+    img = disk_image("hostile", DISK_MB)
+    m = boot(cmdline="capos.manifest=test-vblk-hostile.mf", extra=device(img, True))
+    m.wait_for(r"vblk-hostile: done failures=\d+", TIMEOUT)
+    t = m.text
+    res = {mm.group(1): mm.group(2) for mm in
+           re.finditer(r"vblk-hostile: (\S+) result=(\w+)", t)}
+    for name in ("open", "selected-writes", "alloc", "broker-desc", "broker-all-and-enable") + HOSTILE:
+        assert res.get(name) == "pass", (name, m.log_path)
+    assert "vblk-hostile: done failures=0" in t
+    m.wait_for(r"capos: ddf-ledger at=owner-gone [^\n]*\n", TIMEOUT)
+    last = [l for l in m.text.splitlines() if "ddf-ledger at=owner-gone " in l][-1]
+    for k in ("claims=0", "mappings=0", "pool_bytes=0", "buffers=0", "inflight=0",
+              "ring_holds=0", "invariants=ok"):
+        assert k in last, (k, last)

@@ -1,0 +1,149 @@
+/*
+ * vblk-hostile: a TEST PROGRAM (not a driver) holding the caps of a modern
+ * virtio-blk function (DeviceMmio of the common-configuration BAR, DMAPool,
+ * Console). It makes the queue-programming mistakes a buggy or hostile
+ * driver could make, through the caps binding, and checks the kernel's
+ * modern virtio format refuses each with the right error and nothing
+ * reaches the device out of order (docs/device-manager.md "virtio formats").
+ * Markers: `vblk-hostile: CHECK result=pass|fail k=v ...`, then
+ * `vblk-hostile: done failures=N`. tests/system/test_vblk.py.
+ */
+#include "capos.h"
+#include "schema/device.capnp.h"
+
+#include "../../drivers/capenv.h"
+#include "../../drivers/virtio/virtio.h"
+#include "../../drivers/virtio/virtio_reg.h"
+
+#define QS 64u
+
+static struct devenv env;
+static struct vio_caps vc;
+static int failures;
+
+#define CHECK(tname, cond, fmt, ...) do {					\
+	bool ok_ = (cond);							\
+	if (!ok_)								\
+		failures++;							\
+	rt_print("vblk-hostile: %s result=%s " fmt, tname, ok_ ? "pass" : "fail",	\
+		 ##__VA_ARGS__);							\
+} while (0)
+
+static int
+common_wr(uint32_t reg, unsigned w, uint32_t v)
+{
+	return devenv_mmio_write(&env, vc.common.bar, (uint64_t)vc.common.off + reg, w, v);
+}
+
+static int
+set_addr(uint32_t reg, devenv_dma_t h, uint64_t off)
+{
+	return devenv_mmio_set_addr(&env, vc.common.bar, (uint64_t)vc.common.off + reg, h, off);
+}
+
+/* DMABuffer.map of a handle: 0 when mapped, else the code. */
+static int
+map_buffer(devenv_dma_t h)
+{
+	struct capnp_struct root;
+	MapResult_R r;
+	DMABuffer_map_Params_B p;
+	DMABuffer_map_Params_init_root(rt_msg_begin(), &p);
+	int e = capenv_call(capenv_dma_cap(&env, h), DMABuffer_map_ORDINAL, NULL, 0, &root);
+	if (e < 0 || (e = capenv_result(&root, &r.s)) < 0)
+		return e;
+	return MapResult_which(r) == MapResult_which_mapping ? 0 :
+	    capenv_device_error(MapResult_get_error(r));
+}
+
+/* One descriptor through DMABuffer.submitDescriptor: 0 or the code. */
+static int
+submit(devenv_dma_t h, uint16_t slot, uint16_t flags, uint16_t next)
+{
+	struct capnp_struct root;
+	DmaSubmitResult_R r;
+	DMABuffer_submitDescriptor_Params_B p;
+	DmaDescriptor_B d;
+	DMABuffer_submitDescriptor_Params_init_root(rt_msg_begin(), &p);
+	DMABuffer_submitDescriptor_Params_init_descriptor(p, &d);
+	DmaDescriptor_set_slot(d, slot);
+	DmaDescriptor_set_length(d, 16);
+	DmaDescriptor_set_flags(d, flags);
+	DmaDescriptor_set_next(d, next);
+	int e = capenv_call(capenv_dma_cap(&env, h), DMABuffer_submitDescriptor_ORDINAL, NULL, 0,
+	    &root);
+	if (e < 0 || (e = capenv_result(&root, &r.s)) < 0)
+		return e;
+	return DmaSubmitResult_which(r) == DmaSubmitResult_which_token ? 0 :
+	    capenv_device_error(DmaSubmitResult_get_error(r));
+}
+
+int
+main(void)
+{
+	uint8_t cfg[CAPENV_CONFIG_BYTES];
+	devenv_dma_t ring = 0;
+	struct devenv_dma plain;
+	int e, n;
+
+	e = capenv_open(&env, "mmio", NULL, "dma");
+	n = e ? e : devenv_pci_config(&env, cfg, sizeof cfg);
+	e = n > 0 ? vio_parse_caps(cfg, (size_t)n, &vc) : n;
+	CHECK("open", e == 0 && capenv_mmio_cap(&env, vc.common.bar), "err=%d common_bar=%u", e,
+	    vc.common.bar);
+	if (e)
+		goto out;
+	/* Reset, then the driver steps the kernel does not police. */
+	e = common_wr(VIRTIO_COMMON_STATUS, 1, 0);
+	int e2 = common_wr(VIRTIO_COMMON_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	int e3 = common_wr(VIRTIO_COMMON_Q_SELECT, 2, 0);
+	int e4 = common_wr(VIRTIO_COMMON_Q_SIZE, 2, QS);
+	CHECK("selected-writes", !e && !e2 && !e3 && !e4, "status=%d driver=%d select=%d size=%d", e,
+	    e2, e3, e4);
+
+	e = common_wr(VIRTIO_COMMON_Q_ENABLE, 2, 1);
+	CHECK("enable-before-brokering", e == E_PERM, "err=%d", e);
+	e = common_wr(VIRTIO_COMMON_Q_DESC, 4, 0x1000);
+	CHECK("write-queue-address", e == E_PERM, "err=%d", e);
+	e = devenv_mmio_write(&env, vc.notify.bar, vc.notify.off + 5u * vc.notify_mult + 0x100, 2, 0);
+	CHECK("write-outside-doorbells", e == E_PERM, "err=%d", e);
+
+	e = capenv_dma_alloc_ring(&env, virtq_bytes(QS), DEVENV_DMA_BIDIRECTIONAL, &ring);
+	e2 = devenv_dma_alloc(&env, virtq_bytes(QS), DEVENV_DMA_BIDIRECTIONAL, &plain);
+	CHECK("alloc", !e && !e2, "ring=%d plain=%d", e, e2);
+	if (e || e2)
+		goto out;
+	e = set_addr(VIRTIO_COMMON_Q_DESC, plain.h, 0);
+	CHECK("broker-mapped-buffer", e == E_PERM, "err=%d", e);
+	e = set_addr(VIRTIO_COMMON_Q_DESC, ring, 4096);
+	CHECK("broker-wrong-offset", e == E_INVAL, "err=%d", e);
+	e = set_addr(VIRTIO_COMMON_Q_DESC, ring, 0);
+	CHECK("broker-desc", e == 0, "err=%d", e);
+	e = map_buffer(ring);
+	CHECK("map-brokered-ring", e == E_PERM, "err=%d", e);
+	e = common_wr(VIRTIO_COMMON_Q_SIZE, 2, QS / 2);
+	CHECK("resize-after-brokering", e == E_BUSY, "err=%d", e);
+	e = common_wr(VIRTIO_COMMON_Q_ENABLE, 2, 1);
+	CHECK("enable-partly-brokered", e == E_PERM, "err=%d", e);
+	e = set_addr(VIRTIO_COMMON_Q_DRIVER, ring, virtq_avail_offset(QS));
+	e2 = set_addr(VIRTIO_COMMON_Q_DEVICE, ring, virtq_used_offset(QS));
+	e3 = common_wr(VIRTIO_COMMON_Q_ENABLE, 2, 1);
+	CHECK("broker-all-and-enable", !e && !e2 && !e3, "driver=%d device=%d enable=%d", e, e2, e3);
+	e = set_addr(VIRTIO_COMMON_Q_DESC, ring, 0);
+	CHECK("rebroker-enabled-queue", e == E_BUSY, "err=%d", e);
+
+	e = submit(plain.h, 0, VIRTQ_DESC_F_INDIRECT, 0);
+	CHECK("indirect-descriptor", e == E_INVAL, "err=%d", e);
+	e = submit(plain.h, 0, VIRTQ_DESC_F_NEXT, 1);
+	CHECK("head-without-member", e == E_INVAL, "err=%d", e);
+	e = submit(plain.h, QS, 0, 0);
+	CHECK("slot-outside-queue", e == E_INVAL, "err=%d", e);
+
+	/* A device reset forgets the brokered addresses: enabling again is refused. */
+	e = common_wr(VIRTIO_COMMON_STATUS, 1, 0);
+	e2 = common_wr(VIRTIO_COMMON_Q_ENABLE, 2, 1);
+	CHECK("enable-after-device-reset", !e && e2 == E_PERM, "reset=%d enable=%d", e, e2);
+out:
+	rt_print("vblk-hostile: done failures=%d", failures);
+	return failures ? 1 : 0;
+}

@@ -336,13 +336,16 @@ mmio_call(struct kcap *k, struct call *c)
 	unimplemented(c);
 }
 
-/* The DMABuffer cap transferred as pointer `got` (0 when the field is null), or E_INVAL. */
+/* The DMABuffer cap a cap field named (`got`: its getter's result, xi its index),
+ * 0 for a null field, or E_INVAL. */
 static int
 xfer_buffer(struct call *c, int got, uint32_t xi, ddf_handle *h)
 {
 	*h = 0;
-	if (got < 0)
+	if (got == E_NOENT)
 		return 0;	/* a null cap pointer: no buffer */
+	if (got < 0)
+		return E_INVAL;
 	if (xi >= c->nxfer || !c->x[xi].obj || c->x[xi].obj->type != KO_DDF ||
 	    ((struct kcap *)c->x[xi].obj)->kind != KC_BUF)
 		return E_INVAL;
@@ -389,11 +392,13 @@ nvme_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid
 		DmaSubmitResult_B r;
 		struct capnp_data cmd = { 0 };
 		uint64_t tok = 0;
+		int g1 = DeviceMmio_nvmeSubmit_Params_get_data(p, &xi);
+		int g2 = DeviceMmio_nvmeSubmit_Params_get_prpList(p, &li);
 		e = DeviceMmio_nvmeSubmit_Params_get_command(p, &cmd) < 0 ? E_INVAL : 0;
 		if (!e)
-			e = xfer_buffer(c, DeviceMmio_nvmeSubmit_Params_get_data(p, &xi), xi, &a);
+			e = xfer_buffer(c, g1, xi, &a);
 		if (!e)
-			e = xfer_buffer(c, DeviceMmio_nvmeSubmit_Params_get_prpList(p, &li), li, &b);
+			e = xfer_buffer(c, g2, li, &b);
 		if (!e)
 			e = kddf_nvme_submit(pid, k->claim_idx, DeviceMmio_nvmeSubmit_Params_get_queue(p),
 			    cmd.ptr, cmd.len, a, DeviceMmio_nvmeSubmit_Params_get_offset(p),

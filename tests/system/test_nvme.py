@@ -1,0 +1,117 @@
+"""The NVMe driver process (user/drivers/nvme/main.c) on QEMU's NVMe device
+(-device nvme, 1b36:0010), over the kernel's device caps only: the kernel owns
+the queue protocol (kernel/ddf/kddf_nvme.c, docs/device-manager.md "NVMe
+brokering").
+
+The client (user/blk-client, helper D's) writes its pattern over 256 KiB at
+1 MiB through BlockDevice, flushes, reads back and compares, then checks the
+bounds the server refuses. After QEMU exits the host image holds exactly the
+pattern there and zeros everywhere else. Completion by MSI-X and by polling;
+two namespaces served as `disk` and `disk2`; a hostile driver role whose
+Format NVM, firmware, security and unchecked reads are refused by the kernel
+while the disk still works and holds only the pattern.
+"""
+import os
+import re
+
+import pytest
+
+from capos_qemu import BUILD
+from test_blk import REGION_BYTES, REGION_START, checks, disk_image, passed, pattern
+
+TIMEOUT = 180
+DISK_MB = 8
+NS_BLOCKS = (DISK_MB << 20) // 512
+
+
+def need_driver():
+    if not os.path.exists(os.path.join(BUILD, "bins", "nvme")):
+        pytest.skip("nvme is not in this build")
+
+
+def one_ns(path):
+    return ["-drive", f"file={path},format=raw,if=none,id=n0",
+            "-device", "nvme,serial=capos0,drive=n0,addr=0x6"]
+
+
+def two_ns(p1, p2):
+    return ["-drive", f"file={p1},format=raw,if=none,id=n0",
+            "-drive", f"file={p2},format=raw,if=none,id=n1",
+            "-device", "nvme,id=nvme0,serial=capos0,addr=0x6",
+            "-device", "nvme-ns,drive=n0,bus=nvme0,nsid=1",
+            "-device", "nvme-ns,drive=n1,bus=nvme0,nsid=2"]
+
+
+def assert_image_holds_pattern_only(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    assert len(data) == DISK_MB << 20
+    assert data[REGION_START:REGION_START + REGION_BYTES] == pattern(), "pattern not on disk"
+    assert data[:REGION_START].count(0) == REGION_START, "bytes before the region changed"
+    rest = data[REGION_START + REGION_BYTES:]
+    assert rest.count(0) == len(rest), "bytes after the region changed"
+
+
+def assert_client_passed(t, who, log):
+    c = checks(t)
+    assert f"blk-client: {who} done failures=0" in t, log
+    for name in ("info", "write", "flush", "read-compare", "read-past-end",
+                 "read-over-max-transfer", "write-past-end"):
+        assert passed(c, who, name), (who, name, log)
+
+
+def run(boot, manifest, extra, clients=("blk-client",)):
+    need_driver()
+    m = boot(cmdline=f"capos.manifest={manifest}.mf", extra=extra)
+    for who in clients:
+        m.wait_for(rf"blk-client: {who} done failures=\d+", TIMEOUT)
+    t = m.text
+    for who in clients:
+        assert_client_passed(t, who, m.log_path)
+    assert "ddf-grant-refused" not in t, m.log_path
+    m.kill()
+    return t
+
+
+def test_nvme_msix(boot):
+    img = disk_image("nvme-msix", DISK_MB)
+    t = run(boot, "test-nvme", one_ns(img))
+    assert re.search(r"capos: ddf-claim pid=\d+ device=00:06.0 id=1b36:0010 .*policy=nvme-brokered", t)
+    assert re.search(r"nvme: ready completion=msix namespaces=1 ", t), t
+    assert f"nvme: ns=0 nsid=1 blocks={NS_BLOCKS} bs=512" in t
+    assert re.search(r"blk: serving disk blocks=16384 bs=512", t)
+    assert_image_holds_pattern_only(img)
+
+
+def test_nvme_poll(boot):
+    img = disk_image("nvme-poll", DISK_MB)
+    t = run(boot, "test-nvme-poll", one_ns(img))
+    assert re.search(r"nvme: ready completion=poll namespaces=1 ", t), t
+    assert_image_holds_pattern_only(img)
+
+
+def test_nvme_two_namespaces(boot):
+    a, b = disk_image("nvme-ns1", DISK_MB), disk_image("nvme-ns2", DISK_MB)
+    t = run(boot, "test-nvme-2ns", two_ns(a, b), clients=("blk-client", "blk-client-ns2"))
+    assert re.search(r"nvme: ready completion=msix namespaces=2 ", t), t
+    assert f"nvme: ns=0 nsid=1 blocks={NS_BLOCKS} bs=512" in t
+    assert f"nvme: ns=1 nsid=2 blocks={NS_BLOCKS} bs=512" in t
+    assert re.search(r"blk: serving disk2 blocks=16384 bs=512", t)
+    assert_image_holds_pattern_only(a)
+    assert_image_holds_pattern_only(b)
+
+
+# err values: lib/base/err.h E_PERM -9, E_RANGE -2 (as the caps binding maps DeviceError)
+REFUSED = {"format-nvm": -9, "firmware-download": -9, "security-send": -9,
+           "format-nvm-on-io-queue": -9, "read-unidentified-ns": -9,
+           "read-longer-than-window": -2}
+
+
+def test_nvme_hostile_commands_refused(boot):
+    img = disk_image("nvme-hostile", DISK_MB)
+    t = run(boot, "test-nvme-hostile", one_ns(img))
+    for op, err in REFUSED.items():
+        assert f"nvme: refused op={op} err={err} accepted=0" in t, (op, t)
+    # the kernel refused them before anything reached the device: the disk
+    # (never formatted) holds the client's pattern and nothing else
+    assert_image_holds_pattern_only(img)

@@ -1,0 +1,127 @@
+/*
+ * NVMe driver process (boot module `nvme`; docs/drivers.md, docs/device-
+ * manager.md "NVMe brokering"). It holds only the caps its manifest grants:
+ *   mmio   DeviceMmio of BAR 0 (the NVMe registers: read-only mapping; the
+ *          queue protocol is the kernel's, nvme_caps.c);
+ *   irq    Interrupt (MSI-X vector 0), optional: without it the driver polls;
+ *   dma    DMAPool;
+ *   clock  WallClock, optional (command deadlines; virtual time without);
+ *   disk, disk2   the BlockDevice endpoints it serves, one per active
+ *          namespace in namespace order (more namespaces are not served).
+ * The same host-tested core runs here (nvme.c, blkserv.c) over the caps
+ * binding (capenv.c) and nvme_caps.c.
+ *
+ * Test role (TEST FIXTURE, test manifests only): a service named
+ * `nvme-hostile` first tries the refused commands (Format NVM, firmware
+ * download, a Read of a namespace never identified) through the real
+ * brokered calls and prints what the kernel answered, then serves as usual.
+ *
+ * Markers: `nvme: ready completion=... namespaces=N model=...`,
+ * `nvme: ns=I nsid=N blocks=B bs=S`, `nvme: refused op=... err=...`
+ * (hostile role), `nvme: error=... err=...` (then exit 1).
+ */
+#include "capos.h"
+#include "schema/block.capnp.h"
+#include "schema/device.capnp.h"
+
+#include "../blkproc.h"
+#include "../capenv.h"
+#include "nvme.h"
+
+static struct devenv env;
+static struct nvme_ctrl ctrl;
+
+static const char *const export_names[] = { "disk", "disk2" };
+#define NEXPORTS (sizeof export_names / sizeof export_names[0])
+
+static int
+fail(const char *what, int err)
+{
+	rt_print("nvme: error=%s err=%d", what, err);
+	return 1;
+}
+
+/* The manifest lists this export (its interface id may be left 0). */
+static bool
+export_granted(const char *name)
+{
+	return rt_cap(name, BlockDevice_TYPE_ID) || rt_cap(name, 0);
+}
+
+/* One command the kernel must refuse; prints the answer. */
+static void
+try_refused(const char *name, uint16_t qid, const struct nvme_sqe *cmd, const struct devenv_prp *prp)
+{
+	uint64_t tok = 0;
+	int e = devenv_nvme_submit(&env, qid, cmd, prp, &tok);
+
+	rt_print("nvme: refused op=%s err=%d accepted=%d", name, e, e == 0);
+}
+
+static void
+hostile(void)
+{
+	struct nvme_sqe format = { .opc = 0x80, .nsid = 1 };            /* Format NVM */
+	struct nvme_sqe fw = { .opc = 0x11 };                           /* Firmware Image Download */
+	struct nvme_sqe sec = { .opc = 0x81, .nsid = 1 };               /* Security Send */
+	struct nvme_sqe rd = { .opc = NVME_CMD_READ, .nsid = 77 };      /* never identified */
+	struct nvme_sqe big = { .opc = NVME_CMD_READ, .nsid = 1, .cdw12 = 15 };
+	struct devenv_prp prp = { ctrl.data.h, 0, 4096, 0, 0 };
+
+	try_refused("format-nvm", 0, &format, NULL);
+	try_refused("firmware-download", 0, &fw, NULL);
+	try_refused("security-send", 0, &sec, NULL);
+	try_refused("format-nvm-on-io-queue", 1, &format, NULL);
+	try_refused("read-unidentified-ns", 1, &rd, &prp);
+	/* 16 blocks of 512 bytes said, a 4 KiB window given: the device would overrun it */
+	try_refused("read-longer-than-window", 1, &big, &prp);
+}
+
+int
+main(void)
+{
+	const bool want_irq = rt_cap("irq", Interrupt_TYPE_ID) != 0;
+	struct blkproc_export ex[NEXPORTS];
+	unsigned n = 0, i;
+	int e;
+
+	if (!rt_cap("dma", DMAPool_TYPE_ID))
+		return fail("no-dma-pool", E_NOENT);
+	if (!rt_cap("mmio", DeviceMmio_TYPE_ID))
+		return fail("no-mmio", E_NOENT);
+	if ((e = capenv_open(&env, "mmio", want_irq ? "irq" : NULL, "dma")) < 0)
+		return fail("capenv-open", e);
+	uint8_t cfg[12];
+	if (devenv_pci_config(&env, cfg, sizeof cfg) != (int)sizeof cfg)
+		return fail("no-config", E_NOENT);
+	if (cfg[11] != 0x01 || cfg[10] != 0x08 || cfg[9] != 0x02) {
+		rt_print("nvme: error=not-nvme class=%02x:%02x:%02x", cfg[11], cfg[10], cfg[9]);
+		return 1;
+	}
+	enum nvme_completion mode = want_irq ? NVME_IRQ : NVME_POLL;
+	if ((e = nvme_init(&ctrl, &env, mode)) < 0)
+		return fail("init", e);
+	rt_print("nvme: ready completion=%s namespaces=%u max_xfer=%u model=%s",
+	    mode == NVME_IRQ ? "msix" : "poll", ctrl.nns, ctrl.max_xfer, ctrl.model);
+	if (strcmp(rt_boot->name, "nvme-hostile") == 0)
+		hostile();
+	for (i = 0; i < ctrl.nns; i++) {
+		rt_print("nvme: ns=%u nsid=%u blocks=%lu bs=%u", i, ctrl.ns[i].nsid,
+		    (unsigned long)ctrl.ns[i].nsze, ctrl.ns[i].lba_size);
+		if (n == NEXPORTS || !export_granted(export_names[n]))
+			continue;
+		if ((e = blkproc_check_disk(&ctrl.ns[i].srv)) < 0) {
+			rt_print("nvme: ns=%u %s err=%d", i, e == E_PERM ? "boot-disk-refused" :
+			    "disk-check-failed", e);
+			continue;
+		}
+		ex[n] = (struct blkproc_export){ export_names[n], &ctrl.ns[i].srv };
+		n++;
+	}
+	if (!n)
+		return fail("nothing-to-serve", E_NOENT);
+	e = blkproc_serve(ex, n);
+	rt_print("nvme: served err=%d", e);
+	nvme_fini(&ctrl);
+	return e == E_DISCONNECTED ? 0 : 1;
+}

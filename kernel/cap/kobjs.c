@@ -479,18 +479,16 @@ prochandle_call(struct prochandle *h, struct call *c)
 		KillResult_B r;
 		if (p == this_cpu()->cur)
 			return call_complete_exception(c, ExceptionType_failed, "use exit to end yourself");
+		bool alive = p->state != P_ZOMBIE;
+		/* Kill first: the exit answers waiters with the same result builder. */
+		if (alive && proc_kill(p) < 0)
+			return call_complete_exception(c, ExceptionType_failed, "target CPU unknown");
 		ProcessHandle_kill_Results_init_root(builder(), &res);
 		ProcessHandle_kill_Results_init_result(res, &r);
-		if (p->state == P_ZOMBIE) {
+		if (alive)
+			KillResult_set_ok(r);	/* ended, or ends at its CPU's next kernel entry */
+		else
 			KillResult_set_alreadyExited(r);
-		} else {
-			if (p->state == P_RUNNING)	/* on another CPU: not supported yet */
-				return call_complete_exception(c, ExceptionType_overloaded, "target running");
-			KillResult_set_ok(r);
-			reply(c, NULL, 0);
-			proc_exit(p, EXIT_KILLED, 0);
-			return;
-		}
 		return reply(c, NULL, 0);
 	}
 	case ProcessHandle_info_ORDINAL: {

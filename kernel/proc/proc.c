@@ -11,6 +11,7 @@
  */
 #include "proc/proc.h"
 #include "ddf/kddf.h"
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
 #include "boot/mb2.h"
@@ -22,6 +23,7 @@
 #include "mm/vmm.h"
 #include "sched/sched.h"
 #include "smp/percpu.h"
+#include "smp/tlb.h"
 
 struct proc *proc_list;
 static uint32_t next_pid = 1;
@@ -228,11 +230,12 @@ exit_desc(struct proc *p, char *buf, size_t n)
 
 /*
  * End a process: release its caps (servers' callers get `disconnected`),
- * orphan its calls, free its memory, tell ProcessHandle waiters. When p is
- * the current process this switches away and never returns.
+ * orphan its calls, free its memory, tell ProcessHandle waiters. Returns;
+ * proc_exit (p is the caller) then switches away, proc_kill (p is not
+ * running) goes on.
  */
-void
-proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
+static void
+proc_end(struct proc *p, enum exit_kind kind, int32_t code)
 {
 	char buf[8];
 
@@ -251,6 +254,9 @@ proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
 	bool self = (p == this_cpu()->cur);
 	if (self)
 		write_cr3(vmm_kernel_pml4());
+	/* Another CPU may still hold the tables in CR3 (its idle thread keeps the
+	 * last one) and their translations in its TLB: off them before they go. */
+	tlb_retire_space(p->pml4);
 	free_user_space(p->pml4);
 	p->pml4 = vmm_kernel_pml4();
 	p->ring = NULL;
@@ -274,11 +280,17 @@ proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
 	proc_reap_list = p;
 	if (!self)
 		proc_reap();
-	if (self) {
-		schedule();
-		panic("zombie process %u scheduled", p->pid);
-	}
-	__builtin_unreachable();
+}
+
+/* The current process ends (exit, fault, a kill noticed on entry). */
+void
+proc_exit(struct proc *p, enum exit_kind kind, int32_t code)
+{
+	if (p != this_cpu()->cur)
+		panic("proc_exit of pid %u, which is not running here", p->pid);
+	proc_end(p, kind, code);
+	schedule();
+	panic("zombie process %u scheduled", p->pid);
 }
 
 /* ---- reclamation ---- */
@@ -311,8 +323,9 @@ proc_free(struct proc *p)
 	/* Evidence for the reclamation test (bounded: one line per process). */
 	pmm_stats(&ps);
 	heap_stats(&hs);
-	kprintf("capos: proc-freed pid=%u free_frames=%lu heap_bytes=%lu heap_objects=%lu\n", pid,
-		ps.free_frames, hs.live_bytes, hs.live_objects);
+	kprintf("capos: proc-freed pid=%u free_frames=%lu heap_bytes=%lu heap_objects=%lu "
+		"heap_pages=%lu\n", pid, ps.free_frames, hs.live_bytes, hs.live_objects,
+		hs.slab_pages + hs.big_pages);
 }
 
 /*
@@ -349,6 +362,31 @@ proc_handle_gone(struct proc *p)
 		proc_free(p);
 	else
 		proc_reap();	/* frees p with its stack once queued and off every CPU */
+}
+
+/*
+ * End p, which is not the caller (ProcessHandle.kill). A process that is
+ * not running ends now. One running on another CPU cannot be torn down
+ * from here (that CPU is on its kernel stack and may be entering the
+ * kernel): it is marked and that CPU is sent VEC_RESCHED; it ends at its
+ * next entry from ring 3 (the IPI itself, the tick or a system call:
+ * sched_kill_point), where it holds nothing. Its waiters learn the end
+ * from ProcessHandle.wait as for any exit.
+ */
+int
+proc_kill(struct proc *p)
+{
+	if (p->state != P_RUNNING) {
+		kprintf("capos: proc-kill pid=%u via=direct\n", p->pid);
+		proc_end(p, EXIT_KILLED, 0);
+		return 0;
+	}
+	if (p->cpu < 0 || (uint32_t)p->cpu >= ncpus)
+		return E_INVAL;
+	p->kill_pending = true;
+	kprintf("capos: proc-kill pid=%u via=ipi cpu=%d\n", p->pid, p->cpu);
+	lapic_send_ipi(cpus[p->cpu].apic_id, VEC_RESCHED);
+	return 0;
 }
 
 void

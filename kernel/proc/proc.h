@@ -131,11 +131,13 @@ struct proc {
 	 * on it, the record once its ProcessHandle is gone too */
 	bool handle_gone;
 	struct proc *reap_next;	/* zombies still owning a kernel stack */
+	bool kill_pending;	/* proc_kill while it ran on another CPU: ends at sched_kill_point */
 };
 
 /* ---- proc.c ---- */
 extern struct proc *proc_list;
 struct proc *proc_create(const char *name, const void *elf, uint64_t len, int *err, const char **why);
+/* p must be the current process: it ends and the CPU switches away. */
 __attribute__((noreturn)) void proc_exit(struct proc *p, enum exit_kind kind, int32_t code);
 struct trap_frame;
 void proc_fault(struct trap_frame *tf);
@@ -144,6 +146,7 @@ void proc_boot(void);
 extern struct proc *proc_reap_list;
 void proc_reap(void);			/* free what dead processes no longer need (bkl held) */
 void proc_handle_gone(struct proc *p);	/* its ProcessHandle object was destroyed */
+int proc_kill(struct proc *p);
 int proc_find_module(const char *name, const void **data, uint64_t *len);
 int proc_bootstrap_add(struct proc *p, const char *name, uint64_t iid, capid_t cap);
 

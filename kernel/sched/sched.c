@@ -13,6 +13,7 @@
  * boot CPU only). A tick that interrupts ring 3 preempts the process.
  */
 #include "sched/sched.h"
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
 #include "kernel.h"
@@ -30,9 +31,23 @@ void timer_set_tick_handler(void (*fn)(struct trap_frame *)) __attribute__((weak
 void lapic_send_ipi(uint32_t dest, uint8_t vector) __attribute__((weak));
 void lapic_eoi(void) __attribute__((weak));
 
-/* Reschedule IPI: wakes an idle CPU (outside the interrupt pool 0x30-0xDF
- * and the LAPIC's fixed vectors 0xE0/0xE1/0xFF, arch/x86_64/apic.h). */
-#define SCHED_IPI_VECTOR 0xE8
+/*
+ * Called with the bkl just after an entry from ring 3 (system call, tick,
+ * reschedule IPI): a process that proc_kill marked while it ran here ends
+ * now, holding nothing. Every way a running process leaves its CPU passes
+ * one of these entries first, and the IPI reaches it in ring 3 otherwise.
+ */
+void
+sched_kill_point(void)
+{
+	struct proc *p = this_cpu()->cur;
+	if (p->kill_pending)
+		proc_exit(p, EXIT_KILLED, 0);
+}
+
+/* Reschedule IPI: wakes an idle CPU, and makes a CPU running a process
+ * that proc_kill marked enter the kernel (arch/x86_64/apic.h). */
+#define SCHED_IPI_VECTOR VEC_RESCHED
 
 struct proc *
 sched_current(void)
@@ -179,8 +194,10 @@ tick(struct trap_frame *tf)
 	spin_lock(&bkl);
 	if (c->id == 0)
 		kobjs_tick(sched_ticks);
-	if (tf->cs & 3)
+	if (tf->cs & 3) {
+		sched_kill_point();
 		schedule();	/* preempt ring 3; the idle loop re-checks the queue itself */
+	}
 	spin_unlock(&bkl);
 }
 
@@ -223,6 +240,7 @@ resched_ipi(struct trap_frame *tf, void *arg)
 	if (!(tf->cs & 3))
 		return;		/* the idle loop looks at the queue itself */
 	spin_lock(&bkl);
+	sched_kill_point();
 	schedule();
 	spin_unlock(&bkl);
 }

@@ -30,5 +30,6 @@ void schedule(void);			/* pick another runnable (bkl held) */
 void sched_start(void) __attribute__((noreturn));	/* boot CPU enters the loop */
 void sched_tail(void);			/* first run of a new process */
 struct proc *sched_current(void);
+void sched_kill_point(void);		/* after a ring-3 entry: end a process proc_kill marked */
 
 #endif

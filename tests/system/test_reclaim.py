@@ -1,14 +1,23 @@
-"""Reclamation (issue 4): a dead process's kernel stack, page tables, user
-frames and record are freed (kernel/proc/proc.c, docs/processes.md).
+"""Reclamation and kill (issue 4): a dead process's kernel stack, page
+tables, user frames and record are freed, and a process running on another
+CPU can be killed (kernel/proc/proc.c, docs/processes.md).
 
 One boot of user/tests/test-reclaim.json (capos.manifest=test-reclaim.mf):
 the `reclaimer` role spawns `reclaim-child` (exits 7 at once) 205 times
 through ProcessSpawner, waits for it and releases its ProcessHandle. The
 kernel prints `capos: proc-freed pid=N free_frames=F heap_bytes=B
-heap_objects=O` when it frees a process record. After 5 warm-up rounds
+heap_objects=O heap_pages=P` when it frees a process record. After 5 warm-up rounds
 (the kernel's call and receive caches fill once), the free-frame count and
-the kernel heap in use must be the same after every round: nothing of the
+the kernel heap (bytes, objects, pages) must be the same after every
+round: nothing of the
 200 measured processes stays behind.
+
+Then it spawns `spin-child` (spins without system calls), checks that it is
+still running after 300 ms, kills it through its ProcessHandle and waits:
+with -smp 1 the kill ends a process that is not running (via=direct); with
+-smp 2 the spinner runs on the other CPU, which is sent VEC_RESCHED and ends
+it on entry (via=ipi). Either way the waiter gets `killed` and the record is
+freed with the same counts as the plain rounds (its memory and caps went).
 """
 import re
 
@@ -20,9 +29,8 @@ TIMEOUT = 400
 ROUNDS, WARMUP = 205, 5
 
 
-@pytest.fixture(scope="module")
-def log():
-    m = Machine("test_reclaim", cmdline="capos.manifest=test-reclaim.mf")
+def _boot(name, smp):
+    m = Machine(name, cmdline="capos.manifest=test-reclaim.mf", smp=smp)
     try:
         m.wait_for(r"captest: reclaimer done[^\n]*\n", TIMEOUT)
         m.wait_for(r"init: service reclaimer exited[^\n]*\n", 30)
@@ -31,12 +39,22 @@ def log():
     return m.text
 
 
-def freed(log):
-    """[(pid, free_frames, heap_bytes, heap_objects)] of the reclaim-child processes."""
-    children = set(int(p) for p in re.findall(r"capos: spawn pid=(\d+) name=reclaim-child ", log))
+@pytest.fixture(scope="module")
+def log():
+    return _boot("test_reclaim", 1)
+
+
+@pytest.fixture(scope="module")
+def log_smp():
+    return _boot("test_reclaim-smp2", 2)
+
+
+def freed(log, name="reclaim-child"):
+    """[(pid, free_frames, heap_bytes, heap_objects, heap_pages)] of the processes called name."""
+    children = set(int(p) for p in re.findall(rf"capos: spawn pid=(\d+) name={name} ", log))
     out = []
     for m in re.finditer(r"capos: proc-freed pid=(\d+) free_frames=(\d+) heap_bytes=(\d+) "
-                         r"heap_objects=(\d+)", log):
+                         r"heap_objects=(\d+) heap_pages=(\d+)", log):
         v = tuple(int(x) for x in m.groups())
         if v[0] in children:
             out.append(v)
@@ -61,3 +79,48 @@ def test_memory_returns_to_baseline(log):
     # every measured round ends where the warm-up ended: frames, heap bytes, heap objects
     for r in rows[WARMUP:]:
         assert r[1:] == base[1:], f"pid {r[0]}: {r[1:]} != baseline {base[1:]} (pid {base[0]})"
+
+
+def spinner_pid(log):
+    pids = re.findall(r"capos: spawn pid=(\d+) name=spin-child ", log)
+    assert len(pids) == 1, pids
+    return int(pids[0])
+
+
+def check_kill(log):
+    for name in ("spinner-running", "kill-ok", "killed-status"):
+        assert re.search(rf"captest: reclaimer {name} result=pass", log), name
+    pid = spinner_pid(log)
+    assert re.search(rf"capos: proc-exit pid={pid} name=spin-child kind=killed", log)
+    _, rows = freed(log, "spin-child")
+    assert [r[0] for r in rows] == [pid]  # record freed: the handle's last holder released it
+    return pid, rows[0]
+
+
+def same_memory(row, base):
+    """Kernel objects back to base, and every frame free or held by the heap's pages
+    (the kill round's different calls may leave the heap one more slab page, which
+    it keeps for reuse)."""
+    assert row[2:4] == base[2:4], (row, base)
+    assert row[1] + row[4] == base[1] + base[4], (row, base)
+
+
+def test_kill_not_running(log):
+    pid, row = check_kill(log)
+    assert f"capos: proc-kill pid={pid} via=direct" in log
+    # its frames and kernel objects all went: the same counts as a plain round
+    _, rounds = freed(log)
+    same_memory(row, rounds[-1])
+
+
+def test_kill_running_on_other_cpu(log_smp):
+    assert "capos: smp-ok cpus=2" in log_smp
+    assert "panic" not in log_smp and "EXCEPTION" not in log_smp
+    pid, row = check_kill(log_smp)
+    _, rounds = freed(log_smp)
+    same_memory(row, rounds[-1])
+    m = re.search(rf"capos: proc-kill pid={pid} via=ipi cpu=(\d)", log_smp)
+    assert m, "the spinner was not running on the other CPU when killed"
+    # it ended on the CPU it was running on, at that CPU's next kernel entry
+    assert re.search(rf"capos: proc-exit pid={pid} name=spin-child kind=killed code=0 cpu={m.group(1)}",
+                     log_smp)

@@ -28,7 +28,10 @@
  *   rs-always        (restart always) exits 0
  *   rs-never         (restart never) faults
  *   reclaimer        spawns reclaim-child (exits at once) RECLAIM_ROUNDS
- *                    times through ProcessSpawner: spawn, wait, release
+ *                    times through ProcessSpawner: spawn, wait, release;
+ *                    then spawns spin-child (spins, no system calls) and
+ *                    kills it through its ProcessHandle (on SMP: while it
+ *                    runs on the other CPU)
  */
 #include "capos.h"
 #include "schema/base.capnp.h"
@@ -555,42 +558,93 @@ rs_crasher_client(void)
 
 #define RECLAIM_ROUNDS 205	/* 5 to warm the kernel's caches, then 200 measured */
 
-/* Spawn reclaim-child, wait for its exit code, release its handle. */
-static int
-reclaim_round(capid_t spawner)
+/* Spawn `name` (binary captest, no caps); its ProcessHandle or 0. */
+static capid_t
+spawn_child(capid_t spawner, const char *name)
 {
 	ProcessSpawner_spawn_Params_B p;
 	ProcessSpawner_spawn_Results_R res;
 	SpawnResult_R sr;
+	struct capnp_blist gl;
 	struct capnp_msg m;
 	struct ring_cqe c;
 
 	ProcessSpawner_spawn_Params_init_root(rt_msg_begin(), &p);
-	ProcessSpawner_spawn_Params_set_name(p, "reclaim-child", 13);
+	ProcessSpawner_spawn_Params_set_name(p, name, (uint32_t)strlen(name));
 	ProcessSpawner_spawn_Params_set_binary(p, "captest", 7);
-	struct capnp_blist gl;
 	ProcessSpawner_spawn_Params_init_grants(p, 0, &gl);
 	int n = rt_msg_end(pbuf, sizeof pbuf);
 	if (rt_call(spawner, ProcessSpawner_spawn_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0,
 		    &c) < 0 || rt_msg_read(&m, rbuf, c.len, &res.s) < 0 ||
 	    ProcessSpawner_spawn_Results_get_result(res, &sr) < 0 ||
 	    SpawnResult_which(sr) != SpawnResult_which_handle)
-		return -1;
-	capid_t h = rt_adopt(&c, 0, ProcessHandle_TYPE_ID);
-	if (!h)
-		return -2;
+		return 0;
+	return rt_adopt(&c, 0, ProcessHandle_TYPE_ID);
+}
+
+enum { WAIT_ERROR = -1, WAIT_TIMED_OUT = -2, WAIT_KILLED = -3, WAIT_FAULT = -4 };
+
+/* ProcessHandle.wait: the exit code (>= 0) or a WAIT_* outcome. */
+static int
+wait_child(capid_t h, uint64_t timeout_ns)
+{
 	ProcessHandle_wait_Params_B wp;
 	ProcessHandle_wait_Results_R wr;
 	WaitResult_R w;
 	ExitStatus_R e;
+	struct capnp_msg m;
+	struct ring_cqe c;
+
 	ProcessHandle_wait_Params_init_root(rt_msg_begin(), &wp);
-	n = rt_msg_end(pbuf, sizeof pbuf);
-	int r = rt_call(h, ProcessHandle_wait_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
-	bool ok = r >= 0 && rt_msg_read(&m, rbuf, c.len, &wr.s) >= 0 &&
-		  ProcessHandle_wait_Results_get_result(wr, &w) >= 0 && WaitResult_get_exited(w, &e) >= 0 &&
-		  ExitStatus_which(e) == ExitStatus_which_code && ExitStatus_get_code(e) == 7;
+	ProcessHandle_wait_Params_set_timeoutNs(wp, timeout_ns);
+	int n = rt_msg_end(pbuf, sizeof pbuf);
+	if (rt_call(h, ProcessHandle_wait_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c) < 0 ||
+	    rt_msg_read(&m, rbuf, c.len, &wr.s) < 0 || ProcessHandle_wait_Results_get_result(wr, &w) < 0)
+		return WAIT_ERROR;
+	if (WaitResult_which(w) == WaitResult_which_timedOut)
+		return WAIT_TIMED_OUT;
+	if (WaitResult_get_exited(w, &e) < 0)
+		return WAIT_ERROR;
+	switch (ExitStatus_which(e)) {
+	case ExitStatus_which_code: return ExitStatus_get_code(e) < 0 ? WAIT_ERROR : ExitStatus_get_code(e);
+	case ExitStatus_which_killed: return WAIT_KILLED;
+	default: return WAIT_FAULT;
+	}
+}
+
+/* Spawn reclaim-child, wait for its exit code, release its handle. */
+static int
+reclaim_round(capid_t spawner)
+{
+	capid_t h = spawn_child(spawner, "reclaim-child");
+	if (!h)
+		return -1;
+	int r = wait_child(h, 0);
 	rt_release(h);	/* the last holder: the kernel frees the record now */
-	return ok ? 0 : -3;
+	return r == 7 ? 0 : -3;
+}
+
+/* Kill a spinning child: on SMP it runs on the other CPU meanwhile. */
+static void
+kill_round(capid_t spawner)
+{
+	struct ring_cqe c;
+	capid_t h = spawn_child(spawner, "spin-child");
+	int w = h ? wait_child(h, 300000000) : WAIT_ERROR;	/* 300 ms: it is running */
+	CHECK("spinner-running", w == WAIT_TIMED_OUT, "wait=%d", w);
+	ProcessHandle_kill_Params_B kp;
+	ProcessHandle_kill_Results_R kr;
+	KillResult_R k;
+	struct capnp_msg m;
+	ProcessHandle_kill_Params_init_root(rt_msg_begin(), &kp);
+	int n = rt_msg_end(pbuf, sizeof pbuf);
+	int r = rt_call(h, ProcessHandle_kill_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
+	bool ok = r >= 0 && rt_msg_read(&m, rbuf, c.len, &kr.s) >= 0 &&
+		  ProcessHandle_kill_Results_get_result(kr, &k) >= 0 && KillResult_which(k) == KillResult_which_ok;
+	CHECK("kill-ok", ok, "r=%d", r);
+	w = wait_child(h, 5000000000ull);	/* the waiter completes once it has ended */
+	CHECK("killed-status", w == WAIT_KILLED, "wait=%d", w);
+	rt_release(h);
 }
 
 static int
@@ -604,6 +658,7 @@ reclaimer(void)
 	while (done < RECLAIM_ROUNDS && (r = reclaim_round(spawner)) == 0)
 		done++;
 	CHECK("rounds", done == RECLAIM_ROUNDS, "done=%u last=%d", done, r);
+	kill_round(spawner);
 	rt_print("captest: %s done failures=%d", rt_boot->name, failures);
 	return failures;
 }
@@ -777,6 +832,9 @@ main(void)
 		return reclaimer();
 	if (prefix(me, "reclaim-child"))
 		return 7;	/* no caps at all: exits at once */
+	if (prefix(me, "spin-child"))
+		for (;;)	/* no system calls: only an interrupt takes it into the kernel */
+			__asm__ volatile("pause");
 	if (prefix(me, "rs-always")) {
 		rt_print("captest: %s exiting 0", me);
 		return 0;

@@ -55,6 +55,7 @@ void
 syscall_dispatch(struct trap_frame *tf)
 {
 	spin_lock(&bkl);
+	sched_kill_point();	/* killed from another CPU while in ring 3 */
 	struct proc *p = this_cpu()->cur;
 	switch (tf->rax) {
 	case SYS_CAP_ENTER:

@@ -21,9 +21,9 @@
  * pending finds nothing to do later.
  *
  * One request at a time: tlb_lock serialises initiators (one that spins on
- * it answers the one holding it), and the request is published with a
- * generation; each CPU records the last generation it served, so a late or
- * coalesced IPI is harmless.
+ * it answers the one holding it), and the request is published under a
+ * sequence lock whose even value is its generation; each CPU records the
+ * last generation it served, so a late or coalesced IPI is harmless.
  */
 #include "smp/tlb.h"
 #include "arch/x86_64/apic.h"
@@ -41,24 +41,28 @@
 #define KERNEL_HALF	0xFFFF800000000000ull
 
 static struct spinlock tlb_lock;
-static struct {
+struct request {
 	uint64_t pml4, va, npages;
 	bool retire;		/* the tables are about to be freed: leave them */
-	uint64_t gen;		/* written last (release), read first (acquire) */
-} req;
+};
+/* The published request, a sequence lock: seq is odd while the initiator
+ * writes it and even (the request's generation) once it is whole. A target
+ * that was not asked may read it while the next initiator rewrites it. */
+static struct request req;
+static uint64_t req_seq;
 static uint64_t served[MAX_CPUS];	/* last generation each CPU invalidated for */
 static bool handler_on;
 static struct tlb_stats stats;
 volatile uint32_t tlb_pending;
 
 static void
-flush_local(uint64_t pml4, uint64_t va, uint64_t npages, bool retire)
+flush_local(const struct request *r)
 {
-	bool kernel = va >= KERNEL_HALF;
+	bool kernel = r->va >= KERNEL_HALF;
 
-	if (!kernel && (read_cr3() & PTE_ADDR) != pml4)
+	if (!kernel && (read_cr3() & PTE_ADDR) != r->pml4)
 		return;		/* not loaded here: the last CR3 load dropped it */
-	if (retire) {
+	if (r->retire) {
 		/* Only a CPU that is not running the process gets here (an idle
 		 * CPU that ran it last): the kernel tables serve it as well, and
 		 * the load drops every user translation. */
@@ -66,7 +70,7 @@ flush_local(uint64_t pml4, uint64_t va, uint64_t npages, bool retire)
 		__atomic_add_fetch(&stats.retired, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	if (npages > TLB_FULL_FLUSH_PAGES) {
+	if (r->npages > TLB_FULL_FLUSH_PAGES) {
 		if (kernel) {	/* global entries survive a CR3 load; a PGE toggle does not */
 			uint64_t cr4 = read_cr4();
 			write_cr4(cr4 & ~(1ull << 7));
@@ -76,8 +80,8 @@ flush_local(uint64_t pml4, uint64_t va, uint64_t npages, bool retire)
 		}
 		return;
 	}
-	for (uint64_t i = 0; i < npages; i++)
-		invlpg(va + i * PAGE_SIZE);
+	for (uint64_t i = 0; i < r->npages; i++)
+		invlpg(r->va + i * PAGE_SIZE);
 }
 
 /* Serve the published request on this CPU if not done yet, counting the
@@ -87,12 +91,26 @@ static void
 serve(uint64_t *counter)
 {
 	uint32_t me = this_cpu()->id;
-	uint64_t g = __atomic_load_n(&req.gen, __ATOMIC_ACQUIRE);
+	struct request r;
+	uint64_t g;
 
-	if (me >= MAX_CPUS || __atomic_load_n(&served[me], __ATOMIC_RELAXED) == g)
+	if (me >= MAX_CPUS)
 		return;
-	flush_local(req.pml4, req.va, req.npages, req.retire);
-	if (req.npages > TLB_FULL_FLUSH_PAGES && !req.retire)
+	for (;;) {
+		g = __atomic_load_n(&req_seq, __ATOMIC_ACQUIRE);
+		if (g & 1) {	/* being written, with interrupts off: briefly */
+			pause();
+			continue;
+		}
+		if (__atomic_load_n(&served[me], __ATOMIC_RELAXED) == g)
+			return;
+		r = *(volatile struct request *)&req;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&req_seq, __ATOMIC_RELAXED) == g)
+			break;
+	}
+	flush_local(&r);
+	if (r.npages > TLB_FULL_FLUSH_PAGES && !r.retire)
 		__atomic_add_fetch(&stats.full_flushes, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&served[me], g, __ATOMIC_RELEASE);
@@ -141,7 +159,9 @@ wait_for(uint32_t cpu, uint64_t g, uint64_t t0)
 static void
 shoot(uint64_t pml4, uint64_t va, uint64_t npages, bool retire)
 {
-	flush_local(pml4, va, npages, retire);
+	const struct request r = { pml4, va, npages, retire };
+
+	flush_local(&r);
 	if (ncpus < 2 || !apic_ready())
 		return;
 
@@ -161,12 +181,11 @@ shoot(uint64_t pml4, uint64_t va, uint64_t npages, bool retire)
 	if (!handler_on)
 		panic("TLB shootdown: vector %#x is taken", VEC_TLB_SHOOTDOWN);
 
-	uint64_t g = req.gen + 1;
-	req.pml4 = pml4;
-	req.va = va;
-	req.npages = npages;
-	req.retire = retire;
-	__atomic_store_n(&req.gen, g, __ATOMIC_RELEASE);
+	uint64_t g = req_seq + 2;
+	__atomic_store_n(&req_seq, g - 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);	/* odd is seen before the fields change */
+	*(volatile struct request *)&req = r;
+	__atomic_store_n(&req_seq, g, __ATOMIC_RELEASE);
 	__atomic_store_n(&served[me], g, __ATOMIC_RELEASE);
 	__atomic_store_n(&tlb_pending, 1, __ATOMIC_SEQ_CST);
 	for (uint32_t i = 0; i < n; i++)

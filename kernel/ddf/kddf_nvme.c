@@ -780,6 +780,8 @@ submit_locked(uint32_t owner, uint32_t ci, const struct kn_req *r, uint64_t *tok
 	s.mptr = 0;
 	s.prp1 = s.prp2 = 0;
 	if (queue_mem) {
+		/* Old entries with a set phase tag would read as new completions. */
+		memset(buf_kva(qcookie, 0), 0, r->len);
 		s.prp1 = kddf_int_buf_addr(qcookie, 0);
 		k->qcookie = qcookie;
 		k->qdepth = qdepth;

@@ -8,8 +8,9 @@ The client (user/blk-client, helper D's) writes its pattern over 256 KiB at
 bounds the server refuses. After QEMU exits the host image holds exactly the
 pattern there and zeros everywhere else. Completion by MSI-X and by polling;
 two namespaces served as `disk` and `disk2`; a hostile driver role whose
-Format NVM, firmware, security and unchecked reads are refused by the kernel
-while the disk still works and holds only the pattern.
+Format NVM, firmware, security and unchecked reads are refused by the kernel,
+whose token from before a disable is stale afterwards, and whose disk still
+works after the controller is reset and holds only the pattern.
 """
 import os
 import re
@@ -112,6 +113,9 @@ def test_nvme_hostile_commands_refused(boot):
     t = run(boot, "test-nvme-hostile", one_ns(img))
     for op, err in REFUSED.items():
         assert f"nvme: refused op={op} err={err} accepted=0" in t, (op, t)
+    # a token from before nvmeDisable is stale (E_STALE -10); the controller
+    # came back through the core's reset and served the client afterwards
+    assert "nvme: stale-after-disable err=-10" in t, t
     # the kernel refused them before anything reached the device: the disk
     # (never formatted) holds the client's pattern and nothing else
     assert_image_holds_pattern_only(img)

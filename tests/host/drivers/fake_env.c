@@ -686,8 +686,11 @@ devenv_nvme_submit(struct devenv *env, uint16_t qid, const void *sqe, const stru
 	cmd.flags = 0;
 	cmd.cid = cid;
 	cmd.mptr = cmd.prp1 = cmd.prp2 = 0;
-	if (prp && (cmd.opc == NVME_ADM_CREATE_CQ || cmd.opc == NVME_ADM_CREATE_SQ) && !qid)
+	if (prp && (cmd.opc == NVME_ADM_CREATE_CQ || cmd.opc == NVME_ADM_CREATE_SQ) && !qid) {
+		/* old entries with a set phase tag would read as new completions */
+		memset(lookup(env, prp->data, NULL)->mem, 0, prp->len);
 		cmd.prp1 = fnv_daddr(env, prp->data, 0);
+	}
 	else if (prp && (err = fnv_prp(env, prp, &cmd)))
 		return err;
 	k = &q->cmd[cid];
@@ -724,7 +727,6 @@ fnv_cmd_done(struct devenv *env, uint16_t qid, struct fnv_cmd *k)
 	if (k->status)
 		return;
 	if (k->opc == NVME_ADM_CREATE_CQ) {
-		memset(lookup(env, k->qmem, NULL)->mem, 0, (size_t)k->qdepth * NVME_CQE_SIZE);
 		t->cq = k->qmem;
 		t->cq_depth = k->qdepth;
 		t->head = 0;

@@ -14,11 +14,13 @@
  * Test role (TEST FIXTURE, test manifests only): a service named
  * `nvme-hostile` first tries the refused commands (Format NVM, firmware
  * download, a Read of a namespace never identified) through the real
- * brokered calls and prints what the kernel answered, then serves as usual.
+ * brokered calls and prints what the kernel answered, checks that a token
+ * from before an nvmeDisable is stale after it, resets the controller
+ * through the core, then serves as usual.
  *
  * Markers: `nvme: ready completion=... namespaces=N model=...`,
- * `nvme: ns=I nsid=N blocks=B bs=S`, `nvme: refused op=... err=...`
- * (hostile role), `nvme: error=... err=...` (then exit 1).
+ * `nvme: ns=I nsid=N blocks=B bs=S`, `nvme: refused op=... err=...` and
+ * `nvme: stale-after-disable err=...` (hostile role), `nvme: error=... err=...` (then exit 1).
  */
 #include "capos.h"
 #include "schema/block.capnp.h"
@@ -77,6 +79,26 @@ hostile(void)
 	try_refused("read-longer-than-window", 1, &big, &prp);
 }
 
+/* A token from before a disable is stale afterwards; the core's reset brings
+ * the controller back (re-identify, re-create the I/O queues). */
+static int
+stale_after_disable(void)
+{
+	struct nvme_sqe flush = { .opc = NVME_CMD_FLUSH, .nsid = ctrl.ns[0].nsid };
+	uint64_t tok = 0;
+	uint16_t status;
+	uint32_t dw0;
+	int e = devenv_nvme_submit(&env, 1, &flush, NULL, &tok);
+
+	if (e)
+		return e;
+	if ((e = devenv_nvme_disable(&env, 0)))
+		return e;
+	e = devenv_nvme_complete(&env, tok, &status, &dw0);
+	rt_print("nvme: stale-after-disable err=%d", e);
+	return nvme_reset(&ctrl);
+}
+
 int
 main(void)
 {
@@ -103,8 +125,11 @@ main(void)
 		return fail("init", e);
 	rt_print("nvme: ready completion=%s namespaces=%u max_xfer=%u model=%s",
 	    mode == NVME_IRQ ? "msix" : "poll", ctrl.nns, ctrl.max_xfer, ctrl.model);
-	if (strcmp(rt_boot->name, "nvme-hostile") == 0)
+	if (strcmp(rt_boot->name, "nvme-hostile") == 0) {
 		hostile();
+		if (ctrl.nns && (e = stale_after_disable()) < 0)
+			return fail("reset-after-disable", e);
+	}
 	for (i = 0; i < ctrl.nns; i++) {
 		rt_print("nvme: ns=%u nsid=%u blocks=%lu bs=%u", i, ctrl.ns[i].nsid,
 		    (unsigned long)ctrl.ns[i].nsze, ctrl.ns[i].lba_size);

@@ -99,10 +99,13 @@ blkproc_serve(struct blkproc_export *e, unsigned n)
 			live--;
 			continue;
 		}
-		/* the RETURN and the next RECV go to the kernel in one cap_enter */
+		/* The RETURN and the next RECV go to the kernel in one cap_enter,
+		 * which comes back once the RETURN is done and the next request
+		 * is in (or no second completion can come): one system call per
+		 * request, as in rt_serve. */
 		if ((r = answer(ep[i], &c, e[i].srv)) < 0 || (r = post_recv(ep[i], i)) < 0)
 			return r;
-		sys_cap_enter(0, 0);
+		sys_cap_enter(2, 0);
 	}
 	return E_DISCONNECTED;
 }

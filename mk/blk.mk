@@ -50,7 +50,7 @@ $(eval $(call BLK_PROG,capenv-check,user/tests/capenv-check/main.c $(CAPENV_SRCS
 # the block binaries (the drivers' own, mk/drv-*.mk, and this fragment's) ----
 BLK_MANIFESTS := test-blk-ram test-blk-ram-restart test-blk-ram-bench test-blk-write \
 	test-blk-read test-blk-vblk test-blk-notdisk test-blk-crash test-capenv \
-	test-blk-nvme-write test-blk-nvme-read test-blk-nvme-crash
+	test-blk-nvme-write test-blk-nvme-read test-blk-nvme-crash test-blk-nvme-notdisk
 # bench_blk.py boots capOS for a device only when its manifest is in the
 # build: offer it only once that device's driver process exists.
 BLK_MANIFESTS += $(if $(wildcard user/drivers/virtio_blk/main.c),bench-blk-virtio)

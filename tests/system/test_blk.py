@@ -11,9 +11,9 @@ Two kinds of server:
   main.c) on virtio-blk-pci legacy (1af4:1001) and NVMe (user/drivers/nvme/
   main.c) on QEMU's nvme (1b36:0010): data persists across a reboot and is
   checked in the host image; a driver killed with DMA in flight leaves a
-  zero ledger and is restarted; with virtio-blk, disk selection by PCI
-  identity fails closed (absent function, a function that is not a block
-  device, the boot disk).
+  zero ledger and is restarted; disk selection by PCI identity fails
+  closed (absent function, a function that is not a block device, the
+  boot disk).
 The device tests skip when the driver binary is not in the build.
 """
 import os
@@ -181,39 +181,59 @@ def no_disk_served(m, driver="vblk"):
     return t
 
 
-def test_vblk_absent_function(boot):
-    """The manifest names 1af4:1001 and there is no such function: the claim is
-    refused, the driver has no device caps and exits; the client is told."""
-    need("virtio-blk")
-    m = boot(cmdline="capos.manifest=test-blk-vblk.mf")
-    t = no_disk_served(m)
-    assert re.search(r"capos: ddf-grant-refused pid=\d+ service=vblk reason=not-found", t)
+# driver: (binary, service, manifest naming a function by ids or address, one
+# naming virtio-rng 1af4:1005, how to attach the boot image as that driver's disk)
+SELECT = {
+    "virtio": ("virtio-blk", "vblk", "test-blk-vblk", "test-blk-notdisk",
+               lambda img: ["-drive", f"file={img},format=raw,if=none,id=d0,snapshot=on",
+                            "-device", "virtio-blk-pci,drive=d0,disable-modern=on,addr=0x5"]),
+    "nvme": ("nvme", "nvme", "test-blk-nvme-write", "test-blk-nvme-notdisk",
+             lambda img: ["-drive", f"file={img},format=raw,if=none,id=n0,snapshot=on",
+                          "-device", "nvme,serial=capos-boot,drive=n0,addr=0x4"]),
+}
 
 
-def test_vblk_not_a_block_device(boot):
-    """The manifest names a function that is not a block device (virtio-rng
-    1af4:1005): the claim succeeds, the driver reads DeviceMmio.config, refuses
-    and exits; its claim is torn down to a zero ledger."""
-    need("virtio-blk")
-    m = boot(cmdline="capos.manifest=test-blk-notdisk.mf",
+@pytest.mark.parametrize("drv", sorted(SELECT))
+def test_select_absent_function(boot, drv):
+    """The manifest names a function that is not there: the claim is refused,
+    the driver has no device caps and exits; the client is told."""
+    binary, svc, mf, _, _ = SELECT[drv]
+    need(binary)
+    m = boot(cmdline=f"capos.manifest={mf}.mf")
+    t = no_disk_served(m, svc)
+    assert re.search(rf"capos: ddf-grant-refused pid=\d+ service={svc} reason=not-found", t)
+
+
+@pytest.mark.parametrize("drv", sorted(SELECT))
+def test_select_not_a_block_device(boot, drv):
+    """The manifest names a function that is not a disk this driver drives
+    (virtio-rng 1af4:1005): the claim succeeds, the driver reads
+    DeviceMmio.config, refuses and exits; its claim is torn down to a zero
+    ledger."""
+    binary, svc, _, mf, _ = SELECT[drv]
+    need(binary)
+    m = boot(cmdline=f"capos.manifest={mf}.mf",
              extra=["-device", "virtio-rng-pci,disable-legacy=off,addr=0x6"])
-    t = no_disk_served(m)
+    t = no_disk_served(m, svc)
     assert re.search(r"capos: ddf-claim pid=\d+ device=00:06.0 id=1af4:1005", t)
     gone = [l for l in ledgers(t) if l["at"] == "owner-gone"]
     assert gone, m.log_path
     assert_zero(gone[-1])
 
 
-def test_vblk_refuses_boot_disk(boot):
+@pytest.mark.parametrize("drv", sorted(SELECT))
+def test_select_refuses_boot_disk(boot, drv):
     """The disk the driver is given carries the capOS boot image (the same image
-    file GRUB booted from, attached as virtio-blk): blkproc_check_disk finds the
-    CAPOS_BOOT ISO volume id and the driver refuses to serve it."""
-    need("virtio-blk")
+    file GRUB booted from, attached as a virtio-blk or NVMe disk):
+    blkproc_check_disk finds the CAPOS_BOOT ISO volume id and the driver
+    refuses to serve it."""
+    binary, svc, mf, _, attach = SELECT[drv]
+    need(binary)
     from capos_qemu import image
-    img = image("capos.manifest=test-blk-vblk.mf")
-    m = boot(img=img, extra=["-drive", f"file={img},format=raw,if=none,id=d0,snapshot=on",
-                             "-device", "virtio-blk-pci,drive=d0,disable-modern=on,addr=0x5"])
-    no_disk_served(m)
+    img = image(f"capos.manifest={mf}.mf")
+    m = boot(img=img, extra=attach(img))
+    t = no_disk_served(m, svc)
+    assert re.search(r"capos: ddf-claim pid=\d+ device=00:0[45].0", t), m.log_path
 
 
 @pytest.mark.parametrize("drv", sorted(DRIVERS))

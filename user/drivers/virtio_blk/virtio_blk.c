@@ -144,14 +144,26 @@ vblk_recover(struct vblk *b)
 	int err;
 
 	b->resets++;
-	if ((err = bring_up(b))) {
-		/* The device did not come back: fail every request at once
-		 * rather than let each one wait out its deadline. */
-		b->dead = 1;
-		return err;
+	if (b->hard_reset) {
+		/* Every buffer was revoked with the reset: the old handles are
+		 * stale, so forget them (not free) and allocate again. */
+		if ((err = b->hard_reset(b->env)) < 0)
+			goto dead;
+		b->vq.mem.h = 0;
+		b->req.h = 0;
+		if ((err = devenv_dma_alloc(b->env, VBLK_DATA_OFF + VBLK_MAX_BYTES,
+		    DEVENV_DMA_BIDIRECTIONAL, &b->req)))
+			goto dead;
 	}
+	if ((err = bring_up(b)))
+		goto dead;
 	b->dead = 0;
 	return 0;
+dead:
+	/* The device did not come back: fail every request at once rather
+	 * than let each one wait out its deadline. */
+	b->dead = 1;
+	return err;
 }
 
 /* Wait for the one outstanding request; 0 when it completed. */

@@ -37,6 +37,11 @@ struct vblk {
 	uintptr_t seq;                  /* request cookie */
 	uint32_t resets, timeouts, corrupt;     /* recovery counters */
 	struct blkserv srv;
+	/* Optional, set after vblk_init: a full device reset that revokes every
+	 * DMA buffer (the caps binding: capenv_reset, DeviceMmio.reset). Recovery
+	 * then allocates the ring and the request buffer again, so descriptors
+	 * the device never completed do not stay device-visible. */
+	int (*hard_reset)(struct devenv *env);
 };
 
 int vblk_init(struct vblk *b, struct devenv *env, enum vblk_transport t, enum vblk_completion c);

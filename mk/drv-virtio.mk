@@ -9,7 +9,8 @@ $(eval $(call BLK_PROG,virtio-blk,$(VBLK_PROC_SRCS)))
 $(patsubst %,$(BUILD)/uobj/%.o,$(VBLK_PROC_SRCS)): $(BLK_DRV_HDRS)
 
 # QEMU test manifests (tests/system/test_vblk.py)
-VBLK_MANIFESTS := test-vblk-modern test-vblk-legacy test-vblk-nodma test-vblk-wrongbar test-vblk-recover
+VBLK_MANIFESTS := test-vblk-modern test-vblk-legacy test-vblk-nodma test-vblk-wrongbar test-vblk-recover \
+	test-vblk-legacy-irq
 $(foreach m,$(VBLK_MANIFESTS),$(eval $(call BLK_MANIFEST,$(m))))
 
 # vblk-hostile: a TEST PROGRAM making the queue-programming mistakes a driver

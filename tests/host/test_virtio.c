@@ -298,6 +298,8 @@ static void vio020_modern_poll(void **s) { blk_roundtrips(0, VBLK_POLL, 0, 512, 
 static void vio021_modern_irq_msix(void **s) { blk_roundtrips(0, VBLK_IRQ, 1, 512, 1); }
 static void vio022_modern_irq_intx(void **s) { blk_roundtrips(0, VBLK_IRQ, 1, 512, 0); }
 static void vio023_legacy_poll(void **s) { blk_roundtrips(1, VBLK_POLL, 0, 512, 0); }
+/* legacy with MSI-X: config read at 24, vector 0 programmed, completions by interrupt */
+static void vio023b_legacy_irq_msix(void **s) { blk_roundtrips(1, VBLK_IRQ, 1, 512, 1); }
 static void vio024_legacy_irq(void **s) { blk_roundtrips(1, VBLK_IRQ, 1, 512, 0); }
 static void vio025_modern_poll_deferred(void **s) { blk_roundtrips(0, VBLK_POLL, 1, 512, 0); }
 static void vio026_block_size_4096(void **s) { blk_roundtrips(0, VBLK_POLL, 0, 4096, 0); }
@@ -532,8 +534,13 @@ vio040_msix_vector_refused_or_unsupported(void **state)
 	vblk_model_free(m);
 	m = vblk_model_new(1, DISK_SECTORS, 512);
 	fake_env_set_msix(m->env, 1);
+	m->msix_refuse = 1;             /* legacy: the queue vector reads back NO_VECTOR */
 	assert_int_equal(vblk_init(&b, m->env, VBLK_LEGACY, VBLK_IRQ), E_NOTSUP);
+	assert_no_buffers(m);
+	m->msix_refuse = 0;
 	assert_int_equal(vblk_init(&b, m->env, VBLK_LEGACY, VBLK_POLL), 0);
+	assert_int_equal(m->qmsix, 0);  /* vector 0 programmed, config vector none */
+	assert_int_equal(m->cfgmsix, VIRTIO_MSI_NO_VECTOR);
 	vblk_fini(&b);
 	assert_no_buffers(m);
 	vblk_model_free(m);
@@ -655,6 +662,7 @@ main(void)
 		cmocka_unit_test(vio021_modern_irq_msix),
 		cmocka_unit_test(vio022_modern_irq_intx),
 		cmocka_unit_test(vio023_legacy_poll),
+		cmocka_unit_test(vio023b_legacy_irq_msix),
 		cmocka_unit_test(vio024_legacy_irq),
 		cmocka_unit_test(vio025_modern_poll_deferred),
 		cmocka_unit_test(vio026_block_size_4096),

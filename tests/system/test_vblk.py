@@ -75,6 +75,14 @@ def test_vblk_legacy_poll(boot):
     assert re.search(r"virtio-blk: ready transport=legacy completion=poll blocks=16384 bs=512", t)
 
 
+def test_vblk_legacy_msix(boot):
+    """Legacy with an Interrupt grant: the function's MSI-X is enabled, the
+    transport programs the vector registers (config at offset 24) and the
+    requests complete by MSI-X."""
+    t = run_client(boot, "legacy-irq", modern=False)
+    assert re.search(r"virtio-blk: ready transport=legacy completion=msix blocks=16384 bs=512", t)
+
+
 def refused(boot, name, pattern_):
     need_driver()
     img = disk_image(name, DISK_MB)

@@ -411,6 +411,9 @@ l_policy(void *dev, uint64_t off, unsigned w)
 	case VIRTIO_LEGACY_QUEUE_SEL:
 	case VIRTIO_LEGACY_QUEUE_NOTIFY: return w == 2 ? FAKE_RW : FAKE_RO;
 	case VIRTIO_LEGACY_STATUS: return w == 1 ? FAKE_RW : FAKE_RO;
+	/* the MSI-X vectors, as the kernel's legacy policy (kddf_policy_virtio_legacy) */
+	case VIRTIO_LEGACY_MSIX_CONFIG:
+	case VIRTIO_LEGACY_MSIX_QUEUE: return w == 2 ? FAKE_RW : FAKE_RO;
 	default: return FAKE_RO;
 	}
 }
@@ -428,8 +431,14 @@ l_read(void *dev, uint64_t off, unsigned w, uint32_t *v)
 		*v = cfg_read(m, (uint32_t)(off - cfg), w);
 		return 0;
 	}
-	if (off >= VIRTIO_LEGACY_CONFIG)
-		return 0;       /* the MSI-X vector registers: not modelled, read 0 */
+	if (off == VIRTIO_LEGACY_MSIX_CONFIG) {
+		*v = m->cfgmsix;
+		return 0;
+	}
+	if (off == VIRTIO_LEGACY_MSIX_QUEUE) {
+		*v = m->qsel ? VIRTIO_MSI_NO_VECTOR : m->qmsix;
+		return 0;
+	}
 	switch (off) {
 	case VIRTIO_LEGACY_HOST_FEATURES: *v = (uint32_t)m->features; break;
 	case VIRTIO_LEGACY_GUEST_FEATURES: *v = (uint32_t)m->driver_features; break;
@@ -453,6 +462,14 @@ l_write(void *dev, uint64_t off, unsigned w, uint32_t v)
 	case VIRTIO_LEGACY_QUEUE_SEL: m->qsel = (uint16_t)v; break;
 	case VIRTIO_LEGACY_QUEUE_NOTIFY: if (v == 0) notify(m); break;
 	case VIRTIO_LEGACY_STATUS: set_status(m, (uint8_t)v); break;
+	case VIRTIO_LEGACY_MSIX_CONFIG:
+		if (devenv_irq_is_msix(m->env))
+			m->cfgmsix = (uint16_t)v;
+		break;
+	case VIRTIO_LEGACY_MSIX_QUEUE:
+		if (devenv_irq_is_msix(m->env) && m->qsel == 0)
+			m->qmsix = m->msix_refuse ? VIRTIO_MSI_NO_VECTOR : (uint16_t)v;
+		break;
 	default: break;
 	}
 }

@@ -29,6 +29,7 @@ struct vblk_model {
 	uint32_t qmax;                  /* advertised queue size (16-bit field) */
 	uint16_t qsize;
 	uint16_t qmsix;
+	uint16_t cfgmsix;               /* legacy with MSI-X: config vector */
 	uint16_t qenable;
 	uint64_t qdesc, qavail, qused;
 	uint16_t last_avail;

@@ -259,11 +259,30 @@ l_queue_max(struct vio_dev *d, uint16_t q, uint32_t *max)
 	return err ? err : devenv_port_read(d->env, VIRTIO_LEGACY_QUEUE_NUM, 2, max);
 }
 
+/* 4.1.4.8 with MSI-X enabled: no config-change vector, vector 0 for the
+ * selected queue; a device that cannot map it reads back NO_VECTOR. */
+static int
+l_queue_vector(struct vio_dev *d)
+{
+	uint32_t got;
+	int err;
+
+	if (!devenv_irq_is_msix(d->env))
+		return 0;
+	if ((err = devenv_port_write(d->env, VIRTIO_LEGACY_MSIX_CONFIG, 2, VIRTIO_MSI_NO_VECTOR)) ||
+	    (err = devenv_port_write(d->env, VIRTIO_LEGACY_MSIX_QUEUE, 2, 0)) ||
+	    (err = devenv_port_read(d->env, VIRTIO_LEGACY_MSIX_QUEUE, 2, &got)))
+		return err;
+	return got == 0 ? 0 : E_NOTSUP;
+}
+
 static int
 l_queue_setup(struct vio_dev *d, struct virtq *vq)
 {
 	int err = devenv_port_write(d->env, VIRTIO_LEGACY_QUEUE_SEL, 2, vq->index);
 
+	if (!err)
+		err = l_queue_vector(d);
 	/* Brokered: the environment writes the ring's page frame number. */
 	return err ? err : devenv_port_set_pfn(d->env, VIRTIO_LEGACY_QUEUE_PFN, vq->mem.h);
 }

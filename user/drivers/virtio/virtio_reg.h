@@ -85,6 +85,8 @@
 #define VIRTIO_LEGACY_ISR 19u           /* u8, read clears */
 #define VIRTIO_LEGACY_CONFIG 20u        /* device config without MSI-X */
 #define VIRTIO_LEGACY_CONFIG_MSIX 24u   /* device config with MSI-X enabled */
+#define VIRTIO_LEGACY_MSIX_CONFIG 20u   /* le16, with MSI-X: config change vector */
+#define VIRTIO_LEGACY_MSIX_QUEUE 22u    /* le16, with MSI-X: selected queue's vector */
 #define VIRTIO_LEGACY_ALIGN 4096u       /* 2.7.2 legacy used-ring alignment */
 #define VIRTIO_LEGACY_PFN_SHIFT 12u
 

@@ -102,9 +102,9 @@ main(void)
 		    granted, common_bar);
 		return 1;
 	}
-	/* Legacy polls: the core does not program legacy MSI-X vectors (the
-	 * transport reads the config at its MSI-X offset when a route is granted). */
-	enum vblk_completion c = want_irq && t == VBLK_MODERN ? VBLK_IRQ : VBLK_POLL;
+	/* With an Interrupt grant both transports complete by MSI-X (legacy: the
+	 * transport programs the vector registers and reads the config at 24). */
+	enum vblk_completion c = want_irq ? VBLK_IRQ : VBLK_POLL;
 	if ((e = vblk_init(&vb, &env, (enum vblk_transport)t, c)) < 0)
 		return fail("init", e);
 	rt_print("virtio-blk: ready transport=%s completion=%s blocks=%lu bs=%u max_blocks=%u",

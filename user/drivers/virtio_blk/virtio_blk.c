@@ -92,10 +92,6 @@ vblk_init(struct vblk *b, struct devenv *env, enum vblk_transport t, enum vblk_c
 	b->transport = t;
 	b->completion = c;
 	b->timeout_ns = VBLK_TIMEOUT_NS;
-	/* A legacy device with MSI-X enabled moves its config to offset 24 and
-	 * needs vectors programmed: only INTx or polling are supported there. */
-	if (t == VBLK_LEGACY && c == VBLK_IRQ && devenv_irq_is_msix(env))
-		return E_NOTSUP;
 	err = t == VBLK_MODERN ? vio_probe_modern(&b->vio, env) : vio_probe_legacy(&b->vio, env);
 	if (err)
 		return err;

@@ -217,6 +217,7 @@ ktest_run(const char *name)
 		kddf_ktest_run(name);	/* kernel/ddf: returns only when name is not ddf* */
 		hw_ktest_run(name);	/* returns only when name is not a hardware test */
 		tlb_ktest_run(name);	/* kernel/smp: returns only when name is not tlb* */
+		kddf_nvme_ktest_run(name);	/* kernel/ddf: returns only when name is not nvme-broker */
 		kprintf("capos: test %s result=fail reason=unknown-test\n", name);
 		qemu_exit(1);
 	}

@@ -171,5 +171,7 @@ uint32_t kddf_nvme_bogus(uint32_t claim_index);
 
 /* kddf_ktest.c: capos.test=ddf | ddf-bench; returns only when name is neither. */
 void kddf_ktest_run(const char *name);
+/* kddf_nvme_ktest.c: capos.test=nvme-broker; returns only when name is not that. */
+void kddf_nvme_ktest_run(const char *name);
 
 #endif

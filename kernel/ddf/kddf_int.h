@@ -26,6 +26,7 @@ struct kddf_nvme;
 /* A DMA buffer's bounce pages: contiguous, from pmm, zeroed. Cookie = index + 1. */
 struct kbuf {
 	bool used, ring, mapped;
+	uint8_t nvme_role;	/* kddf_nvme.c: 0 none, queue memory, or PRP list */
 	uint64_t pa, npages;
 };
 /* One user mapping (a BAR window read-only, or a buffer read-write). */
@@ -63,6 +64,9 @@ struct kdev {
 struct kddf_nvme *kddf_nvme_attach(uint32_t claim_index, uint32_t owner);
 void kddf_nvme_drain(uint32_t claim_index);
 void kddf_nvme_poll(uint32_t claim_index);
+/* Tests (kddf_nvme_ktest.c), lock taken inside: the CQ head and phase, CSTS. */
+void kddf_nvme_cq_head(uint32_t claim_index, uint16_t qid, uint16_t *head, uint8_t *phase);
+uint32_t kddf_nvme_csts(uint32_t claim_index);
 
 /* The lock every kddf_ API call takes (irqsave). */
 uint64_t kddf_int_lock(void);

@@ -354,9 +354,17 @@ kddf_nvme_drain(uint32_t claim_index)
 	}
 }
 
-/* A buffer the kernel makes a ring of: this claim's, never user-mapped, and never mappable after. */
+/*
+ * A buffer the kernel makes a ring of: this claim's, never user-mapped, and
+ * never mappable after. A buffer keeps one role for its life: queue memory
+ * (an SQ or CQ) or PRP lists. A list page inside an SQ would let the
+ * kernel's own PRP writes turn into commands, so the roles never mix; and
+ * queue memory is taken by one queue at a time (E_BUSY while it is held).
+ */
+enum { ROLE_NONE = 0, ROLE_QUEUE = 1, ROLE_LIST = 2 };
+
 static int
-ring_buffer(struct kddf_nvme *n, ddf_handle buf, uint64_t need, uint64_t *cookie)
+ring_buffer(struct kddf_nvme *n, ddf_handle buf, uint64_t need, uint8_t role, uint64_t *cookie)
 {
 	const struct ddf_buffer *b = ddf_buffer_get(ledger(), buf);
 	struct kbuf *kb;
@@ -366,9 +374,12 @@ ring_buffer(struct kddf_nvme *n, ddf_handle buf, uint64_t need, uint64_t *cookie
 		return E_RANGE;
 	if (!(kb = kddf_int_kbuf(b->cookie)))
 		return E_STALE;
-	if (kb->mapped || b->user_mapped)
+	if (kb->mapped || b->user_mapped || (kb->nvme_role && kb->nvme_role != role))
 		return E_PERM;		/* the driver could rewrite what the kernel authors */
+	if (role == ROLE_QUEUE && (b->submitted || b->done))
+		return E_BUSY;		/* another queue's memory */
 	kb->ring = true;
+	kb->nvme_role = role;
 	*cookie = b->cookie;
 	return 0;
 }
@@ -388,13 +399,14 @@ enable_locked(uint32_t owner, ddf_handle win, uint16_t depth, ddf_handle sqb, dd
 	uint64_t cap = reg32(n, NV_CAP) | (uint64_t)reg32(n, NV_CAP + 4) << 32;
 	if (cap == ~0ull || depth > (cap & 0xffff) + 1 || !((cap >> 37) & 1) || ((cap >> 48) & 0xf))
 		return E_NOTSUP;	/* MQES, CSS NVM, MPSMIN 4 KiB */
-	if ((e = ring_buffer(n, sqb, (uint64_t)depth * 64, &sqc)) ||
-	    (e = ring_buffer(n, cqb, (uint64_t)depth * 16, &cqc)))
-		return e;
 	if (sqb == cqb)
 		return E_INVAL;
+	/* Disable first: it releases the holds of the queues this enable replaces. */
 	if (disable_locked(n, true))
 		return E_TIMEOUT;
+	if ((e = ring_buffer(n, sqb, (uint64_t)depth * 64, ROLE_QUEUE, &sqc)) ||
+	    (e = ring_buffer(n, cqb, (uint64_t)depth * 16, ROLE_QUEUE, &cqc)))
+		return e;
 	if (!n->id_pa && pmm_alloc_contig(1, &n->id_pa) < 0) {
 		n->id_pa = 0;
 		return E_NOMEM;
@@ -661,7 +673,7 @@ check_queue_cmd(struct kddf_nvme *n, const struct kn_req *r, uint64_t *qcookie, 
 	if (!r->data || r->off != 0 || r->len != (uint32_t)qsize * esz || r->list)
 		return E_INVAL;
 	*qdepth = qsize;
-	return ring_buffer(n, r->data, r->len, qcookie);
+	return ring_buffer(n, r->data, r->len, ROLE_QUEUE, qcookie);
 }
 
 static int
@@ -746,8 +758,11 @@ submit_locked(uint32_t owner, uint32_t ci, const struct kn_req *r, uint64_t *tok
 		if (pages <= 2 && r->list)
 			return E_INVAL;
 		if (pages > 2 && (e = ring_buffer(n, r->list, r->list_off + 8ull * (pages - 1),
-		    &lcookie)))
+		    ROLE_LIST, &lcookie)))
 			return e;	/* the list holds addresses: never user-mapped */
+		struct kbuf *dk = kddf_int_kbuf(db->cookie);
+		if (!dk || dk->ring)
+			return E_PERM;	/* data (or Identify's copy) into queue memory or a list */
 		dcookie = db->cookie;
 	}
 	if (q->inflight + 1u >= q->sq_depth)
@@ -829,6 +844,26 @@ kddf_nvme_submit(uint32_t owner, uint32_t claim_index, uint16_t qid, const void 
 	int e = submit_locked(owner, claim_index, &r, token);
 	kddf_int_unlock(fl);
 	return e;
+}
+
+void
+kddf_nvme_cq_head(uint32_t claim_index, uint16_t qid, uint16_t *head, uint8_t *phase)
+{
+	uint64_t fl = kddf_int_lock();
+	struct kddf_nvme *n = nvme_of(claim_index);
+	*head = n && qid < KN_NQ ? n->q[qid].cq_head : 0;
+	*phase = n && qid < KN_NQ ? n->q[qid].phase : 0;
+	kddf_int_unlock(fl);
+}
+
+uint32_t
+kddf_nvme_csts(uint32_t claim_index)
+{
+	uint64_t fl = kddf_int_lock();
+	struct kddf_nvme *n = nvme_of(claim_index);
+	uint32_t v = n ? reg32(n, NV_CSTS) : ~0u;
+	kddf_int_unlock(fl);
+	return v;
 }
 
 /* Counters for the `devices` line and tests. */

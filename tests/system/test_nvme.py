@@ -119,3 +119,38 @@ def test_nvme_hostile_commands_refused(boot):
     # the kernel refused them before anything reached the device: the disk
     # (never formatted) holds the client's pattern and nothing else
     assert_image_holds_pattern_only(img)
+
+
+# ---- the kernel's broker itself, with a simulated hostile device ----
+
+KERNEL_CASES = [
+    "claim", "enable-depth-1", "enable-same-buffer", "enable", "ready", "identify-ctrl-done",
+    "identify-copied-vid", "io-before-queue-created", "identify-ns-done", "refuse-format-nvm",
+    "refuse-firmware", "refuse-set-features-vwc", "refuse-fused", "create-sq-before-cq",
+    "create-cq-done", "create-sq-done", "read-unidentified-ns", "read-length-mismatch",
+    "read-into-queue-memory", "list-is-queue-memory", "read-with-list-done",
+    "list-as-queue-memory", "live-queue-memory-again", "read-done", "collected-twice",
+    "bogus-cid-counted", "wrong-sqid-counted", "wrong-sqid-not-completed",
+    "flood-bounded-one-queue", "flood-completed-nothing", "disable", "stale-after-disable",
+    "free-after-disable", "submit-after-disable", "teardown", "ledger-claims",
+    "ledger-buffers", "ledger-inflight", "free-frames-back",
+]
+
+
+def test_kernel_broker_hostile_device():
+    """capos.test=nvme-broker (kernel/ddf/kddf_nvme_ktest.c): the kernel's
+    own broker on QEMU's NVMe, with completion entries forged into the
+    kernel-owned CQ as a broken device would write them: counted and ignored,
+    bounded to one queue per pass; allow-lists, buffer roles, stale tokens
+    after disable, and a zero ledger with every frame back after teardown."""
+    from capos_qemu import Machine
+    img = disk_image("nvme-ktest", DISK_MB)
+    m = Machine("test_nvme_broker", machine="pc", extra=one_ns(img),
+                cmdline="capos.test=nvme-broker")
+    m.wait_exit(TIMEOUT)
+    t = m.text
+    m.kill()
+    for case in KERNEL_CASES:
+        assert re.search(rf"capos: nvme-case {case} .*ok=yes", t), (case, m.log_path)
+    assert "ok=no" not in t, m.log_path
+    assert "capos: test nvme-broker result=pass" in t, m.log_path

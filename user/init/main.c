@@ -331,6 +331,15 @@ release_unneeded_clients(void)
 		}
 }
 
+/* si is never started again: its endpoints die with the last instance. */
+static void
+retire(uint32_t si)
+{
+	svcs[si].done = true;
+	release_exports(si);
+	release_unneeded_clients();
+}
+
 /*
  * si's instance ended with status e (failed: per report_exit). Start it
  * again when its policy and budget allow; true when a new instance runs.
@@ -351,9 +360,7 @@ restart(uint32_t si, bool failed)
 	}
 	if (wanted)
 		rt_print("init: %.*s gave up after %u restarts", (int)s->name.len, s->name.p, v->restarts);
-	v->done = true;
-	release_exports(si);
-	release_unneeded_clients();
+	retire(si);
 	return false;
 }
 
@@ -389,15 +396,20 @@ service_ended(uint32_t si, const struct ring_cqe *c)
 	ProcessHandle_wait_Results_R res;
 	WaitResult_R w;
 	ExitStatus_R e;
-	bool failed = true;
+	bool ended = c->result >= 0 && rt_msg_read(&m, wait_res[si], c->len, &res.s) >= 0 &&
+		     ProcessHandle_wait_Results_get_result(res, &w) >= 0 &&
+		     WaitResult_get_exited(w, &e) >= 0;
 
-	if (c->result < 0 || rt_msg_read(&m, wait_res[si], c->len, &res.s) < 0 ||
-	    ProcessHandle_wait_Results_get_result(res, &w) < 0 || WaitResult_get_exited(w, &e) < 0)
-		rt_print("init: wait on %.*s failed: result %d", (int)s->name.len, s->name.p, c->result);
-	else
-		failed = report_exit(s, e);
+	if (!ended)	/* it may still run: never start a second instance */
+		rt_print("init: wait on %.*s failed: result %d; not supervised any more",
+			 (int)s->name.len, s->name.p, c->result);
+	bool failed = ended && report_exit(s, e);
 	rt_release(svcs[si].handle);	/* the kernel may now free the dead process's record */
 	svcs[si].handle = 0;
+	if (!ended) {
+		retire(si);
+		return false;
+	}
 	return restart(si, failed);
 }
 
@@ -461,7 +473,7 @@ main(void)
 			release_exports(si);
 		}
 	}
-	release_unneeded_clients();
+	release_unneeded_clients();	/* once, not per failed service: the start is over */
 	rt_print("init: started %u of %u services", started, man.nservices);
 	supervise();
 	rt_print("init: all services exited");

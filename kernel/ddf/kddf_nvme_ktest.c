@@ -207,6 +207,32 @@ test_broker(void)
 	check_n("flood-bounded-one-queue", kddf_nvme_bogus(claim_idx) - b1, DEPTH);
 	check("flood-completed-nothing", kddf_nvme_complete(OWN, claim_idx, tok, &st, &dw0), E_AGAIN);
 
+	/* Get/Set Features: Number of Queues only */
+	struct sqe getnq = { .opc = 0x0a, .cdw10 = 0x07 }, getarb = { .opc = 0x0a, .cdw10 = 0x01 };
+	check("get-features-queues", submit(0, &getnq, 0, 0, 0, &tok), 0);
+	check("get-features-queues-done", wait_tok(tok), 0);
+	check("refuse-get-features-arbitration", submit(0, &getarb, 0, 0, 0, &tok), E_PERM);
+	/* Delete I/O queues: the SQ first (refused while a command is in flight
+	 * on it), then the CQ; their memory is no longer device-visible after */
+	ddf_handle cq3, sq3;
+	struct sqe cq3c = { .opc = 0x05, .cdw10 = (DEPTH - 1) << 16 | 3, .cdw11 = 1 };
+	struct sqe sq3c = { .opc = 0x01, .cdw10 = (DEPTH - 1) << 16 | 3, .cdw11 = 3u << 16 | 1 };
+	struct sqe delsq = { .opc = 0x00, .cdw10 = 3 }, delcq = { .opc = 0x04, .cdw10 = 3 };
+	check("alloc-q3", kddf_dma_alloc(OWN, claim, 4096, 2, &cq3) | kddf_dma_alloc(OWN, claim, 4096,
+	    2, &sq3), 0);
+	check("create-cq3", submit(0, &cq3c, cq3, DEPTH * 16, 0, &tok), 0);
+	check("create-cq3-done", wait_tok(tok), 0);
+	check("create-sq3", submit(0, &sq3c, sq3, DEPTH * 64, 0, &tok), 0);
+	check("create-sq3-done", wait_tok(tok), 0);
+	check("free-live-queue-memory", kddf_dma_free(OWN, sq3), E_BUSY);
+	check("delete-cq-before-sq", submit(0, &delcq, 0, 0, 0, &tok), E_BUSY);
+	check("delete-sq3", submit(0, &delsq, 0, 0, 0, &tok), 0);
+	check("delete-sq3-done", wait_tok(tok), 0);
+	check("delete-cq3", submit(0, &delcq, 0, 0, 0, &tok), 0);
+	check("delete-cq3-done", wait_tok(tok), 0);
+	check("free-deleted-queue-memory", kddf_dma_free(OWN, sq3) | kddf_dma_free(OWN, cq3), 0);
+	check("io-on-deleted-queue", submit(3, &rd, data, 4096, 0, &tok), E_BUSY);
+
 	/* disable: everything forgotten, tokens stale, holds released */
 	check("disable", kddf_nvme_disable(OWN, claim_idx, false), 0);
 	check("stale-after-disable", wait_tok(tok), E_STALE);

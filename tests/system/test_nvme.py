@@ -131,7 +131,10 @@ KERNEL_CASES = [
     "read-into-queue-memory", "list-is-queue-memory", "read-with-list-done",
     "list-as-queue-memory", "live-queue-memory-again", "read-done", "collected-twice",
     "bogus-cid-counted", "wrong-sqid-counted", "wrong-sqid-not-completed",
-    "flood-bounded-one-queue", "flood-completed-nothing", "disable", "stale-after-disable",
+    "flood-bounded-one-queue", "flood-completed-nothing", "get-features-queues-done",
+    "refuse-get-features-arbitration", "create-sq3-done", "free-live-queue-memory",
+    "delete-cq-before-sq", "delete-sq3-done", "delete-cq3-done", "free-deleted-queue-memory",
+    "io-on-deleted-queue", "disable", "stale-after-disable",
     "free-after-disable", "submit-after-disable", "teardown", "ledger-claims",
     "ledger-buffers", "ledger-inflight", "free-frames-back",
 ]

@@ -64,7 +64,7 @@ $(BUILD)/bins/manifest.bin: $(SYSTEM_MANIFEST) $(MANIFEST_BINS) $(MKMANIFEST) sc
 $(BUILD)/bins/%.mf: user/tests/%.json user/tests/test.bins $(MKMANIFEST) schema/manifest.capnp
 	@mkdir -p $(@D)
 	$(MKMANIFEST) --bins-list user/tests/test.bins -o $@ $<
-USER_MANIFESTS := $(BUILD)/bins/manifest.bin $(BUILD)/bins/test-ipc.mf $(BUILD)/bins/test-bench.mf $(BUILD)/bins/test-restart.mf $(BUILD)/bins/test-reclaim.mf
+USER_MANIFESTS := $(BUILD)/bins/manifest.bin $(BUILD)/bins/test-ipc.mf $(BUILD)/bins/test-bench.mf $(BUILD)/bins/test-restart.mf $(BUILD)/bins/test-reclaim.mf $(BUILD)/bins/test-fpu.mf
 BOOT_BINS += $(USER_MANIFESTS)
 # kernel.mk's image rule read BOOT_BINS before this fragment: add them here.
 $(IMAGE): $(BOOT_BINS)

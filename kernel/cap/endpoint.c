@@ -17,6 +17,7 @@
  * calls stay queued for the next receiver.
  */
 #include "proc/proc.h"
+#include "cap/ipc.h"
 #include "kernel.h"
 #include "mm/heap.h"
 #include "schema/exception.capnp.h"
@@ -59,6 +60,16 @@ recv_free(struct recv *r)
 		recv_cache[nrecv_cached++] = r;
 	else
 		kfree(r);
+}
+
+/* Receives are served in the order they were posted. */
+static void
+recv_append(struct endpoint *e, struct recv *r)
+{
+	struct recv **pp = &e->recvs;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = r;
 }
 
 void endpoint_facet_get(struct kobj *o, uint8_t facet);
@@ -206,11 +217,7 @@ endpoint_recv(struct proc *p, struct kobj *o, const struct ring_sqe *s)
 			return 0;
 		}
 	}
-	/* append: receives are served in order */
-	struct recv **pp = &e->recvs;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = r;
+	recv_append(e, r);
 	return 0;
 }
 
@@ -227,10 +234,12 @@ endpoint_return(struct proc *p, struct kobj *o, const struct ring_sqe *s, int32_
 		pp = &(*pp)->next;
 	if (!(c = *pp))
 		return *detail = E_NOENT, RING_E_INVALID_REQUEST;
-	if (copy_from_user(p, xs, s->xfer, s->xfer_count * sizeof xs[0]) < 0)
-		return *detail = E_RANGE, RING_E_INVALID_REQUEST;
-	if ((r = xfer_reserve(p, xs, s->xfer_count, x)) < 0)
-		return *detail = r, RING_E_INVALID_REQUEST;
+	if (s->xfer_count) {	/* none: nothing to read or reserve */
+		if (copy_from_user(p, xs, s->xfer, s->xfer_count * sizeof xs[0]) < 0)
+			return *detail = E_RANGE, RING_E_INVALID_REQUEST;
+		if ((r = xfer_reserve(p, xs, s->xfer_count, x)) < 0)
+			return *detail = r, RING_E_INVALID_REQUEST;
+	}
 	*pp = c->next;
 	*detail = s->params_len > c->result_len ? E_TOOBIG : 0;
 	int32_t res = (s->flags & RING_RET_EXCEPTION) ? RING_E_EXCEPTION : (int32_t)s->params_len;
@@ -320,4 +329,125 @@ endpoint_destroy(struct kobj *o)
 			break;
 		}
 	kfree(e);
+}
+
+/* ---- fast path (cap/ipc.h, docs/kernel-abi.md "Fast path") ---- */
+
+/* The endpoint named by cap when p holds it LIVE with facet f; else NULL. */
+static struct endpoint *
+fast_endpoint(struct proc *p, capid_t cap, uint8_t f)
+{
+	uint32_t i = CAPID_SLOT(cap);
+	if (i == 0 || i >= CAP_SLOTS)
+		return NULL;
+	struct cap_slot *sl = &p->caps.slot[i];
+	if (sl->state != SLOT_LIVE || sl->gen != CAPID_GEN(cap) || !(sl->facet & f) ||
+	    sl->obj->type != KO_ENDPOINT)
+		return NULL;
+	return (struct endpoint *)sl->obj;
+}
+
+/* CALL, no transfers, meets the first posted RECV (which it fits): deliver now. */
+static bool
+fast_call(struct proc *p, const struct ring_sqe *s)
+{
+	struct endpoint *e = fast_endpoint(p, s->cap, FACET_CALL);
+	struct recv *r;
+	struct call *c;
+
+	if (!e || s->flags || s->token || s->xfer_count || e->dead || !(r = e->recvs))
+		return false;
+	/* r->len <= RING_MAX_MSG was checked at RECV */
+	if (s->params_len > r->len || s->result_len > RING_MAX_MSG ||
+	    !user_range_ok(p, s->params, s->params_len, false) ||
+	    !user_range_ok(p, s->result, s->result_len, true) || !(c = call_alloc()))
+		return false;
+	c->caller = p;
+	c->target = &e->k;
+	kobj_ref(&e->k);
+	c->user_data = s->user_data;
+	c->result_va = s->result;
+	c->result_len = s->result_len;
+	c->method = s->method;
+	c->params_va = s->params;
+	c->params_len = s->params_len;
+	c->state = CALL_IN_SERVICE;
+	c->next = e->in_service;
+	e->in_service = c;
+	p->inflight++;
+	e->recvs = r->next;
+	copy_user_to_user(r->p, r->buf, p, s->params, s->params_len);	/* both ranges checked */
+	r->p->inflight--;
+	ring_post_short(r->p, r->user_data, (int32_t)s->params_len, 0, s->params_len, s->method,
+			c->token);
+	recv_free(r);
+	return true;
+}
+
+/* RETURN, no transfers, results that fit, to a caller that is still there. */
+static bool
+fast_return(struct proc *p, const struct ring_sqe *s)
+{
+	struct endpoint *e = fast_endpoint(p, s->cap, FACET_SERVER);
+	struct call **pp, *c;
+
+	if (!e || (s->flags & ~RING_RET_EXCEPTION) || s->result || s->result_len || s->xfer_count ||
+	    s->params_len > RING_MAX_MSG || !user_range_ok(p, s->params, s->params_len, false))
+		return false;
+	for (pp = &e->in_service; (c = *pp) && c->token != s->token; pp = &c->next)
+		;
+	if (!c || !c->caller || s->params_len > c->result_len)
+		return false;
+	struct proc *caller = c->caller;
+	int32_t res = (s->flags & RING_RET_EXCEPTION) ? RING_E_EXCEPTION : (int32_t)s->params_len;
+	int32_t detail = 0;
+	uint32_t len = s->params_len;
+
+	*pp = c->next;
+	if (len && copy_user_to_user(caller, c->result_va, p, s->params, len) < 0) {
+		res = RING_E_INVALID_RESULT;	/* as complete() does */
+		detail = E_RANGE;
+		len = 0;
+	}
+	caller->inflight--;
+	ring_post_short(caller, c->user_data, res, detail, len, 0, 0);
+	call_free(c);
+	ring_post_short(p, s->user_data, 0, 0, 0, 0, 0);
+	return true;
+}
+
+/* RECV on an endpoint with no queued call: post the receive. */
+static bool
+fast_recv(struct proc *p, const struct ring_sqe *s)
+{
+	struct endpoint *e = fast_endpoint(p, s->cap, FACET_SERVER);
+	struct recv *r;
+
+	if (!e || s->flags || s->token || s->params || s->params_len || s->xfer_count > RING_MAX_XFER ||
+	    e->dead || e->q_head || s->result_len > RING_MAX_MSG ||
+	    !user_range_ok(p, s->result, s->result_len, true) || !(r = recv_alloc()))
+		return false;
+	r->next = NULL;
+	r->p = p;
+	r->user_data = s->user_data;
+	r->buf = s->result;
+	r->len = s->result_len;
+	r->accept = s->xfer_count;
+	p->inflight++;
+	recv_append(e, r);
+	return true;
+}
+
+bool
+endpoint_fast(struct proc *p, const struct ring_sqe *s)
+{
+	if (s->reserved)
+		return false;
+	if (s->opcode == RING_OP_CALL)
+		return fast_call(p, s);
+	if (s->opcode == RING_OP_RETURN)
+		return fast_return(p, s);
+	if (s->opcode == RING_OP_RECV)
+		return fast_recv(p, s);
+	return false;
 }

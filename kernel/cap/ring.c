@@ -9,6 +9,7 @@
  * RING_MAX_XFER caps per message.
  */
 #include "proc/proc.h"
+#include "cap/ipc.h"
 #include "capnp/capnp.h"
 #include "kernel.h"
 #include "mm/heap.h"
@@ -27,23 +28,50 @@ ring_cq_ready(struct proc *p)
 	return used > RING_CQ_ENTRIES ? RING_CQ_ENTRIES : used;
 }
 
-void
-ring_post(struct proc *p, const struct ring_cqe *c)
+/* Publish the entry written at cq_tail; wake p when it has what it waits for. */
+static void
+cq_push(struct proc *p)
 {
-	if (!p->ring)
-		return;
-	kcopy(&p->ring->cq[p->cq_tail % RING_CQ_ENTRIES], c, sizeof *c);
 	p->cq_tail++;
 	__atomic_store_n(&p->ring->hdr.cq_tail, p->cq_tail, __ATOMIC_RELEASE);
 	if (p->state == P_BLOCKED && ring_cq_ready(p) >= p->wait_min)
 		sched_wake(p);
 }
 
+void
+ring_post(struct proc *p, const struct ring_cqe *c)
+{
+	if (!p->ring)
+		return;
+	kcopy(&p->ring->cq[p->cq_tail % RING_CQ_ENTRIES], c, sizeof *c);
+	cq_push(p);
+}
+
+void
+ring_post_short(struct proc *p, uint64_t user_data, int32_t result, int32_t detail, uint32_t len,
+		uint16_t method, uint32_t token)
+{
+	if (!p->ring)
+		return;
+	struct ring_cqe *c = &p->ring->cq[p->cq_tail % RING_CQ_ENTRIES];
+	c->user_data = user_data;
+	c->result = result;
+	c->detail = detail;
+	c->len = len;
+	c->method = method;
+	c->ncaps = 0;
+	c->token = token;
+	c->reserved = 0;
+	_Static_assert(RING_MAX_XFER == 4, "no stale caps in the entry: clear them all");
+	c->caps[0] = c->caps[1] = c->caps[2] = c->caps[3] = 0;
+	c->iids[0] = c->iids[1] = c->iids[2] = c->iids[3] = 0;
+	cq_push(p);
+}
+
 static void
 post_simple(struct proc *p, uint64_t user_data, int32_t result, int32_t detail)
 {
-	struct ring_cqe c = { .user_data = user_data, .result = result, .detail = detail };
-	ring_post(p, &c);
+	ring_post_short(p, user_data, result, detail, 0, 0, 0);
 }
 
 /* A small cache of freed calls: the null-call path then needs no allocator. */
@@ -75,7 +103,8 @@ call_alloc(void)
 void
 call_free(struct call *c)
 {
-	xfer_rollback(c->x, c->nxfer);
+	if (c->nxfer)
+		xfer_rollback(c->x, c->nxfer);
 	c->nxfer = 0;
 	for (struct call **pp = &all_calls; *pp; pp = &(*pp)->all_next)
 		if (*pp == c) {
@@ -207,7 +236,7 @@ do_call(struct proc *p, const struct ring_sqe *s, int32_t *detail)
 	if (s->xfer_count > RING_MAX_XFER)
 		return *detail = E_LIMIT, RING_E_INVALID_REQUEST;
 	struct ring_xfer xs[RING_MAX_XFER];
-	if (copy_from_user(p, xs, s->xfer, s->xfer_count * sizeof xs[0]) < 0)
+	if (s->xfer_count && copy_from_user(p, xs, s->xfer, s->xfer_count * sizeof xs[0]) < 0)
 		return *detail = E_RANGE, RING_E_INVALID_REQUEST;
 
 	struct call *c = call_alloc();
@@ -223,7 +252,7 @@ do_call(struct proc *p, const struct ring_sqe *s, int32_t *detail)
 		}
 		copy_from_user(p, c->params, s->params, s->params_len);
 	}
-	if ((err = xfer_reserve(p, xs, s->xfer_count, c->x)) < 0) {
+	if (s->xfer_count && (err = xfer_reserve(p, xs, s->xfer_count, c->x)) < 0) {
 		call_free(c);
 		return *detail = err, RING_E_INVALID_REQUEST;
 	}
@@ -334,6 +363,7 @@ sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns)
 
 	if (pending > RING_SQ_ENTRIES)
 		return RING_E_INVALID_REQUEST;	/* the process corrupted sq_tail */
+	sched_handoff_arm();	/* a process we wake may get the CPU if we block */
 	while (p->sq_head != tail) {
 		if (ring_cq_ready(p) + p->inflight >= RING_CQ_ENTRIES)
 			break;	/* no guaranteed room for its completion: leave it queued */
@@ -341,7 +371,8 @@ sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns)
 		kcopy(&s, &p->ring->sq[p->sq_head % RING_SQ_ENTRIES], sizeof s);
 		p->sq_head++;
 		__atomic_store_n(&h->sq_head, p->sq_head, __ATOMIC_RELEASE);
-		process_sqe(p, &s);
+		if (!endpoint_fast(p, &s))
+			process_sqe(p, &s);
 	}
 	if (min_complete > RING_CQ_ENTRIES)
 		min_complete = RING_CQ_ENTRIES;
@@ -351,12 +382,13 @@ sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns)
 	for (;;) {
 		uint32_t ready = ring_cq_ready(p);
 		/* Return when enough are there, or when no more can arrive. */
-		if (ready >= min_complete || ready + p->inflight < min_complete)
+		if (ready >= min_complete || ready + p->inflight < min_complete ||
+		    (p->wait_deadline && sched_ticks >= p->wait_deadline)) {
+			sched_handoff_flush();
 			return ready;
-		if (p->wait_deadline && sched_ticks >= p->wait_deadline)
-			return ready;
+		}
 		p->wait_min = (uint32_t)min_complete;
-		sched_block();
+		sched_block();	/* direct switch to a process we woke, if any */
 	}
 }
 

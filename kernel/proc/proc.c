@@ -167,6 +167,7 @@ proc_create(const char *name, const void *elf, uint64_t len, int *err, const cha
 	*why = "out of memory";
 	if (!p)
 		goto fail;
+	fpu_init_state(&p->fpu);	/* kmalloc aligns it: objects sit at multiples of their size class */
 	size_t n = strlen(name);
 	if (n >= PROC_NAME)
 		n = PROC_NAME - 1;

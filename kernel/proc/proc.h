@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "abi/ring.h"
+#include "arch/x86_64/fpu.h"
 
 #define CAP_SLOTS	64u	/* cap table size per process (slot 0 unused) */
 #define PROC_MAX_VMAS	16u
@@ -108,6 +109,7 @@ struct proc {
 	uint64_t pml4;		/* physical */
 	uint64_t kstack_top;
 	uint64_t ctx_rsp;	/* saved kernel RSP while switched out */
+	struct fpu_state fpu;	/* x87/SSE registers while switched out (sched.c) */
 	struct proc *run_next;	/* run queue */
 	struct proc *all_next;	/* global list */
 	struct ring_page *ring;	/* kernel view (physmap) of the ring page */
@@ -115,6 +117,7 @@ struct proc {
 	struct cap_table caps;
 	struct vma vma[PROC_MAX_VMAS];
 	uint32_t nvma;
+	uint32_t vma_hint;	/* uaccess.c: the VMA the last accepted range lay in (VMAs are only appended) */
 	uint32_t sq_head, cq_tail;	/* authoritative copies of the kernel-owned indices */
 	uint32_t inflight;	/* ops that will still post a completion */
 	uint32_t wait_min;	/* cap_enter: completions wanted */

@@ -20,14 +20,12 @@ vma_add(struct proc *p, uint64_t start, uint64_t end, unsigned kind)
 	return 0;
 }
 
-bool
-user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write)
+/* VMAs do not overlap; a range may span adjacent ones. */
+static bool __attribute__((noinline))
+range_walk(struct proc *p, uint64_t va, uint64_t len, bool write)
 {
-	if (len == 0)
-		return true;
 	if (va + len < va || va + len > USER_STACK_TOP + PAGE_SIZE)
 		return false;
-	/* VMAs do not overlap; a range may span adjacent ones. */
 	uint64_t cur = va, end = va + len;
 	while (cur < end) {
 		bool found = false;
@@ -36,6 +34,8 @@ user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write)
 			if (cur >= v->start && cur < v->end) {
 				if (write && !(v->kind & VMM_RW))
 					return false;
+				if (cur == va && end <= v->end)
+					p->vma_hint = i;
 				cur = v->end;
 				found = true;
 				break;
@@ -45,6 +45,24 @@ user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * The IPC path checks the same buffers again and again: the VMA the last
+ * accepted range lay in is tried first. VMAs are only ever appended
+ * (vma_add), so a hint below nvma names a live VMA; va + len cannot wrap
+ * when it lies inside one.
+ */
+bool
+user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write)
+{
+	if (len == 0)
+		return true;
+	struct vma *h = &p->vma[p->vma_hint];
+	if (p->vma_hint < p->nvma && va >= h->start && va < h->end && len <= h->end - va &&
+	    (!write || (h->kind & VMM_RW)))
+		return true;
+	return range_walk(p, va, len, write);
 }
 
 static int

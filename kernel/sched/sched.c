@@ -15,6 +15,7 @@
 #include "sched/sched.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
 #include "arch/x86_64/x86.h"
 #include "kernel.h"
 #include "mm/heap.h"
@@ -25,6 +26,17 @@
 struct spinlock bkl;
 volatile uint64_t sched_ticks;
 static struct proc *rq_head, *rq_tail;
+
+/*
+ * Direct hand-off (the IPC fast path, docs/scheduler.md): while a cap_enter
+ * processes its submissions the CPU is "armed"; the first process that its
+ * completions wake is then kept here, RUNNABLE but off the run queue, and
+ * if the caller goes on to block it switches straight to that process
+ * (switch_proc, no queue, no IPI). If the caller does not block, the
+ * process goes to the run queue as usual (sched_handoff_flush).
+ */
+static struct proc *handoff[MAX_CPUS];
+static bool handoff_armed[MAX_CPUS];
 
 void switch_to(uint64_t *save_rsp, uint64_t new_rsp);
 void timer_set_tick_handler(void (*fn)(struct trap_frame *)) __attribute__((weak));
@@ -92,6 +104,9 @@ rq_pop(void)
 void
 sched_remove(struct proc *p)
 {
+	for (uint32_t i = 0; i < ncpus; i++)
+		if (handoff[i] == p)
+			handoff[i] = NULL;
 	struct proc **pp = &rq_head, *prev = NULL;
 	while (*pp && *pp != p) {
 		prev = *pp;
@@ -108,8 +123,34 @@ sched_remove(struct proc *p)
 void
 sched_wake(struct proc *p)
 {
-	if (p->state == P_BLOCKED)
-		sched_add(p);
+	if (p->state != P_BLOCKED)
+		return;
+	uint32_t id = this_cpu()->id;
+	if (handoff_armed[id] && !handoff[id]) {
+		p->state = P_RUNNABLE;
+		handoff[id] = p;
+		return;
+	}
+	sched_add(p);
+}
+
+void
+sched_handoff_arm(void)
+{
+	handoff_armed[this_cpu()->id] = true;
+}
+
+void
+sched_handoff_flush(void)
+{
+	uint32_t id = this_cpu()->id;
+	struct proc *h = handoff[id];
+
+	handoff_armed[id] = false;
+	if (h) {
+		handoff[id] = NULL;
+		sched_add(h);
+	}
 }
 
 static void
@@ -126,8 +167,14 @@ switch_proc(struct proc *prev, struct proc *next)
 			write_cr3(next->pml4);
 		c->work++;
 	}
-	if (prev != next)
+	if (prev != next) {
+		/* Eager FPU/SSE switch (docs/scheduler.md); a zombie's state is dead. */
+		if (!prev->is_idle && prev->state != P_ZOMBIE)
+			fpu_save(&prev->fpu);
+		if (!next->is_idle)
+			fpu_restore(&next->fpu);
 		switch_to(&prev->ctx_rsp, next->ctx_rsp);
+	}
 }
 
 void
@@ -155,8 +202,16 @@ schedule(void)
 void
 sched_block(void)
 {
-	struct proc *p = this_cpu()->cur;
+	struct cpu *c = this_cpu();
+	struct proc *p = c->cur, *h = handoff[c->id];
+
 	p->state = P_BLOCKED;
+	handoff_armed[c->id] = false;
+	if (h) {	/* hand the CPU to the process we just woke */
+		handoff[c->id] = NULL;
+		switch_proc(p, h);
+		return;
+	}
 	schedule();
 }
 

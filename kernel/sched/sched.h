@@ -25,7 +25,9 @@ void sched_ap_enter(void) __attribute__((noreturn));	/* an AP joins */
 void sched_add(struct proc *p);		/* make runnable (bkl held) */
 void sched_block(void);			/* current blocks until sched_wake (bkl held) */
 void sched_wake(struct proc *p);
-void sched_remove(struct proc *p);	/* take off the run queue */
+void sched_remove(struct proc *p);	/* take off the run queue (and any hand-off) */
+void sched_handoff_arm(void);		/* wakes from now on may be handed the CPU */
+void sched_handoff_flush(void);		/* disarm; a pending hand-off goes to the queue */
 void schedule(void);			/* pick another runnable (bkl held) */
 void sched_start(void) __attribute__((noreturn));	/* boot CPU enters the loop */
 void sched_tail(void);			/* first run of a new process */

@@ -34,18 +34,59 @@ sys_exit(int code)
 	__builtin_unreachable();
 }
 
-int
-rt_submit(const struct ring_sqe *e)
+/* The next free SQ entry (written in place, then sq_publish), or NULL when the SQ stays full. */
+static struct ring_sqe *
+sq_next(void)
 {
 	struct ring_hdr *h = &rt_ring->hdr;
 	uint32_t tail = h->sq_tail;
 	if (tail - __atomic_load_n(&h->sq_head, __ATOMIC_ACQUIRE) >= RING_SQ_ENTRIES) {
 		sys_cap_enter(0, 0);	/* let the kernel consume */
 		if (tail - __atomic_load_n(&h->sq_head, __ATOMIC_ACQUIRE) >= RING_SQ_ENTRIES)
-			return E_AGAIN;
+			return NULL;
 	}
-	rt_ring->sq[tail % RING_SQ_ENTRIES] = *e;
-	__atomic_store_n(&h->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	return &rt_ring->sq[tail % RING_SQ_ENTRIES];
+}
+
+static void
+sq_publish(void)
+{
+	__atomic_store_n(&rt_ring->hdr.sq_tail, rt_ring->hdr.sq_tail + 1, __ATOMIC_RELEASE);
+}
+
+int
+rt_submit(const struct ring_sqe *e)
+{
+	struct ring_sqe *q = sq_next();
+	if (!q)
+		return E_AGAIN;
+	*q = *e;
+	sq_publish();
+	return 0;
+}
+
+/* Fill a CALL/RECV/RETURN entry in place (every field written). */
+static int
+sq_put(uint8_t op, uint8_t flags, uint16_t method, capid_t cap, uint64_t tag, uint64_t params,
+       uint32_t plen, uint64_t res, uint32_t rlen, uint64_t x, uint32_t nx, uint32_t token)
+{
+	struct ring_sqe *q = sq_next();
+	if (!q)
+		return E_AGAIN;
+	q->opcode = op;
+	q->flags = flags;
+	q->method = method;
+	q->cap = cap;
+	q->user_data = tag;
+	q->params = params;
+	q->params_len = plen;
+	q->result_len = rlen;
+	q->result = res;
+	q->xfer = x;
+	q->xfer_count = nx;
+	q->token = token;
+	q->reserved = 0;
+	sq_publish();
 	return 0;
 }
 
@@ -78,28 +119,37 @@ rt_reap(struct ring_cqe *out, bool block)
 	}
 }
 
-/* Wait for the completion tagged `tag`, stashing others. */
+/*
+ * Wait for the completion tagged `tag`, stashing others; out == NULL drops
+ * it. Each entry is read in place and copied at most once.
+ */
 static void
 wait_tag(uint64_t tag, struct ring_cqe *out)
 {
+	struct ring_hdr *h = &rt_ring->hdr;
+
 	for (uint32_t i = 0; i < nstash; i++)
 		if (stash[i].user_data == tag) {
-			*out = stash[i];
+			if (out)
+				*out = stash[i];
 			memmove(stash + i, stash + i + 1, (--nstash - i) * sizeof stash[0]);
 			return;
 		}
 	for (;;) {
-		struct ring_cqe c;
-		if (!ring_pop(&c)) {
+		uint32_t head = h->cq_head;
+		if (head == __atomic_load_n(&h->cq_tail, __ATOMIC_ACQUIRE)) {
 			sys_cap_enter(1, 0);
 			continue;
 		}
-		if (c.user_data == tag) {
-			*out = c;
+		const struct ring_cqe *c = &rt_ring->cq[head % RING_CQ_ENTRIES];
+		bool match = c->user_data == tag;
+		if (match && out)
+			*out = *c;
+		else if (!match && nstash < RING_CQ_ENTRIES)
+			stash[nstash++] = *c;
+		__atomic_store_n(&h->cq_head, head + 1, __ATOMIC_RELEASE);
+		if (match)
 			return;
-		}
-		if (nstash < RING_CQ_ENTRIES)
-			stash[nstash++] = c;
 	}
 }
 
@@ -108,18 +158,15 @@ rt_call(capid_t cap, uint16_t method, const void *params, uint32_t plen, void *r
 	const struct ring_xfer *x, uint32_t nx, struct ring_cqe *cqe)
 {
 	struct ring_cqe local;
-	struct ring_sqe e = {
-		.opcode = RING_OP_CALL, .method = method, .cap = cap, .user_data = next_tag++,
-		.params = (uint64_t)params, .params_len = plen, .result = (uint64_t)res,
-		.result_len = rlen, .xfer = (uint64_t)x, .xfer_count = nx,
-	};
+	uint64_t tag = next_tag++;
 	if (!cqe)
 		cqe = &local;
-	int r = rt_submit(&e);
+	int r = sq_put(RING_OP_CALL, 0, method, cap, tag, (uint64_t)params, plen, (uint64_t)res, rlen,
+		       (uint64_t)x, nx, 0);
 	if (r < 0)
 		return r;
 	sys_cap_enter(1, 0);
-	wait_tag(e.user_data, cqe);
+	wait_tag(tag, cqe);
 	return cqe->result;
 }
 
@@ -287,17 +334,14 @@ int
 rt_return(capid_t ep, uint32_t token, const void *res, uint32_t len, const struct ring_xfer *x,
 	  uint32_t nx, bool exception)
 {
-	struct ring_sqe e = {
-		.opcode = RING_OP_RETURN, .flags = exception ? RING_RET_EXCEPTION : 0, .cap = ep,
-		.user_data = next_tag++, .params = (uint64_t)res, .params_len = len,
-		.xfer = (uint64_t)x, .xfer_count = nx, .token = token,
-	};
 	struct ring_cqe c;
-	int r = rt_submit(&e);
+	uint64_t tag = next_tag++;
+	int r = sq_put(RING_OP_RETURN, exception ? RING_RET_EXCEPTION : 0, 0, ep, tag, (uint64_t)res,
+		       len, 0, 0, (uint64_t)x, nx, token);
 	if (r < 0)
 		return r;
 	sys_cap_enter(1, 0);
-	wait_tag(e.user_data, &c);
+	wait_tag(tag, &c);
 	return c.result;
 }
 
@@ -310,25 +354,30 @@ int
 rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 {
 	uint8_t *in = rt_alloc(RING_MAX_MSG), *out = rt_alloc(RING_MAX_MSG);
-	struct ring_sqe recv = { .opcode = RING_OP_RECV, .cap = ep, .result = (uint64_t)in,
-				 .result_len = RING_MAX_MSG, .xfer_count = accept };
+	uint64_t recv_tag = next_tag++, ret_tag;
 	struct ring_cqe c;
 	int r;
 
 	if (!in || !out)
 		return E_NOMEM;
-	recv.user_data = next_tag++;
-	if ((r = rt_submit(&recv)) < 0)
+	if ((r = sq_put(RING_OP_RECV, 0, 0, ep, recv_tag, 0, 0, (uint64_t)in, RING_MAX_MSG, 0, accept,
+			0)) < 0)
 		return r;
 	sys_cap_enter(1, 0);
 	for (;;) {
-		wait_tag(recv.user_data, &c);
+		wait_tag(recv_tag, &c);
 		if (c.result < 0)
 			return c.detail ? c.detail : c.result;
-		struct rt_request rq = { .method = c.method, .params = in, .plen = c.len,
-					 .ncaps = c.ncaps, .token = c.token };
-		memcpy(rq.caps, c.caps, sizeof rq.caps);
-		memcpy(rq.iids, c.iids, sizeof rq.iids);
+		struct rt_request rq;
+		rq.method = c.method;
+		rq.params = in;
+		rq.plen = c.len;
+		rq.ncaps = c.ncaps < RING_MAX_XFER ? c.ncaps : RING_MAX_XFER;
+		rq.token = c.token;
+		for (uint32_t i = 0; i < rq.ncaps; i++) {	/* only the caps received */
+			rq.caps[i] = c.caps[i];
+			rq.iids[i] = c.iids[i];
+		}
 		uint32_t rlen = RING_MAX_MSG, nout = 0;
 		struct ring_xfer xo[RING_MAX_XFER];
 		bool exc = false;
@@ -341,16 +390,15 @@ rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 			nout = 0;
 			exc = true;
 		}
-		struct ring_sqe ret = {
-			.opcode = RING_OP_RETURN, .flags = exc ? RING_RET_EXCEPTION : 0, .cap = ep,
-			.user_data = next_tag++, .params = (uint64_t)out, .params_len = rlen,
-			.xfer = (uint64_t)xo, .xfer_count = nout, .token = c.token,
-		};
-		recv.user_data = next_tag++;
-		if ((r = rt_submit(&ret)) < 0 || (r = rt_submit(&recv)) < 0)
+		ret_tag = next_tag++;
+		recv_tag = next_tag++;
+		if ((r = sq_put(RING_OP_RETURN, exc ? RING_RET_EXCEPTION : 0, 0, ep, ret_tag, (uint64_t)out,
+				rlen, 0, 0, (uint64_t)xo, nout, c.token)) < 0 ||
+		    (r = sq_put(RING_OP_RECV, 0, 0, ep, recv_tag, 0, 0, (uint64_t)in, RING_MAX_MSG, 0,
+				accept, 0)) < 0)
 			return r;
 		sys_cap_enter(2, 0);
-		wait_tag(ret.user_data, &c);	/* already posted: RETURN completes at once */
+		wait_tag(ret_tag, NULL);	/* already posted: RETURN completes at once */
 	}
 }
 

@@ -19,6 +19,7 @@
  *                    that every completion arrives exactly once
  *   spinner          spins without system calls for a few seconds (preemption)
  *   bench            instruction counts (rdtsc under -icount) of IPC paths
+ *   fpu-*            x87/SSE registers survive preemption by another fpu-*
  *   rs-server        (restart onFailure) serves Echo, replies "pid=N"; the
  *                    data "crash" makes it fault with that call in service
  *   rs-client        crash call + queued call, then a call after the restart
@@ -782,6 +783,88 @@ bench(void)
 	return 0;
 }
 
+/*
+ * ---- fpu-*: x87/SSE state survives preemption (docs/scheduler.md) ----
+ * Each instance loads its own values (from its name) into xmm0-15, the
+ * eight x87 registers, FCW and MXCSR, then spins across many timer ticks
+ * while another instance does the same, dumping its registers with fxsave
+ * every round and comparing them with the dump taken right after loading.
+ * The runtime is built with -mgeneral-regs-only, so no compiled code
+ * between the asm blocks touches these registers: only the kernel could.
+ */
+#define FPU_ROUNDS 200
+#define FPU_SPIN 400000ull
+
+static void
+fpu_dump(uint8_t *area)
+{
+	__asm__ volatile("fxsave64 (%0)" : : "r"(area) : "memory");
+}
+
+/* FCW, FSW, FTW (0..5), MXCSR (24), st0-7 (10 of each 16 bytes from 32), xmm0-15 (160..415) */
+static bool
+fpu_same(const uint8_t *a, const uint8_t *b)
+{
+	if (memcmp(a, b, 6) || memcmp(a + 24, b + 24, 4) || memcmp(a + 160, b + 160, 256))
+		return false;
+	for (unsigned i = 0; i < 8; i++)
+		if (memcmp(a + 32 + 16 * i, b + 32 + 16 * i, 10))
+			return false;
+	return true;
+}
+
+static int
+fpu_role(void)
+{
+	static uint8_t xmm[256] __attribute__((aligned(16)));
+	static uint8_t want[512] __attribute__((aligned(16))), got[512] __attribute__((aligned(16)));
+	static int64_t x87[8];
+	unsigned seed = (unsigned char)rt_boot->name[strlen(rt_boot->name) - 1];
+	uint16_t fcw = seed & 1 ? 0x027F : 0x0E7F;	/* precision 53 bits / round toward zero */
+	uint32_t mxcsr = seed & 1 ? 0x3F80 : 0x5F80;	/* round down / round up */
+	uint32_t bad = 0, first_bad = 0;
+
+	for (unsigned i = 0; i < sizeof xmm; i++)
+		xmm[i] = (uint8_t)(seed * 31 + i * 7);
+	for (unsigned i = 0; i < 8; i++)
+		x87[i] = (int64_t)seed * 1000 + i;
+	rt_print("captest: %s fpu start seed=%u", rt_boot->name, seed);
+	__asm__ volatile("fninit\n\tfldcw %1\n\tldmxcsr %2\n\t"
+			 "fildq 0(%0)\n\tfildq 8(%0)\n\tfildq 16(%0)\n\tfildq 24(%0)\n\t"
+			 "fildq 32(%0)\n\tfildq 40(%0)\n\tfildq 48(%0)\n\tfildq 56(%0)"
+			 : : "r"(x87), "m"(fcw), "m"(mxcsr) : "memory");
+	__asm__ volatile("movdqa 0(%0), %%xmm0\n\tmovdqa 16(%0), %%xmm1\n\t"
+			 "movdqa 32(%0), %%xmm2\n\tmovdqa 48(%0), %%xmm3\n\t"
+			 "movdqa 64(%0), %%xmm4\n\tmovdqa 80(%0), %%xmm5\n\t"
+			 "movdqa 96(%0), %%xmm6\n\tmovdqa 112(%0), %%xmm7\n\t"
+			 "movdqa 128(%0), %%xmm8\n\tmovdqa 144(%0), %%xmm9\n\t"
+			 "movdqa 160(%0), %%xmm10\n\tmovdqa 176(%0), %%xmm11\n\t"
+			 "movdqa 192(%0), %%xmm12\n\tmovdqa 208(%0), %%xmm13\n\t"
+			 "movdqa 224(%0), %%xmm14\n\tmovdqa 240(%0), %%xmm15"
+			 : : "r"(xmm) : "memory");
+	fpu_dump(want);
+	/* the dump must hold what was loaded: FCW (offset 0), MXCSR (24), xmm (160..415) */
+	bool loaded = memcmp(want, &fcw, 2) == 0 && memcmp(want + 24, &mxcsr, 4) == 0 &&
+		      memcmp(want + 160, xmm, sizeof xmm) == 0;
+	uint64_t t0 = 0, t1;
+	__asm__ volatile("rdtsc; shlq $32, %%rdx; orq %%rdx, %0" : "+a"(t0) : : "rdx");
+	for (unsigned r = 0; r < FPU_ROUNDS; r++) {
+		for (volatile uint64_t i = 0; i < FPU_SPIN; i++)
+			;
+		fpu_dump(got);
+		if (!fpu_same(got, want)) {
+			if (!bad++)
+				first_bad = r;
+		}
+	}
+	t1 = 0;
+	__asm__ volatile("rdtsc; shlq $32, %%rdx; orq %%rdx, %0" : "+a"(t1) : : "rdx");
+	CHECK("fpu", loaded && !bad, "rounds=%u bad_rounds=%u first_bad=%u loaded=%d tsc_delta=%lu",
+	      FPU_ROUNDS, bad, first_bad, loaded, t1 - t0);
+	rt_print("captest: %s fpu done", rt_boot->name);
+	return failures;
+}
+
 int
 main(void)
 {
@@ -845,6 +928,8 @@ main(void)
 	}
 	if (prefix(me, "bench"))
 		return bench();
+	if (prefix(me, "fpu-"))
+		return fpu_role();
 	rt_print("captest: unknown role %s", me);
 	return 99;
 }

@@ -11,6 +11,7 @@
  * stac/clac windows.
  */
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
 #include "arch/x86_64/x86.h"
 #include "kernel.h"
 #include "proc/proc.h"
@@ -49,6 +50,7 @@ syscall_cpu_init(void)
 	if (cpu_has_smap)
 		cr4 |= CR4_SMAP;
 	write_cr4(cr4);
+	fpu_cpu_init();	/* ring 3 may use x87 and SSE: switch_proc saves them */
 }
 
 void

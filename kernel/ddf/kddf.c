@@ -345,10 +345,15 @@ static void
 irq_handler(void *arg)
 {
 	struct kroute *r = arg;
+	bool wake = false;
 	uint64_t fl = spin_lock_irqsave(&lock);
 	if (r->used && r->ddf)
-		(void)kddf_irq_deliver_locked(r);
+		wake = kddf_irq_deliver_locked(r) == 1;
 	spin_unlock_irqrestore(&lock, fl);
+	/* A blocked Interrupt.wait completes now rather than at the next tick
+	 * (up to 10 ms later). Our lock is released first: the order is bkl -> kddf. */
+	if (wake)
+		kddf_caps_wake();
 }
 
 static int

@@ -153,6 +153,9 @@ struct proc;
 void kddf_kobj_call(struct kobj *o, struct call *c);
 void kddf_kobj_destroy(struct kobj *o);
 void kddf_caps_tick(uint64_t now);
+/* From the MSI-X handler (interrupt context, the big kernel lock not held by
+ * this CPU): complete the parked Interrupt.wait calls whose route fired. */
+void kddf_caps_wake(void);
 void kddf_spawn_grants(struct proc *p);
 
 /* kddf_nvme.c: NVMe brokering (docs/device-manager.md "NVMe brokering"). */

@@ -537,6 +537,16 @@ irq_call(struct kcap *k, struct call *c)
 }
 
 void
+kddf_caps_wake(void)
+{
+	/* Interrupts are taken only in ring 3 and in the idle loop's hlt, where
+	 * this CPU does not hold the big kernel lock (sched.c tick() does the same). */
+	spin_lock(&bkl);
+	kddf_caps_tick(sched_ticks);
+	spin_unlock(&bkl);
+}
+
+void
 kddf_caps_tick(uint64_t now)
 {
 	struct kcap **pp = &waiters;

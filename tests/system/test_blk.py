@@ -171,6 +171,8 @@ def test_persists_across_reboot(boot, drv):
 def no_disk_served(m, driver="vblk"):
     """The client's calls fail (disconnected), nothing hangs, no disk was served."""
     m.wait_for(r"blk-client: blk-client done failures=\d+", TIMEOUT)
+    # init logs the driver's end when its wait returns: that may come after the client's end
+    m.wait_for(rf"init: service {driver} (exited|faulted)", TIMEOUT)
     t = m.text
     c = checks(t)
     assert c[("blk-client", "info")][0][0] == "fail", m.log_path

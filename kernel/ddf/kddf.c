@@ -959,7 +959,7 @@ dma_submit_locked(uint32_t owner, ddf_handle buf, const struct ddf_desc *d, ddf_
 	const struct ddf_buffer *b = ddf_buffer_get(&L, buf);
 	/* The format checks the ledger cannot make (it does not know the device's ring). */
 	if (b && (kdevs[b->claim].fmt == KDDF_FMT_NONE ||
-	    kvirtio_submit_check(b->claim, d->queue, d->slot, d->flags) < 0))
+	    kvirtio_submit_check(b->claim, d->queue, d->slot, d->flags, d->next) < 0))
 		return E_INVAL;
 	if (!b)
 		return ddf_dma_submit_desc(&L, owner, buf, d, token);	/* refused and audited */
@@ -1131,6 +1131,16 @@ uint64_t
 kddf_int_buf_addr(uint64_t buf_cookie, uint64_t off)
 {
 	return kbufs[buf_cookie - 1].pa + off;
+}
+
+bool
+kddf_int_queue_live(uint32_t ci, uint16_t queue)
+{
+	for (uint32_t i = 0; i < NSUBS; i++)
+		if ((subs[i].state == DDF_SUB_SUBMITTED || subs[i].state == DDF_SUB_DONE) &&
+		    subs[i].claim == ci && subs[i].queue == queue)
+			return true;
+	return false;
 }
 
 uint32_t

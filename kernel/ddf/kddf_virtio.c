@@ -85,15 +85,6 @@ ring_fits(const struct kbuf *b, uint16_t qs)
 	return 0;
 }
 
-static bool
-queue_busy(const struct kvq *q)
-{
-	for (uint32_t i = 0; i < VQ_SLOTS; i++)
-		if (q->tok[i])
-			return true;
-	return false;
-}
-
 static void
 ring_attach(struct kdev *d, uint16_t queue, uint64_t cookie, uint16_t qs)
 {
@@ -309,8 +300,8 @@ kvirtio_legacy_ring(uint32_t ci, uint64_t ring_cookie)
 	uint16_t qs = (uint16_t)kddf_int_reg_read(ci, 0, VIRTIO_LEG_QUEUE_SIZE, 2);
 	if ((e = ring_fits(kddf_int_kbuf(ring_cookie), qs)) < 0)
 		return e;
-	if (queue_busy(&d->q[d->qsel]))
-		return E_BUSY;	/* descriptors of the old ring are still in flight */
+	if (kddf_int_queue_live(ci, d->qsel))
+		return E_BUSY;	/* descriptors of the old ring are still live */
 	ring_attach(d, d->qsel, ring_cookie, qs);
 	return 0;
 }
@@ -345,8 +336,8 @@ kvirtio_base_check(uint32_t ci, uint8_t bar, uint64_t off, uint64_t ring_cookie,
 		return E_INVAL;	/* one ring, one layout: the kernel parses it */
 	if (m->brokered[q] && (m->ring[q] != ring_cookie || m->qsize[q] != qs))
 		return E_INVAL;	/* all three from the same ring and size */
-	if (queue_busy(&d->q[q]))
-		return E_BUSY;
+	if (kddf_int_queue_live(ci, q))
+		return E_BUSY;	/* descriptors of the old ring are still live */
 	return 0;
 }
 
@@ -375,10 +366,13 @@ kvirtio_base_done(uint32_t ci, uint8_t bar, uint64_t off, uint64_t ring_cookie,
 }
 
 int
-kvirtio_submit_check(uint32_t ci, uint16_t queue, uint16_t slot, uint16_t flags)
+kvirtio_submit_check(uint32_t ci, uint16_t queue, uint16_t slot, uint16_t flags, uint16_t next)
 {
 	struct kdev *d = kddf_int_kdev(ci);
 	if (!is_virtio(d) || queue >= VQ_MAX || !d->q[queue].ring || slot >= d->q[queue].size)
+		return E_INVAL;
+	/* The ledger bounds `next` by its queue depth; the table written is this ring's. */
+	if ((flags & VDESC_F_NEXT) && next >= d->q[queue].size)
 		return E_INVAL;
 	if (flags & ~(VDESC_F_NEXT | VDESC_F_WRITE))
 		return E_INVAL;	/* INDIRECT: a table would hold driver-written addresses */

@@ -77,8 +77,14 @@ int kvirtio_base_check(uint32_t ci, uint8_t bar, uint64_t off, uint64_t ring_coo
 void kvirtio_base_done(uint32_t ci, uint8_t bar, uint64_t off, uint64_t ring_cookie,
     int *queue_ready, uint16_t *queue, uint16_t *size);
 
-/* Whether a descriptor can go into (queue, slot): a ring is attached and the slot inside. */
-int kvirtio_submit_check(uint32_t ci, uint16_t queue, uint16_t slot, uint16_t flags);
+/* Whether a descriptor can go into (queue, slot): a ring is attached, the slot and a NEXT
+ * link inside it. */
+int kvirtio_submit_check(uint32_t ci, uint16_t queue, uint16_t slot, uint16_t flags,
+    uint16_t next);
+
+/* kddf.c: whether the ledger holds any live descriptor (deferred, in flight or completed,
+ * not collected) of claim slot ci on `queue`; a ring is never re-attached under one. */
+bool kddf_int_queue_live(uint32_t ci, uint16_t queue);
 /* Write the descriptor; unless deferred, make the slot available (a chain head). */
 void kvirtio_publish(uint32_t ci, uint16_t queue, uint16_t slot, uint64_t addr, uint32_t len,
     uint16_t flags, uint16_t next, int deferred);

@@ -110,7 +110,7 @@ HOSTILE = ("enable-before-brokering", "write-queue-address", "write-outside-door
            "broker-mapped-buffer", "broker-wrong-offset", "map-brokered-ring",
            "resize-after-brokering", "enable-partly-brokered", "rebroker-enabled-queue",
            "indirect-descriptor", "head-without-member", "slot-outside-queue",
-           "enable-after-device-reset")
+           "link-outside-queue", "rebroker-with-live-descriptor", "enable-after-device-reset")
 
 
 def test_vblk_modern_queue_refusals(boot):

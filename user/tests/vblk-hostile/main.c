@@ -56,9 +56,11 @@ map_buffer(devenv_dma_t h)
 	    capenv_device_error(MapResult_get_error(r));
 }
 
-/* One descriptor through DMABuffer.submitDescriptor: 0 or the code. */
+/* One descriptor through DMABuffer.submitDescriptor: 0 or the code (*token on success). */
+static uint64_t last_token;
+
 static int
-submit(devenv_dma_t h, uint16_t slot, uint16_t flags, uint16_t next)
+submit_d(devenv_dma_t h, uint16_t slot, uint16_t flags, uint16_t next, bool deferred)
 {
 	struct capnp_struct root;
 	DmaSubmitResult_R r;
@@ -70,12 +72,41 @@ submit(devenv_dma_t h, uint16_t slot, uint16_t flags, uint16_t next)
 	DmaDescriptor_set_length(d, 16);
 	DmaDescriptor_set_flags(d, flags);
 	DmaDescriptor_set_next(d, next);
+	DmaDescriptor_set_deferred(d, deferred);
 	int e = capenv_call(capenv_dma_cap(&env, h), DMABuffer_submitDescriptor_ORDINAL, NULL, 0,
 	    &root);
 	if (e < 0 || (e = capenv_result(&root, &r.s)) < 0)
 		return e;
-	return DmaSubmitResult_which(r) == DmaSubmitResult_which_token ? 0 :
-	    capenv_device_error(DmaSubmitResult_get_error(r));
+	if (DmaSubmitResult_which(r) != DmaSubmitResult_which_token)
+		return capenv_device_error(DmaSubmitResult_get_error(r));
+	last_token = DmaSubmitResult_get_token(r);
+	return 0;
+}
+
+static int
+submit(devenv_dma_t h, uint16_t slot, uint16_t flags, uint16_t next)
+{
+	return submit_d(h, slot, flags, next, false);
+}
+
+/* DMABuffer.completeDescriptor: 0 when collected (or retracted), else the code. */
+static int
+collect(devenv_dma_t h, uint64_t token)
+{
+	struct capnp_struct root;
+	DmaCompleteResult_R r;
+	DMABuffer_completeDescriptor_Params_B p;
+	DMABuffer_completeDescriptor_Params_init_root(rt_msg_begin(), &p);
+	DMABuffer_completeDescriptor_Params_set_token(p, token);
+	int e = capenv_call(capenv_dma_cap(&env, h), DMABuffer_completeDescriptor_ORDINAL, NULL, 0,
+	    &root);
+	if (e < 0 || (e = capenv_result(&root, &r.s)) < 0)
+		return e;
+	switch (DmaCompleteResult_which(r)) {
+	case DmaCompleteResult_which_completed: return 0;
+	case DmaCompleteResult_which_pending: return E_AGAIN;
+	default: return capenv_device_error(DmaCompleteResult_get_error(r));
+	}
 }
 
 int
@@ -138,6 +169,21 @@ main(void)
 	CHECK("head-without-member", e == E_INVAL, "err=%d", e);
 	e = submit(plain.h, QS, 0, 0);
 	CHECK("slot-outside-queue", e == E_INVAL, "err=%d", e);
+	e = submit_d(plain.h, 1, VIRTQ_DESC_F_NEXT, QS, true);
+	CHECK("link-outside-queue", e == E_INVAL, "err=%d", e);
+
+	/* A deferred member left on the queue: after a device reset the ring cannot be
+	 * brokered again under it (it would be re-attached while the ledger holds it). */
+	e = submit_d(plain.h, 1, 0, 0, true);
+	uint64_t member = last_token;
+	e2 = common_wr(VIRTIO_COMMON_STATUS, 1, 0);
+	if (!e2)        /* the reset device forgot the size too */
+		e2 = common_wr(VIRTIO_COMMON_Q_SELECT, 2, 0) | common_wr(VIRTIO_COMMON_Q_SIZE, 2, QS);
+	e3 = set_addr(VIRTIO_COMMON_Q_DESC, ring, 0);
+	int e5 = collect(plain.h, member);
+	int e6 = set_addr(VIRTIO_COMMON_Q_DESC, ring, 0);
+	CHECK("rebroker-with-live-descriptor", !e && !e2 && e3 == E_BUSY && !e5 && !e6,
+	    "member=%d reset=%d rebroker=%d retract=%d rebroker_after=%d", e, e2, e3, e5, e6);
 
 	/* A device reset forgets the brokered addresses: enabling again is refused. */
 	e = common_wr(VIRTIO_COMMON_STATUS, 1, 0);

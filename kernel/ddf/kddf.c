@@ -961,6 +961,9 @@ dma_submit_locked(uint32_t owner, ddf_handle buf, const struct ddf_desc *d, ddf_
 	if (b && (kdevs[b->claim].fmt == KDDF_FMT_NONE ||
 	    kvirtio_submit_check(b->claim, d->queue, d->slot, d->flags, d->next) < 0))
 		return E_INVAL;
+	/* A ring is never a descriptor's data: the device would write the table. */
+	if (b && kbufs[b->cookie - 1].ring)
+		return E_PERM;
 	if (!b)
 		return ddf_dma_submit_desc(&L, owner, buf, d, token);	/* refused and audited */
 	uint32_t ci = b->claim;
@@ -1131,6 +1134,18 @@ uint64_t
 kddf_int_buf_addr(uint64_t buf_cookie, uint64_t off)
 {
 	return kbufs[buf_cookie - 1].pa + off;
+}
+
+bool
+kddf_int_buf_live(uint64_t buf_cookie)
+{
+	for (uint32_t i = 0; i < NSUBS; i++) {
+		const struct ddf_sub *s = &subs[i];
+		if ((s->state == DDF_SUB_SUBMITTED || s->state == DDF_SUB_DONE) &&
+		    s->buf < NBUFFERS && buffers[s->buf].cookie == buf_cookie)
+			return true;
+	}
+	return false;
 }
 
 bool

@@ -74,14 +74,39 @@ is_virtio(const struct kdev *d)
 	return d && (d->fmt == KDDF_FMT_VIRTIO_LEGACY || d->fmt == KDDF_FMT_VIRTIO_MODERN);
 }
 
-/* A usable ring for `qs` entries in buffer b: power of two, tracked, big enough, never mapped. */
-static int
-ring_fits(const struct kbuf *b, uint16_t qs)
+/* Whether `cookie` is the ring of any queue of any claim other than (ci, queue). */
+static bool
+ring_elsewhere(uint32_t ci, uint16_t queue, uint64_t cookie)
 {
+	for (uint32_t c = 0; c < KDDF_NCLAIMS; c++) {
+		struct kdev *d = kddf_int_kdev(c);
+		for (uint16_t q = 0; d && q < VQ_MAX; q++)
+			if (d->q[q].ring == cookie && (c != ci || q != queue))
+				return true;
+	}
+	for (uint16_t q = 0; q < VQ_MAX; q++)	/* modern: brokered, not yet attached */
+		if (vmods[ci].brokered[q] && vmods[ci].ring[q] == cookie && q != queue)
+			return true;
+	return false;
+}
+
+/*
+ * A usable ring for (ci, queue) of `qs` entries: power of two, tracked, big
+ * enough; never mapped (the driver could write device addresses), never the
+ * data of a live descriptor (the device could write the table or the
+ * available ring), never another queue's ring (two queues' descriptors in
+ * one table would overwrite each other under the device).
+ */
+static int
+ring_usable(uint32_t ci, uint16_t queue, uint64_t cookie, uint16_t qs)
+{
+	const struct kbuf *b = kddf_int_kbuf(cookie);
 	if (!b || b->mapped)
 		return E_PERM;
 	if (!qs || qs > VQ_SLOTS || (qs & (qs - 1)) || ring_bytes(qs) > b->npages * PAGE_SIZE)
 		return E_RANGE;
+	if (kddf_int_buf_live(cookie) || ring_elsewhere(ci, queue, cookie))
+		return E_BUSY;
 	return 0;
 }
 
@@ -298,7 +323,7 @@ kvirtio_legacy_ring(uint32_t ci, uint64_t ring_cookie)
 	if (d->qsel >= VQ_MAX)
 		return E_PERM;
 	uint16_t qs = (uint16_t)kddf_int_reg_read(ci, 0, VIRTIO_LEG_QUEUE_SIZE, 2);
-	if ((e = ring_fits(kddf_int_kbuf(ring_cookie), qs)) < 0)
+	if ((e = ring_usable(ci, d->qsel, ring_cookie, qs)) < 0)
 		return e;
 	if (kddf_int_queue_live(ci, d->qsel))
 		return E_BUSY;	/* descriptors of the old ring are still live */
@@ -329,7 +354,7 @@ kvirtio_base_check(uint32_t ci, uint8_t bar, uint64_t off, uint64_t ring_cookie,
 	if (common_read16(ci, VIRTIO_MOD_Q_ENABLE))
 		return E_BUSY;	/* §4.1.4.3.2: addresses of an enabled queue do not change */
 	uint16_t qs = common_read16(ci, VIRTIO_MOD_Q_SIZE);
-	if ((e = ring_fits(kddf_int_kbuf(ring_cookie), qs)) < 0)
+	if ((e = ring_usable(ci, q, ring_cookie, qs)) < 0)
 		return e;
 	uint64_t want = bit == B_DESC ? 0 : bit == B_DRIVER ? 16ull * qs : used_off(qs);
 	if (buf_off != want)

@@ -85,6 +85,8 @@ int kvirtio_submit_check(uint32_t ci, uint16_t queue, uint16_t slot, uint16_t fl
 /* kddf.c: whether the ledger holds any live descriptor (deferred, in flight or completed,
  * not collected) of claim slot ci on `queue`; a ring is never re-attached under one. */
 bool kddf_int_queue_live(uint32_t ci, uint16_t queue);
+/* kddf.c: whether a buffer (kbuf cookie) is named by any live descriptor. */
+bool kddf_int_buf_live(uint64_t buf_cookie);
 /* Write the descriptor; unless deferred, make the slot available (a chain head). */
 void kvirtio_publish(uint32_t ci, uint16_t queue, uint16_t slot, uint64_t addr, uint32_t len,
     uint16_t flags, uint16_t next, int deferred);

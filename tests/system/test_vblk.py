@@ -28,10 +28,10 @@ def need_driver():
         pytest.skip("virtio-blk is not in this build")
 
 
-def device(path, modern):
+def device(path, modern, opts=""):
     mode = "disable-legacy=on" if modern else "disable-modern=on"
     return ["-drive", f"file={path},format=raw,if=none,id=d0,cache=writethrough",
-            "-device", f"virtio-blk-pci,drive=d0,{mode},addr=0x5"]
+            "-device", f"virtio-blk-pci,drive=d0,{mode},addr=0x5{opts}"]
 
 
 def assert_image_holds_pattern_only(path):
@@ -110,7 +110,8 @@ HOSTILE = ("enable-before-brokering", "write-queue-address", "write-outside-door
            "broker-mapped-buffer", "broker-wrong-offset", "map-brokered-ring",
            "resize-after-brokering", "enable-partly-brokered", "rebroker-enabled-queue",
            "indirect-descriptor", "head-without-member", "slot-outside-queue",
-           "link-outside-queue", "rebroker-with-live-descriptor", "enable-after-device-reset")
+           "link-outside-queue", "ring-as-data", "ring-of-another-queue", "live-data-as-ring",
+           "rebroker-with-live-descriptor", "enable-after-device-reset")
 
 
 def test_vblk_modern_queue_refusals(boot):
@@ -120,7 +121,8 @@ def test_vblk_modern_queue_refusals(boot):
     if not os.path.exists(os.path.join(BUILD, "bins", "vblk-hostile")):
         pytest.skip("vblk-hostile is not in this build")
     img = disk_image("hostile", DISK_MB)
-    m = boot(cmdline="capos.manifest=test-vblk-hostile.mf", extra=device(img, True))
+    m = boot(cmdline="capos.manifest=test-vblk-hostile.mf",
+             extra=device(img, True, ",num-queues=2"))
     m.wait_for(r"vblk-hostile: done failures=\d+", TIMEOUT)
     t = m.text
     res = {mm.group(1): mm.group(2) for mm in

@@ -171,6 +171,23 @@ main(void)
 	CHECK("slot-outside-queue", e == E_INVAL, "err=%d", e);
 	e = submit_d(plain.h, 1, VIRTQ_DESC_F_NEXT, QS, true);
 	CHECK("link-outside-queue", e == E_INVAL, "err=%d", e);
+	e = submit(ring, 2, VIRTQ_DESC_F_WRITE, 0);
+	CHECK("ring-as-data", e == E_PERM, "err=%d", e);
+
+	/* Queue 1 (the device has two): neither queue 0's ring nor a buffer a live
+	 * descriptor names may become its ring. */
+	devenv_dma_t other = 0;
+	e = capenv_dma_alloc_ring(&env, virtq_bytes(QS), DEVENV_DMA_BIDIRECTIONAL, &other);
+	e2 = e ? e : submit_d(other, 3, VIRTQ_DESC_F_WRITE, 0, true);
+	uint64_t other_tok = last_token;
+	e3 = common_wr(VIRTIO_COMMON_Q_SELECT, 2, 1) | common_wr(VIRTIO_COMMON_Q_SIZE, 2, QS);
+	int e7 = set_addr(VIRTIO_COMMON_Q_DESC, ring, 0);
+	int e8 = set_addr(VIRTIO_COMMON_Q_DESC, other, 0);
+	int e9 = collect(other, other_tok);
+	int e10 = common_wr(VIRTIO_COMMON_Q_SELECT, 2, 0);
+	CHECK("ring-of-another-queue", !e && !e2 && !e3 && e7 == E_BUSY && !e9 && !e10,
+	    "alloc=%d member=%d select=%d err=%d", e, e2, e3, e7);
+	CHECK("live-data-as-ring", e8 == E_BUSY, "err=%d", e8);
 
 	/* A deferred member left on the queue: after a device reset the ring cannot be
 	 * brokered again under it (it would be re-attached while the ledger holds it). */

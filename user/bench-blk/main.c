@@ -15,7 +15,7 @@
  *    16 calls (more are refused `overloaded`) and the ring's submission
  *    queue has 16 entries, so a QD32 row keeps 16 outstanding;
  *  - calls_per_io=: one ring message carries at most 60 KiB of data, so a
- *    128 KiB I/O is three calls (60 + 60 + 8 KiB), issued back to back and
+ *    128 KiB I/O is three calls (60 + 60 + 8 KiB), issued together and
  *    counted as one I/O when the last completes;
  *  - the driver serves one request at a time (blkproc_serve), so
  *    outstanding calls wait in the endpoint queue, not in the device.
@@ -32,6 +32,7 @@
 #define MAX_OUT 16u                     /* endpoint queue and SQ depth */
 #define MSG_DATA (60u * 1024u)
 #define SMALL_BUF (8u * 1024u)
+#define BIG_CALLS 3u                    /* calls of one 128 KiB I/O */
 
 struct row {
 	const char *job;
@@ -56,7 +57,7 @@ struct slot {
 };
 
 static struct slot slots[MAX_OUT];
-static uint64_t bigp[(MSG_DATA + 4096) / 8], bigr[(MSG_DATA + 4096) / 8];
+static uint64_t bigp[BIG_CALLS][(MSG_DATA + 4096) / 8], bigr[BIG_CALLS][(MSG_DATA + 4096) / 8];
 static uint8_t wdata[MSG_DATA];
 static capid_t disk;
 static struct captime tm;
@@ -195,36 +196,49 @@ run_small(const struct row *w, uint32_t out, uint64_t until, uint64_t count_from
 	}
 }
 
-/* 128 KiB rows at QD1: each I/O is ceil(size / 60 KiB) calls in sequence. */
+/* 128 KiB rows at QD1: each I/O is ceil(size / 60 KiB) calls, issued
+ * together (as a block layer splits one request into several), and the I/O
+ * completes when its last call does. */
 static void
 run_big(const struct row *w, uint64_t until, uint64_t count_from, struct tally *t)
 {
+	uint32_t per = MSG_DATA / bs * bs;
 	uint64_t seq = 0;
 	struct ring_cqe c;
+	if ((w->size + per - 1) / per > BIG_CALLS) {
+		t->err = E_TOOBIG;
+		return;
+	}
 	for (;;) {
 		uint64_t start = captime_now_ns(&tm);
 		if (start >= until)
 			return;
 		uint64_t off = pick(w, &seq);
-		for (uint32_t done = 0; done < w->size;) {
-			uint32_t len = w->size - done < MSG_DATA ? w->size - done : MSG_DATA / bs * bs;
-			int e = submit(off + done, len, w->write, bigp, bigr, sizeof bigp, 1000);
+		uint32_t n = 0, busy = 0;
+		for (uint32_t done = 0; done < w->size; done += per, n++) {
+			uint32_t len = w->size - done < per ? w->size - done : per;
+			int e = submit(off + done, len, w->write, bigp[n], bigr[n], sizeof bigp[n],
+			    1000 + n);
 			if (e < 0) {
 				t->err = e;
-				return;
+				break;
 			}
-			do {
-				if (!rt_reap(&c, false))
-					sys_cap_enter(1, 0);
-				else if (c.user_data == 1000)
-					break;
-			} while (1);
-			if ((e = answer(&c, bigr)) != 0) {
-				t->err = e;
-				return;
-			}
-			done += len;
+			busy++;
 		}
+		while (busy) {
+			if (!rt_reap(&c, false)) {
+				sys_cap_enter(1, 0);
+				continue;
+			}
+			if (c.user_data < 1000 || c.user_data >= 1000 + n)
+				continue;       /* not ours */
+			busy--;
+			int e = answer(&c, bigr[c.user_data - 1000]);
+			if (e && !t->err)
+				t->err = e;
+		}
+		if (t->err)
+			return;
 		uint64_t now = captime_now_ns(&tm);
 		if (now >= count_from && now < until) {
 			t->ios++;

@@ -34,6 +34,9 @@
 #define VCAP_LEN	16u
 #define VCAP_NOTIFY_LEN	20u
 #define NOTIFY_RULES	4u	/* doorbells in a modern policy (queues 0..3) */
+/* VIRTIO_F_RING_PACKED (bit 34, §6): the device would read the table as a packed ring,
+ * whose availability bits are not what the kernel wrote; the kernel authors split rings. */
+#define F_RING_PACKED_HI	(1u << (34 - 32))
 
 enum { B_DESC = 1, B_DRIVER = 2, B_DEVICE = 4, B_ALL = 7 };
 
@@ -44,6 +47,7 @@ struct kvmod {
 	uint8_t brokered[VQ_MAX];	/* B_* bits for each queue */
 	uint16_t qsize[VQ_MAX];		/* queue size the addresses were brokered for */
 	uint64_t ring[VQ_MAX];		/* the ring buffer they point into */
+	uint32_t gfselect;		/* driver_feature_select last written */
 };
 static struct kvmod vmods[KDDF_NCLAIMS];
 
@@ -281,6 +285,8 @@ kvirtio_write_check(uint32_t ci, uint8_t bar, uint64_t off, uint8_t width, uint3
 		return 0;
 	if (reg == VIRTIO_MOD_Q_SIZE && q < VQ_MAX && m->brokered[q])
 		return E_BUSY;		/* the ring was sized for the brokered addresses */
+	if (reg == VIRTIO_MOD_GF && m->gfselect == 1 && (v & F_RING_PACKED_HI))
+		return E_PERM;		/* only the split ring format is authored */
 	if (reg == VIRTIO_MOD_Q_ENABLE && v) {
 		/* Only a queue whose three addresses the kernel wrote, for this size. */
 		if (q >= VQ_MAX || m->brokered[q] != B_ALL ||
@@ -303,6 +309,8 @@ kvirtio_written(uint32_t ci, uint8_t bar, uint64_t off, uint8_t width, uint32_t 
 		d->qsel = (uint16_t)v;
 	if (reg == VIRTIO_MOD_Q_SELECT)
 		d->qsel = (uint16_t)v;
+	if (reg == VIRTIO_MOD_GFSELECT)
+		m->gfselect = v;
 	if (reg == VIRTIO_MOD_STATUS && (v & 0xff) == 0) {
 		/* Device reset: it forgot the queue addresses; nothing is brokered any more. */
 		memset(m->brokered, 0, sizeof m->brokered);

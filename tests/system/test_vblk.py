@@ -106,7 +106,7 @@ def test_vblk_wrong_bar(boot):
     assert re.search(r"capos: ddf-claim pid=\d+ device=00:05.0 id=1af4:1042 .*policy=read-only", t)
 
 
-HOSTILE = ("enable-before-brokering", "write-queue-address", "write-outside-doorbells",
+HOSTILE = ("packed-ring-feature", "enable-before-brokering", "write-queue-address", "write-outside-doorbells",
            "broker-mapped-buffer", "broker-wrong-offset", "map-brokered-ring",
            "resize-after-brokering", "enable-partly-brokered", "rebroker-enabled-queue",
            "indirect-descriptor", "head-without-member", "slot-outside-queue",

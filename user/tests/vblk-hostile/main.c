@@ -132,6 +132,11 @@ main(void)
 	CHECK("selected-writes", !e && !e2 && !e3 && !e4, "status=%d driver=%d select=%d size=%d", e,
 	    e2, e3, e4);
 
+	e = common_wr(VIRTIO_COMMON_GFSELECT, 4, 1);
+	e2 = common_wr(VIRTIO_COMMON_GF, 4, 1u << (34 - 32));   /* VIRTIO_F_RING_PACKED */
+	e3 = common_wr(VIRTIO_COMMON_GF, 4, 1u << (VIRTIO_F_VERSION_1 - 32));
+	CHECK("packed-ring-feature", !e && e2 == E_PERM && !e3, "select=%d packed=%d version1=%d", e,
+	    e2, e3);
 	e = common_wr(VIRTIO_COMMON_Q_ENABLE, 2, 1);
 	CHECK("enable-before-brokering", e == E_PERM, "err=%d", e);
 	e = common_wr(VIRTIO_COMMON_Q_DESC, 4, 0x1000);

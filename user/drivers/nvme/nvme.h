@@ -82,6 +82,7 @@ struct nvme_ctrl {
 	uint64_t cap;
 	uint64_t ready_timeout_ns;      /* CAP.TO */
 	uint64_t cmd_timeout_ns;
+	uint64_t irq_spin_ns;           /* IRQ mode: keep collecting this long before waiting (0: wait at once) */
 	uint32_t max_xfer;              /* bytes per command */
 	struct nvme_queue aq, ioq;
 	struct devenv_dma data;         /* bounce buffer, NVME_MAX_XFER */

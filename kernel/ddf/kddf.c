@@ -38,7 +38,7 @@
 #define NWINDOWS	64u
 #define NROUTES		64u
 #define NBUFFERS	KDDF_NBUFFERS
-#define NSUBS		512u	/* virtio-blk: 3 descriptors per request */
+#define NSUBS		256u	/* each scan is O(NSUBS): submit+complete costs grow with it */
 #define NMAPS		(NWINDOWS + NBUFFERS)
 #define NOWNERS		16u
 #define NAUDIT		512u

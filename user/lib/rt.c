@@ -35,7 +35,7 @@ sys_exit(int code)
 }
 
 /* The next free SQ entry (written in place, then sq_publish), or NULL when the SQ stays full. */
-static struct ring_sqe *
+static inline struct ring_sqe *
 sq_next(void)
 {
 	struct ring_hdr *h = &rt_ring->hdr;
@@ -66,7 +66,7 @@ rt_submit(const struct ring_sqe *e)
 }
 
 /* Fill a CALL/RECV/RETURN entry in place (every field written). */
-static int
+static inline int
 sq_put(uint8_t op, uint8_t flags, uint16_t method, capid_t cap, uint64_t tag, uint64_t params,
        uint32_t plen, uint64_t res, uint32_t rlen, uint64_t x, uint32_t nx, uint32_t token)
 {
@@ -123,8 +123,8 @@ rt_reap(struct ring_cqe *out, bool block)
  * Wait for the completion tagged `tag`, stashing others; out == NULL drops
  * it. Each entry is read in place and copied at most once.
  */
-static void
-wait_tag(uint64_t tag, struct ring_cqe *out)
+static void __attribute__((noinline))
+wait_tag_slow(uint64_t tag, struct ring_cqe *out)
 {
 	struct ring_hdr *h = &rt_ring->hdr;
 
@@ -151,6 +151,23 @@ wait_tag(uint64_t tag, struct ring_cqe *out)
 		if (match)
 			return;
 	}
+}
+
+/* The common case first: nothing stashed and ours is the entry at the head. */
+static inline void
+wait_tag(uint64_t tag, struct ring_cqe *out)
+{
+	struct ring_hdr *h = &rt_ring->hdr;
+	uint32_t head = h->cq_head;
+	const struct ring_cqe *c = &rt_ring->cq[head % RING_CQ_ENTRIES];
+
+	if (nstash || head == __atomic_load_n(&h->cq_tail, __ATOMIC_ACQUIRE) || c->user_data != tag) {
+		wait_tag_slow(tag, out);
+		return;
+	}
+	if (out)
+		*out = *c;
+	__atomic_store_n(&h->cq_head, head + 1, __ATOMIC_RELEASE);
 }
 
 int

@@ -372,6 +372,7 @@ fast_call(struct proc *p, const struct ring_sqe *s)
 	c->params_va = s->params;
 	c->params_len = s->params_len;
 	c->state = CALL_IN_SERVICE;
+	c->server = r->p;	/* endpoint_proc_gone fails it if r->p dies */
 	c->next = e->in_service;
 	e->in_service = c;
 	p->inflight++;

@@ -57,7 +57,8 @@ ECHO_CHECKS = ["bootstrap", "echo", "result-cap", "wrong-interface-adopt", "wron
                "wrong-generation", "released", "bad-opcode", "reserved-nonzero",
                "params-kernel-address", "result-readonly-text", "params-too-big",
                "params-past-mapping", "too-many-caps", "bad-xfer-mode", "recv-on-client-facet",
-               "return-on-client-facet", "malformed-message", "after-malformed"]
+               "return-on-client-facet", "malformed-message", "after-malformed",
+               "result-too-small", "after-result-too-small"]
 
 
 @pytest.mark.parametrize("check", ECHO_CHECKS)

@@ -394,6 +394,17 @@ echo_client(void)
 	      "r=%d", r);
 	r = echo_call(echo, "still-alive", &c);
 	CHECK("after-malformed", r >= 0, "r=%d", r);
+	/* results larger than the caller's result buffer: the RETURN leaves the
+	 * fast path and the caller gets the general path's error */
+	Echo_echo_Params_B tp;
+	Echo_echo_Params_init_root(rt_msg_begin(), &tp);
+	Echo_echo_Params_set_data(tp, "longer than eight bytes", 23);
+	n = rt_msg_end(pbuf, sizeof pbuf);
+	r = rt_call(echo, Echo_echo_ORDINAL, pbuf, (uint32_t)n, rbuf, 8, NULL, 0, &c);
+	CHECK("result-too-small", r == RING_E_INVALID_RESULT && c.detail == E_TOOBIG && c.len == 0,
+	      "r=%d detail=%d len=%u", r, c.detail, c.len);
+	r = echo_call(echo, "after-too-small", &c);
+	CHECK("after-result-too-small", r >= 0, "r=%d", r);
 
 	/* 9. kernel sources, when the manifest granted them */
 	check_kernel_sources();

@@ -239,6 +239,26 @@ test_broker(void)
 	check("free-after-disable", kddf_dma_free(OWN, iocq), 0);
 	check("submit-after-disable", submit(1, &rd, data, 4096, 0, &tok), E_BUSY);
 
+	/* DeviceMmio.reset: the ordered teardown with reason reset (drain clears
+	 * CC.EN); the claim stays, every buffer and token is gone, and the
+	 * controller comes back with new buffers */
+	ddf_handle win, nclaim, asq2, acq2, data2;
+	check("grant-bar0", kddf_mmio_grant(OWN, claim, 0, 0, 0x4000, &win), 0);
+	check("enable-again", kddf_nvme_enable(OWN, 0, DEPTH, asq, acq), 0);
+	check("ready-again", ready() ? 0 : E_TIMEOUT, 0);
+	check("identify-before-reset", submit(0, &idc, data, 4096, 0, &tok), 0);
+	check("device-reset", kddf_mmio_reset(OWN, win, &nclaim), 0);
+	check("stale-after-reset", wait_tok(tok), E_STALE);
+	check("old-buffer-stale", kddf_dma_free(OWN, data), E_STALE);
+	check_n("controller-disabled", kddf_nvme_csts(claim_idx) & 1u, 0);
+	check("alloc-after-reset", kddf_dma_alloc(OWN, nclaim, 4096, 2, &asq2) |
+	    kddf_dma_alloc(OWN, nclaim, 4096, 2, &acq2) | kddf_dma_alloc(OWN, nclaim, 4096, 2, &data2), 0);
+	check("enable-after-reset", kddf_nvme_enable(OWN, 0, DEPTH, asq2, acq2), 0);
+	check("ready-after-reset", ready() ? 0 : E_TIMEOUT, 0);
+	check("identify-after-reset", submit(0, &idc, data2, 4096, 0, &tok), 0);
+	check("identify-after-reset-done", wait_tok(tok), 0);
+	claim = nclaim;
+
 	check("teardown", kddf_teardown(claim, DDF_TD_RELEASE), 0);
 	kddf_print_ledger("nvme-end", &t, &fr);
 	check_n("ledger-claims", t.claims, t0.claims);

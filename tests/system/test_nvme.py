@@ -135,7 +135,9 @@ KERNEL_CASES = [
     "refuse-get-features-arbitration", "create-sq3-done", "free-live-queue-memory",
     "delete-cq-before-sq", "delete-sq3-done", "delete-cq3-done", "free-deleted-queue-memory",
     "io-on-deleted-queue", "disable", "stale-after-disable",
-    "free-after-disable", "submit-after-disable", "teardown", "ledger-claims",
+    "free-after-disable", "submit-after-disable", "enable-again", "device-reset",
+    "stale-after-reset", "old-buffer-stale", "controller-disabled", "enable-after-reset",
+    "identify-after-reset-done", "teardown", "ledger-claims",
     "ledger-buffers", "ledger-inflight", "free-frames-back",
 ]
 

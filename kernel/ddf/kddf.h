@@ -161,7 +161,7 @@ void kddf_spawn_grants(struct proc *p);
 /* kddf_nvme.c: NVMe brokering (docs/device-manager.md "NVMe brokering"). */
 bool kddf_nvme_selects(const struct ddf_selector *sel);
 void kddf_policy_nvme(struct ddf_policy *pol, uint32_t owner, uint64_t budget);
-int kddf_nvme_enable(uint32_t owner, ddf_handle win, uint16_t admin_depth, ddf_handle sq,
+int kddf_nvme_enable(uint32_t owner, uint32_t claim_index, uint16_t admin_depth, ddf_handle sq,
     ddf_handle cq);
 int kddf_nvme_disable(uint32_t owner, uint32_t claim_index, bool shutdown);
 int kddf_nvme_submit(uint32_t owner, uint32_t claim_index, uint16_t qid, const void *cmd,

@@ -370,7 +370,7 @@ nvme_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid
 		if (!e)
 			e = xfer_buffer(c, g2, li, &b);
 		if (!e)
-			e = a && b ? kddf_nvme_enable(pid, k->h,
+			e = a && b ? kddf_nvme_enable(pid, k->claim_idx,
 			    DeviceMmio_brokeredNvmeControllerEnable_Params_get_adminQueueDepth(p), a, b) :
 			    E_INVAL;
 		DeviceMmio_brokeredNvmeControllerEnable_Results_init_root(builder(), &res);

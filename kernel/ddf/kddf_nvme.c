@@ -385,15 +385,14 @@ ring_buffer(struct kddf_nvme *n, ddf_handle buf, uint64_t need, uint8_t role, ui
 }
 
 static int
-enable_locked(uint32_t owner, ddf_handle win, uint16_t depth, ddf_handle sqb, ddf_handle cqb)
+enable_locked(uint32_t owner, uint32_t ci, uint16_t depth, ddf_handle sqb, ddf_handle cqb)
 {
-	uint32_t ci;
 	uint64_t sqc, cqc;
-	struct kddf_nvme *n;
+	struct kddf_nvme *n = nvme_of(ci);
 	int e;
 
-	if ((e = kddf_int_buffer_claim(sqb, &ci)) || !(n = nvme_of(ci)) || n->owner != owner)
-		return e ? e : E_PERM;
+	if (!n || n->owner != owner || !kddf_claim_handle(ci))
+		return E_PERM;		/* the buffers must be this claim's too (ring_buffer) */
 	if (depth < 2 || depth > KN_DEPTH)
 		return E_RANGE;
 	uint64_t cap = reg32(n, NV_CAP) | (uint64_t)reg32(n, NV_CAP + 4) << 32;
@@ -443,15 +442,15 @@ enable_locked(uint32_t owner, ddf_handle win, uint16_t depth, ddf_handle sqb, dd
 	wreg32(n, NV_CC, NV_CC_VALUE);
 	wreg32(n, NV_CC, NV_CC_VALUE | NV_CC_EN);
 	n->enabled = 1;
-	(void)win;
 	return 0;
 }
 
 int
-kddf_nvme_enable(uint32_t owner, ddf_handle win, uint16_t depth, ddf_handle sq, ddf_handle cq)
+kddf_nvme_enable(uint32_t owner, uint32_t claim_index, uint16_t depth, ddf_handle sq,
+    ddf_handle cq)
 {
 	uint64_t fl = kddf_int_lock();
-	int e = enable_locked(owner, win, depth, sq, cq);
+	int e = enable_locked(owner, claim_index, depth, sq, cq);
 	kddf_int_unlock(fl);
 	return e;
 }

@@ -130,9 +130,9 @@ test_broker(void)
 	    &acq) | kddf_dma_alloc(OWN, claim, 4096, 2, &data) | kddf_dma_alloc(OWN, claim, 4096, 2,
 	    &list) | kddf_dma_alloc(OWN, claim, 4096, 2, &iocq) | kddf_dma_alloc(OWN, claim, 4096, 2,
 	    &iosq), 0);
-	check("enable-depth-1", kddf_nvme_enable(OWN, 0, 1, asq, acq), E_RANGE);
-	check("enable-same-buffer", kddf_nvme_enable(OWN, 0, DEPTH, asq, asq), E_INVAL);
-	check("enable", kddf_nvme_enable(OWN, 0, DEPTH, asq, acq), 0);
+	check("enable-depth-1", kddf_nvme_enable(OWN, claim_idx, 1, asq, acq), E_RANGE);
+	check("enable-same-buffer", kddf_nvme_enable(OWN, claim_idx, DEPTH, asq, asq), E_INVAL);
+	check("enable", kddf_nvme_enable(OWN, claim_idx, DEPTH, asq, acq), 0);
 	check("ready", ready() ? 0 : E_TIMEOUT, 0);
 
 	struct sqe idc = { .opc = 0x06, .cdw10 = 1 }, idn = { .opc = 0x06, .nsid = 1, .cdw10 = 0 };
@@ -244,7 +244,7 @@ test_broker(void)
 	 * controller comes back with new buffers */
 	ddf_handle win, nclaim, asq2, acq2, data2;
 	check("grant-bar0", kddf_mmio_grant(OWN, claim, 0, 0, 0x4000, &win), 0);
-	check("enable-again", kddf_nvme_enable(OWN, 0, DEPTH, asq, acq), 0);
+	check("enable-again", kddf_nvme_enable(OWN, claim_idx, DEPTH, asq, acq), 0);
 	check("ready-again", ready() ? 0 : E_TIMEOUT, 0);
 	check("identify-before-reset", submit(0, &idc, data, 4096, 0, &tok), 0);
 	check("device-reset", kddf_mmio_reset(OWN, win, &nclaim), 0);
@@ -253,7 +253,7 @@ test_broker(void)
 	check_n("controller-disabled", kddf_nvme_csts(claim_idx) & 1u, 0);
 	check("alloc-after-reset", kddf_dma_alloc(OWN, nclaim, 4096, 2, &asq2) |
 	    kddf_dma_alloc(OWN, nclaim, 4096, 2, &acq2) | kddf_dma_alloc(OWN, nclaim, 4096, 2, &data2), 0);
-	check("enable-after-reset", kddf_nvme_enable(OWN, 0, DEPTH, asq2, acq2), 0);
+	check("enable-after-reset", kddf_nvme_enable(OWN, claim_idx, DEPTH, asq2, acq2), 0);
 	check("ready-after-reset", ready() ? 0 : E_TIMEOUT, 0);
 	check("identify-after-reset", submit(0, &idc, data2, 4096, 0, &tok), 0);
 	check("identify-after-reset-done", wait_tok(tok), 0);

@@ -182,6 +182,11 @@ schedule(void)
 {
 	struct cpu *c = this_cpu();
 	struct proc *prev = c->cur;
+
+	/* A cap_enter that leaves without blocking or returning (its process
+	 * ended inside it) must not strand the process it woke. */
+	if (handoff_armed[c->id] || handoff[c->id])
+		sched_handoff_flush();
 	struct proc *next = rq_pop();
 
 	if (proc_reap_list)

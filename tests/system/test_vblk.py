@@ -100,6 +100,11 @@ def refused(boot, name, pattern_):
     assert re.search(pattern_, t), m.log_path
     assert not re.search(r"^blk: serving", t, re.M)
     assert not re.search(r"init: service vblk exited code=0\b", t)
+    # the exit tore the claim down: the ledger is back at zero
+    gone = [l for l in t.splitlines() if "ddf-ledger at=owner-gone " in l]
+    assert gone, m.log_path
+    for k in ("claims=0", "mappings=0", "routes=0", "pool_bytes=0", "buffers=0", "invariants=ok"):
+        assert k in gone[-1], (k, gone[-1])
     return t
 
 

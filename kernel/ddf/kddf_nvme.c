@@ -189,6 +189,33 @@ kddf_policy_nvme(struct ddf_policy *pol, uint32_t owner, uint64_t budget)
 	memcpy(pol->label, "nvme-brokered", 14);
 }
 
+/*
+ * A refused NVMe call goes into the device manager's audit log like the
+ * ledger's own refusals (event rejected, detail = the ddf_op: DMA_SUBMIT for
+ * nvmeSubmit, BROKERED for the controller enable). Queue-full (E_AGAIN) is
+ * flow control, not a refusal. The log is a bounded ring.
+ */
+static int
+audit_reject(uint32_t ci, uint32_t owner, uint8_t op, int err)
+{
+	const struct ddf_claim *c = ddf_claim_get(ledger(), kddf_claim_handle(ci));
+	struct ddf_audit_rec r;
+	if (err == E_AGAIN || !ledger()->audit)
+		return err;
+	memset(&r, 0, sizeof r);
+	r.time_ns = time_ns();
+	r.detail = op;
+	r.owner = owner;
+	r.event = DDF_EV_REJECTED;
+	r.reason = (int8_t)err;
+	if (c) {
+		r.generation = c->gen;
+		r.addr = c->fn.addr;
+	}
+	ddf_audit_append(ledger()->audit, &r);
+	return err;
+}
+
 /* ---- ledger holds ---- */
 
 static int
@@ -451,6 +478,8 @@ kddf_nvme_enable(uint32_t owner, uint32_t claim_index, uint16_t depth, ddf_handl
 {
 	uint64_t fl = kddf_int_lock();
 	int e = enable_locked(owner, claim_index, depth, sq, cq);
+	if (e)
+		(void)audit_reject(claim_index, owner, DDF_OP_BROKERED, e);
 	kddf_int_unlock(fl);
 	return e;
 }
@@ -841,6 +870,8 @@ kddf_nvme_submit(uint32_t owner, uint32_t claim_index, uint16_t qid, const void 
 		return E_INVAL;
 	uint64_t fl = kddf_int_lock();
 	int e = submit_locked(owner, claim_index, &r, token);
+	if (e)
+		(void)audit_reject(claim_index, owner, DDF_OP_DMA_SUBMIT, e);
 	kddf_int_unlock(fl);
 	return e;
 }

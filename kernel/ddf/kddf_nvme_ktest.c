@@ -148,7 +148,12 @@ test_broker(void)
 	struct sqe fmt = { .opc = 0x80, .nsid = 1 }, fw = { .opc = 0x11 };
 	struct sqe feat = { .opc = 0x09, .cdw10 = 0x06 };	/* volatile write cache */
 	struct sqe fused = { .opc = 0x06, .flags = 1, .cdw10 = 1 };
+	struct ddf_audit_rec rec;
+	uint64_t cursor = kddf_ledger()->audit->next, next, dropped;
 	check("refuse-format-nvm", submit(0, &fmt, 0, 0, 0, &tok), E_PERM);
+	check_n("refusal-audited", kddf_audit_read(cursor, &rec, 1, &next, &dropped) == 1 &&
+	    rec.event == DDF_EV_REJECTED && rec.detail == DDF_OP_DMA_SUBMIT && rec.reason == E_PERM &&
+	    rec.owner == OWN, 1);
 	check("refuse-firmware", submit(0, &fw, 0, 0, 0, &tok), E_PERM);
 	check("refuse-set-features-vwc", submit(0, &feat, 0, 0, 0, &tok), E_PERM);
 	check("refuse-fused", submit(0, &fused, data, 4096, 0, &tok), E_INVAL);

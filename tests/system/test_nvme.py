@@ -125,7 +125,7 @@ def test_nvme_hostile_commands_refused(boot):
 
 KERNEL_CASES = [
     "claim", "enable-depth-1", "enable-same-buffer", "enable", "ready", "identify-ctrl-done",
-    "identify-copied-vid", "io-before-queue-created", "identify-ns-done", "refuse-format-nvm",
+    "identify-copied-vid", "io-before-queue-created", "identify-ns-done", "refuse-format-nvm", "refusal-audited",
     "refuse-firmware", "refuse-set-features-vwc", "refuse-fused", "create-sq-before-cq",
     "create-cq-done", "create-sq-done", "read-unidentified-ns", "read-length-mismatch",
     "read-into-queue-memory", "list-is-queue-memory", "read-with-list-done",

@@ -10,7 +10,7 @@ $(patsubst %,$(BUILD)/uobj/%.o,$(VBLK_PROC_SRCS)): $(BLK_DRV_HDRS)
 
 # QEMU test manifests (tests/system/test_vblk.py)
 VBLK_MANIFESTS := test-vblk-modern test-vblk-legacy test-vblk-nodma test-vblk-wrongbar test-vblk-recover \
-	test-vblk-legacy-irq
+	test-vblk-legacy-irq test-vblk-intx
 $(foreach m,$(VBLK_MANIFESTS),$(eval $(call BLK_MANIFEST,$(m))))
 
 # vblk-hostile: a TEST PROGRAM making the queue-programming mistakes a driver

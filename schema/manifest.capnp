@@ -8,6 +8,7 @@
 # (lib/manifest). Rules: docs/manifest.md.
 
 using Types = import "types.capnp";
+using Device = import "device.capnp";
 
 const manifestFormatVersion :UInt32 = 1;
 
@@ -77,7 +78,9 @@ struct DeviceMmioClaim {
 
 struct InterruptClaim {
   device @0 :Types.PciIdentity;
-  index @1 :UInt16;                 # MSI-X/MSI vector index
+  index @1 :UInt16;                 # MSI-X table index (0 for msi and intx)
+  kind @2 :Device.InterruptKind;    # msix (the default), msi, or intx (the
+                                    # function's pin through the I/O APIC)
 }
 
 struct DmaPoolClaim {

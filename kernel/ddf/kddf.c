@@ -6,7 +6,7 @@
  * cookie the ledger stores:
  *   kbuf   a DMA buffer's bounce pages (contiguous, from pmm, zeroed);
  *   kmap   one user mapping (a BAR window read-only, or a buffer read-write);
- *   kroute one claimed MSI-X route in the interrupt layer;
+ *   kroute one claimed route: MSI-X, MSI, or INTx on a shared kline;
  *   kdev   per claim slot: the PCI function, its format and virtqueues.
  * None of them is a count of anything the ledger counts (invariant 2).
  *
@@ -24,7 +24,10 @@
 #include "iommu/probe.h"
 #include "ddf/kddf_int.h"
 #include "ddf/kddf_virtio.h"
+#include "acpi/kacpi.h"
 #include "arch/x86_64/apic_irq.h"
+#include "arch/x86_64/ioapic.h"
+#include "arch/x86_64/msi.h"
 #include "arch/x86_64/x86.h"
 #include "kernel.h"
 #include "mm/pmm.h"
@@ -338,7 +341,7 @@ op_write_dma_pfn(void *ctx, const struct ddf_claim *c, uint8_t bar, uint64_t off
 
 /* ---- ops: interrupts ---- */
 
-static void msix_entry_mask(struct kroute *r);
+static void route_enter_service(struct kroute *r);
 static int kddf_irq_deliver_locked(struct kroute *r);
 
 static void
@@ -356,12 +359,112 @@ irq_handler(void *arg)
 		kddf_caps_wake();
 }
 
+/*
+ * INTx lines. A level-triggered I/O APIC line may be wired to several
+ * claimed functions; it is claimed once in the interrupt layer (klines) and
+ * every route on it fires when it does: each driver checks its own device
+ * (virtio: the ISR read, which also deasserts). Deferred EOI: the handler
+ * masks the redirection entry (the interrupt layer EOIs the LAPIC), and the
+ * line is unmasked when no route on it is in service any more, i.e. when
+ * every driver that was fired acknowledged. A driver's own mask/unmask is
+ * the function's INTx Disable bit, so it never silences its neighbours.
+ * A line the kernel uses itself is refused (the interrupt layer says
+ * E_BUSY for a claimed GSI; the PIT, cascade, COM1, RTC and the ACPI SCI
+ * are refused by number as well).
+ */
+#define NLINES 8u
+
+struct kline {
+	uint32_t users;		/* routes on the line; 0 = slot free */
+	uint32_t gsi;
+	irq_handle_t h;
+};
+static struct kline klines[NLINES];
+
+static void line_handler(void *arg);
+
+static bool
+route_in_service_on(uint32_t li)
+{
+	for (uint32_t i = 0; i < NROUTES; i++)
+		if (kroutes[i].used && kroutes[i].kind == DDF_IRQ_INTX && kroutes[i].line == li &&
+		    kroutes[i].in_service)
+			return true;
+	return false;
+}
+
+static void
+line_update(uint32_t li)
+{
+	ioapic_mask(klines[li].gsi, route_in_service_on(li));
+}
+
+static bool
+gsi_kernel_owned(uint32_t gsi)
+{
+	static const uint8_t isa[] = { 0, 2, 4, 8 };	/* PIT, cascade, COM1, RTC */
+	bool low, level;
+	for (uint32_t i = 0; i < sizeof isa; i++)
+		if (ioapic_isa_gsi(isa[i], &low, &level) == gsi)
+			return true;
+	return acpi.fadt.sci_irq && ioapic_isa_gsi((uint8_t)acpi.fadt.sci_irq, &low, &level) == gsi;
+}
+
+/* Find or claim the line the function's INTx pin is routed to. */
+static int
+line_get(struct pci_func *f, uint32_t *out)
+{
+	bool low, level;
+	uint32_t li, freel = NLINES;
+	if (f->irq_pin < 1 || f->irq_pin > 4 || f->irq_line == 0 || f->irq_line == 0xFF)
+		return E_NOTSUP;	/* no pin, or the firmware routed none */
+	uint32_t gsi = ioapic_pci_gsi(f->irq_line, &low, &level);
+	if (gsi_kernel_owned(gsi) || !level)
+		return E_BUSY;
+	for (li = 0; li < NLINES; li++) {
+		if (klines[li].users && klines[li].gsi == gsi)
+			break;
+		if (!klines[li].users && freel == NLINES)
+			freel = li;
+	}
+	if (li == NLINES) {
+		if ((li = freel) == NLINES)
+			return E_NOSPC;
+		int e = irq_route_claim_gsi(gsi, low, level, 0, line_handler,
+		    (void *)(uintptr_t)li, &klines[li].h);
+		if (e)
+			return e;	/* E_BUSY: the kernel holds that GSI */
+		klines[li].gsi = gsi;
+		kprintf("capos: ddf-intx-line gsi=%u line=%u %s active_%s\n", gsi, f->irq_line,
+		    level ? "level" : "edge", low ? "low" : "high");
+	}
+	klines[li].users++;
+	*out = li;
+	return 0;
+}
+
+static void
+line_put(uint32_t li)
+{
+	if (--klines[li].users == 0) {
+		irq_route_release(klines[li].h);	/* masks the entry, bumps its generation */
+		klines[li] = (struct kline){ 0 };
+	} else {
+		line_update(li);
+	}
+}
+
+static void
+intx_disable(struct kroute *r, bool off)
+{
+	uint16_t cmd = pci_read16(r->f, 0x04);
+	pci_write16(r->f, 0x04, off ? cmd | PCI_CMD_INTX_OFF : cmd & ~PCI_CMD_INTX_OFF);
+}
+
 static int
 op_route(void *ctx, const struct ddf_claim *c, uint8_t kind, uint16_t index, uint64_t *cookie)
 {
 	struct pci_func *f = claim_func(c);
-	if (kind != DDF_IRQ_MSIX)
-		return E_NOTSUP;	/* MSI and INTx routes for drivers are not wired yet */
 	if (!f)
 		return E_NOENT;
 	uint32_t i = 0;
@@ -369,13 +472,43 @@ op_route(void *ctx, const struct ddf_claim *c, uint8_t kind, uint16_t index, uin
 		i++;
 	if (i == NROUTES)
 		return E_NOSPC;
+	/* One interrupt mode per function: MSI-X, MSI and INTx exclude each other (PCI 3.0 6.8). */
+	for (uint32_t j = 0; j < NROUTES; j++)
+		if (kroutes[j].used && kroutes[j].claim == claim_index(c) && kroutes[j].kind != kind)
+			return E_BUSY;
 	struct kroute *r = &kroutes[i];
-	*r = (struct kroute){ .used = true, .f = f, .index = index, .claim = claim_index(c) };
-	int e = irq_route_claim_msix(f, index, c->owner, irq_handler, r, &r->h);
-	if (e) {
-		r->used = false;
-		return e;
+	*r = (struct kroute){ .f = f, .kind = kind, .index = index, .claim = claim_index(c) };
+	int e;
+	uint32_t li = 0;
+	switch (kind) {
+	case DDF_IRQ_MSIX:
+		e = irq_route_claim_msix(f, index, c->owner, irq_handler, r, &r->h);
+		break;
+	case DDF_IRQ_MSI:
+		e = index ? E_RANGE : irq_route_claim_msi(f, c->owner, irq_handler, r, &r->h);
+		break;
+	case DDF_IRQ_INTX:
+		if (index)
+			return E_RANGE;
+		if (f->cap_msix)	/* a live MSI-X or MSI would silence the pin */
+			pci_write16(f, f->cap_msix + 2, pci_read16(f, f->cap_msix + 2) & ~(1u << 15));
+		if (f->cap_msi)
+			msi_disable(f);
+		if ((e = line_get(f, &li)) < 0)
+			break;
+		r->line = (uint8_t)li;
+		intx_disable(r, false);
+		kprintf("capos: ddf-intx-route device=%02x:%02x.%x pin=INT%c gsi=%u sharing=%u\n",
+		    f->bus, f->dev, f->fn, 'A' + f->irq_pin - 1, klines[li].gsi, klines[li].users);
+		break;
+	default:
+		return E_NOTSUP;
 	}
+	if (e)
+		return e;
+	r->used = true;
+	if (kind == DDF_IRQ_INTX)
+		line_update(li);
 	*cookie = i + 1;
 	return 0;
 }
@@ -384,25 +517,45 @@ static void
 op_drop_route(void *ctx, const struct ddf_claim *c, uint64_t cookie)
 {
 	struct kroute *r = &kroutes[cookie - 1];
-	irq_route_release(r->h);	/* masks the entry, frees the vector, bumps its generation */
 	r->used = false;
 	r->ddf = 0;
+	if (r->kind == DDF_IRQ_INTX) {
+		intx_disable(r, true);	/* the pin quiet before the line may unmask */
+		line_put(r->line);
+	} else {
+		irq_route_release(r->h);	/* masks the source, frees the vector, bumps its generation */
+	}
 }
 
+/* The source's mask follows in_service (deferred EOI) and the driver's mask. */
 static void
-msix_entry_set(struct kroute *r)
+route_mask_set(struct kroute *r)
 {
 	struct pci_func *f = r->f;
-	if (!f->msix_table || r->index >= f->msix_size)
-		return;
-	f->msix_table[r->index * 4 + 3] = (r->in_service || r->user_masked) ? 1u : 0u;
+	bool masked = r->in_service || r->user_masked;
+	switch (r->kind) {
+	case DDF_IRQ_MSIX:
+		if (f->msix_table && r->index < f->msix_size)
+			f->msix_table[r->index * 4 + 3] = masked ? 1u : 0u;
+		break;
+	case DDF_IRQ_MSI:
+		msi_mask(f, masked);
+		break;
+	case DDF_IRQ_INTX:
+		intx_disable(r, r->user_masked);
+		line_update(r->line);
+		break;
+	}
 }
 
 static void
-msix_entry_mask(struct kroute *r)
+route_enter_service(struct kroute *r)
 {
 	r->in_service = true;
-	msix_entry_set(r);
+	if (r->kind == DDF_IRQ_INTX)
+		ioapic_mask(klines[r->line].gsi, true);
+	else
+		route_mask_set(r);
 }
 
 static void
@@ -410,7 +563,7 @@ op_mask(void *ctx, uint64_t cookie, int masked)
 {
 	struct kroute *r = &kroutes[cookie - 1];
 	r->user_masked = masked != 0;
-	msix_entry_set(r);
+	route_mask_set(r);
 }
 
 static void
@@ -418,7 +571,26 @@ op_eoi(void *ctx, uint64_t cookie)
 {
 	struct kroute *r = &kroutes[cookie - 1];
 	r->in_service = false;
-	msix_entry_set(r);
+	route_mask_set(r);
+}
+
+/* An INTx line fired: every live route on it is delivered (its driver checks its device). */
+static void
+line_handler(void *arg)
+{
+	uint32_t li = (uint32_t)(uintptr_t)arg;
+	bool wake = false;
+	uint64_t fl = spin_lock_irqsave(&lock);
+	ioapic_mask(klines[li].gsi, true);	/* level: silent until acknowledged */
+	for (uint32_t i = 0; i < NROUTES; i++) {
+		struct kroute *r = &kroutes[i];
+		if (r->used && r->ddf && r->kind == DDF_IRQ_INTX && r->line == li)
+			wake |= kddf_irq_deliver_locked(r) == 1;
+	}
+	line_update(li);	/* no live route fired: nothing will acknowledge */
+	spin_unlock_irqrestore(&lock, fl);
+	if (wake)
+		kddf_caps_wake();
 }
 
 /* ---- ops: DMA ---- */
@@ -518,7 +690,7 @@ poll_claim(uint32_t ci)
 static int
 kddf_irq_deliver_locked(struct kroute *r)
 {
-	msix_entry_mask(r);
+	route_enter_service(r);
 	poll_claim(r->claim);
 	return ddf_irq_fire(&L, r->ddf);
 }
@@ -913,8 +1085,10 @@ kddf_irq_vector(ddf_handle route)
 {
 	struct irq_route info;
 	uint32_t i = ddf_handle_index(route);
-	if (i >= NROUTES || !routes[i].cookie || !kroutes[routes[i].cookie - 1].used ||
-	    irq_route_info(kroutes[routes[i].cookie - 1].h, &info))
+	if (i >= NROUTES || !routes[i].cookie || !kroutes[routes[i].cookie - 1].used)
+		return 0;
+	const struct kroute *r = &kroutes[routes[i].cookie - 1];
+	if (irq_route_info(r->kind == DDF_IRQ_INTX ? klines[r->line].h : r->h, &info))
 		return 0;
 	return info.vector;
 }

@@ -40,6 +40,7 @@ struct kcap {
 	ddf_handle claim, h;
 	uint8_t bar;		/* KC_MMIO: the granted BAR (re-granted after a reset) */
 	uint16_t index;		/* KC_IRQ: the MSI-X index (re-routed after a reset) */
+	uint8_t irq_kind;	/* KC_IRQ: enum ddf_irq_kind (re-routed after a reset) */
 	bool lwait;		/* the ledger has this route's waiter recorded */
 	struct call *waiter;	/* parked Interrupt.wait */
 	struct kcap *next;	/* all kcaps with a waiter */
@@ -172,7 +173,7 @@ reset_regrant(uint32_t ci, uint32_t owner, ddf_handle claim)
 		if (k->kind == KC_MMIO && kddf_mmio_grant(owner, claim, k->bar, 0,
 		    k->bar < DDF_MAX_BARS ? cl->fn.bar[k->bar].size : 0, &h) == 0)
 			k->h = h;
-		else if (k->kind == KC_IRQ && kddf_irq_route(owner, claim, DDF_IRQ_MSIX, k->index, &h) == 0)
+		else if (k->kind == KC_IRQ && kddf_irq_route(owner, claim, k->irq_kind, k->index, &h) == 0)
 			k->h = h;
 	}
 }
@@ -435,6 +436,10 @@ nvme_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid
 }
 
 /* ---- Interrupt ---- */
+
+/* The manifest's InterruptClaim.kind is handed to the ledger as is. */
+_Static_assert((int)MF_IRQ_MSIX == (int)DDF_IRQ_MSIX && (int)MF_IRQ_MSI == (int)DDF_IRQ_MSI &&
+    (int)MF_IRQ_INTX == (int)DDF_IRQ_INTX, "manifest and ledger interrupt kinds differ");
 
 static void
 wait_reply(struct call *c, int n, ddf_handle route)
@@ -941,9 +946,11 @@ grant_function(struct proc *p, const struct mf_service *s, const struct mf_grant
 			grant_insert(p, g, k);
 		} else if (g->source == MF_SRC_INTERRUPT) {
 			struct kcap *k = NULL;
-			e = kddf_irq_route(p->pid, claim, DDF_IRQ_MSIX, g->irq_index, &h);
-			if (!e && (k = kcap_new(KC_IRQ, p->pid, ci, claim, h)))
+			e = kddf_irq_route(p->pid, claim, (uint8_t)g->irq_kind, g->irq_index, &h);
+			if (!e && (k = kcap_new(KC_IRQ, p->pid, ci, claim, h))) {
 				k->index = g->irq_index;
+				k->irq_kind = (uint8_t)g->irq_kind;
+			}
 			grant_insert(p, g, k);
 		} else {
 			grant_insert(p, g, kcap_new(KC_POOL, p->pid, ci, claim, 0));

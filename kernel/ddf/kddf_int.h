@@ -36,10 +36,13 @@ struct kmap {
 	uint64_t va, npages;
 	uint32_t buf;		/* kbuf index + 1 for a buffer mapping, 0 for MMIO */
 };
-/* One claimed MSI-X route in the interrupt layer. */
+/* One claimed route: an MSI-X entry or the MSI message in the interrupt
+ * layer (h), or a claimed function's INTx pin on a shared kddf line. */
 struct kroute {
 	bool used, in_service, user_masked;
-	irq_handle_t h;
+	uint8_t kind;		/* enum ddf_irq_kind */
+	uint8_t line;		/* DDF_IRQ_INTX: klines index */
+	irq_handle_t h;		/* MSI-X and MSI only */
 	ddf_handle ddf;		/* the ledger's route handle; 0 until kddf_irq_route returns */
 	struct pci_func *f;
 	uint16_t index;

@@ -105,6 +105,7 @@ decode_kernel(KernelSource_R k, struct mf_grant *g)
 		    (rc = InterruptClaim_get_device(irq, &id)) < 0)
 			return rc;
 		g->irq_index = InterruptClaim_get_index(irq);
+		g->irq_kind = InterruptClaim_get_kind(irq);	/* validated, not trusted */
 		return decode_pci(id, &g->pci);
 	case KernelSource_which_dmaPool:
 		if ((rc = KernelSource_get_dmaPool(k, &dma)) < 0 ||

@@ -78,11 +78,19 @@ enum mf_restart {
 	MF_RESTART_ALWAYS = 2,
 };
 
+/* InterruptClaim.kind: schema/device.capnp InterruptKind, lib/ddf's enum ddf_irq_kind. */
+enum mf_irq_kind {
+	MF_IRQ_MSIX = 0,
+	MF_IRQ_MSI = 1,
+	MF_IRQ_INTX = 2,
+};
+
 struct mf_grant {
 	struct mf_str name;          /* cap name the service sees */
 	uint8_t source;              /* enum mf_source */
 	uint8_t bar;                 /* DEVICE_MMIO */
-	uint16_t irq_index;          /* INTERRUPT */
+	uint16_t irq_index;          /* INTERRUPT: MSI-X table index */
+	uint16_t irq_kind;           /* INTERRUPT: enum mf_irq_kind (= schema InterruptKind) */
 	uint64_t dma_budget;         /* DMA_POOL */
 	struct mf_pci pci;           /* device sources */
 	struct mf_str service;       /* SERVICE: serving service */

@@ -227,6 +227,15 @@ check_grant(const struct mf_manifest *m, uint32_t si, uint32_t k, struct mf_erro
 			return mf_errf(err, E_RANGE,
 			    "service %q: grant %q: interrupt index %u out of range 0..2047",
 			    s->name, g->name, (unsigned)g->irq_index);
+		if (g->irq_kind > MF_IRQ_INTX)
+			return mf_errf(err, E_INVAL,
+			    "service %q: grant %q: unknown interrupt kind %u (msix, msi or intx)",
+			    s->name, g->name, (unsigned)g->irq_kind);
+		if (g->irq_kind != MF_IRQ_MSIX && g->irq_index != 0)
+			return mf_errf(err, E_RANGE,
+			    "service %q: grant %q: an %s route has one vector: index %u must be 0",
+			    s->name, g->name, g->irq_kind == MF_IRQ_MSI ? "msi" : "intx",
+			    (unsigned)g->irq_index);
 		return check_pci(s, g, err);
 	case MF_SRC_DMA_POOL:
 		if (g->dma_budget == 0 || g->dma_budget > MF_MAX_DMA_BUDGET ||
@@ -332,7 +341,8 @@ check_device_claims(const struct mf_manifest *m, struct mf_error *err)
 				    m->services[sa].name, a->name, m->services[sb].name, b->name);
 			if (a->source == b->source &&
 			    (a->source != MF_SRC_DEVICE_MMIO || a->bar == b->bar) &&
-			    (a->source != MF_SRC_INTERRUPT || a->irq_index == b->irq_index))
+			    (a->source != MF_SRC_INTERRUPT || a->irq_index == b->irq_index ||
+			     a->irq_kind != MF_IRQ_MSIX || b->irq_kind != MF_IRQ_MSIX))
 				return mf_errf(err, E_EXIST,
 				    "service %q: grant %q: same %s claim as grant %q",
 				    m->services[sa].name, a->name, mf_source_name(a->source), b->name);

@@ -233,6 +233,40 @@ m_pci_vendor(void)
 
 static void m_bar(void) { find_grant("blk", "mmio")->bar = 6; }
 static void m_irq_index(void) { find_grant("blk", "irq")->irq_index = 2048; }
+static void m_irq_kind(void) { find_grant("blk", "irq")->irq_kind = MF_IRQ_INTX + 1; }
+
+static void
+m_irq_intx_index(void)
+{
+	struct mf_grant *g = find_grant("blk", "irq");
+	g->irq_kind = MF_IRQ_INTX;
+	g->irq_index = 1;
+}
+
+static void
+m_irq_intx_ok(void)
+{
+	struct mf_grant *g = find_grant("blk", "irq");
+	g->irq_kind = MF_IRQ_INTX;
+	g->irq_index = 0;
+}
+
+/* A second Interrupt grant on blk's function ("console" turned into one). */
+static struct mf_grant *
+second_irq(uint8_t kind, uint16_t index)
+{
+	struct mf_grant *g = find_grant("blk", "console");
+	g->source = MF_SRC_INTERRUPT;
+	g->pci = find_grant("blk", "irq")->pci;
+	g->irq_kind = kind;
+	g->irq_index = index;
+	return g;
+}
+
+static void m_irq_msix_and_intx(void) { second_irq(MF_IRQ_INTX, 0); }
+static void m_irq_msix_and_msi(void) { second_irq(MF_IRQ_MSI, 0); }
+static void m_irq_two_msix_ok(void) { second_irq(MF_IRQ_MSIX, 1); }
+
 static void m_dma_zero(void) { find_grant("blk", "dma")->dma_budget = 0; }
 static void m_dma_unaligned(void) { find_grant("blk", "dma")->dma_budget = 4097; }
 static void m_dma_big(void) { find_grant("blk", "dma")->dma_budget = MF_MAX_DMA_BUDGET + 4096; }
@@ -346,6 +380,16 @@ static const struct vcase vcases[] = {
 	    "service \"blk\": grant \"mmio\": BAR 6 out of range 0..5" },
 	{ "MANIFEST0036 interrupt index out of range", m_irq_index, E_RANGE,
 	    "service \"blk\": grant \"irq\": interrupt index 2048 out of range 0..2047" },
+	{ "MANIFEST0048 unknown interrupt kind", m_irq_kind, E_INVAL,
+	    "service \"blk\": grant \"irq\": unknown interrupt kind 3 (msix, msi or intx)" },
+	{ "MANIFEST0049 intx route with an index", m_irq_intx_index, E_RANGE,
+	    "service \"blk\": grant \"irq\": an intx route has one vector: index 1 must be 0" },
+	{ "MANIFEST0050 intx route", m_irq_intx_ok, 0, NULL },
+	{ "MANIFEST0051 msix and intx on one function", m_irq_msix_and_intx, E_EXIST,
+	    "service \"blk\": grant \"irq\": same interrupt claim as grant \"console\"" },
+	{ "MANIFEST0052 msix and msi on one function", m_irq_msix_and_msi, E_EXIST,
+	    "service \"blk\": grant \"irq\": same interrupt claim as grant \"console\"" },
+	{ "MANIFEST0053 two MSI-X indexes of one function", m_irq_two_msix_ok, 0, NULL },
 	{ "MANIFEST0037 DMA budget zero", m_dma_zero, E_RANGE,
 	    "service \"blk\": grant \"dma\": DMA budget 0 is not a multiple of 4096 in 1..67108864 bytes" },
 	{ "MANIFEST0038 DMA budget unaligned", m_dma_unaligned, E_RANGE,

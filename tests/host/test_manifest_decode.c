@@ -175,6 +175,7 @@ test_round_trip(void **state)
 	assert_int_equal(g[1].pci.fn, 4);
 	assert_int_equal(g[2].source, MF_SRC_INTERRUPT);
 	assert_int_equal(g[2].irq_index, 9);
+	assert_int_equal(g[2].irq_kind, MF_IRQ_MSIX);	/* kind absent: the default */
 	assert_int_equal(g[2].pci.kind, MF_PCI_IDS);
 	assert_int_equal(g[2].pci.vendor, 0x1af4);
 	assert_int_equal(g[2].pci.device, 0x1041);
@@ -333,6 +334,43 @@ test_unknown_union_members(void **state)
 	assert_string_equal(E.msg, "service \"svc\": grant \"future\": unknown kernel source");
 }
 
+/* InterruptClaim.kind: intx decodes; a kind from a newer schema is refused. */
+static void
+test_interrupt_kind(void **state)
+{
+	static const struct { uint16_t kind; int rc; const char *msg; } cases[] = {
+		{ MF_IRQ_INTX, 0, NULL },
+		{ MF_IRQ_MSI, 0, NULL },
+		{ 3, E_INVAL, "service \"svc\": grant \"irq\": unknown interrupt kind 3 (msix, msi or intx)" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct capnp_blist services, grants;
+		Service_B s;
+		KernelSource_B k;
+		InterruptClaim_B irq;
+		PciIdentity_B id;
+		PciIds_B ids;
+
+		begin(1, &services);
+		set_service(&services, 0, "svc", "app", 1, &grants, &s);
+		k = kernel_grant(&grants, 0, "irq");
+		assert_int_equal(KernelSource_init_interrupt(k, &irq), 0);
+		capnp_set_u16(&irq.s, 2, cases[i].kind);	/* raw: past the known enumerants too */
+		assert_int_equal(InterruptClaim_init_device(irq, &id), 0);
+		assert_int_equal(PciIdentity_init_ids(id, &ids), 0);
+		PciIds_set_vendor(ids, 0x1af4);
+		PciIds_set_device(ids, 0x1001);
+		size_t n = finish();
+
+		assert_int_equal(mf_decode(wire, n, &M, &E), 0);
+		assert_int_equal(M.grants[0].irq_kind, cases[i].kind);
+		assert_int_equal(mf_validate(&M, NULL, &E), cases[i].rc);
+		if (cases[i].msg)
+			assert_string_equal(E.msg, cases[i].msg);
+	}
+}
+
 /* Every byte replaced by a few values: decode + validate must stay within
  * bounds (the sanitizers watch) and never accept an unknown source. */
 static void
@@ -380,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_too_many_grants_total),
 		cmocka_unit_test(test_too_many_exports),
 		cmocka_unit_test(test_unknown_union_members),
+		cmocka_unit_test(test_interrupt_kind),
 		cmocka_unit_test(test_mutation_sweep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

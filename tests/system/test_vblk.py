@@ -91,6 +91,31 @@ def test_vblk_legacy_msix(boot):
     assert re.search(r"virtio-blk: ready transport=legacy completion=msix blocks=16384 bs=512", t)
 
 
+def test_vblk_legacy_intx(boot):
+    """Legacy without MSI-X (vectors=0) and an Interrupt grant of kind intx:
+    the function's pin, through the firmware's line and the MADT override,
+    on a level I/O APIC entry. The driver reads the ISR (deasserting the
+    line) before it acknowledges; the kernel unmasks the entry then. Every
+    request completes by that interrupt and the image is checked."""
+    need_driver()
+    img = disk_image("intx", DISK_MB)
+    m = boot(cmdline="capos.manifest=test-vblk-intx.mf",
+             extra=device(img, False, ",vectors=0"))
+    m.wait_for(r"blk-client: blk-client done failures=\d+", TIMEOUT)
+    t = m.text
+    assert "blk-client: blk-client done failures=0" in t, m.log_path
+    assert passed(checks(t), "blk-client", "read-compare"), m.log_path
+    assert re.search(r"virtio-blk: ready transport=legacy completion=intx blocks=16384 bs=512", t), \
+        m.log_path
+    assert "ddf-grant-refused" not in t, m.log_path
+    # QEMU pc: the line SeaBIOS routed (10 or 11) with its MADT override (level, active high)
+    ml = re.search(r"capos: ddf-intx-line gsi=(\d+) line=(\d+) level active_high", t)
+    assert ml and ml.group(1) == ml.group(2) and ml.group(1) in ("10", "11"), m.log_path
+    assert re.search(r"capos: ddf-intx-route device=00:05.0 pin=INTA gsi=%s sharing=1" % ml.group(1), t)
+    m.kill()
+    assert_image_holds_pattern_only(img)
+
+
 def refused(boot, name, pattern_):
     need_driver()
     img = disk_image(name, DISK_MB)

@@ -579,8 +579,8 @@ devenv_irq_is_msix(struct devenv *env)
 	return env->irq && env->irq_msix;
 }
 
-/* Interrupt.info's kind; routes for drivers are MSI-X only in this kernel
- * (kernel/ddf/kddf.c), so a kernel without `info` means MSI-X. */
+/* Interrupt.info's kind (MSI-X, MSI or INTx: kernel/ddf/kddf.c); a kernel
+ * without `info` routed MSI-X only. */
 static void
 irq_kind(struct devenv *env)
 {

@@ -85,6 +85,31 @@ ioapic_isa_gsi(uint8_t irq, bool *active_low, bool *level)
 	return irq;
 }
 
+/*
+ * A PCI function's INTx line as the firmware left it in config 0x3C: an ISA
+ * IRQ number (0..15) that the MADT may override, or a GSI. PCI INTx is
+ * level-triggered, active low (PCI 3.0 2.2.6); an override's explicit
+ * polarity/trigger wins (QEMU's say level, active high for 5, 9, 10, 11,
+ * its I/O APIC input not being inverted), "conforms" keeps PCI's.
+ */
+uint32_t
+ioapic_pci_gsi(uint8_t line, bool *active_low, bool *level)
+{
+	*active_low = true;
+	*level = true;
+	for (uint32_t i = 0; line < 16 && i < acpi.madt.nisos; i++) {
+		struct acpi_iso *s = &acpi.madt.isos[i];
+		if (s->bus != 0 || s->source != line)
+			continue;
+		if (s->flags & 3)
+			*active_low = (s->flags & 3) == 3;
+		if ((s->flags >> 2) & 3)
+			*level = ((s->flags >> 2) & 3) == 3;
+		return s->gsi;
+	}
+	return line;
+}
+
 static int
 find(uint32_t gsi, uint32_t *pin)
 {

@@ -20,6 +20,8 @@ uint32_t ioapic_count(void);
 const struct ioapic_info *ioapic_get(uint32_t i);
 /* The GSI of an ISA IRQ, and its polarity/trigger, after the MADT overrides. */
 uint32_t ioapic_isa_gsi(uint8_t irq, bool *active_low, bool *level);
+/* The GSI of a PCI function's INTx line (config 0x3C), level/active low unless an override says. */
+uint32_t ioapic_pci_gsi(uint8_t line, bool *active_low, bool *level);
 /* Route gsi to vector on the CPU with APIC id dest (unmasked). E_NOENT if no I/O APIC has it. */
 int ioapic_route(uint32_t gsi, uint8_t vector, uint32_t dest, bool active_low, bool level);
 int ioapic_mask(uint32_t gsi, bool masked);

@@ -102,13 +102,16 @@ main(void)
 		    granted, common_bar);
 		return 1;
 	}
-	/* With an Interrupt grant both transports complete by MSI-X (legacy: the
-	 * transport programs the vector registers and reads the config at 24). */
+	/* With an Interrupt grant both transports complete by interrupt: MSI-X
+	 * (legacy: the transport programs the vector registers and reads the
+	 * config at 24) or, on a route of kind intx, the pin (ISR read, then
+	 * acknowledge). virtio functions offer no plain MSI. */
 	enum vblk_completion c = want_irq ? VBLK_IRQ : VBLK_POLL;
 	if ((e = vblk_init(&vb, &env, (enum vblk_transport)t, c)) < 0)
 		return fail("init", e);
 	rt_print("virtio-blk: ready transport=%s completion=%s blocks=%lu bs=%u max_blocks=%u",
-	    t == VBLK_MODERN ? "modern" : "legacy", c == VBLK_IRQ ? "msix" : "poll",
+	    t == VBLK_MODERN ? "modern" : "legacy",
+	    c == VBLK_POLL ? "poll" : devenv_irq_is_msix(&env) ? "msix" : "intx",
 	    (unsigned long)vb.block_count, vb.block_size, vb.max_blocks);
 	vb.hard_reset = capenv_reset;	/* recovery revokes what the device may still hold */
 	if (!memcmp(rt_boot->name, "vblk-recover", 12))

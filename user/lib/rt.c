@@ -153,21 +153,38 @@ wait_tag_slow(uint64_t tag, struct ring_cqe *out)
 	}
 }
 
-/* The common case first: nothing stashed and ours is the entry at the head. */
-static inline void
-wait_tag(uint64_t tag, struct ring_cqe *out)
+/* The common case: nothing stashed and the entry at the CQ head is tagged
+ * `tag`: that entry, to be read in place and then cq_pop_head()ed; else NULL. */
+static inline const struct ring_cqe *
+cq_head_is(uint64_t tag)
 {
 	struct ring_hdr *h = &rt_ring->hdr;
 	uint32_t head = h->cq_head;
 	const struct ring_cqe *c = &rt_ring->cq[head % RING_CQ_ENTRIES];
 
-	if (nstash || head == __atomic_load_n(&h->cq_tail, __ATOMIC_ACQUIRE) || c->user_data != tag) {
+	if (nstash || head == __atomic_load_n(&h->cq_tail, __ATOMIC_ACQUIRE) || c->user_data != tag)
+		return NULL;
+	return c;
+}
+
+static inline void
+cq_pop_head(void)
+{
+	__atomic_store_n(&rt_ring->hdr.cq_head, rt_ring->hdr.cq_head + 1, __ATOMIC_RELEASE);
+}
+
+static inline void
+wait_tag(uint64_t tag, struct ring_cqe *out)
+{
+	const struct ring_cqe *c = cq_head_is(tag);
+
+	if (!c) {
 		wait_tag_slow(tag, out);
 		return;
 	}
 	if (out)
 		*out = *c;
-	__atomic_store_n(&h->cq_head, head + 1, __ATOMIC_RELEASE);
+	cq_pop_head();
 }
 
 int
@@ -382,19 +399,26 @@ rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 		return r;
 	sys_cap_enter(1, 0);
 	for (;;) {
-		wait_tag(recv_tag, &c);
-		if (c.result < 0)
-			return c.detail ? c.detail : c.result;
-		struct rt_request rq;
-		rq.method = c.method;
-		rq.params = in;
-		rq.plen = c.len;
-		rq.ncaps = c.ncaps < RING_MAX_XFER ? c.ncaps : RING_MAX_XFER;
-		rq.token = c.token;
-		for (uint32_t i = 0; i < rq.ncaps; i++) {	/* only the caps received */
-			rq.caps[i] = c.caps[i];
-			rq.iids[i] = c.iids[i];
+		const struct ring_cqe *rc = cq_head_is(recv_tag);	/* read in place when it can be */
+		if (!rc) {
+			wait_tag_slow(recv_tag, &c);
+			rc = &c;
 		}
+		struct rt_request rq;
+		int32_t res = rc->result, detail = rc->detail;
+		rq.method = rc->method;
+		rq.params = in;
+		rq.plen = rc->len;
+		rq.ncaps = rc->ncaps < RING_MAX_XFER ? rc->ncaps : RING_MAX_XFER;
+		rq.token = rc->token;
+		for (uint32_t i = 0; i < rq.ncaps; i++) {	/* only the caps received */
+			rq.caps[i] = rc->caps[i];
+			rq.iids[i] = rc->iids[i];
+		}
+		if (rc != &c)
+			cq_pop_head();	/* before the handler: it may reap completions itself */
+		if (res < 0)
+			return detail ? detail : res;
 		uint32_t rlen = RING_MAX_MSG, nout = 0;
 		struct ring_xfer xo[RING_MAX_XFER];
 		bool exc = false;
@@ -410,7 +434,7 @@ rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 		ret_tag = next_tag++;
 		recv_tag = next_tag++;
 		if ((r = sq_put(RING_OP_RETURN, exc ? RING_RET_EXCEPTION : 0, 0, ep, ret_tag, (uint64_t)out,
-				rlen, 0, 0, (uint64_t)xo, nout, c.token)) < 0 ||
+				rlen, 0, 0, (uint64_t)xo, nout, rq.token)) < 0 ||
 		    (r = sq_put(RING_OP_RECV, 0, 0, ep, recv_tag, 0, 0, (uint64_t)in, RING_MAX_MSG, 0,
 				accept, 0)) < 0)
 			return r;

@@ -6,6 +6,10 @@
  *                         of issue 6, each refused, with the ledger totals and
  *                         the free-frame count compared to their start values
  *   capos.test=ddf-bench  instruction counts (rdtsc under -icount shift=0)
+ *   capos.test=ddf-intx   the same virtio-rng without MSI-X (vectors=0) on an
+ *                         INTx route: reads by the pin, deferred EOI on the
+ *                         I/O APIC entry, mask through INTx Disable, and the
+ *                         revoke/reset and stale cases of the MSI-X run
  *
  * The "driver" here is a kernel-side stand-in owner with its own user address
  * space (a pml4 with the kernel half), so every mapping really goes into user
@@ -17,10 +21,12 @@
 #include "ddf/kddf.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/apic_irq.h"
+#include "arch/x86_64/ioapic.h"
 #include "arch/x86_64/x86.h"
 #include "kernel.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
+#include "pci/pci.h"
 #include "time/time.h"
 
 #define OWN	0xD0F0u	/* the stand-in driver */
@@ -98,11 +104,12 @@ drv_space_destroy(uint64_t pml4)
 	return leaks;
 }
 
-/* A driver session: claim, header window, MSI-X route, ring, one data buffer. */
+/* A driver session: claim, header window, route (MSI-X unless kind says), ring, one data buffer. */
 struct sess {
 	ddf_handle claim, win, route, ring, data;
 	uint64_t data_va;
 	uint16_t qs;
+	uint8_t kind;		/* enum ddf_irq_kind: 0 (MSI-X) after memset */
 };
 
 static int
@@ -125,11 +132,16 @@ sess_start(struct sess *s)
 	    (e = kddf_mmio_write(OWN, s->win, VIRTIO_LEG_STATUS, 1, VIRTIO_S_ACK | VIRTIO_S_DRIVER)) ||
 	    (e = kddf_mmio_read(OWN, s->win, VIRTIO_LEG_HOST_FEATURES, 4, &v)) ||
 	    (e = kddf_mmio_write(OWN, s->win, VIRTIO_LEG_GUEST_FEATURES, 4, 0)) ||
-	    (e = kddf_irq_route(OWN, s->claim, DDF_IRQ_MSIX, 0, &s->route)) ||
-	    (e = kddf_mmio_write(OWN, s->win, VIRTIO_LEG_MSIX_CONFIG, 2, 0xFFFF)) ||
-	    (e = kddf_mmio_write(OWN, s->win, VIRTIO_LEG_QUEUE_SEL, 2, QUEUE)) ||
-	    (e = kddf_mmio_write(OWN, s->win, VIRTIO_LEG_MSIX_QUEUE, 2, 0)) ||
-	    (e = kddf_mmio_read(OWN, s->win, VIRTIO_LEG_MSIX_QUEUE, 2, &g)) ||
+	    (e = kddf_irq_route(OWN, s->claim, s->kind, 0, &s->route)))
+		return e;
+	g = 0;	/* INTx: no vector registers (the device config starts at 20) */
+	if (s->kind == DDF_IRQ_MSIX &&
+	    ((e = kddf_mmio_write(OWN, s->win, VIRTIO_LEG_MSIX_CONFIG, 2, 0xFFFF)) ||
+	     (e = kddf_mmio_write(OWN, s->win, VIRTIO_LEG_QUEUE_SEL, 2, QUEUE)) ||
+	     (e = kddf_mmio_write(OWN, s->win, VIRTIO_LEG_MSIX_QUEUE, 2, 0)) ||
+	     (e = kddf_mmio_read(OWN, s->win, VIRTIO_LEG_MSIX_QUEUE, 2, &g))))
+		return e;
+	if ((e = kddf_mmio_write(OWN, s->win, VIRTIO_LEG_QUEUE_SEL, 2, QUEUE)) ||
 	    (e = kddf_mmio_read(OWN, s->win, VIRTIO_LEG_QUEUE_SIZE, 2, &v)))
 		return e;
 	if (g != 0 || v == 0 || v > 256)
@@ -161,6 +173,17 @@ sess_wait_irq(struct sess *s)
 	return n == 0 ? E_TIMEOUT : n;
 }
 
+/* Acknowledge; on INTx the ISR read (which deasserts the pin) comes first, as a driver's does. */
+static int
+sess_ack(struct sess *s)
+{
+	uint32_t isr;
+	int e;
+	if (s->kind == DDF_IRQ_INTX && (e = kddf_mmio_read(OWN, s->win, VIRTIO_LEG_ISR, 1, &isr)))
+		return e;
+	return kddf_irq_ack(OWN, s->route);
+}
+
 /* One entropy read: submit, doorbell, interrupt, collect. Returns bytes or < 0. */
 static int
 sess_read(struct sess *s, uint16_t slot, uint32_t len)
@@ -173,7 +196,7 @@ sess_read(struct sess *s, uint16_t slot, uint32_t len)
 		return e;
 	if ((e = sess_wait_irq(s)) < 0)
 		return e;
-	if ((e = kddf_dma_complete(OWN, s->data, tok, &bytes)) || (e = kddf_irq_ack(OWN, s->route)))
+	if ((e = kddf_dma_complete(OWN, s->data, tok, &bytes)) || (e = sess_ack(s)))
 		return e;
 	return (int)bytes;
 }
@@ -420,6 +443,140 @@ test_ddf(void)
 	return all_ok;
 }
 
+/* ---- ddf-intx: the same device on its INTx pin ---- */
+
+/* The redirection entry of the claimed function's line. */
+static uint64_t
+intx_redir(const struct sess *s, uint32_t *gsi)
+{
+	const struct ddf_claim *c = ddf_claim_get(kddf_ledger(), s->claim);
+	struct pci_func *f = c ? pci_find_bdf(c->fn.addr.bus, c->fn.addr.device,
+	    c->fn.addr.function) : NULL;
+	bool low, level;
+	if (!f)
+		return 0;
+	*gsi = ioapic_pci_gsi(f->irq_line, &low, &level);
+	return ioapic_read_redir(*gsi);
+}
+
+static bool
+redir_masked(const struct sess *s)
+{
+	uint32_t gsi;
+	return (intx_redir(s, &gsi) >> 16) & 1;	/* 0 for a stale claim: callers hold a live one */
+}
+
+static bool
+intx_disabled(const struct sess *s)
+{
+	const struct ddf_claim *c = ddf_claim_get(kddf_ledger(), s->claim);
+	struct pci_func *f = c ? pci_find_bdf(c->fn.addr.bus, c->fn.addr.device,
+	    c->fn.addr.function) : NULL;
+	return f && (pci_read16(f, 0x04) & PCI_CMD_INTX_OFF);
+}
+
+static bool
+test_intx(void)
+{
+	struct sess s;
+	struct ddf_totals t0, tr;
+	uint64_t f0, fr;
+	ddf_handle h, tok;
+	uint32_t gsi = 0, isr;
+
+	all_ok = true;
+	kddf_print_ledger("start", &t0, &f0);
+	drv_pml4 = drv_space_create();
+	kddf_owner_register(OWN, drv_pml4);
+
+	/* Warm-up and base, as in the MSI-X run. */
+	memset(&s, 0, sizeof s);
+	s.kind = DDF_IRQ_INTX;
+	check("claim", sess_claim(&s), 0);
+	bool e2e = test_e2e(&s, "intx-warmup");
+	check("teardown-release", kddf_teardown(s.claim, DDF_TD_RELEASE), 0);
+	kddf_print_ledger("base", &base_t, &base_frames);
+
+	/* 1. Reads by the pin; the entry is level and unmasked between interrupts. */
+	memset(&s, 0, sizeof s);
+	s.kind = DDF_IRQ_INTX;
+	check("claim", sess_claim(&s), 0);
+	e2e &= test_e2e(&s, "intx-run");
+	expect_true("intx-e2e", e2e, "virtio-rng bytes by INTx");
+	uint64_t re = intx_redir(&s, &gsi);
+	kprintf("capos: ddf-intx gsi=%u redir=%#lx vector=%#x\n", gsi, re, kddf_irq_vector(s.route));
+	expect_true("intx-entry-live", !((re >> 16) & 1) && ((re >> 15) & 1) &&
+	    (re & 0xFF) == kddf_irq_vector(s.route) && kddf_irq_vector(s.route) != 0,
+	    "unmasked, level, the route's vector");
+	check("intx-and-msix", kddf_irq_route(OWN, s.claim, DDF_IRQ_MSIX, 0, &h), E_BUSY);
+	check("intx-index-1", kddf_irq_route(OWN, s.claim, DDF_IRQ_INTX, 1, &h), E_RANGE);
+
+	/* 2. Deferred EOI: the entry stays masked from the interrupt to the acknowledge. */
+	check("intx-submit", kddf_dma_submit(OWN, s.data, QUEUE, 1, 0, 64, 2, &tok), 0);
+	check("intx-notify", kddf_mmio_write(OWN, s.win, VIRTIO_LEG_QUEUE_NOTIFY, 2, QUEUE), 0);
+	expect_true("intx-fired", sess_wait_irq(&s) > 0, "interrupt counted");
+	expect_true("intx-masked-in-service", redir_masked(&s), "entry masked until acknowledge");
+	check("intx-wait-before-ack", kddf_irq_wait(OWN, s.route), E_BUSY);
+	check("intx-collect", kddf_dma_complete(OWN, s.data, tok, &isr), 0);
+	check("intx-ack", sess_ack(&s), 0);
+	expect_true("intx-unmasked-after-ack", !redir_masked(&s), "entry unmasked");
+
+	/* 3. The driver's mask is its function's INTx Disable, not the shared entry. */
+	check("intx-mask", kddf_irq_mask(OWN, s.route, 1), 0);
+	expect_true("intx-mask-disables-pin", intx_disabled(&s) && !redir_masked(&s),
+	    "INTx Disable set, entry left to the neighbours");
+	check("intx-unmask", kddf_irq_mask(OWN, s.route, 0), 0);
+	expect_true("intx-unmask-enables-pin", !intx_disabled(&s), "INTx Disable clear");
+
+	/* 4. Stale IRQ after reset: the old route wakes nobody; the line is released. */
+	ddf_handle old_route = s.route;
+	uint8_t old_vec = kddf_irq_vector(s.route);
+	struct irq_stats is0, is1;
+	check("intx-reset", kddf_teardown(s.claim, DDF_TD_RESET), 0);
+	check("intx-stale-irq-after-reset", kddf_irq_deliver(old_route), E_STALE);
+	check("intx-stale-wait-after-reset", kddf_irq_wait(OWN, old_route), E_STALE);
+	expect_true("intx-entry-masked-after-reset", (ioapic_read_redir(gsi) >> 16) & 1,
+	    "line masked when its last route went");
+	irq_get_stats(&is0);
+	lapic_send_self_ipi(old_vec);	/* a late interrupt on the line's old vector */
+	for (int i = 0; i < 1000; i++)
+		pause();
+	irq_get_stats(&is1);
+	expect_true("intx-stale-vector-after-reset", is1.stale == is0.stale + 1, "counted stale, no handler");
+	kddf_print_ledger("intx-after-reset", &tr, &fr);
+	expect_true("intx-invariants", ddf_check_invariants(kddf_ledger()) == 0 && tr.routes == 0,
+	    "ledger recount agrees, no route");
+	check_n("intx-owner-gone-after-reset", kddf_owner_gone(OWN, DDF_TD_EXIT), 1);
+	back_to_base("intx-reset");
+
+	/* 5. Revoke/reset race: the doorbell rung, the route revoked and the device
+	 * reset before the interrupt is taken; the waiter is not woken by it. */
+	memset(&s, 0, sizeof s);
+	s.kind = DDF_IRQ_INTX;
+	check("claim", sess_claim(&s), 0);
+	check("start", sess_start(&s), 0);
+	check("intx-submit-race", kddf_dma_submit(OWN, s.data, QUEUE, 0, 0, 64, 2, &tok), 0);
+	check("intx-wait-race", kddf_irq_wait(OWN, s.route), 0);
+	cli();	/* no interrupt taken between the doorbell and the revoke */
+	check("intx-notify-race", kddf_mmio_write(OWN, s.win, VIRTIO_LEG_QUEUE_NOTIFY, 2, QUEUE), 0);
+	check("intx-revoke-route-race", kddf_irq_release(OWN, s.route), 0);
+	check("intx-reset-race", kddf_teardown(s.claim, DDF_TD_RESET), 0);
+	sti();
+	for (int i = 0; i < 100000; i++)
+		pause();
+	check("intx-race-stale-done", kddf_dma_device_done(tok, 64), E_STALE);
+	check("intx-race-stale-irq", kddf_irq_deliver(s.route), E_STALE);
+	check_n("intx-race-owner-gone", kddf_owner_gone(OWN, DDF_TD_EXIT), 1);
+	back_to_base("intx-revoke-reset-race");
+
+	kddf_owner_register(OWN, 0);
+	uint64_t leaks = drv_space_destroy(drv_pml4);
+	kddf_print_ledger("end", &tr, &fr);
+	expect_true("no-user-mapping-left", leaks == 0, "driver page tables empty");
+	expect_true("frames-back-to-start", fr == f0, "free frames equal the first count");
+	return all_ok;
+}
+
 /* ---- bench-ddf: guest instructions under -icount shift=0 ---- */
 
 #define BENCH_ROUNDS 32
@@ -511,6 +668,8 @@ kddf_ktest_run(const char *name)
 		ok = test_ddf();
 	else if (!strcmp(name, "ddf-bench"))
 		ok = test_bench();
+	else if (!strcmp(name, "ddf-intx"))
+		ok = test_intx();
 	else
 		return;
 	kprintf("capos: test %s result=%s\n", name, ok ? "pass" : "fail");

@@ -59,7 +59,11 @@ def need(binary):
 
 def disk_image(name, mb=16):
     """A preallocated raw image (sparse images stall QEMU's NVMe), zero-filled."""
-    path = os.path.join(BUILD, "logs", f"blk-{name}.img")
+    # One file per test and name: pytest-xdist runs tests that pass the same
+    # name (e.g. test_vblk's modern and modern-on-two-CPUs) at the same time.
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].split("::")[-1]
+    test = re.sub(r"[^A-Za-z0-9_.-]", "_", test)
+    path = os.path.join(BUILD, "logs", f"blk-{test}-{name}.img" if test else f"blk-{name}.img")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if os.path.exists(path):
         os.unlink(path)

@@ -419,7 +419,9 @@ line_get(struct pci_func *f, uint32_t *out)
 	if (f->irq_pin < 1 || f->irq_pin > 4 || f->irq_line == 0 || f->irq_line == 0xFF)
 		return E_NOTSUP;	/* no pin, or the firmware routed none */
 	uint32_t gsi = ioapic_pci_gsi(f->irq_line, &low, &level);
-	if (gsi_kernel_owned(gsi) || !level)
+	if (!level)
+		return E_NOTSUP;	/* an edge line cannot be shared or acknowledged late */
+	if (gsi_kernel_owned(gsi))
 		return E_BUSY;
 	for (li = 0; li < NLINES; li++) {
 		if (klines[li].users && klines[li].gsi == gsi)
@@ -485,15 +487,16 @@ op_route(void *ctx, const struct ddf_claim *c, uint8_t kind, uint16_t index, uin
 		e = irq_route_claim_msix(f, index, c->owner, irq_handler, r, &r->h);
 		break;
 	case DDF_IRQ_MSI:
-		e = index ? E_RANGE : irq_route_claim_msi(f, c->owner, irq_handler, r, &r->h);
+		if (index)
+			return E_RANGE;
+		msix_disable(f);	/* a previous claim's MSI-X may be left enabled */
+		e = irq_route_claim_msi(f, c->owner, irq_handler, r, &r->h);
 		break;
 	case DDF_IRQ_INTX:
 		if (index)
 			return E_RANGE;
-		if (f->cap_msix)	/* a live MSI-X or MSI would silence the pin */
-			pci_write16(f, f->cap_msix + 2, pci_read16(f, f->cap_msix + 2) & ~(1u << 15));
-		if (f->cap_msi)
-			msi_disable(f);
+		msix_disable(f);	/* a live MSI-X or MSI would silence the pin */
+		msi_disable(f);
 		if ((e = line_get(f, &li)) < 0)
 			break;
 		r->line = (uint8_t)li;
@@ -581,6 +584,10 @@ line_handler(void *arg)
 	uint32_t li = (uint32_t)(uintptr_t)arg;
 	bool wake = false;
 	uint64_t fl = spin_lock_irqsave(&lock);
+	if (!klines[li].users) {	/* released while this interrupt was in flight */
+		spin_unlock_irqrestore(&lock, fl);
+		return;
+	}
 	ioapic_mask(klines[li].gsi, true);	/* level: silent until acknowledged */
 	for (uint32_t i = 0; i < NROUTES; i++) {
 		struct kroute *r = &kroutes[i];

@@ -121,6 +121,15 @@ msix_program(struct pci_func *f, uint16_t index, uint8_t vector, uint32_t dest)
 }
 
 int
+msix_disable(struct pci_func *f)
+{
+	if (!f->cap_msix)
+		return E_NOTSUP;
+	pci_write16(f, f->cap_msix + 2, pci_read16(f, f->cap_msix + 2) & ~MSIX_CTRL_ENABLE);
+	return 0;
+}
+
+int
 msix_mask(struct pci_func *f, uint16_t index)
 {
 	if (!f->cap_msix || index >= f->msix_size || msix_table(f))

@@ -17,6 +17,8 @@ int msi_disable(struct pci_func *f);
 int msi_mask(struct pci_func *f, bool masked);
 /* Program MSI-X table entry index, unmask it, and enable MSI-X on the function. */
 int msix_program(struct pci_func *f, uint16_t index, uint8_t vector, uint32_t dest);
+/* Clear MSI-X Enable (releasing entries only masks them). */
+int msix_disable(struct pci_func *f);
 /* Mask entry index (the table entry keeps its address/data until reprogrammed). */
 int msix_mask(struct pci_func *f, uint16_t index);
 

@@ -93,44 +93,77 @@ handle(uint16_t method, struct capnp_struct *root)
 	return r;
 }
 
-/* readBlocks: -1 - BlockError, or the data length (data in *d). */
-static int
-rd(uint64_t lba, uint32_t count, struct capnp_data *d)
+static void
+params_read(uint64_t lba, uint32_t count)
 {
 	BlockDevice_readBlocks_Params_B p;
-	struct capnp_struct root;
-	BlockReadResult_R r;
 	BlockDevice_readBlocks_Params_init_root(begin(), &p);
 	BlockDevice_readBlocks_Params_set_lba(p, lba);
 	BlockDevice_readBlocks_Params_set_count(p, count);
-	assert_int_equal(handle(BlockDevice_readBlocks_ORDINAL, &root), 0);
-	assert_int_equal(BlockDevice_readBlocks_Results_get_result(
-	    (BlockDevice_readBlocks_Results_R){ root }, &r), 0);
-	if (BlockReadResult_which(r) != BlockReadResult_which_data)
-		return -1 - BlockReadResult_get_error(r);
-	assert_int_equal(BlockReadResult_get_data(r, d), 0);
-	return (int)d->len;
 }
 
-static int
-block_result(uint16_t method)
-{
-	struct capnp_struct root;
-	BlockResult_R r;
-	assert_int_equal(handle(method, &root), 0);
-	assert_int_equal(BlockDevice_writeBlocks_Results_get_result(
-	    (BlockDevice_writeBlocks_Results_R){ root }, &r), 0);
-	return BlockResult_which(r) == BlockResult_which_ok ? 0 : -1 - BlockResult_get_error(r);
-}
-
-static int
-wr(uint64_t lba, const void *data, size_t len)
+static void
+params_write(uint64_t lba, const void *data, size_t len)
 {
 	BlockDevice_writeBlocks_Params_B p;
 	BlockDevice_writeBlocks_Params_init_root(begin(), &p);
 	BlockDevice_writeBlocks_Params_set_lba(p, lba);
 	if (data)
 		assert_int_equal(BlockDevice_writeBlocks_Params_set_data(p, data, len), 0);
+}
+
+/* The answer in res: -1 - BlockError, 0 ok, or the read's data length (*d). */
+static int
+decode_answer(uint16_t method, uint32_t rlen, struct capnp_data *d)
+{
+	static struct capnp_msg m;
+	struct capnp_struct root;
+	assert_true(capnp_msg_init(&m, res, rlen) >= 0);
+	assert_true(capnp_msg_root(&m, &root) >= 0);
+	if (method == BlockDevice_readBlocks_ORDINAL) {
+		BlockReadResult_R r;
+		assert_int_equal(BlockDevice_readBlocks_Results_get_result(
+		    (BlockDevice_readBlocks_Results_R){ root }, &r), 0);
+		if (BlockReadResult_which(r) != BlockReadResult_which_data)
+			return -1 - BlockReadResult_get_error(r);
+		assert_int_equal(BlockReadResult_get_data(r, d), 0);
+		return (int)d->len;
+	}
+	BlockResult_R r;
+	assert_int_equal(BlockDevice_writeBlocks_Results_get_result(
+	    (BlockDevice_writeBlocks_Results_R){ root }, &r), 0);
+	return BlockResult_which(r) == BlockResult_which_ok ? 0 : -1 - BlockResult_get_error(r);
+}
+
+/* Frame the built request, answer it synchronously, decode the answer:
+ * -1 - BlockError, 0 ok, or a read's data length (data in *d). */
+static int
+answer_sync(uint16_t method, struct capnp_data *d)
+{
+	int n = capnp_builder_write(&b, req, sizeof req);
+	assert_true(n > 0);
+	uint32_t rlen = sizeof res;
+	assert_int_equal(blkproc_handle(&srv, method, req, (uint32_t)n, res, &rlen), 0);
+	return decode_answer(method, rlen, d);
+}
+
+static int
+rd(uint64_t lba, uint32_t count, struct capnp_data *d)
+{
+	params_read(lba, count);
+	return answer_sync(BlockDevice_readBlocks_ORDINAL, d);
+}
+
+static int
+block_result(uint16_t method)
+{
+	return answer_sync(method, NULL);
+}
+
+static int
+wr(uint64_t lba, const void *data, size_t len)
+{
+	params_write(lba, data, len);
 	return block_result(BlockDevice_writeBlocks_ORDINAL);
 }
 
@@ -292,6 +325,202 @@ test_check_disk(void **st)
 	assert_int_equal(blkproc_check_disk(&srv), E_IO);
 }
 
+/* ---- asynchronous serving: blkproc_begin / blkproc_finish ---- */
+
+static struct blkproc_req areq[4];
+static uint8_t aparams[4][70000];
+static int ram_calls;
+
+static int
+count_read(void *drv, uint64_t lba, uint32_t count, void *buf)
+{
+	ram_calls++;
+	return ram_read(drv, lba, count, buf);
+}
+
+static int
+count_write(void *drv, uint64_t lba, uint32_t count, const void *buf)
+{
+	ram_calls++;
+	return ram_write(drv, lba, count, buf);
+}
+
+static int
+count_flush(void *drv)
+{
+	ram_calls++;
+	return ram_flush(drv);
+}
+
+static const struct blkserv_ops count_ops = { count_read, count_write, count_flush };
+
+/* Frame the built request into aparams[k] and begin it on areq[k]. */
+static int
+abegin(unsigned k, uint16_t method, uint32_t *plen, uint32_t *rlen)
+{
+	int n = capnp_builder_write(&b, aparams[k], sizeof aparams[k]);
+	assert_true(n > 0);
+	*plen = (uint32_t)n;
+	*rlen = sizeof res;
+	return blkproc_begin(&areq[k], &srv, method, aparams[k], (uint32_t)n, res, rlen);
+}
+
+/* BLP-008: requests begun together stay pending (the driver is not called),
+ * each names its checked I/O, and they finish in any order with their own
+ * data: the read's buffer is its own result message. */
+static void
+test_async_out_of_order(void **st)
+{
+	static uint8_t pat[8192];
+	struct capnp_data d;
+	uint32_t plen, rlen;
+	setup(512, 0);
+	srv.ops = &count_ops;
+	ram_calls = 0;
+	for (size_t i = 0; i < sizeof pat; i++)
+		pat[i] = (uint8_t)(i * 11 + 3);
+	params_read(10, 4);
+	assert_int_equal(abegin(0, BlockDevice_readBlocks_ORDINAL, &plen, &rlen), BLKPROC_PENDING);
+	params_write(200, pat, sizeof pat);
+	assert_int_equal(abegin(1, BlockDevice_writeBlocks_ORDINAL, &plen, &rlen), BLKPROC_PENDING);
+	params_read(BLOCKS - 2, 2);
+	assert_int_equal(abegin(2, BlockDevice_readBlocks_ORDINAL, &plen, &rlen), BLKPROC_PENDING);
+	BlockDevice_flush_Params_B fp;
+	BlockDevice_flush_Params_init_root(begin(), &fp);
+	assert_int_equal(abegin(3, BlockDevice_flush_ORDINAL, &plen, &rlen), BLKPROC_PENDING);
+	assert_int_equal(ram_calls, 0);
+	assert_int_equal(areq[0].io.op, BLKPROC_IO_READ);
+	assert_int_equal(areq[0].io.lba, 10);
+	assert_int_equal(areq[0].io.count, 4);
+	assert_int_equal(areq[1].io.op, BLKPROC_IO_WRITE);
+	assert_int_equal(areq[1].io.lba, 200);
+	assert_int_equal(areq[1].io.count, sizeof pat / 512);
+	assert_memory_equal(areq[1].io.buf, pat, sizeof pat);
+	assert_int_equal(areq[3].io.op, BLKPROC_IO_FLUSH);
+	/* the "driver": do them, finish in the order 3, 1, 2, 0 */
+	assert_int_equal(ram_flush(&srv), 0);
+	rlen = sizeof res;
+	assert_int_equal(blkproc_finish(&areq[3], 0, res, &rlen), 0);
+	assert_int_equal(decode_answer(BlockDevice_flush_ORDINAL, rlen, &d), 0);
+	memcpy(disk + 200 * 512, areq[1].io.buf, sizeof pat);
+	rlen = sizeof res;
+	assert_int_equal(blkproc_finish(&areq[1], 0, res, &rlen), 0);
+	assert_int_equal(decode_answer(BlockDevice_writeBlocks_ORDINAL, rlen, &d), 0);
+	memcpy(areq[2].io.buf, disk + (BLOCKS - 2) * 512, 1024);
+	rlen = sizeof res;
+	assert_int_equal(blkproc_finish(&areq[2], 0, res, &rlen), 0);
+	assert_int_equal(decode_answer(BlockDevice_readBlocks_ORDINAL, rlen, &d), 1024);
+	assert_memory_equal(d.ptr, disk + (BLOCKS - 2) * 512, 1024);
+	memcpy(areq[0].io.buf, disk + 10 * 512, 2048);
+	rlen = sizeof res;
+	assert_int_equal(blkproc_finish(&areq[0], 0, res, &rlen), 0);
+	assert_int_equal(decode_answer(BlockDevice_readBlocks_ORDINAL, rlen, &d), 2048);
+	assert_memory_equal(d.ptr, disk + 10 * 512, 2048);
+	assert_memory_equal(disk + 200 * 512, pat, sizeof pat);
+	assert_int_equal(ram_calls, 0);
+	/* finished: not pending any more */
+	rlen = sizeof res;
+	assert_int_equal(blkproc_finish(&areq[0], 0, res, &rlen), E_INVAL);
+}
+
+/* BLP-009: a driver failure maps as blkserv_block_error does. */
+static void
+test_async_errors(void **st)
+{
+	static const struct { int err, block; } map[] = {
+		{ E_IO, BlockError_ioError }, { E_TIMEOUT, BlockError_ioError },
+		{ E_RANGE, BlockError_outOfRange }, { E_AGAIN, BlockError_notReady },
+		{ E_INVAL, BlockError_badLength },
+	};
+	static uint8_t buf[1024];
+	struct capnp_data d;
+	uint32_t plen, rlen;
+	setup(512, 0);
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+		params_read(5, 2);
+		assert_int_equal(abegin(0, BlockDevice_readBlocks_ORDINAL, &plen, &rlen),
+		    BLKPROC_PENDING);
+		rlen = sizeof res;
+		assert_int_equal(blkproc_finish(&areq[0], map[i].err, res, &rlen), 0);
+		assert_int_equal(decode_answer(BlockDevice_readBlocks_ORDINAL, rlen, &d),
+		    -1 - map[i].block);
+		params_write(5, buf, sizeof buf);
+		assert_int_equal(abegin(1, BlockDevice_writeBlocks_ORDINAL, &plen, &rlen),
+		    BLKPROC_PENDING);
+		rlen = sizeof res;
+		assert_int_equal(blkproc_finish(&areq[1], map[i].err, res, &rlen), 0);
+		assert_int_equal(decode_answer(BlockDevice_writeBlocks_ORDINAL, rlen, &d),
+		    -1 - map[i].block);
+	}
+	/* a result buffer too small: failed, not an overflow */
+	params_read(5, 2);
+	assert_int_equal(abegin(0, BlockDevice_readBlocks_ORDINAL, &plen, &rlen), BLKPROC_PENDING);
+	rlen = 16;
+	assert_int_equal(blkproc_finish(&areq[0], 0, res, &rlen), ExceptionType_failed + 1);
+}
+
+/* Begin the built request on areq[k]: answered at once, nothing for the
+ * driver, byte for byte the synchronous answer. */
+static void
+refused_as_sync(unsigned k, uint16_t method)
+{
+	static uint8_t async_res[65536];
+	uint32_t plen, rlen, slen = sizeof res;
+	assert_int_equal(abegin(k, method, &plen, &rlen), 0);
+	assert_int_equal(areq[k].io.op, BLKPROC_IO_NONE);
+	memcpy(async_res, res, rlen);
+	assert_int_equal(blkproc_handle(&srv, method, aparams[k], plen, res, &slen), 0);
+	assert_int_equal(slen, rlen);
+	assert_memory_equal(async_res, res, rlen);
+}
+
+/* BLP-010: what the checks refuse is answered at once, byte for byte as the
+ * synchronous path answers it, and nothing is left for the driver. */
+static void
+test_async_refusals_match_sync(void **st)
+{
+	static uint8_t buf[BLKPROC_MAX_DATA + 512];
+	static const struct { uint64_t lba; uint32_t count; } bad_reads[] = {
+		{ BLOCKS, 1 }, { BLOCKS - 1, 2 }, { ~0ull, 1 }, { 0, 0 }, { 0, ~0u },
+		{ 0, BLKPROC_MAX_DATA / 512 + 1 },
+	};
+	static const struct { uint64_t lba; uint32_t len; } bad_writes[] = {
+		{ 0, 100 }, { 0, 513 }, { 0, 0 }, { 0, sizeof buf }, { BLOCKS, 512 },
+		{ BLOCKS - 1, 1024 }, { ~0ull, 512 },
+	};
+	uint32_t plen, rlen;
+	setup(512, 0);
+	for (size_t i = 0; i < sizeof bad_reads / sizeof bad_reads[0]; i++) {
+		params_read(bad_reads[i].lba, bad_reads[i].count);
+		refused_as_sync(0, BlockDevice_readBlocks_ORDINAL);
+	}
+	for (size_t i = 0; i < sizeof bad_writes / sizeof bad_writes[0]; i++) {
+		params_write(bad_writes[i].lba, bad_writes[i].len ? buf : NULL, bad_writes[i].len);
+		refused_as_sync(1, BlockDevice_writeBlocks_ORDINAL);
+	}
+	/* read-only: refused at once */
+	setup(512, 1);
+	params_write(0, buf, 512);
+	assert_int_equal(abegin(1, BlockDevice_writeBlocks_ORDINAL, &plen, &rlen), 0);
+	assert_int_equal(decode_answer(BlockDevice_writeBlocks_ORDINAL, rlen, NULL),
+	    -1 - BlockError_readOnly);
+	/* info is answered at once; not a BlockDevice call: the same exceptions */
+	BlockDevice_info_Params_B ip;
+	BlockDevice_info_Params_init_root(begin(), &ip);
+	assert_int_equal(abegin(2, BlockDevice_info_ORDINAL, &plen, &rlen), 0);
+	assert_int_equal(areq[2].io.op, BLKPROC_IO_NONE);
+	rlen = sizeof res;
+	assert_int_equal(blkproc_begin(&areq[2], &srv, 9, NULL, 0, res, &rlen),
+	    ExceptionType_unimplemented + 1);
+	memset(aparams[3], 0xff, 64);
+	rlen = sizeof res;
+	assert_int_equal(blkproc_begin(&areq[3], &srv, BlockDevice_readBlocks_ORDINAL, aparams[3],
+	    64, res, &rlen), ExceptionType_invalidArgument + 1);
+	assert_int_equal(areq[3].io.op, BLKPROC_IO_NONE);
+	rlen = sizeof res;
+	assert_int_equal(blkproc_finish(&areq[3], 0, res, &rlen), E_INVAL);
+}
+
 int
 main(void)
 {
@@ -303,6 +532,9 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_4k),
 		cmocka_unit_test(test_check_disk),
+		cmocka_unit_test(test_async_out_of_order),
+		cmocka_unit_test(test_async_errors),
+		cmocka_unit_test(test_async_refusals_match_sync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,12 @@ two namespaces served as `disk` and `disk2`; a hostile driver role whose
 Format NVM, firmware, security and unchecked reads are refused by the kernel,
 whose token from before a disable is stale afterwards, and whose disk still
 works after the controller is reset and holds only the pattern.
+
+Queue depth: the driver serves asynchronously (blkproc_serve_async, up to
+BLKPROC_ASYNC_MAX = 14 requests in flight at the device); the client's
+`qd16-mixed` phase keeps 16 calls outstanding, 4 KiB writes mixed with
+read-backs of every written piece, and leaves the pattern as its last pass:
+the host image after exit proves those out-of-order answered writes landed.
 """
 import os
 import re
@@ -53,12 +59,25 @@ def assert_image_holds_pattern_only(path):
     assert rest.count(0) == len(rest), "bytes after the region changed"
 
 
+ASYNC_SLOTS = 14
+MIN_HIGH = 4   # requests seen at the driver at once; 14 on an idle host
+
+
 def assert_client_passed(t, who, log):
     c = checks(t)
     assert f"blk-client: {who} done failures=0" in t, log
     for name in ("info", "write", "flush", "read-compare", "read-past-end",
-                 "read-over-max-transfer", "write-past-end"):
+                 "read-over-max-transfer", "write-past-end", "qd16-mixed"):
         assert passed(c, who, name), (who, name, log)
+    assert c[(who, "qd16-mixed")][-1][1].get("max_in_flight") == "16", log
+
+
+def assert_async_served(t, log):
+    """The driver served with several requests in flight at the device."""
+    assert f"nvme: async slots={ASYNC_SLOTS}" in t, log
+    highs = [int(h) for h in re.findall(r"blk: in-flight high=(\d+)", t)]
+    assert highs and max(highs) >= MIN_HIGH, (highs, log)
+    assert max(highs) <= ASYNC_SLOTS, (highs, log)
 
 
 def run(boot, manifest, extra, clients=("blk-client",)):
@@ -69,6 +88,7 @@ def run(boot, manifest, extra, clients=("blk-client",)):
     t = m.text
     for who in clients:
         assert_client_passed(t, who, m.log_path)
+    assert_async_served(t, m.log_path)
     assert "ddf-grant-refused" not in t, m.log_path
     m.kill()
     return t

@@ -268,7 +268,7 @@ run_row(const struct row *w)
 	uint64_t bps = t.ios * w->size / SECONDS;       /* bytes per second */
 	uint64_t lat_ns = t.ios ? t.lat_ns / t.ios : 0;
 	rt_print("capos: bench-blk dev=%s job=%s qd=%u iops=%lu.%02lu mbps=%lu.%02lu lat_us=%lu.%lu "
-	    "outstanding=%u calls_per_io=%u served=one-at-a-time ios=%lu seconds=%u", dev, w->job,
+	    "outstanding=%u calls_per_io=%u ios=%lu seconds=%u", dev, w->job,
 	    w->qd, (unsigned long)(iops_x100 / 100), (unsigned long)(iops_x100 % 100),
 	    (unsigned long)(bps / 1000000), (unsigned long)(bps % 1000000 / 10000),
 	    (unsigned long)(lat_ns / 1000), (unsigned long)(lat_ns % 1000 / 100),

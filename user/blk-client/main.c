@@ -16,6 +16,10 @@
  *   blk-hammer   write/read/compare rounds until the driver goes away, then
  *                keep retrying: reports the disconnect and, when a restarted
  *                driver serves the disk again, that the data is still there
+ * blk-client also runs `qd16-mixed` after the bounds: QD_CALLS calls in flight
+ * at once, 4 KiB writes of the region mixed with reads of every piece whose
+ * write is done (compared), first with other data, then with the pattern
+ * again (so the pattern on the host image after exit came from this phase).
  * Markers: `blk-client: NAME CHECK result=pass|fail k=v ...` and
  * `blk-client: NAME done failures=N`.
  */
@@ -48,6 +52,18 @@ static int failures;
  * e, or a negative transport code (E_DISCONNECTED when the server died). */
 #define BLKC_ERR(e) (1000 + (int)(e))
 
+/* The result message of a finished call r (its completion c) in rb. */
+static int
+decode(int r, const struct ring_cqe *c, void *rb, struct capnp_msg *m, struct capnp_struct *root)
+{
+	if (r == RING_E_EXCEPTION)
+		return rt_exception_type(rb, c->len) == ExceptionType_disconnected ?
+		    E_DISCONNECTED : E_IO;
+	if (r < 0)
+		return c->detail < 0 ? c->detail : E_IO;
+	return rt_msg_read(m, rb, c->len, root) < 0 ? E_CORRUPT : 0;
+}
+
 static int
 call(uint16_t method, int plen, struct capnp_struct *root)
 {
@@ -56,12 +72,7 @@ call(uint16_t method, int plen, struct capnp_struct *root)
 	if (plen < 0)
 		return plen;
 	int r = rt_call(disk, method, pbuf, (uint32_t)plen, rbuf, sizeof rbuf, NULL, 0, &c);
-	if (r == RING_E_EXCEPTION)
-		return rt_exception_type(rbuf, c.len) == ExceptionType_disconnected ?
-		    E_DISCONNECTED : E_IO;
-	if (r < 0)
-		return c.detail < 0 ? c.detail : E_IO;
-	return rt_msg_read(&m, rbuf, c.len, root) < 0 ? E_CORRUPT : 0;
+	return decode(r, &c, rbuf, &m, root);
 }
 
 static int
@@ -82,19 +93,12 @@ bd_info(void)
 	return 0;
 }
 
+/* A readBlocks result: the data (count blocks) copied to out. */
 static int
-bd_read(uint64_t lba, uint32_t count, void *out, size_t cap)
+read_result(struct capnp_struct root, uint32_t count, void *out, size_t cap)
 {
-	struct capnp_struct root;
 	BlockReadResult_R r;
 	struct capnp_data d;
-	BlockDevice_readBlocks_Params_B p;
-	BlockDevice_readBlocks_Params_init_root(rt_msg_begin(), &p);
-	BlockDevice_readBlocks_Params_set_lba(p, lba);
-	BlockDevice_readBlocks_Params_set_count(p, count);
-	int e = call(BlockDevice_readBlocks_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &root);
-	if (e < 0)
-		return e;
 	if (BlockDevice_readBlocks_Results_get_result((BlockDevice_readBlocks_Results_R){ root },
 	    &r) < 0)
 		return E_CORRUPT;
@@ -104,6 +108,18 @@ bd_read(uint64_t lba, uint32_t count, void *out, size_t cap)
 		return E_CORRUPT;
 	memcpy(out, d.ptr, d.len);
 	return 0;
+}
+
+static int
+bd_read(uint64_t lba, uint32_t count, void *out, size_t cap)
+{
+	struct capnp_struct root;
+	BlockDevice_readBlocks_Params_B p;
+	BlockDevice_readBlocks_Params_init_root(rt_msg_begin(), &p);
+	BlockDevice_readBlocks_Params_set_lba(p, lba);
+	BlockDevice_readBlocks_Params_set_count(p, count);
+	int e = call(BlockDevice_readBlocks_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &root);
+	return e < 0 ? e : read_result(root, count, out, cap);
 }
 
 static int
@@ -315,6 +331,121 @@ hammer(void)
 	CHECK("served-again", false, "err=%d", e);
 }
 
+/* ---- queue depth 16: calls in flight together ---- */
+
+#define QD_CALLS 16u            /* RING_MAX_QUEUED: the endpoint's bound */
+#define QD_PIECE 4096u
+#define QD_PIECES (REGION_BYTES / QD_PIECE)
+
+static struct qd_slot {
+	uint64_t p[(QD_PIECE + 512) / 8], r[(QD_PIECE + 512) / 8];
+	uint32_t piece;
+	bool write, busy;
+} qd[QD_CALLS];
+
+static int
+qd_submit(struct qd_slot *q, uint32_t tag, uint32_t piece, bool write)
+{
+	uint64_t lba = (REGION_START + (uint64_t)piece * QD_PIECE) / bs;
+	if (write) {
+		BlockDevice_writeBlocks_Params_B p;
+		BlockDevice_writeBlocks_Params_init_root(rt_msg_begin(), &p);
+		BlockDevice_writeBlocks_Params_set_lba(p, lba);
+		BlockDevice_writeBlocks_Params_set_data(p, data + piece * QD_PIECE, QD_PIECE);
+	} else {
+		BlockDevice_readBlocks_Params_B p;
+		BlockDevice_readBlocks_Params_init_root(rt_msg_begin(), &p);
+		BlockDevice_readBlocks_Params_set_lba(p, lba);
+		BlockDevice_readBlocks_Params_set_count(p, QD_PIECE / bs);
+	}
+	int n = rt_msg_end(q->p, sizeof q->p);
+	if (n < 0)
+		return n;
+	struct ring_sqe s = { .opcode = RING_OP_CALL, .cap = disk, .user_data = tag,
+		.method = write ? BlockDevice_writeBlocks_ORDINAL : BlockDevice_readBlocks_ORDINAL,
+		.params = (uint64_t)q->p, .params_len = (uint32_t)n, .result = (uint64_t)q->r,
+		.result_len = sizeof q->r };
+	q->piece = piece;
+	q->write = write;
+	q->busy = true;
+	return rt_submit(&s);
+}
+
+/* One pass: write every piece of data[] and read each back once its write is
+ * done, QD_CALLS calls in flight; the first failure, max_busy the most calls
+ * seen outstanding at once. */
+static int
+qd_pass(uint32_t *max_busy)
+{
+	uint32_t next_w = 0, reads_owed = 0, verified = 0, busy = 0, k;
+	uint32_t owed[QD_PIECES];
+	struct ring_cqe c;
+	int err = 0;
+
+	while (verified < QD_PIECES && !err) {
+		/* Fill every free slot: a read owed first, else the next write. */
+		for (k = 0; k < QD_CALLS && !err; k++) {
+			if (qd[k].busy || (!reads_owed && next_w == QD_PIECES))
+				continue;
+			err = reads_owed ? qd_submit(&qd[k], k, owed[--reads_owed], false) :
+			    qd_submit(&qd[k], k, next_w++, true);
+			if (!err && ++busy > *max_busy)
+				*max_busy = busy;
+		}
+		sys_cap_enter(0, 0);
+		if (!busy)
+			break;
+		while (!rt_reap(&c, true))
+			;
+		if (c.user_data >= QD_CALLS || !qd[c.user_data].busy)
+			continue;
+		struct qd_slot *q = &qd[c.user_data];
+		struct capnp_msg m;
+		struct capnp_struct root;
+		q->busy = false;
+		busy--;
+		if ((err = decode(c.result < 0 ? c.result : 0, &c, q->r, &m, &root)) < 0)
+			break;
+		if (q->write) {
+			if (!(err = block_result(&root)))
+				owed[reads_owed++] = q->piece;
+		} else if (!(err = read_result(root, QD_PIECE / bs, back + q->piece * QD_PIECE,
+		    QD_PIECE))) {
+			if (memcmp(back + q->piece * QD_PIECE, data + q->piece * QD_PIECE, QD_PIECE))
+				err = E_CORRUPT;
+			verified++;
+		}
+	}
+	/* Collect what is still outstanding after a failure. */
+	while (busy) {
+		if (rt_reap(&c, true) && c.user_data < QD_CALLS && qd[c.user_data].busy) {
+			qd[c.user_data].busy = false;
+			busy--;
+		}
+	}
+	return err;
+}
+
+static void
+qd_mixed(void)
+{
+	uint32_t max_busy = 0;
+	int e;
+	if (QD_PIECE % bs || QD_PIECE / bs > max_blocks) {
+		CHECK("qd16-mixed", false, "bs=%u max_transfer=%u", bs, max_blocks);
+		return;
+	}
+	fill(SEED ^ 0x5555AAAA5555AAAAull);
+	if ((e = qd_pass(&max_busy)) == 0) {
+		fill(SEED);
+		e = qd_pass(&max_busy);
+	}
+	if (e == 0)
+		e = bd_flush();
+	CHECK("qd16-mixed", e == 0 && max_busy == QD_CALLS, "err=%d max_in_flight=%u pieces=%u",
+	    e, max_busy, 2 * QD_PIECES);
+}
+
 int
 main(void)
 {
@@ -337,8 +468,10 @@ main(void)
 	} else {
 		if (write_region() == 0)
 			verify_region();
-		if (!memcmp(me, "blk-client", 10))
+		if (!memcmp(me, "blk-client", 10)) {
 			bounds();
+			qd_mixed();
+		}
 	}
 out:
 	rt_print("blk-client: %s done failures=%d", me, failures);

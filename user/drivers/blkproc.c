@@ -17,21 +17,20 @@
 #include "schema/block.capnp.h"
 #include "schema/exception.capnp.h"
 
-/* The result arena: one message of at most RING_MAX_MSG (64 KiB). */
-static uint64_t arena[65536 / 8];
-static struct capnp_builder bld;
+/* The synchronous path's request: one result message at a time. */
+static struct blkproc_req sync_req;
 
 static struct capnp_builder *
-msg_begin(void)
+msg_begin(struct blkproc_req *q)
 {
-	capnp_builder_init(&bld, arena, sizeof arena, 0);
-	return &bld;
+	capnp_builder_init(&q->bld, q->arena, sizeof q->arena, 0);
+	return &q->bld;
 }
 
 static int
-msg_end(void *res, uint32_t *rlen)
+msg_end(struct blkproc_req *q, void *res, uint32_t *rlen)
 {
-	int n = capnp_builder_write(&bld, res, *rlen);
+	int n = capnp_builder_write(&q->bld, res, *rlen);
 	if (n < 0)
 		return n;
 	*rlen = (uint32_t)n;
@@ -47,18 +46,19 @@ blkproc_prepare(struct blkserv *srv)
 }
 
 static int
-read_error(uint16_t err, void *res, uint32_t *rlen)
+read_error(struct blkproc_req *q, uint16_t err, void *res, uint32_t *rlen)
 {
 	BlockDevice_readBlocks_Results_B r;
 	BlockReadResult_B u;
-	BlockDevice_readBlocks_Results_init_root(msg_begin(), &r);
+	BlockDevice_readBlocks_Results_init_root(msg_begin(q), &r);
 	BlockDevice_readBlocks_Results_init_result(r, &u);
 	BlockReadResult_set_error(u, err);
-	return msg_end(res, rlen);
+	return msg_end(q, res, rlen);
 }
 
 static int
-do_read(struct blkserv *srv, const struct capnp_struct *root, void *res, uint32_t *rlen)
+do_read(struct blkproc_req *q, struct blkserv *srv, const struct capnp_struct *root, void *res,
+    uint32_t *rlen)
 {
 	BlockDevice_readBlocks_Params_R p = { *root };
 	BlockDevice_readBlocks_Results_B r;
@@ -70,52 +70,57 @@ do_read(struct blkserv *srv, const struct capnp_struct *root, void *res, uint32_
 
 	/* blkserv checks again; this only keeps the allocation bounded. */
 	if (count == 0 || count > srv->info.max_transfer_blocks)
-		return read_error(BLK_ERR_BAD_LENGTH, res, rlen);
-	BlockDevice_readBlocks_Results_init_root(msg_begin(), &r);
+		return read_error(q, BLK_ERR_BAD_LENGTH, res, rlen);
+	BlockDevice_readBlocks_Results_init_root(msg_begin(q), &r);
 	if (BlockDevice_readBlocks_Results_init_result(r, &u) < 0 ||
 	    capnp_bptr_init_list(BlockReadResult_ptr_data(u), CAPNP_SZ_BYTE, (uint32_t)bytes,
 		&data) < 0)
-		return read_error(BLK_ERR_BAD_LENGTH, res, rlen);
+		return read_error(q, BLK_ERR_BAD_LENGTH, res, rlen);
 	int e = blkserv_read_blocks(srv, lba, count, capnp_blist_elem(&data, 0, 1), bytes);
 	if (e < 0)
-		return read_error((uint16_t)blkserv_block_error(e), res, rlen);
-	return msg_end(res, rlen);
+		return read_error(q, (uint16_t)blkserv_block_error(e), res, rlen);
+	if (q->io.op)
+		return 0;       /* pending: the message is written when the data is in */
+	return msg_end(q, res, rlen);
 }
 
 static int
-block_result(int e, void *res, uint32_t *rlen)
+block_result(struct blkproc_req *q, int e, void *res, uint32_t *rlen)
 {
 	/* writeBlocks and flush results share one layout (a BlockResult in pointer 0) */
 	BlockDevice_writeBlocks_Results_B r;
 	BlockResult_B u;
-	BlockDevice_writeBlocks_Results_init_root(msg_begin(), &r);
+	if (e >= 0 && q->io.op)
+		return 0;       /* pending: the result is built when the driver is done */
+	BlockDevice_writeBlocks_Results_init_root(msg_begin(q), &r);
 	BlockDevice_writeBlocks_Results_init_result(r, &u);
 	if (e < 0)
 		BlockResult_set_error(u, (uint16_t)blkserv_block_error(e));
 	else
 		BlockResult_set_ok(u);
-	return msg_end(res, rlen);
+	return msg_end(q, res, rlen);
 }
 
 static int
-do_write(struct blkserv *srv, const struct capnp_struct *root, void *res, uint32_t *rlen)
+do_write(struct blkproc_req *q, struct blkserv *srv, const struct capnp_struct *root, void *res,
+    uint32_t *rlen)
 {
 	BlockDevice_writeBlocks_Params_R p = { *root };
 	struct capnp_data d = { 0 };
 	if (BlockDevice_writeBlocks_Params_get_data(p, &d) < 0 || d.len == 0)
-		return block_result(E_INVAL, res, rlen);
-	return block_result(blkserv_write_blocks(srv, BlockDevice_writeBlocks_Params_get_lba(p),
+		return block_result(q, E_INVAL, res, rlen);
+	return block_result(q, blkserv_write_blocks(srv, BlockDevice_writeBlocks_Params_get_lba(p),
 	    d.ptr, d.len), res, rlen);
 }
 
 static int
-do_info(struct blkserv *srv, void *res, uint32_t *rlen)
+do_info(struct blkproc_req *q, struct blkserv *srv, void *res, uint32_t *rlen)
 {
 	BlockDevice_info_Results_B r;
 	BlockInfo_B i;
 	struct blkserv_info in;
 	blkserv_get_info(srv, &in);
-	BlockDevice_info_Results_init_root(msg_begin(), &r);
+	BlockDevice_info_Results_init_root(msg_begin(q), &r);
 	BlockDevice_info_Results_init_info(r, &i);
 	BlockInfo_set_blockSize(i, in.block_size);
 	BlockInfo_set_blockCount(i, in.block_count);
@@ -123,12 +128,12 @@ do_info(struct blkserv *srv, void *res, uint32_t *rlen)
 	BlockInfo_set_readOnly(i, in.read_only != 0);
 	if (in.model)
 		BlockInfo_set_model(i, in.model, strlen(in.model));
-	return msg_end(res, rlen);
+	return msg_end(q, res, rlen);
 }
 
-int
-blkproc_handle(struct blkserv *srv, uint16_t method, const void *params, uint32_t plen,
-    void *res, uint32_t *rlen)
+static int
+handle(struct blkproc_req *q, struct blkserv *srv, uint16_t method, const void *params,
+    uint32_t plen, void *res, uint32_t *rlen)
 {
 	struct capnp_msg m;
 	struct capnp_struct root;
@@ -143,11 +148,86 @@ blkproc_handle(struct blkserv *srv, uint16_t method, const void *params, uint32_
 		return ExceptionType_invalidArgument + 1;
 	}
 	switch (method) {
-	case BlockDevice_readBlocks_ORDINAL: e = do_read(srv, &root, res, rlen); break;
-	case BlockDevice_writeBlocks_ORDINAL: e = do_write(srv, &root, res, rlen); break;
-	case BlockDevice_info_ORDINAL: e = do_info(srv, res, rlen); break;
-	default: e = block_result(blkserv_flush(srv), res, rlen); break;
+	case BlockDevice_readBlocks_ORDINAL: e = do_read(q, srv, &root, res, rlen); break;
+	case BlockDevice_writeBlocks_ORDINAL: e = do_write(q, srv, &root, res, rlen); break;
+	case BlockDevice_info_ORDINAL: e = do_info(q, srv, res, rlen); break;
+	default: e = block_result(q, blkserv_flush(srv), res, rlen); break;
 	}
+	return e < 0 ? ExceptionType_failed + 1 : 0;
+}
+
+int
+blkproc_handle(struct blkserv *srv, uint16_t method, const void *params, uint32_t plen,
+    void *res, uint32_t *rlen)
+{
+	sync_req.io.op = BLKPROC_IO_NONE;
+	return handle(&sync_req, srv, method, params, plen, res, rlen);
+}
+
+/*
+ * The asynchronous path runs the very same checks: blkserv is called with a
+ * copy of the server whose "driver" only records the request that passed
+ * them (op, lba, count, buffer) instead of doing it.
+ */
+static int
+cap_read(void *drv, uint64_t lba, uint32_t count, void *buf)
+{
+	struct blkproc_io *io = drv;
+	*io = (struct blkproc_io){ .op = BLKPROC_IO_READ, .lba = lba, .count = count, .buf = buf };
+	return 0;
+}
+
+static int
+cap_write(void *drv, uint64_t lba, uint32_t count, const void *buf)
+{
+	struct blkproc_io *io = drv;
+	*io = (struct blkproc_io){ .op = BLKPROC_IO_WRITE, .lba = lba, .count = count,
+		.buf = (void *)(uintptr_t)buf };
+	return 0;
+}
+
+static int
+cap_flush(void *drv)
+{
+	struct blkproc_io *io = drv;
+	*io = (struct blkproc_io){ .op = BLKPROC_IO_FLUSH };
+	return 0;
+}
+
+static const struct blkserv_ops capture_ops = { cap_read, cap_write, cap_flush };
+
+int
+blkproc_begin(struct blkproc_req *q, struct blkserv *srv, uint16_t method, const void *params,
+    uint32_t plen, void *res, uint32_t *rlen)
+{
+	struct blkserv shadow = *srv;
+	int r;
+
+	shadow.ops = &capture_ops;
+	shadow.drv = &q->io;
+	q->io = (struct blkproc_io){ 0 };
+	q->method = method;
+	r = handle(q, &shadow, method, params, plen, res, rlen);
+	if (r)
+		q->io.op = BLKPROC_IO_NONE;     /* an exception: nothing for the driver */
+	return r == 0 && q->io.op ? BLKPROC_PENDING : r;
+}
+
+int
+blkproc_finish(struct blkproc_req *q, int err, void *res, uint32_t *rlen)
+{
+	int e;
+
+	if (q->io.op == BLKPROC_IO_NONE)
+		return E_INVAL;
+	if (q->io.op == BLKPROC_IO_READ)
+		e = err < 0 ? read_error(q, (uint16_t)blkserv_block_error(err), res, rlen) :
+		    msg_end(q, res, rlen);
+	else {
+		q->io.op = BLKPROC_IO_NONE;     /* build the result now, not "pending" */
+		e = block_result(q, err < 0 ? err : 0, res, rlen);
+	}
+	q->io.op = BLKPROC_IO_NONE;
 	return e < 0 ? ExceptionType_failed + 1 : 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 
+#include "capnp/capnp.h"
 #include "blkserv.h"
 
 #define BLKPROC_MAX_EXPORTS 4u
@@ -26,6 +27,25 @@
 struct blkproc_export {
 	const char *name;               /* raw endpoint bootstrap name ("disk", "disk2") */
 	struct blkserv *srv;
+};
+
+/* What the driver must do for a request that passed every check. */
+enum blkproc_io_op { BLKPROC_IO_NONE = 0, BLKPROC_IO_READ, BLKPROC_IO_WRITE, BLKPROC_IO_FLUSH };
+
+struct blkproc_io {
+	enum blkproc_io_op op;
+	uint64_t lba;
+	uint32_t count;
+	void *buf;              /* read: count x blockSize bytes to fill; write: the data */
+};
+
+/* One request and its result message (64 KiB arena): in the asynchronous
+ * mode one per request in flight. */
+struct blkproc_req {
+	struct capnp_builder bld;
+	uint64_t arena[65536 / 8];
+	struct blkproc_io io;
+	uint16_t method;
 };
 
 /* Clamp srv's maxTransferBlocks to one message (call once before serving). */
@@ -43,10 +63,58 @@ int blkproc_handle(struct blkserv *srv, uint16_t method, const void *params, uin
     void *res, uint32_t *rlen);
 
 /*
+ * The same request in two steps (asynchronous serving). blkproc_begin
+ * decodes and checks it exactly as blkproc_handle does; it returns an
+ * exception (ExceptionType + 1) or 0 with the answer already in res (info,
+ * and every request a check refused), or BLKPROC_PENDING with q->io naming
+ * what the driver must do. q (its arena holds a read's data buffer) and the
+ * params (a write's data) must stay untouched until blkproc_finish(q, err),
+ * which writes the answer for the driver's result err (0 or a negative
+ * code, mapped as blkserv_block_error does) into res and returns as
+ * blkproc_handle does.
+ */
+#define BLKPROC_PENDING 0x10000
+int blkproc_begin(struct blkproc_req *q, struct blkserv *srv, uint16_t method, const void *params,
+    uint32_t plen, void *res, uint32_t *rlen);
+int blkproc_finish(struct blkproc_req *q, int err, void *res, uint32_t *rlen);
+
+/*
  * Serve the exports until every endpoint is gone (returns E_DISCONNECTED)
  * or a ring error (< 0). Prints `blk: serving NAME blocks=N bs=B` per export.
  */
 int blkproc_serve(struct blkproc_export *e, unsigned n);
+
+/*
+ * Asynchronous serving (queue depth > 1): up to nslots requests received
+ * at once, each handed to the driver as soon as it passed the checks and
+ * answered as its completion arrives, in any order. Slot i serves export
+ * i % n; its RECV is posted again once its answer is returned. The caller
+ * provides the slots (about 128 KiB each). At most BLKPROC_ASYNC_MAX: each
+ * slot holds a posted RECV and, until reaped, a RETURN's completion, within
+ * the kernel's 32 operations per process.
+ */
+#define BLKPROC_ASYNC_MAX 14u
+
+struct blkproc_slot {
+	uint8_t in[65536] __attribute__((aligned(8)));  /* the RECV buffer: the params */
+	struct blkproc_req req;
+	uint32_t token;         /* of the call in service */
+	uint8_t ex, state;
+	int err;
+};
+
+struct blkproc_async_ops {
+	/* Start tag's io on srv: 0 (in flight until poll reports tag), E_AGAIN
+	 * (nothing started; offered again after a completion), or an error
+	 * (nothing started; the request fails with it). */
+	int (*submit)(void *drv, struct blkserv *srv, unsigned tag, const struct blkproc_io *io);
+	/* Finished requests: up to max (tag, result) pairs; may wait for one
+	 * when `wait` is set (nothing else to do). Returns the count. */
+	int (*poll)(void *drv, int wait, unsigned *tags, int *errs, unsigned max);
+};
+
+int blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *slot,
+    unsigned nslots, const struct blkproc_async_ops *ops, void *drv);
 
 /*
  * Refuse a disk that carries a capOS boot image: an ISO 9660 primary volume

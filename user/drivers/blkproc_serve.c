@@ -7,9 +7,12 @@
  * request; the runtime keeps completions that arrive meanwhile (another
  * export's RECV) and rt_reap hands them back here afterwards.
  *
- * Queue depth: requests are served one at a time. A client may have up to
- * 16 calls queued on the endpoint (more are refused with `overloaded`); they
- * wait in the kernel and are served in order.
+ * Queue depth: blkproc_serve answers requests one at a time; a client may
+ * have up to 16 calls queued on the endpoint (more are refused with
+ * `overloaded`); they wait in the kernel and are served in order.
+ * blkproc_serve_async keeps up to BLKPROC_ASYNC_MAX RECVs posted and the
+ * requests they bring in flight at the driver at once, answering each as
+ * the driver finishes it.
  */
 #include "blkproc.h"
 
@@ -30,24 +33,33 @@ endpoint(const char *name)
 }
 
 static int
-post_recv(capid_t ep, unsigned i)
+post_recv_into(capid_t ep, uint64_t tag, void *buf)
 {
-	struct ring_sqe s = { .opcode = RING_OP_RECV, .cap = ep, .user_data = TAG_RECV | i,
-		.result = (uint64_t)inbuf[i], .result_len = RING_MAX_MSG, .xfer_count = 0 };
+	struct ring_sqe s = { .opcode = RING_OP_RECV, .cap = ep, .user_data = tag,
+		.result = (uint64_t)buf, .result_len = RING_MAX_MSG, .xfer_count = 0 };
 	return rt_submit(&s);
 }
 
 static int
-answer(capid_t ep, const struct ring_cqe *c, struct blkserv *srv)
+post_recv(capid_t ep, unsigned i)
 {
-	uint32_t rlen = RING_MAX_MSG;
-	bool exc = false;
-	int r;
+	return post_recv_into(ep, TAG_RECV | i, inbuf[i]);
+}
 
-	/* BlockDevice takes no caps: drop any that came anyway. */
+/* BlockDevice takes no caps: drop any that came anyway. */
+static void
+drop_caps(const struct ring_cqe *c)
+{
 	for (uint32_t k = 0; k < c->ncaps && k < RING_MAX_XFER; k++)
 		rt_release(c->caps[k]);
-	r = blkproc_handle(srv, c->method, inbuf[c->user_data & 0xff], c->len, outbuf, &rlen);
+}
+
+/* RETURN outbuf[0..rlen) for token; r > 0: the exception r - 1 instead. */
+static int
+give_back(capid_t ep, uint32_t token, int r, uint32_t rlen)
+{
+	bool exc = false;
+
 	if (r > 0) {
 		int n = rt_exception(outbuf, RING_MAX_MSG, (unsigned)(r - 1), "blk: refused");
 		rlen = n < 0 ? 0 : (uint32_t)n;
@@ -55,18 +67,24 @@ answer(capid_t ep, const struct ring_cqe *c, struct blkserv *srv)
 	}
 	struct ring_sqe s = { .opcode = RING_OP_RETURN, .flags = exc ? RING_RET_EXCEPTION : 0,
 		.cap = ep, .user_data = 0, .params = (uint64_t)outbuf, .params_len = rlen,
-		.token = c->token };
+		.token = token };
 	return rt_submit(&s);
 }
 
-int
-blkproc_serve(struct blkproc_export *e, unsigned n)
+static int
+answer(capid_t ep, const struct ring_cqe *c, struct blkserv *srv)
 {
-	capid_t ep[BLKPROC_MAX_EXPORTS] = { 0 };
-	unsigned live = 0;
-	struct ring_cqe c;
-	int r;
+	uint32_t rlen = RING_MAX_MSG;
 
+	drop_caps(c);
+	int r = blkproc_handle(srv, c->method, inbuf[c->user_data & 0xff], c->len, outbuf, &rlen);
+	return give_back(ep, c->token, r, rlen);
+}
+
+/* Look up and announce every export; 0 or an error. */
+static int
+open_exports(struct blkproc_export *e, unsigned n, capid_t *ep)
+{
 	if (n == 0 || n > BLKPROC_MAX_EXPORTS)
 		return E_INVAL;
 	for (unsigned i = 0; i < n; i++) {
@@ -78,6 +96,21 @@ blkproc_serve(struct blkproc_export *e, unsigned n)
 		rt_print("blk: serving %s blocks=%lu bs=%u max_transfer=%u", e[i].name,
 		    (unsigned long)e[i].srv->info.block_count, e[i].srv->info.block_size,
 		    e[i].srv->info.max_transfer_blocks);
+	}
+	return 0;
+}
+
+int
+blkproc_serve(struct blkproc_export *e, unsigned n)
+{
+	capid_t ep[BLKPROC_MAX_EXPORTS] = { 0 };
+	unsigned live = 0;
+	struct ring_cqe c;
+	int r;
+
+	if ((r = open_exports(e, n, ep)) < 0)
+		return r;
+	for (unsigned i = 0; i < n; i++) {
 		if ((r = post_recv(ep[i], i)) < 0)
 			return r;
 		live++;
@@ -106,6 +139,129 @@ blkproc_serve(struct blkproc_export *e, unsigned n)
 		if ((r = answer(ep[i], &c, e[i].srv)) < 0 || (r = post_recv(ep[i], i)) < 0)
 			return r;
 		sys_cap_enter(2, 0);
+	}
+	return E_DISCONNECTED;
+}
+
+/* ---- asynchronous serving ---- */
+
+enum { SLOT_RECV = 0, SLOT_DEFER, SLOT_DRIVER, SLOT_CLOSED };
+
+/* Answer slot i (its answer is in outbuf) and post its RECV again; the
+ * cap_enter consumes the RETURN (outbuf is shared) before the next one. */
+static int
+async_reply(capid_t ep, struct blkproc_slot *s, unsigned i, int r, uint32_t rlen)
+{
+	int e;
+
+	if ((e = give_back(ep, s->token, r, rlen)) < 0 ||
+	    (e = post_recv_into(ep, TAG_RECV | i, s->in)) < 0)
+		return e;
+	s->state = SLOT_RECV;
+	sys_cap_enter(0, 0);
+	return 0;
+}
+
+/* Hand slot i's checked request to the driver; an error other than E_AGAIN
+ * is its answer. */
+static int
+async_start(struct blkproc_export *e, capid_t *ep, struct blkproc_slot *s, unsigned i,
+    const struct blkproc_async_ops *ops, void *drv)
+{
+	uint32_t rlen = RING_MAX_MSG;
+	int r = ops->submit(drv, e[s->ex].srv, i, &s->req.io);
+
+	if (r == 0) {
+		s->state = SLOT_DRIVER;
+		return 0;
+	}
+	if (r == E_AGAIN) {
+		s->state = SLOT_DEFER;
+		return 0;
+	}
+	r = blkproc_finish(&s->req, r, outbuf, &rlen);
+	return async_reply(ep[s->ex], s, i, r, rlen);
+}
+
+int
+blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *slot,
+    unsigned nslots, const struct blkproc_async_ops *ops, void *drv)
+{
+	capid_t ep[BLKPROC_MAX_EXPORTS] = { 0 };
+	unsigned live = 0, driver = 0, defer = 0, high = 0, i, k, tags[BLKPROC_ASYNC_MAX];
+	int errs[BLKPROC_ASYNC_MAX], r;
+	struct ring_cqe c;
+
+	if (nslots == 0 || nslots > BLKPROC_ASYNC_MAX || nslots < n)
+		return E_INVAL;
+	if ((r = open_exports(e, n, ep)) < 0)
+		return r;
+	for (i = 0; i < nslots; i++) {
+		slot[i].ex = (uint8_t)(i % n);
+		slot[i].state = SLOT_RECV;
+		if ((r = post_recv_into(ep[slot[i].ex], TAG_RECV | i, slot[i].in)) < 0)
+			return r;
+		sys_cap_enter(0, 0);    /* the SQ holds 16 entries */
+		live++;
+	}
+	while (live) {
+		if (rt_reap(&c, driver + defer == 0)) {
+			if ((c.user_data & ~0xffull) != TAG_RECV)
+				continue;       /* a RETURN's completion */
+			i = (unsigned)(c.user_data & 0xff);
+			if (i >= nslots || slot[i].state != SLOT_RECV)
+				continue;
+			struct blkproc_slot *s = &slot[i];
+			if (c.result < 0) {
+				rt_print("blk: %s endpoint closed result=%d detail=%d", e[s->ex].name,
+				    c.result, c.detail);
+				s->state = SLOT_CLOSED;
+				live--;
+				continue;
+			}
+			drop_caps(&c);
+			s->token = c.token;
+			uint32_t rlen = RING_MAX_MSG;
+			r = blkproc_begin(&s->req, e[s->ex].srv, c.method, s->in, c.len, outbuf, &rlen);
+			if (r != BLKPROC_PENDING)
+				r = async_reply(ep[s->ex], s, i, r, rlen);
+			else if ((r = async_start(e, ep, s, i, ops, drv)) == 0 && s->state == SLOT_DRIVER)
+				driver++;
+			else if (r == 0 && s->state == SLOT_DEFER)
+				defer++;
+			if (r < 0)
+				return r;
+			if (driver > high) {
+				high = driver;
+				rt_print("blk: in-flight high=%u", high);
+			}
+			continue;       /* take every request that is in before waiting */
+		}
+		if (!driver && !defer)
+			continue;
+		int got = ops->poll(drv, 1, tags, errs, BLKPROC_ASYNC_MAX);
+		for (k = 0; k < (unsigned)got && k < BLKPROC_ASYNC_MAX; k++) {
+			uint32_t rlen = RING_MAX_MSG;
+			if (tags[k] >= nslots || slot[tags[k]].state != SLOT_DRIVER)
+				continue;       /* not ours to answer: a driver bug, ignored */
+			struct blkproc_slot *s = &slot[tags[k]];
+			driver--;
+			r = blkproc_finish(&s->req, errs[k], outbuf, &rlen);
+			if ((r = async_reply(ep[s->ex], s, tags[k], r, rlen)) < 0)
+				return r;
+		}
+		/* Requests the driver had no room for, now that some finished. */
+		for (i = 0; defer && (got > 0 || !driver) && i < nslots; i++) {
+			if (slot[i].state != SLOT_DEFER)
+				continue;
+			defer--;
+			if ((r = async_start(e, ep, &slot[i], i, ops, drv)) < 0)
+				return r;
+			if (slot[i].state == SLOT_DRIVER)
+				driver++;
+			else if (slot[i].state == SLOT_DEFER)
+				defer++;
+		}
 	}
 	return E_DISCONNECTED;
 }

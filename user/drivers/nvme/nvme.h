@@ -53,7 +53,7 @@ struct nvme_ns {
  * outstanding at the same time; every wait also collects finished slots.
  */
 #define NVME_ASYNC_MAX 32u
-#define NVME_SLOT_XFER (128u * 1024u)
+#define NVME_SLOT_XFER (64u * 1024u)    /* a BlockDevice call carries <= 60 KiB; the DMA window is 2 MiB */
 
 struct nvme_req {
 	uint32_t ns;            /* index into ctrl->ns */

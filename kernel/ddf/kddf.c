@@ -14,11 +14,14 @@
  * interrupt path (kddf_irq_deliver). Lock order: kddf -> irq layer -> vmm.
  * The interrupt layer calls our handler with its own lock released.
  *
- * Deferred EOI on MSI-X: the interrupt layer EOIs the LAPIC at once (an
- * un-EOIed vector would block every lower-priority one); what is deferred
- * is the *source*: the handler masks the MSI-X entry and only the driver's
- * acknowledge (ops->eoi) unmasks it. The device holds a further message in
- * its pending bit meanwhile, so nothing is lost and nothing storms.
+ * Deferred EOI: the interrupt layer EOIs the LAPIC at once (an un-EOIed
+ * vector would block every lower-priority one); what is deferred is the
+ * *source*: the handler masks it and only the driver's acknowledge
+ * (ops->eoi) unmasks it. MSI-X: the entry (the device holds a further
+ * message in its pending bit, so nothing is lost and nothing storms). MSI:
+ * the per-vector mask bit, else MSI Enable (a message meanwhile is lost;
+ * the driver checks its device after acknowledging). INTx: the I/O APIC
+ * entry of the line, shared by every route on it ("INTx lines" below).
  */
 #include "ddf/kddf.h"
 #include "iommu/probe.h"

@@ -199,9 +199,18 @@ sess_read(struct sess *s, uint16_t slot, uint32_t len)
 	if ((e = kddf_dma_submit(OWN, s->data, QUEUE, slot, 0, len, 2, &tok)) ||
 	    (e = kddf_mmio_write(OWN, s->win, VIRTIO_LEG_QUEUE_NOTIFY, 2, QUEUE)))
 		return e;
-	if ((e = sess_wait_irq(s)) < 0)
-		return e;
-	if ((e = kddf_dma_complete(OWN, s->data, tok, &bytes)) || (e = sess_ack(s)))
+	/* On a shared INTx line a wake may be the neighbour's: not done yet is
+	 * acknowledged and waited again, as a driver checking its device does. */
+	for (int tries = 0; tries < 4; tries++) {
+		if ((e = sess_wait_irq(s)) < 0)
+			return e;
+		e = kddf_dma_complete(OWN, s->data, tok, &bytes);
+		if (e != E_AGAIN || s->kind != DDF_IRQ_INTX)
+			break;
+		if ((e = sess_ack(s)))
+			return e;
+	}
+	if (e || (e = sess_ack(s)))
 		return e;
 	return (int)bytes;
 }
@@ -480,6 +489,11 @@ intx_disabled(const struct sess *s)
 	return f && (pci_read16(f, 0x04) & PCI_CMD_INTX_OFF);
 }
 
+static void
+kernel_line_hit(void *arg)
+{
+}
+
 static bool
 test_intx(void)
 {
@@ -501,6 +515,18 @@ test_intx(void)
 	bool e2e = test_e2e(&s, "intx-warmup");
 	check("teardown-release", kddf_teardown(s.claim, DDF_TD_RELEASE), 0);
 	kddf_print_ledger("base", &base_t, &base_frames);
+
+	/* 0. A line the kernel holds itself is refused, and the refusal changes nothing. */
+	memset(&s, 0, sizeof s);
+	s.kind = DDF_IRQ_INTX;
+	check("claim", sess_claim(&s), 0);
+	irq_handle_t kh;
+	(void)intx_redir(&s, &gsi);
+	check("kernel-holds-line", irq_route_claim_gsi(gsi, false, true, 7, kernel_line_hit, NULL, &kh), 0);
+	check("intx-on-kernel-line", kddf_irq_route(OWN, s.claim, DDF_IRQ_INTX, 0, &h), E_BUSY);
+	check("kernel-releases-line", irq_route_release(kh), 0);
+	check("release", kddf_teardown(s.claim, DDF_TD_RELEASE), 0);
+	back_to_base("intx-kernel-line");
 
 	/* 1. Reads by the pin; the entry is level and unmasked between interrupts. */
 	memset(&s, 0, sizeof s);
@@ -561,7 +587,10 @@ test_intx(void)
 	check("claim", sess_claim(&s), 0);
 	check("start", sess_start(&s), 0);
 	check("intx-submit-race", kddf_dma_submit(OWN, s.data, QUEUE, 0, 0, 64, 2, &tok), 0);
-	check("intx-wait-race", kddf_irq_wait(OWN, s.route), 0);
+	/* 0: parked; > 0: the device already served the unnotified entry (QEMU's
+	 * virtio-rng may), which does not change the race that follows. */
+	int wr = kddf_irq_wait(OWN, s.route);
+	expect_true("intx-wait-race", wr >= 0, wr ? "fired already" : "parked");
 	cli();	/* no interrupt taken between the doorbell and the revoke */
 	check("intx-notify-race", kddf_mmio_write(OWN, s.win, VIRTIO_LEG_QUEUE_NOTIFY, 2, QUEUE), 0);
 	check("intx-revoke-route-race", kddf_irq_release(OWN, s.route), 0);

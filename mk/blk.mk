@@ -7,7 +7,7 @@
 # For the driver processes (mk/drv-virtio.mk, mk/drv-nvme.mk): link these.
 CAPENV_SRCS := user/drivers/capenv.c user/drivers/captime.c
 BLKPROC_SRCS := user/drivers/blkproc.c user/drivers/blkproc_serve.c user/drivers/blkserv.c
-BLK_RT_SRCS := user/lib/crt0.S user/lib/rt.c user/lib/mem.c lib/fmt/fmt.c lib/base/err.c \
+BLK_RT_SRCS := user/lib/crt0.S user/lib/rt.c user/lib/rpc.c user/lib/mem.c lib/fmt/fmt.c lib/base/err.c \
 	lib/capnp/read.c lib/capnp/build.c
 BLK_DRV_HDRS := $(wildcard user/drivers/*.h user/drivers/*/*.h)
 

@@ -5,7 +5,7 @@
 CAPNP_LIB_SRCS := lib/capnp/read.c lib/capnp/build.c lib/capnp/packed.c
 CAPNP_LIB_HDRS := lib/capnp/capnp.h
 CAPNPC_C := $(BUILD)/tools/capnpc-c
-CAPNPC_C_SRCS := tools/capnpc-c/main.c tools/capnpc-c/emit.c tools/capnpc-c/emit_value.c \
+CAPNPC_C_SRCS := tools/capnpc-c/main.c tools/capnpc-c/emit.c tools/capnpc-c/emit_value.c tools/capnpc-c/emit_rpc.c \
 	$(CAPNP_LIB_SRCS)
 
 # The generator is built by its own rule, not HOST_TOOLS: host tools depend on
@@ -104,3 +104,10 @@ $(BUILD)/capnp/schema-headers.ok: $(CAPNP_SCHEMA_HEADERS) $(CAPNP_LIB_HDRS) | $(
 	$(HOSTCC) $(CAPNP_FREESTANDING_FLAGS) -I$(BUILD)/gen -c $(@D)/schema-headers.c -o $(@D)/schema-headers.o
 	@touch $@
 ALL_TARGETS += $(BUILD)/capnp/schema-headers.ok
+
+# The userspace stubs (emitted under CAPOS_USER) and user/lib/rpc.c on the
+# host, over a loopback fake rt_call (docs/capnp.md, "Client stubs and
+# server dispatch").
+HOST_TESTS += test_capnp_gen_rpc
+test_capnp_gen_rpc_SRCS := tests/host/test_capnp_gen_rpc.c user/lib/rpc.c $(CAPNP_LIB_SRCS) lib/base/err.c
+test_capnp_gen_rpc_CFLAGS := -DCAPOS_USER -Iuser/lib

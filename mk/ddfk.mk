@@ -9,7 +9,7 @@ KERNEL_LIB_SRCS += lib/manifest/decode.c lib/manifest/util.c
 # ---- user/ddf-demo: a userspace virtio-rng driver holding only device caps ----
 # (user.mk's USER_PROG is defined after this fragment is read, so the rule is
 # spelled out; the object pattern rules are user.mk's.)
-DDF_DEMO_SRCS := user/ddf-demo/main.c user/lib/crt0.S user/lib/rt.c user/lib/mem.c lib/fmt/fmt.c \
+DDF_DEMO_SRCS := user/ddf-demo/main.c user/lib/crt0.S user/lib/rt.c user/lib/rpc.c user/lib/mem.c lib/fmt/fmt.c \
 	lib/base/err.c lib/capnp/read.c lib/capnp/build.c
 $(BUILD)/bins/ddf-demo: $(patsubst %,$(BUILD)/uobj/%.o,$(DDF_DEMO_SRCS)) user/lib/user.ld
 	@mkdir -p $(@D)

@@ -21,7 +21,7 @@ USER_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wmissing-prototypes -Wno-u
 	-Ilib -Iuser/lib -I$(BUILD)/gen -DCAPOS_USER
 USER_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=0x1000 \
 	-Wl,--no-warn-rwx-segments -T user/lib/user.ld
-USER_RT_SRCS := user/lib/crt0.S user/lib/rt.c user/lib/mem.c lib/fmt/fmt.c lib/base/err.c \
+USER_RT_SRCS := user/lib/crt0.S user/lib/rt.c user/lib/rpc.c user/lib/mem.c lib/fmt/fmt.c lib/base/err.c \
 	lib/capnp/read.c lib/capnp/build.c
 USER_HDRS := $(wildcard user/lib/*.h) $(LIB_HEADERS)
 

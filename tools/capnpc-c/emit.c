@@ -61,7 +61,7 @@ sub(const struct capnp_struct *s, uint16_t ptr)
 	return o;
 }
 
-static struct capnp_list
+struct capnp_list
 sublist(const struct capnp_struct *s, uint16_t ptr)
 {
 	struct capnp_list l;
@@ -71,7 +71,7 @@ sublist(const struct capnp_struct *s, uint16_t ptr)
 	return l;
 }
 
-static struct capnp_struct
+struct capnp_struct
 elem(const struct capnp_list *l, uint32_t i)
 {
 	struct capnp_struct o;
@@ -81,7 +81,7 @@ elem(const struct capnp_list *l, uint32_t i)
 	return o;
 }
 
-static const char *
+const char *
 type_cname(uint64_t id)
 {
 	const struct gen_node *n = gen_find(id);
@@ -563,5 +563,6 @@ emit_file(FILE *f, const struct capnp_struct *rf, uint64_t file_id, const char *
 			}
 		}
 	}
+	emit_rpc(f, file_id);
 	fprintf(f, "\n#endif\n");
 }

@@ -27,6 +27,14 @@ const struct gen_node *gen_find(uint64_t id);
 const char *gen_text(const struct capnp_struct *s, uint16_t ptr);
 void emit_file(FILE *f, const struct capnp_struct *rf, uint64_t file_id, const char *name);
 
+/* emit.c helpers over the request (fail the run on malformed input) */
+struct capnp_list sublist(const struct capnp_struct *s, uint16_t ptr);
+struct capnp_struct elem(const struct capnp_list *l, uint32_t i);
+const char *type_cname(uint64_t id);
+
+/* emit_rpc.c: userspace stubs, inside #ifdef CAPOS_USER */
+void emit_rpc(FILE *f, uint64_t file_id);
+
 /* emit_value.c: defaults and constants */
 void emit_ptr_default(FILE *f, struct capnp_ptr value_ptr);
 void emit_c_string(FILE *f, const char *s, size_t len);

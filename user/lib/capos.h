@@ -83,4 +83,53 @@ int rt_return(capid_t ep, uint32_t token, const void *res, uint32_t len, const s
 /* Serialized Exception into buf; returns its length. */
 int rt_exception(void *buf, size_t cap, unsigned type, const char *reason);
 
+/*
+ * Typed calls and dispatch: the runtime side of the stubs capnpc-c emits
+ * under CAPOS_USER (docs/capnp.md, "Client stubs and server dispatch").
+ *
+ * Client: I_m_begin(&params) opens the params message (its own arena, not
+ * rt_msg_begin's), the generated setters fill it, I_m_call(cap, &cl, &res)
+ * sends it with rt_call, checks the completion and decodes the results
+ * root into res (pointing into cl.msg and cl's result buffer). Returns 0,
+ * a base/err.h code for a transport or decoding failure (the kernel's
+ * detail code when it gave one), or RT_E_EXCEPTION(type) when the server
+ * raised an Exception. Result caps: S_adopt_x(res, &cl.cqe) (generated for
+ * interface-typed fields) adopts the cap only when its interface id is
+ * the field's interface (rt_adopt).
+ */
+#define RT_E_EXCEPTION_BASE	(-1000)
+#define RT_E_EXCEPTION(type)	(RT_E_EXCEPTION_BASE - (int)(type))
+#define RT_IS_EXCEPTION(r)	((r) <= RT_E_EXCEPTION_BASE && (r) > RT_E_EXCEPTION_BASE - 0x10000)
+#define RT_EXCEPTION_TYPE(r)	(RT_E_EXCEPTION_BASE - (r))
+
+struct rt_call {
+	const struct ring_xfer *xfer;	/* caps sent with the params (may be NULL) */
+	uint32_t nxfer;
+	void *buf;			/* result buffer; NULL: the runtime's own (16 KiB) */
+	uint32_t buflen;
+	struct ring_cqe cqe;		/* the completion: length, received caps */
+	struct capnp_msg msg;		/* the results message the root points into */
+};
+int rt_params_begin(uint16_t data_words, uint16_t ptr_words, struct capnp_bstruct *root);
+int rt_invoke(capid_t cap, uint16_t method, struct rt_call *cl, struct capnp_struct *results);
+
+/*
+ * Server: a generated I_dispatch is an rt_handler whose ctx is a
+ * struct I_Server (ctx + one function pointer per method, NULL =
+ * unimplemented). It decodes the params (empty params: every field its
+ * default), opens the results root, calls the method and writes the
+ * results; malformed params raise invalidArgument, unknown ordinals
+ * unimplemented (received caps released). A method returns 0, an
+ * ExceptionType + 1, or < 0 to stop rt_serve; it may put up to
+ * RING_MAX_XFER caps to send back in a->caps[0..a->ncaps).
+ */
+struct rt_answer {
+	struct ring_xfer *caps;
+	uint32_t ncaps;
+};
+int rt_dispatch_begin(const struct rt_request *rq, struct capnp_struct *params, uint16_t data_words,
+		      uint16_t ptr_words, struct capnp_bstruct *results);
+int rt_dispatch_end(int r, const struct rt_answer *a, void *res, uint32_t *rlen, uint32_t *nout);
+int rt_dispatch_unimplemented(const struct rt_request *rq);
+
 #endif

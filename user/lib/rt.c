@@ -226,18 +226,6 @@ rt_cap(const char *name, uint64_t iid)
 	return 0;
 }
 
-capid_t
-rt_adopt(const struct ring_cqe *c, uint32_t i, uint64_t iid)
-{
-	if (i >= c->ncaps || i >= RING_MAX_XFER)
-		return 0;
-	if (c->iids[i] != iid) {
-		rt_release(c->caps[i]);
-		return 0;
-	}
-	return c->caps[i];
-}
-
 /* ---- messages ---- */
 
 static uint64_t msg_arena[8192];
@@ -254,25 +242,6 @@ int
 rt_msg_end(void *out, size_t cap)
 {
 	return capnp_builder_write(&msg_b, out, cap);
-}
-
-int
-rt_msg_read(struct capnp_msg *m, const void *buf, uint32_t len, struct capnp_struct *root)
-{
-	int r = capnp_msg_init(m, buf, len);
-	if (r < 0)
-		return r;
-	return capnp_msg_root(m, root);
-}
-
-int
-rt_exception_type(const void *buf, uint32_t len)
-{
-	struct capnp_msg m;
-	Exception_R e;
-	if (rt_msg_read(&m, buf, len, &e.s) < 0)
-		return -1;
-	return Exception_get_type(e);
 }
 
 int

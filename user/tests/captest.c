@@ -64,75 +64,72 @@ prefix(const char *s, const char *p)
 static uint64_t counter_value;
 
 static int
-counter_handler(void *ctx, const struct rt_request *rq, void *res, uint32_t *rlen,
-		 struct ring_xfer *out, uint32_t *nout)
+counter_next(void *ctx, const struct rt_request *rq, Counter_next_Params_R p, Counter_next_Results_B r,
+	     struct rt_answer *a)
 {
-	Counter_next_Results_B r;
-	if (rq->method != Counter_next_ORDINAL)
-		return ExceptionType_unimplemented + 1;
-	Counter_next_Results_init_root(rt_msg_begin(), &r);
 	Counter_next_Results_set_value(r, ++counter_value);
-	int n = rt_msg_end(res, *rlen);
-	*rlen = n < 0 ? 0 : (uint32_t)n;
 	return 0;
 }
 
+static const struct Counter_Server counter_server = { .next = counter_next };
+
+static int
+counter_handler(void *ctx, const struct rt_request *rq, void *res, uint32_t *rlen,
+		 struct ring_xfer *out, uint32_t *nout)
+{
+	return Counter_dispatch((void *)&counter_server, rq, res, rlen, out, nout);
+}
+
 static capid_t counter_grant;
+
+/* Echo through the generated dispatch (Echo_Server, Echo_dispatch). */
+static int
+echo_echo(void *ctx, const struct rt_request *rq, Echo_echo_Params_R p, Echo_echo_Results_B r,
+	  struct rt_answer *a)
+{
+	struct capnp_data d;
+	if (Echo_echo_Params_get_data(p, &d) < 0)
+		return ExceptionType_invalidArgument + 1;
+	return Echo_echo_Results_set_data(r, d.ptr, d.len) < 0 ? ExceptionType_failed + 1 : 0;
+}
+
+static int
+echo_new_counter(void *ctx, const struct rt_request *rq, Echo_newCounter_Params_R p,
+		 Echo_newCounter_Results_B r, struct rt_answer *a)
+{
+	if (!counter_grant)
+		return ExceptionType_unimplemented + 1;
+	Echo_newCounter_Results_set_counter(r, 0);
+	a->caps[0] = (struct ring_xfer){ counter_grant, RING_XFER_COPY };
+	a->ncaps = 1;
+	return 0;
+}
+
+static int
+echo_take(void *ctx, const struct rt_request *rq, Echo_take_Params_R p, Echo_take_Results_B r,
+	  struct rt_answer *a)
+{
+	Echo_take_Results_set_accepted(r, rq->ncaps == 1);
+	/* Use the cap we were given (a Console in the tests), then drop it. */
+	if (rq->ncaps == 1)
+		rt_release(rq->caps[0]);
+	return 0;
+}
+
+static const struct Echo_Server echo_server = {
+	.echo = echo_echo, .newCounter = echo_new_counter, .take = echo_take,
+};
 
 static int
 echo_handler(void *ctx, const struct rt_request *rq, void *res, uint32_t *rlen,
 	     struct ring_xfer *out, uint32_t *nout)
 {
-	struct capnp_msg m;
-	struct capnp_struct root;
-	int n;
-
-	switch (rq->method) {
-	case Echo_echo_ORDINAL: {
-		/* Null-call fast path: empty params, empty results. */
-		if (rq->plen == 0) {
-			*rlen = 0;
-			return 0;
-		}
-		Echo_echo_Params_R p;
-		Echo_echo_Results_B r;
-		struct capnp_data d;
-		if (rt_msg_read(&m, rq->params, rq->plen, &root) < 0)
-			return ExceptionType_invalidArgument + 1;
-		p.s = root;
-		if (Echo_echo_Params_get_data(p, &d) < 0)
-			return ExceptionType_invalidArgument + 1;
-		Echo_echo_Results_init_root(rt_msg_begin(), &r);
-		Echo_echo_Results_set_data(r, d.ptr, d.len);
-		break;
+	/* Null-call fast path (bench null_call_rt): empty params, empty results. */
+	if (rq->method == Echo_echo_ORDINAL && rq->plen == 0) {
+		*rlen = 0;
+		return 0;
 	}
-	case Echo_newCounter_ORDINAL: {
-		Echo_newCounter_Results_B r;
-		if (!counter_grant)
-			return ExceptionType_unimplemented + 1;
-		Echo_newCounter_Results_init_root(rt_msg_begin(), &r);
-		Echo_newCounter_Results_set_counter(r, 0);
-		out[0] = (struct ring_xfer){ counter_grant, RING_XFER_COPY };
-		*nout = 1;
-		break;
-	}
-	case Echo_take_ORDINAL: {
-		Echo_take_Results_B r;
-		Echo_take_Results_init_root(rt_msg_begin(), &r);
-		Echo_take_Results_set_accepted(r, rq->ncaps == 1);
-		/* Use the cap we were given (a Console in the tests), then drop it. */
-		if (rq->ncaps == 1)
-			rt_release(rq->caps[0]);
-		break;
-	}
-	default:
-		for (uint32_t i = 0; i < rq->ncaps; i++)
-			rt_release(rq->caps[i]);
-		return ExceptionType_unimplemented + 1;
-	}
-	n = rt_msg_end(res, *rlen);
-	*rlen = n < 0 ? 0 : (uint32_t)n;
-	return 0;
+	return Echo_dispatch((void *)&echo_server, rq, res, rlen, out, nout);
 }
 
 /* A manifest export may leave its interface id unspecified (0). */
@@ -257,18 +254,21 @@ check_kernel_sources(void)
 static int
 echo_demo(void)
 {
-	struct ring_cqe c;
-	struct capnp_msg m;
 	capid_t echo = cap_iid("echo", Echo_TYPE_ID);
 
 	CHECK("bootstrap", echo != 0, "echo=%#x", echo);
 	if (!echo)
 		return 1;
-	int r = echo_call(echo, "hello through a capability", &c);
+	static struct rt_call cl;	/* typed stub: Echo_echo_begin / _call */
+	Echo_echo_Params_B p;
 	Echo_echo_Results_R er;
 	struct capnp_data d = { 0 };
-	bool ok = r >= 0 && rt_msg_read(&m, rbuf, c.len, &er.s) >= 0 &&
-		  Echo_echo_Results_get_data(er, &d) >= 0 && d.len == 26 &&
+	int r = Echo_echo_begin(&p);
+	if (r >= 0)
+		r = Echo_echo_Params_set_data(p, "hello through a capability", 26);
+	if (r >= 0)
+		r = Echo_echo_call(echo, &cl, &er);
+	bool ok = r >= 0 && Echo_echo_Results_get_data(er, &d) >= 0 && d.len == 26 &&
 		  memcmp(d.ptr, "hello through a capability", 26) == 0;
 	CHECK("echo", ok, "r=%d reply=\"%.*s\"", r, (int)d.len, ok ? (const char *)d.ptr : "");
 	check_kernel_sources();
@@ -300,18 +300,23 @@ echo_client(void)
 	Echo_newCounter_Params_B np;
 	Echo_newCounter_Params_init_root(rt_msg_begin(), &np);
 	int n = rt_msg_end(pbuf, sizeof pbuf);
-	r = rt_call(echo, Echo_newCounter_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
-	capid_t ctr = r >= 0 ? rt_adopt(&c, 0, Counter_TYPE_ID) : 0;
+	/* through the typed stubs: the result cap is adopted only as a Counter */
+	static struct rt_call cl;
+	Echo_newCounter_Params_B tnp;
+	Echo_newCounter_Results_R nr;
+	r = Echo_newCounter_begin(&tnp);
+	if (r >= 0)
+		r = Echo_newCounter_call(echo, &cl, &nr);
+	capid_t ctr = r >= 0 ? Echo_newCounter_Results_adopt_counter(nr, &cl.cqe) : 0;
 	uint64_t vals[3] = { 0 };
 	for (int i = 0; ctr && i < 3; i++) {
+		Counter_next_Params_B cp;
 		Counter_next_Results_R cr;
-		struct ring_cqe cc;
-		if (rt_call(ctr, Counter_next_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &cc) >= 0 &&
-		    rt_msg_read(&m, rbuf, cc.len, &cr.s) >= 0)
+		if (Counter_next_begin(&cp) >= 0 && Counter_next_call(ctr, NULL, &cr) >= 0)
 			vals[i] = Counter_next_Results_get_value(cr);
 	}
 	CHECK("result-cap", ctr && vals[1] == vals[0] + 1 && vals[2] == vals[1] + 1 && vals[0] >= 1,
-	      "r=%d ncaps=%u values=%lu,%lu,%lu", r, c.ncaps, vals[0], vals[1], vals[2]);
+	      "r=%d ncaps=%u values=%lu,%lu,%lu", r, cl.cqe.ncaps, vals[0], vals[1], vals[2]);
 
 	/* 3. result-cap adoption refuses a wrong interface (and releases it) */
 	r = rt_call(echo, Echo_newCounter_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
@@ -352,8 +357,10 @@ echo_client(void)
 	r = rt_call(echo + 0x10000, 0, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
 	CHECK("wrong-generation", r == RING_E_INVALID_REQUEST && c.detail == E_STALE, "r=%d", r);
 	/* get a second counter, release it, then use it */
-	r = rt_call(echo, Echo_newCounter_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
-	capid_t c2 = rt_adopt(&c, 0, Counter_TYPE_ID);
+	r = Echo_newCounter_begin(&tnp);
+	if (r >= 0)
+		r = Echo_newCounter_call(echo, &cl, &nr);
+	capid_t c2 = r >= 0 ? Echo_newCounter_Results_adopt_counter(nr, &cl.cqe) : 0;
 	int rel = rt_release(c2);
 	int rel2 = rt_release(c2);
 	r = rt_call(c2, Counter_next_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);

@@ -1,0 +1,157 @@
+/*
+ * Typed calls and dispatch for the stubs capnpc-c generates (capos.h,
+ * docs/capnp.md "Client stubs and server dispatch"). The transport is
+ * rt_call / rt_adopt / rt_release; this file only builds, checks and
+ * decodes. Params and results have their own arenas, so a method may print
+ * (rt_msg_begin) or make a typed call while its results are open.
+ *
+ * Also here, as they need no ring: result-cap adoption (rt_adopt) and the
+ * message readers (rt_msg_read, rt_exception_type). The file links on the
+ * host too (tests/host/test_capnp_gen_rpc.c fakes rt_call / rt_release).
+ */
+#include "capos.h"
+#include "schema/exception.capnp.h"
+
+capid_t
+rt_adopt(const struct ring_cqe *c, uint32_t i, uint64_t iid)
+{
+	if (i >= c->ncaps || i >= RING_MAX_XFER)
+		return 0;
+	if (c->iids[i] != iid) {
+		rt_release(c->caps[i]);
+		return 0;
+	}
+	return c->caps[i];
+}
+
+int
+rt_msg_read(struct capnp_msg *m, const void *buf, uint32_t len, struct capnp_struct *root)
+{
+	int r = capnp_msg_init(m, buf, len);
+	if (r < 0)
+		return r;
+	return capnp_msg_root(m, root);
+}
+
+int
+rt_exception_type(const void *buf, uint32_t len)
+{
+	struct capnp_msg m;
+	Exception_R e;
+	if (rt_msg_read(&m, buf, len, &e.s) < 0)
+		return -1;
+	return Exception_get_type(e);
+}
+
+/* Params and results messages each build in 16 KiB; the default result
+ * buffer is as large (pass struct rt_call.buf for more). */
+#define ARENA_BYTES 16384u
+
+static uint64_t params_arena[ARENA_BYTES / 8], params_out[ARENA_BYTES / 8 + 64];
+static struct capnp_builder params_b;
+static bool params_open;
+
+static uint64_t reply_buf[ARENA_BYTES / 8 + 64];
+static struct rt_call scratch_call;
+
+static uint64_t results_arena[ARENA_BYTES / 8];
+static struct capnp_builder results_b;
+static struct capnp_msg params_msg;
+
+int
+rt_params_begin(uint16_t data_words, uint16_t ptr_words, struct capnp_bstruct *root)
+{
+	capnp_builder_init(&params_b, params_arena, sizeof params_arena, 0);
+	int r = capnp_builder_root(&params_b, data_words, ptr_words, root);
+	params_open = r >= 0;
+	return r < 0 ? r : 0;
+}
+
+/* A failed completion as a base/err.h code: the kernel's detail when set. */
+static int
+transport_error(const struct ring_cqe *c)
+{
+	if (c->detail < 0)
+		return c->detail;
+	switch (c->result) {
+	case RING_E_INVALID_RESULT: return E_TOOBIG;
+	case RING_E_INVOKE_FAILED: return E_PERM;
+	case RING_E_UNSUPPORTED: return E_NOTSUP;
+	}
+	return E_INVAL;
+}
+
+int
+rt_invoke(capid_t cap, uint16_t method, struct rt_call *cl, struct capnp_struct *results)
+{
+	if (!params_open)
+		return E_INVAL;	/* no I_m_begin since the last call */
+	params_open = false;
+	if (!cl) {
+		cl = &scratch_call;
+		*cl = (struct rt_call){ 0 };
+	}
+	void *buf = cl->buf ? cl->buf : reply_buf;
+	uint32_t cap_len = cl->buf ? cl->buflen : sizeof reply_buf;
+	int n = capnp_builder_write(&params_b, params_out, sizeof params_out);
+	if (n < 0)
+		return n;
+	int r = rt_call(cap, method, params_out, (uint32_t)n, buf, cap_len, cl->xfer, cl->nxfer,
+			&cl->cqe);
+	uint32_t len = cl->cqe.len < cap_len ? cl->cqe.len : cap_len;	/* never past our buffer */
+	if (r == RING_E_EXCEPTION) {
+		int type = rt_exception_type(buf, len);
+		return type < 0 ? E_CORRUPT : RT_E_EXCEPTION(type);
+	}
+	if (r < 0)
+		return transport_error(&cl->cqe);
+	if (len == 0) {	/* empty results: every field its default */
+		*results = (struct capnp_struct){ 0 };
+		return 0;
+	}
+	return rt_msg_read(&cl->msg, buf, len, results) < 0 ? E_CORRUPT : 0;
+}
+
+static void
+release_received(const struct rt_request *rq)
+{
+	for (uint32_t i = 0; i < rq->ncaps && i < RING_MAX_XFER; i++)
+		rt_release(rq->caps[i]);
+}
+
+int
+rt_dispatch_begin(const struct rt_request *rq, struct capnp_struct *params, uint16_t data_words,
+		  uint16_t ptr_words, struct capnp_bstruct *results)
+{
+	*params = (struct capnp_struct){ 0 };
+	if (rq->plen > 0 && rt_msg_read(&params_msg, rq->params, rq->plen, params) < 0) {
+		release_received(rq);
+		return ExceptionType_invalidArgument + 1;
+	}
+	capnp_builder_init(&results_b, results_arena, sizeof results_arena, 0);
+	if (capnp_builder_root(&results_b, data_words, ptr_words, results) < 0)
+		return ExceptionType_failed + 1;
+	return 0;
+}
+
+int
+rt_dispatch_end(int r, const struct rt_answer *a, void *res, uint32_t *rlen, uint32_t *nout)
+{
+	if (r != 0)
+		return r;
+	if (a->ncaps > RING_MAX_XFER)
+		return ExceptionType_failed + 1;
+	int n = capnp_builder_write(&results_b, res, *rlen);
+	if (n < 0)
+		return ExceptionType_failed + 1;
+	*rlen = (uint32_t)n;
+	*nout = a->ncaps;
+	return 0;
+}
+
+int
+rt_dispatch_unimplemented(const struct rt_request *rq)
+{
+	release_received(rq);
+	return ExceptionType_unimplemented + 1;
+}

@@ -27,21 +27,21 @@ syscall_entry:
 	pushq %rcx
 	pushq $0		/* error */
 	pushq $0x100		/* vector: syscall */
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	/*
+	 * The general registers: only those C may clobber (and rbp, which we
+	 * clear for backtraces) are stored; rbx and r12-r15 survive the C call
+	 * in their registers, and rcx/r11 are the user's RIP/RFLAGS, already
+	 * in the frame. Their slots are filled only on the iretq path below.
+	 */
+	subq $15 * 8, %rsp
+	movq %rax, 14 * 8(%rsp)
+	movq %rdx, 11 * 8(%rsp)
+	movq %rsi, 10 * 8(%rsp)
+	movq %rdi, 9 * 8(%rsp)
+	movq %rbp, 8 * 8(%rsp)
+	movq %r8, 7 * 8(%rsp)
+	movq %r9, 6 * 8(%rsp)
+	movq %r10, 5 * 8(%rsp)
 	movq %rsp, %rdi
 	xorl %ebp, %ebp
 	call syscall_dispatch
@@ -54,28 +54,30 @@ syscall_entry:
 	jne 1f
 	cmpq $USER_SS, 21 * 8(%rsp)
 	jne 1f
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
-	movq 4 * 8(%rsp), %r11		/* rflags */
+	movq 14 * 8(%rsp), %rax
+	movq 11 * 8(%rsp), %rdx
+	movq 10 * 8(%rsp), %rsi
+	movq 9 * 8(%rsp), %rdi
+	movq 8 * 8(%rsp), %rbp
+	movq 7 * 8(%rsp), %r8
+	movq 6 * 8(%rsp), %r9
+	movq 5 * 8(%rsp), %r10
+	movq 19 * 8(%rsp), %r11		/* rflags */
 	andq $~0x30000, %r11		/* no RF/VM */
 	orq $0x200, %r11		/* IF on in user mode */
-	movq 2 * 8(%rsp), %rcx		/* rip */
-	movq 5 * 8(%rsp), %rsp		/* user rsp; nothing may fault from here */
+	movq 20 * 8(%rsp), %rsp		/* user rsp; nothing may fault from here */
 	swapgs
 	sysretq
-1:	jmp trap_return
+1:	/* complete the frame for trap_return (no kernel stack bytes reach ring 3) */
+	movq %r15, 0 * 8(%rsp)
+	movq %r14, 1 * 8(%rsp)
+	movq %r13, 2 * 8(%rsp)
+	movq %r12, 3 * 8(%rsp)
+	movq 19 * 8(%rsp), %rax
+	movq %rax, 4 * 8(%rsp)		/* r11: the user's RFLAGS, as syscall left it */
+	movq 17 * 8(%rsp), %rax
+	movq %rax, 12 * 8(%rsp)		/* rcx: the user's RIP */
+	movq %rbx, 13 * 8(%rsp)
+	jmp trap_return
 
 	.section .note.GNU-stack, "", @progbits

@@ -57,8 +57,9 @@ void
 syscall_dispatch(struct trap_frame *tf)
 {
 	spin_lock(&bkl);
-	sched_kill_point();	/* killed from another CPU while in ring 3 */
 	struct proc *p = this_cpu()->cur;
+	if (p->kill_pending)
+		sched_kill_point();	/* killed from another CPU while in ring 3 */
 	switch (tf->rax) {
 	case SYS_CAP_ENTER:
 		tf->rax = (uint64_t)sys_cap_enter(tf->rdi, tf->rsi);

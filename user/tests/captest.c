@@ -206,7 +206,7 @@ check_kernel_sources(void)
 {
 	struct ring_cqe c;
 	struct capnp_msg m;
-	int r, n;
+	int r;
 
 	capid_t clk = rt_cap("clock", WallClock_TYPE_ID);
 	if (clk) {
@@ -227,14 +227,15 @@ check_kernel_sources(void)
 		EntropySource_getRandom_Params_B gp;
 		EntropySource_getRandom_Results_R gr;
 		EntropyResult_R er2;
-		EntropySource_getRandom_Params_init_root(rt_msg_begin(), &gp);
-		EntropySource_getRandom_Params_set_length(gp, 32);
-		n = rt_msg_end(pbuf, sizeof pbuf);
-		r = rt_call(ent, EntropySource_getRandom_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0, &c);
+		/* a kernel-served cap through the typed stub */
+		r = EntropySource_getRandom_begin(&gp);
+		if (r >= 0) {
+			EntropySource_getRandom_Params_set_length(gp, 32);
+			r = EntropySource_getRandom_call(ent, NULL, &gr);
+		}
 		const char *kind = "error";
 		struct capnp_data bytes = { 0 };
-		if (r >= 0 && rt_msg_read(&m, rbuf, c.len, &gr.s) >= 0 &&
-		    EntropySource_getRandom_Results_get_result(gr, &er2) >= 0) {
+		if (r >= 0 && EntropySource_getRandom_Results_get_result(gr, &er2) >= 0) {
 			if (EntropyResult_which(er2) == EntropyResult_which_bytes &&
 			    EntropyResult_get_bytes(er2, &bytes) >= 0 && bytes.len == 32)
 				kind = "bytes";

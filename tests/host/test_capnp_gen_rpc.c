@@ -15,9 +15,17 @@
 #include <cmocka.h>
 
 #include "capos.h"
+/* every schema's stubs, in one translation unit: no C name collides */
 #include "schema/base.capnp.h"
+#include "schema/block.capnp.h"
+#include "schema/device.capnp.h"
 #include "schema/exception.capnp.h"
 #include "schema/ipc.capnp.h"
+#include "schema/manifest.capnp.h"
+#include "schema/net.capnp.h"
+#include "schema/process.capnp.h"
+#include "schema/storage.capnp.h"
+#include "schema/types.capnp.h"
 
 /* ---- fakes: the transport ---- */
 

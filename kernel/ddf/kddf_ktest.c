@@ -209,6 +209,12 @@ sess_read(struct sess *s, uint16_t slot, uint32_t len)
 			break;
 		if ((e = sess_ack(s)))
 			return e;
+		/* The ISR read of that acknowledge deasserts the pin: a completion
+		 * that landed meanwhile raises no new interrupt, so look at the
+		 * used ring again before waiting (as a driver must). */
+		e = kddf_dma_complete(OWN, s->data, tok, &bytes);
+		if (e != E_AGAIN)
+			return e ? e : (int)bytes;
 	}
 	if (e || (e = sess_ack(s)))
 		return e;

@@ -73,6 +73,17 @@ def disk_image(name, mb=16):
     return path
 
 
+def assert_image_holds_pattern_only(path, mb):
+    """After QEMU exits: blk-client's pattern at its region, zeros elsewhere."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert len(data) == mb << 20
+    assert data[REGION_START:REGION_START + REGION_BYTES] == pattern(), "pattern not on disk"
+    assert data[:REGION_START].count(0) == REGION_START, "bytes before the region changed"
+    rest = data[REGION_START + REGION_BYTES:]
+    assert rest.count(0) == len(rest), "bytes after the region changed"
+
+
 def vblk(path, addr=5):
     return ["-drive", f"file={path},format=raw,if=none,id=d0,cache=writethrough",
             "-device", f"virtio-blk-pci,drive=d0,disable-modern=on,addr={addr:#x}"]

@@ -24,7 +24,7 @@ import re
 import pytest
 
 from capos_qemu import BUILD
-from test_blk import REGION_BYTES, REGION_START, checks, disk_image, passed, pattern
+from test_blk import assert_image_holds_pattern_only, checks, disk_image, passed
 
 TIMEOUT = 180
 DISK_MB = 8
@@ -47,16 +47,6 @@ def two_ns(p1, p2):
             "-device", "nvme,id=nvme0,serial=capos0,addr=0x6",
             "-device", "nvme-ns,drive=n0,bus=nvme0,nsid=1",
             "-device", "nvme-ns,drive=n1,bus=nvme0,nsid=2"]
-
-
-def assert_image_holds_pattern_only(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    assert len(data) == DISK_MB << 20
-    assert data[REGION_START:REGION_START + REGION_BYTES] == pattern(), "pattern not on disk"
-    assert data[:REGION_START].count(0) == REGION_START, "bytes before the region changed"
-    rest = data[REGION_START + REGION_BYTES:]
-    assert rest.count(0) == len(rest), "bytes after the region changed"
 
 
 ASYNC_SLOTS = 14
@@ -101,14 +91,14 @@ def test_nvme_msix(boot):
     assert re.search(r"nvme: ready completion=msix namespaces=1 ", t), t
     assert f"nvme: ns=0 nsid=1 blocks={NS_BLOCKS} bs=512" in t
     assert re.search(r"blk: serving disk blocks=16384 bs=512", t)
-    assert_image_holds_pattern_only(img)
+    assert_image_holds_pattern_only(img, DISK_MB)
 
 
 def test_nvme_poll(boot):
     img = disk_image("nvme-poll", DISK_MB)
     t = run(boot, "test-nvme-poll", one_ns(img))
     assert re.search(r"nvme: ready completion=poll namespaces=1 ", t), t
-    assert_image_holds_pattern_only(img)
+    assert_image_holds_pattern_only(img, DISK_MB)
 
 
 def test_nvme_two_namespaces(boot):
@@ -118,8 +108,8 @@ def test_nvme_two_namespaces(boot):
     assert f"nvme: ns=0 nsid=1 blocks={NS_BLOCKS} bs=512" in t
     assert f"nvme: ns=1 nsid=2 blocks={NS_BLOCKS} bs=512" in t
     assert re.search(r"blk: serving disk2 blocks=16384 bs=512", t)
-    assert_image_holds_pattern_only(a)
-    assert_image_holds_pattern_only(b)
+    assert_image_holds_pattern_only(a, DISK_MB)
+    assert_image_holds_pattern_only(b, DISK_MB)
 
 
 # err values: lib/base/err.h E_PERM -9, E_RANGE -2 (as the caps binding maps DeviceError)
@@ -138,7 +128,7 @@ def test_nvme_hostile_commands_refused(boot):
     assert "nvme: stale-after-disable err=-10" in t, t
     # the kernel refused them before anything reached the device: the disk
     # (never formatted) holds the client's pattern and nothing else
-    assert_image_holds_pattern_only(img)
+    assert_image_holds_pattern_only(img, DISK_MB)
 
 
 # ---- the kernel's broker itself, with a simulated hostile device ----

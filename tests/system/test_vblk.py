@@ -17,7 +17,7 @@ import re
 import pytest
 
 from capos_qemu import BUILD
-from test_blk import REGION_BYTES, REGION_START, checks, disk_image, passed, pattern
+from test_blk import assert_image_holds_pattern_only, checks, disk_image, passed
 
 TIMEOUT = 120
 DISK_MB = 8
@@ -34,16 +34,6 @@ def device(path, modern, opts=""):
             "-device", f"virtio-blk-pci,drive=d0,{mode},addr=0x5{opts}"]
 
 
-def assert_image_holds_pattern_only(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    assert len(data) == DISK_MB << 20
-    assert data[REGION_START:REGION_START + REGION_BYTES] == pattern(), "pattern not on disk"
-    assert data[:REGION_START].count(0) == REGION_START, "bytes before the region changed"
-    rest = data[REGION_START + REGION_BYTES:]
-    assert rest.count(0) == len(rest), "bytes after the region changed"
-
-
 def run_client(boot, name, modern, smp=1):
     need_driver()
     img = disk_image(name, DISK_MB)
@@ -56,7 +46,7 @@ def run_client(boot, name, modern, smp=1):
                   "read-over-max-transfer", "write-past-end"):
         assert passed(c, "blk-client", name_), (name_, m.log_path)
     m.kill()
-    assert_image_holds_pattern_only(img)
+    assert_image_holds_pattern_only(img, DISK_MB)
     return t
 
 
@@ -115,7 +105,7 @@ def test_vblk_legacy_intx(boot, machine):
     assert ml and ml.group(1) == ml.group(2) and ml.group(1) in ("10", "11"), m.log_path
     assert re.search(r"capos: ddf-intx-route device=00:05.0 pin=INTA gsi=%s sharing=1" % ml.group(1), t)
     m.kill()
-    assert_image_holds_pattern_only(img)
+    assert_image_holds_pattern_only(img, DISK_MB)
 
 
 def refused(boot, name, pattern_):

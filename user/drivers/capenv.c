@@ -663,3 +663,25 @@ capenv_close(struct devenv *env)
 		rt_release(env->pool);
 	env->irq = env->pool = 0;
 }
+
+int
+capenv_open_driver(struct devenv *env, const char *who, bool *irq)
+{
+	const char *what;
+	int e;
+
+	*irq = rt_cap("irq", Interrupt_TYPE_ID) != 0;
+	if (!rt_cap("dma", DMAPool_TYPE_ID)) {
+		what = "no-dma-pool";
+		e = E_NOENT;
+	} else if (!rt_cap("mmio", DeviceMmio_TYPE_ID)) {
+		what = "no-mmio";
+		e = E_NOENT;
+	} else if ((e = capenv_open(env, "mmio", *irq ? "irq" : NULL, "dma")) < 0) {
+		what = "capenv-open";
+	} else {
+		return 0;
+	}
+	rt_print("%s: error=%s err=%d", who, what, e);
+	return e;
+}

@@ -72,6 +72,13 @@ struct devenv {
  * E_NOENT when a required cap is missing, else the first failing call.
  */
 int capenv_open(struct devenv *env, const char *mmio, const char *irq, const char *dma);
+/*
+ * A block driver's start: the standard grants `dma`, `mmio` and, optional,
+ * `irq` (polling without it), opened with capenv_open. On failure prints
+ * `WHO: error=no-dma-pool|no-mmio|capenv-open err=E` and returns < 0;
+ * *irq says whether an Interrupt was granted.
+ */
+int capenv_open_driver(struct devenv *env, const char *who, bool *irq);
 /* A further DeviceMmio grant (another BAR of the same function). */
 int capenv_add_mmio(struct devenv *env, const char *name);
 /* The DeviceMmio cap of `bar`, 0 when not granted. */

@@ -154,17 +154,13 @@ static const struct blkproc_async_ops nvme_async_ops = { as_submit, as_poll };
 int
 main(void)
 {
-	const bool want_irq = rt_cap("irq", Interrupt_TYPE_ID) != 0;
+	bool want_irq;
 	struct blkproc_export ex[NEXPORTS];
 	unsigned n = 0, i;
 	int e;
 
-	if (!rt_cap("dma", DMAPool_TYPE_ID))
-		return fail("no-dma-pool", E_NOENT);
-	if (!rt_cap("mmio", DeviceMmio_TYPE_ID))
-		return fail("no-mmio", E_NOENT);
-	if ((e = capenv_open(&env, "mmio", want_irq ? "irq" : NULL, "dma")) < 0)
-		return fail("capenv-open", e);
+	if (capenv_open_driver(&env, "nvme", &want_irq) < 0)
+		return 1;
 	uint8_t cfg[12];
 	if (devenv_pci_config(&env, cfg, sizeof cfg) != (int)sizeof cfg)
 		return fail("no-config", E_NOENT);

@@ -74,16 +74,12 @@ recover_check(void)
 int
 main(void)
 {
-	const bool want_irq = rt_cap("irq", Interrupt_TYPE_ID) != 0;
+	bool want_irq;
 	unsigned common_bar;
 	int e;
 
-	if (!rt_cap("dma", DMAPool_TYPE_ID))
-		return fail("no-dma-pool", E_NOENT);
-	if (!rt_cap("mmio", DeviceMmio_TYPE_ID))
-		return fail("no-mmio", E_NOENT);
-	if ((e = capenv_open(&env, "mmio", want_irq ? "irq" : NULL, "dma")) < 0)
-		return fail("capenv-open", e);
+	if (capenv_open_driver(&env, "virtio-blk", &want_irq) < 0)
+		return 1;
 	uint8_t id[4];
 	if (devenv_pci_config(&env, id, sizeof id) != (int)sizeof id)
 		return fail("no-config", E_NOENT);

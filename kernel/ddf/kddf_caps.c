@@ -204,8 +204,11 @@ mmio_call(struct kcap *k, struct call *c)
 		if (e) {
 			MapResult_set_error(r, ddf_device_error(e));
 		} else {
+			struct kddf_info in = { 0 };
+			(void)kddf_info(pid, k->h, &in);	/* the window: page-rounded length */
 			MapResult_init_mapping(r, &m);
 			UserMapping_set_address(m, va);
+			UserMapping_set_length(m, in.length);
 			UserMapping_set_generation(m, g);
 		}
 		return reply(c, NULL, 0);
@@ -684,8 +687,11 @@ buf_call(struct kcap *k, struct call *c)
 		if (e) {
 			MapResult_set_error(r, ddf_device_error(e));
 		} else {
+			struct kddf_info in = { 0 };
+			(void)kddf_info(pid, k->h, &in);	/* the buffer: page-rounded size */
 			MapResult_init_mapping(r, &m);
 			UserMapping_set_address(m, va);
+			UserMapping_set_length(m, in.size);
 			UserMapping_set_generation(m, g);
 		}
 		return reply(c, NULL, 0);

@@ -150,12 +150,12 @@ mmio_info(capid_t cap, unsigned *bar, uint64_t *len, uint16_t *vendor, uint16_t 
 	return *bar < CAPENV_BARS ? 0 : E_CORRUPT;
 }
 
-/* A mapping must cover what it maps; the kernel reports length 0 where it
- * does not fill the field (the mapping is then the whole page-rounded object). */
+/* A mapping must cover what it maps (the kernel reports the page-rounded
+ * length of the window or buffer). */
 static bool
 map_len_ok(uint64_t reported, uint64_t need)
 {
-	return reported == 0 || reported >= need;
+	return reported >= need;
 }
 
 /* DeviceMmio.map: a read-only mapping of a memory BAR; a port window refuses. */

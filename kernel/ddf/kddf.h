@@ -174,6 +174,10 @@ uint32_t kddf_nvme_bogus(uint32_t claim_index);
 
 /* kddf_ktest.c: capos.test=ddf | ddf-bench; returns only when name is neither. */
 void kddf_ktest_run(const char *name);
+/* The self-tests' case lines, `capos: PREFIX-case NAME got=.. expect=.. ok=yes|no`
+ * (kddf_ktest.c); a miss clears *all_ok. */
+void kddf_case_err(const char *prefix, const char *name, int got, int want, bool *all_ok);
+void kddf_case_num(const char *prefix, const char *name, int64_t got, int64_t want, bool *all_ok);
 /* kddf_nvme_ktest.c: capos.test=nvme-broker; returns only when name is not that. */
 void kddf_nvme_ktest_run(const char *name);
 

@@ -42,21 +42,34 @@
 static bool all_ok;
 static uint64_t drv_pml4;
 
+void
+kddf_case_err(const char *prefix, const char *name, int got, int want, bool *ok_all)
+{
+	bool ok = got == want;
+	kprintf("capos: %s-case %s got=%s expect=%s ok=%s\n", prefix, name, err_name(got),
+		err_name(want), ok ? "yes" : "no");
+	*ok_all &= ok;
+}
+
+void
+kddf_case_num(const char *prefix, const char *name, int64_t got, int64_t want, bool *ok_all)
+{
+	bool ok = got == want;
+	kprintf("capos: %s-case %s got=%ld expect=%ld ok=%s\n", prefix, name, got, want,
+		ok ? "yes" : "no");
+	*ok_all &= ok;
+}
+
 static void
 check(const char *name, int got, int want)
 {
-	bool ok = got == want;
-	kprintf("capos: ddf-case %s got=%s expect=%s ok=%s\n", name, err_name(got), err_name(want),
-		ok ? "yes" : "no");
-	all_ok &= ok;
+	kddf_case_err("ddf", name, got, want, &all_ok);
 }
 
 static void
 check_n(const char *name, int got, int want)
 {
-	bool ok = got == want;
-	kprintf("capos: ddf-case %s got=%d expect=%d ok=%s\n", name, got, want, ok ? "yes" : "no");
-	all_ok &= ok;
+	kddf_case_num("ddf", name, got, want, &all_ok);
 }
 
 static void

@@ -28,18 +28,13 @@ static bool all_ok;
 static void
 check(const char *name, int got, int want)
 {
-	bool ok = got == want;
-	kprintf("capos: nvme-case %s got=%s expect=%s ok=%s\n", name, err_name(got), err_name(want),
-		ok ? "yes" : "no");
-	all_ok &= ok;
+	kddf_case_err("nvme", name, got, want, &all_ok);
 }
 
 static void
 check_n(const char *name, uint64_t got, uint64_t want)
 {
-	bool ok = got == want;
-	kprintf("capos: nvme-case %s got=%lu expect=%lu ok=%s\n", name, got, want, ok ? "yes" : "no");
-	all_ok &= ok;
+	kddf_case_num("nvme", name, (int64_t)got, (int64_t)want, &all_ok);
 }
 
 struct sqe {

@@ -26,7 +26,8 @@
 #define RING_SQ_ENTRIES	16u
 #define RING_CQ_ENTRIES	32u
 #define RING_MAX_XFER	4u		/* caps per message, each direction */
-#define RING_MAX_MSG	65536u		/* bytes of params or results per message */
+#define RING_MAX_MSG	262144u		/* bytes of params or results per message (256 KiB:
+					   a 128 KiB block transfer and its framing fit one) */
 #define RING_MAX_QUEUED	16u		/* calls queued on one endpoint before RECV */
 
 /* Fixed user virtual addresses (low half; the ELF may not use them). */
@@ -37,7 +38,8 @@
 #define USER_STACK_TOP	0x00007FFF20000000ull	/* stack grows down from here */
 #define USER_STACK_PAGES 16u			/* 64 KiB; an unmapped guard page below */
 #define USER_HEAP_VA	0x0000100000000000ull	/* runtime heap (user/lib), mapped at spawn */
-#define USER_HEAP_PAGES	64u			/* 256 KiB */
+#define USER_HEAP_PAGES	(2u * RING_MAX_MSG / 4096u + 16u) /* 576 KiB: a server's receive and
+					   reply buffers (rt_serve) + 64 KiB */
 
 /* Opcodes. */
 enum ring_op {

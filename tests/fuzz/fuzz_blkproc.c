@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define DISK_BYTES (1u << 20)
 
 static uint8_t *disk;
-static uint8_t res[65536];
+static uint8_t res[BLKPROC_MSG_MAX];
 
 static int
 ram_read(void *drv, uint64_t lba, uint32_t count, void *buf)
@@ -60,7 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct capnp_struct root;
 	if (!disk && !(disk = calloc(1, DISK_BYTES)))
 		abort();
-	if (size < 1 || size > 65536 + 1)
+	if (size < 1 || size > BLKPROC_MSG_MAX + 1)
 		return 0;
 	uint32_t bs = data[0] & 0x80 ? 4096 : 512;
 	struct blkserv_info in = { .block_size = bs, .block_count = DISK_BYTES / bs,

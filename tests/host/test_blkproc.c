@@ -24,7 +24,7 @@
 static uint8_t disk[BLOCKS * 512u];
 static int flushes, fail_io;
 static uint64_t arena[70000 / 8];
-static uint8_t req[70000], res[65536];
+static uint8_t req[BLKPROC_MSG_MAX + 4096], res[BLKPROC_MSG_MAX];
 
 static int
 ram_read(void *drv, uint64_t lba, uint32_t count, void *buf)
@@ -464,7 +464,7 @@ test_async_errors(void **st)
 static void
 refused_as_sync(unsigned k, uint16_t method)
 {
-	static uint8_t async_res[65536];
+	static uint8_t async_res[BLKPROC_MSG_MAX];
 	uint32_t plen, rlen, slen = sizeof res;
 	assert_int_equal(abegin(k, method, &plen, &rlen), 0);
 	assert_int_equal(areq[k].io.op, BLKPROC_IO_NONE);

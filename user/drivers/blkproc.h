@@ -9,20 +9,24 @@
  * runtime loop, blkproc_serve.c) keeps one RECV posted per export and
  * answers requests one at a time in arrival order.
  *
- * Message bound: a ring message is at most RING_MAX_MSG (64 KiB) including
- * its framing, so BlockInfo.maxTransferBlocks is clamped to what one message
- * carries (BLKPROC_MAX_DATA, 60 KiB); a larger transfer is several calls.
+ * Message bound: BlockInfo.maxTransferBlocks is clamped to what one message
+ * carries (BLKPROC_MAX_DATA); a request or answer message is at most
+ * BLKPROC_MSG_MAX bytes with its framing, within the ring's RING_MAX_MSG.
+ * A larger transfer is several calls.
  */
 #ifndef CAPOS_DRIVERS_BLKPROC_H
 #define CAPOS_DRIVERS_BLKPROC_H
 
 #include <stdint.h>
 
+#include "abi/ring.h"
 #include "capnp/capnp.h"
 #include "blkserv.h"
 
 #define BLKPROC_MAX_EXPORTS 4u
 #define BLKPROC_MAX_DATA (60u * 1024u)  /* payload bytes per message (read or write) */
+#define BLKPROC_MSG_MAX (BLKPROC_MAX_DATA + 4096u)     /* one message with its framing */
+_Static_assert(BLKPROC_MSG_MAX <= RING_MAX_MSG, "a BlockDevice message fits one ring message");
 
 struct blkproc_export {
 	const char *name;               /* raw endpoint bootstrap name ("disk", "disk2") */
@@ -39,11 +43,11 @@ struct blkproc_io {
 	void *buf;              /* read: count x blockSize bytes to fill; write: the data */
 };
 
-/* One request and its result message (64 KiB arena): in the asynchronous
- * mode one per request in flight. */
+/* One request and its result message (an arena of BLKPROC_MSG_MAX): in the
+ * asynchronous mode one per request in flight. */
 struct blkproc_req {
 	struct capnp_builder bld;
-	uint64_t arena[65536 / 8];
+	uint64_t arena[BLKPROC_MSG_MAX / 8];
 	struct blkproc_io io;
 	uint16_t method;
 };
@@ -89,14 +93,14 @@ int blkproc_serve(struct blkproc_export *e, unsigned n);
  * at once, each handed to the driver as soon as it passed the checks and
  * answered as its completion arrives, in any order. Slot i serves export
  * i % n; its RECV is posted again once its answer is returned. The caller
- * provides the slots (about 128 KiB each). At most BLKPROC_ASYNC_MAX: each
+ * provides the slots (2 x BLKPROC_MSG_MAX each). At most BLKPROC_ASYNC_MAX: each
  * slot holds a posted RECV and, until reaped, a RETURN's completion, within
  * the kernel's 32 operations per process.
  */
 #define BLKPROC_ASYNC_MAX 14u
 
 struct blkproc_slot {
-	uint8_t in[65536] __attribute__((aligned(8)));  /* the RECV buffer: the params */
+	uint8_t in[BLKPROC_MSG_MAX] __attribute__((aligned(8)));        /* the RECV buffer: the params */
 	struct blkproc_req req;
 	uint32_t token;         /* of the call in service */
 	uint8_t ex, state;

@@ -21,8 +21,8 @@
 
 #define TAG_RECV 0xB10C000000000000ull
 
-static uint8_t inbuf[BLKPROC_MAX_EXPORTS][RING_MAX_MSG] __attribute__((aligned(8)));
-static uint8_t outbuf[RING_MAX_MSG] __attribute__((aligned(8)));
+static uint8_t inbuf[BLKPROC_MAX_EXPORTS][BLKPROC_MSG_MAX] __attribute__((aligned(8)));
+static uint8_t outbuf[BLKPROC_MSG_MAX] __attribute__((aligned(8)));
 
 static capid_t
 endpoint(const char *name)
@@ -36,7 +36,7 @@ static int
 post_recv_into(capid_t ep, uint64_t tag, void *buf)
 {
 	struct ring_sqe s = { .opcode = RING_OP_RECV, .cap = ep, .user_data = tag,
-		.result = (uint64_t)buf, .result_len = RING_MAX_MSG, .xfer_count = 0 };
+		.result = (uint64_t)buf, .result_len = BLKPROC_MSG_MAX, .xfer_count = 0 };
 	return rt_submit(&s);
 }
 
@@ -61,7 +61,7 @@ give_back(capid_t ep, uint32_t token, int r, uint32_t rlen)
 	bool exc = false;
 
 	if (r > 0) {
-		int n = rt_exception(outbuf, RING_MAX_MSG, (unsigned)(r - 1), "blk: refused");
+		int n = rt_exception(outbuf, BLKPROC_MSG_MAX, (unsigned)(r - 1), "blk: refused");
 		rlen = n < 0 ? 0 : (uint32_t)n;
 		exc = true;
 	}
@@ -74,7 +74,7 @@ give_back(capid_t ep, uint32_t token, int r, uint32_t rlen)
 static int
 answer(capid_t ep, const struct ring_cqe *c, struct blkserv *srv)
 {
-	uint32_t rlen = RING_MAX_MSG;
+	uint32_t rlen = BLKPROC_MSG_MAX;
 
 	drop_caps(c);
 	int r = blkproc_handle(srv, c->method, inbuf[c->user_data & 0xff], c->len, outbuf, &rlen);
@@ -168,7 +168,7 @@ static int
 async_start(struct blkproc_export *e, capid_t *ep, struct blkproc_slot *s, unsigned i,
     const struct blkproc_async_ops *ops, void *drv)
 {
-	uint32_t rlen = RING_MAX_MSG;
+	uint32_t rlen = BLKPROC_MSG_MAX;
 	int r = ops->submit(drv, e[s->ex].srv, i, &s->req.io);
 
 	if (r == 0) {
@@ -221,7 +221,7 @@ blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *s
 			}
 			drop_caps(&c);
 			s->token = c.token;
-			uint32_t rlen = RING_MAX_MSG;
+			uint32_t rlen = BLKPROC_MSG_MAX;
 			r = blkproc_begin(&s->req, e[s->ex].srv, c.method, s->in, c.len, outbuf, &rlen);
 			if (r != BLKPROC_PENDING)
 				r = async_reply(ep[s->ex], s, i, r, rlen);
@@ -241,7 +241,7 @@ blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *s
 			continue;
 		int got = ops->poll(drv, 1, tags, errs, BLKPROC_ASYNC_MAX);
 		for (k = 0; k < (unsigned)got && k < BLKPROC_ASYNC_MAX; k++) {
-			uint32_t rlen = RING_MAX_MSG;
+			uint32_t rlen = BLKPROC_MSG_MAX;
 			if (tags[k] >= nslots || slot[tags[k]].state != SLOT_DRIVER)
 				continue;       /* not ours to answer: a driver bug, ignored */
 			struct blkproc_slot *s = &slot[tags[k]];

@@ -170,6 +170,16 @@ int kddf_nvme_submit(uint32_t owner, uint32_t claim_index, uint16_t qid, const v
 /* 0 done (*status: CQE DW3 31:17, *dw0), E_AGAIN pending, E_STALE unknown or reset. */
 int kddf_nvme_complete(uint32_t owner, uint32_t claim_index, uint64_t token, uint16_t *status,
     uint32_t *dw0);
+/* nvmeReap: up to max (1..KDDF_NVME_REAP_MAX) finished commands of queue qid,
+ * collected; the count, or E_INVAL (max 0), E_RANGE, E_BUSY (not enabled). */
+#define KDDF_NVME_REAP_MAX 64u
+struct kddf_nvme_done {
+	uint64_t token;
+	uint32_t dw0;
+	uint16_t status;	/* CQE DW3 31:17 */
+};
+int kddf_nvme_reap(uint32_t owner, uint32_t claim_index, uint16_t qid, uint32_t max,
+    struct kddf_nvme_done *out);
 uint32_t kddf_nvme_bogus(uint32_t claim_index);
 
 /* kddf_ktest.c: capos.test=ddf | ddf-bench; returns only when name is neither. */

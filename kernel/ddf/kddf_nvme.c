@@ -658,6 +658,52 @@ kddf_nvme_complete(uint32_t owner, uint32_t claim_index, uint64_t token, uint16_
 	return e;
 }
 
+/*
+ * nvmeReap: every finished command of queue qid, collected as
+ * complete_locked collects one token, at most max (the caller sized max to
+ * what its reply can carry, so nothing collected is lost). Commands a
+ * disable forgot are gone from q->cmd and never reported.
+ */
+_Static_assert(KDDF_NVME_REAP_MAX >= KN_DEPTH, "one reap can empty a queue");
+
+static int
+reap_locked(uint32_t owner, uint32_t ci, uint16_t qid, uint32_t max, struct kddf_nvme_done *out)
+{
+	struct kddf_nvme *n = nvme_of(ci);
+	uint32_t got = 0;
+	if (!n || n->owner != owner)
+		return E_PERM;
+	if (max == 0)
+		return E_INVAL;
+	if (qid >= KN_NQ || max > KDDF_NVME_REAP_MAX)
+		return E_RANGE;
+	if (!n->enabled)
+		return E_BUSY;
+	kddf_nvme_poll(ci);
+	struct kn_queue *q = &n->q[qid];
+	for (uint16_t cid = 0; cid < KN_DEPTH && got < max; cid++) {
+		struct kn_cmd *k = &q->cmd[cid];
+		if (k->state != KN_DONE)
+			continue;
+		out[got++] = (struct kddf_nvme_done){ (uint64_t)k->seq << 32 |
+		    (uint64_t)qid << 16 | cid, k->dw0, k->status };
+		hold_release(n, &k->data);
+		hold_release(n, &k->list);
+		memset(k, 0, sizeof *k);
+	}
+	return (int)got;
+}
+
+int
+kddf_nvme_reap(uint32_t owner, uint32_t claim_index, uint16_t qid, uint32_t max,
+    struct kddf_nvme_done *out)
+{
+	uint64_t fl = kddf_int_lock();
+	int e = reap_locked(owner, claim_index, qid, max, out);
+	kddf_int_unlock(fl);
+	return e;
+}
+
 /* ---- submission: check everything, then act ---- */
 
 struct kn_req {

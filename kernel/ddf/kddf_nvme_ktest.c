@@ -106,6 +106,58 @@ ready(void)
 	return kddf_nvme_csts(claim_idx) & 1u;
 }
 
+/*
+ * nvmeReap: the argument checks, a batch bounded by its max, every token
+ * reported once and collected (nvmeComplete then calls it stale), nothing
+ * reported twice. `data` is an idle 1-page window; I/O queue pair 1 is live.
+ */
+static void
+test_reap(ddf_handle data)
+{
+	struct kddf_nvme_done d[KDDF_NVME_REAP_MAX];
+	struct sqe rd = { .opc = 0x02, .nsid = 1, .cdw12 = 7 };
+	uint64_t tok[3], until = time_ns() + 2000000000ull;
+	uint32_t seen = 0, bad = 0;
+	int most = 0;
+	uint16_t st;
+	uint32_t dw0;
+
+	check("reap-max-zero", kddf_nvme_reap(OWN, claim_idx, 1, 0, d), E_INVAL);
+	check("reap-max-over-bound", kddf_nvme_reap(OWN, claim_idx, 1, KDDF_NVME_REAP_MAX + 1, d),
+	    E_RANGE);
+	check("reap-queue-out-of-range", kddf_nvme_reap(OWN, claim_idx, 4, 1, d), E_RANGE);
+	check("reap-wrong-owner", kddf_nvme_reap(OWN + 1, claim_idx, 1, 1, d), E_PERM);
+	check("reap-nothing-finished", kddf_nvme_reap(OWN, claim_idx, 1, KDDF_NVME_REAP_MAX, d), 0);
+	/* three reads at once, reaped at most two at a time */
+	check("reap-submit-3", submit(1, &rd, data, 4096, 0, &tok[0]), 0);
+	check("reap-submit-3b", submit(1, &rd, data, 4096, 0, &tok[1]), 0);
+	check("reap-submit-3c", submit(1, &rd, data, 4096, 0, &tok[2]), 0);
+	for (uint64_t t = time_ns() + 200000000ull; time_ns() < t;)
+		pause();	/* the device finishes all three meanwhile: the first batch is full */
+	while (seen != 7u && time_ns() < until) {
+		int n = kddf_nvme_reap(OWN, claim_idx, 1, 2, d);
+		if (n < 0) {
+			bad++;
+			break;
+		}
+		most = n > most ? n : most;
+		for (int i = 0; i < n; i++) {
+			uint32_t j = d[i].token == tok[0] ? 0 : d[i].token == tok[1] ? 1 :
+			    d[i].token == tok[2] ? 2 : 3;
+			if (j == 3 || (seen & 1u << j) || d[i].status)
+				bad++;	/* unknown, reported twice, or failed */
+			else
+				seen |= 1u << j;
+		}
+	}
+	check_n("reap-every-token-once", seen, 7);
+	check_n("reap-nothing-bad", bad, 0);
+	check_n("reap-batch-bounded-by-max", most, 2);
+	check("reap-collected", kddf_nvme_complete(OWN, claim_idx, tok[0], &st, &dw0), E_STALE);
+	check("reap-empty-after", kddf_nvme_reap(OWN, claim_idx, 1, KDDF_NVME_REAP_MAX, d), 0);
+	check("reap-admin-queue-empty", kddf_nvme_reap(OWN, claim_idx, 0, KDDF_NVME_REAP_MAX, d), 0);
+}
+
 static bool
 test_broker(void)
 {
@@ -178,6 +230,7 @@ test_broker(void)
 	check("read", submit(1, &rd, data, 4096, 0, &tok), 0);
 	check("read-done", wait_tok(tok), 0);
 	check("collected-twice", wait_tok(tok), E_STALE);
+	test_reap(data);
 
 	/* a hostile device: entries the kernel must not act on */
 	uint32_t b0 = kddf_nvme_bogus(claim_idx);
@@ -234,8 +287,12 @@ test_broker(void)
 	check("io-on-deleted-queue", submit(3, &rd, data, 4096, 0, &tok), E_BUSY);
 
 	/* disable: everything forgotten, tokens stale, holds released */
+	uint64_t rtok;
+	struct kddf_nvme_done rd1[1];
+	check("read-before-disable", submit(1, &rd, data, 4096, 0, &rtok), 0);
 	check("disable", kddf_nvme_disable(OWN, claim_idx, false), 0);
 	check("stale-after-disable", wait_tok(tok), E_STALE);
+	check("reap-after-disable", kddf_nvme_reap(OWN, claim_idx, 1, 1, rd1), E_BUSY);
 	check("free-after-disable", kddf_dma_free(OWN, iocq), 0);
 	check("submit-after-disable", submit(1, &rd, data, 4096, 0, &tok), E_BUSY);
 
@@ -246,6 +303,8 @@ test_broker(void)
 	check("grant-bar0", kddf_mmio_grant(OWN, claim, 0, 0, 0x4000, &win), 0);
 	check("enable-again", kddf_nvme_enable(OWN, claim_idx, DEPTH, asq, acq), 0);
 	check("ready-again", ready() ? 0 : E_TIMEOUT, 0);
+	check("reap-forgotten-never-reported", kddf_nvme_reap(OWN, claim_idx, 1, 1, rd1), 0);
+	check("stale-token-after-enable", wait_tok(rtok), E_STALE);
 	check("identify-before-reset", submit(0, &idc, data, 4096, 0, &tok), 0);
 	check("device-reset", kddf_mmio_reset(OWN, win, &nclaim), 0);
 	check("stale-after-reset", wait_tok(tok), E_STALE);

@@ -632,6 +632,62 @@ nvm060_async_queue_depth_16(void **state)
 	nvme_model_free(m);
 }
 
+/* Every finished command comes back in one environment call (nvmeReap),
+ * never one call per outstanding token (nvmeComplete). */
+static void
+nvm065_async_batched_reap(void **state)
+{
+	struct nvme_model *m = model1(8192, 9);
+	struct nvme_req rq[16];
+	static uint8_t buf[16][4096];
+	struct fake_env_stats st0, st;
+	struct nvme_ctrl c;
+	int i, done = 0;
+
+	m->defer = 1;
+	assert_int_equal(nvme_init(&c, m->env, NVME_IRQ), 0);
+	assert_int_equal(nvme_async_init(&c, 16), 0);
+	for (i = 0; i < 16; i++) {
+		rq[i] = (struct nvme_req){ 0, NVME_CMD_READ, (uint64_t)i * 8, 8, buf[i], 0, 0 };
+		assert_int_equal(nvme_submit(&c, &rq[i]), 0);
+	}
+	fake_env_stats(m->env, &st0);
+	while (done < 16)
+		done += nvme_poll(&c, 1000000000ull);
+	fake_env_stats(m->env, &st);
+	assert_int_equal(done, 16);
+	for (i = 0; i < 16; i++)
+		assert_true(rq[i].done && rq[i].status == 0);
+	assert_int_equal(st.nvme_completes - st0.nvme_completes, 0);
+	/* one pass before the device ran, one after its tick */
+	assert_in_range(st.nvme_reaps - st0.nvme_reaps, 1, 3);
+	assert_int_equal(c.stray, 0);
+	assert_int_equal(c.ioq.inflight, 0);
+	assert_clean(m);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+/* The fixture environment refuses reap arguments as the kernel does. */
+static void
+nvm066_reap_bad_arguments(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct devenv_nvme_done d[DEVENV_NVME_REAP_MAX];
+	struct nvme_ctrl c;
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	assert_int_equal(devenv_nvme_reap(m->env, 1, d, 0), E_INVAL);
+	assert_int_equal(devenv_nvme_reap(m->env, 1, d, DEVENV_NVME_REAP_MAX + 1), E_RANGE);
+	assert_int_equal(devenv_nvme_reap(m->env, 4, d, 1), E_RANGE);
+	assert_int_equal(devenv_nvme_reap(m->env, 1, d, DEVENV_NVME_REAP_MAX), 0);
+	nvme_fini(&c);
+	assert_int_equal(devenv_nvme_reap(m->env, 1, d, 1), E_BUSY);    /* disabled */
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
 static void
 nvm061_async_checks(void **state)
 {
@@ -886,6 +942,8 @@ main(void)
 		cmocka_unit_test(nvm062_async_dropped_completion_times_out_all),
 		cmocka_unit_test(nvm063_async_fatal_fails_outstanding),
 		cmocka_unit_test(nvm064_async_fini_with_requests_in_flight),
+		cmocka_unit_test(nvm065_async_batched_reap),
+		cmocka_unit_test(nvm066_reap_bad_arguments),
 		cmocka_unit_test(nvm050_brokered_policy),
 		cmocka_unit_test(nvm051_blockdevice_bounds),
 	};

@@ -126,6 +126,11 @@ def test_nvme_hostile_commands_refused(boot):
     # a token from before nvmeDisable is stale (E_STALE -10); the controller
     # came back through the core's reset and served the client afterwards
     assert "nvme: stale-after-disable err=-10" in t, t
+    # nvmeReap: a result buffer that holds an error but not one completion is
+    # refused outOfRange (E_RANGE -2) and the finished flush is still reaped
+    # afterwards; after the disable a reap is refused busy (E_BUSY -11)
+    assert "nvme: reap-small-buffer err=-2 then-reaped=1" in t, t
+    assert "nvme: reap-after-disable err=-11" in t, t
     # the kernel refused them before anything reached the device: the disk
     # (never formatted) holds the client's pattern and nothing else
     assert_image_holds_pattern_only(img, DISK_MB)
@@ -140,12 +145,17 @@ KERNEL_CASES = [
     "create-cq-done", "create-sq-done", "read-unidentified-ns", "read-length-mismatch",
     "read-into-queue-memory", "list-is-queue-memory", "read-with-list-done",
     "list-as-queue-memory", "live-queue-memory-again", "read-done", "collected-twice",
+    # nvmeReap: arguments, a batch bounded by its max, each token once, collected
+    "reap-max-zero", "reap-max-over-bound", "reap-queue-out-of-range", "reap-wrong-owner",
+    "reap-nothing-finished", "reap-every-token-once", "reap-nothing-bad",
+    "reap-batch-bounded-by-max", "reap-collected", "reap-empty-after", "reap-admin-queue-empty",
     "bogus-cid-counted", "wrong-sqid-counted", "wrong-sqid-not-completed",
     "flood-bounded-one-queue", "flood-completed-nothing", "get-features-queues-done",
     "refuse-get-features-arbitration", "create-sq3-done", "free-live-queue-memory",
     "delete-cq-before-sq", "delete-sq3-done", "delete-cq3-done", "free-deleted-queue-memory",
-    "io-on-deleted-queue", "disable", "stale-after-disable",
-    "free-after-disable", "submit-after-disable", "enable-again", "device-reset",
+    "io-on-deleted-queue", "read-before-disable", "disable", "stale-after-disable",
+    "reap-after-disable", "free-after-disable", "submit-after-disable", "enable-again",
+    "reap-forgotten-never-reported", "stale-token-after-enable", "device-reset",
     "stale-after-reset", "old-buffer-stale", "controller-disabled", "enable-after-reset",
     "identify-after-reset-done", "teardown", "ledger-claims",
     "ledger-buffers", "ledger-inflight", "free-frames-back",

@@ -132,6 +132,20 @@ int devenv_nvme_submit(struct devenv *env, uint16_t qid, const void *sqe,
 /* 0 and the completion (*status: CQE DW3 bits 31:17, *dw0: DW0), E_AGAIN
  * while pending, E_STALE for a token never issued, collected or reset. */
 int devenv_nvme_complete(struct devenv *env, uint64_t token, uint16_t *status, uint32_t *dw0);
+/* One finished command, as devenv_nvme_reap hands it back. */
+struct devenv_nvme_done {
+	uint64_t token;
+	uint32_t dw0;
+	uint16_t status;        /* CQE DW3 bits 31:17 */
+};
+#define DEVENV_NVME_REAP_MAX 64u
+/* Every finished command of queue qid, collected in one call (each as
+ * devenv_nvme_complete collects its token), at most max (1..64): the count
+ * (0: none finished), E_BUSY while the controller is not enabled, E_RANGE
+ * or E_INVAL for a bad qid or max. Commands a disable or reset forgot never
+ * appear. */
+int devenv_nvme_reap(struct devenv *env, uint16_t qid, struct devenv_nvme_done *out,
+    unsigned max);
 
 /* ---- Interrupt ---- */
 

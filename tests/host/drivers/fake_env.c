@@ -782,6 +782,7 @@ devenv_nvme_complete(struct devenv *env, uint64_t token, uint16_t *status, uint3
 	uint16_t qid = (uint16_t)(token >> 16), cid = (uint16_t)token, i;
 	struct fnv_cmd *k;
 
+	env->st.nvme_completes++;
 	for (i = 0; env->nv.enabled && i < FNV_NQ; i++)
 		fnv_poll_cq(env, i);
 	if (qid >= FNV_NQ || cid >= FNV_DEPTH || !seq || env->nv.q[qid].cmd[cid].seq != seq)
@@ -793,6 +794,33 @@ devenv_nvme_complete(struct devenv *env, uint64_t token, uint16_t *status, uint3
 	*dw0 = k->dw0;
 	memset(k, 0, sizeof(*k));
 	return 0;
+}
+
+int
+devenv_nvme_reap(struct devenv *env, uint16_t qid, struct devenv_nvme_done *out, unsigned max)
+{
+	unsigned got = 0;
+	uint16_t i;
+
+	if (max == 0)
+		return E_INVAL;
+	if (qid >= FNV_NQ || max > DEVENV_NVME_REAP_MAX)
+		return E_RANGE;
+	if (!env->nv.enabled)
+		return E_BUSY;
+	env->st.nvme_reaps++;
+	for (i = 0; i < FNV_NQ; i++)
+		fnv_poll_cq(env, i);
+	for (i = 0; i < FNV_DEPTH && got < max; i++) {
+		struct fnv_cmd *k = &env->nv.q[qid].cmd[i];
+
+		if (k->state != 2)
+			continue;
+		out[got++] = (struct devenv_nvme_done){ (uint64_t)k->seq << 32 | (uint64_t)qid << 16 | i,
+			k->dw0, k->status };
+		memset(k, 0, sizeof(*k));
+	}
+	return (int)got;
 }
 
 int

@@ -47,6 +47,8 @@ struct fake_env_stats {
 	uint32_t irq_protocol_errors;   /* wait with an EOI owed, ack with none */
 	uint32_t addr_writes;           /* addresses written by the environment */
 	uint32_t bogus_cqe;             /* NVMe completions naming nothing in flight (ignored) */
+	uint32_t nvme_completes;        /* devenv_nvme_complete calls (one token each) */
+	uint32_t nvme_reaps;            /* devenv_nvme_reap calls (a batch each) */
 };
 
 struct devenv *fake_env_new(const struct fake_dev_ops *ops, void *dev);

@@ -14,13 +14,15 @@
  * Test role (TEST FIXTURE, test manifests only): a service named
  * `nvme-hostile` first tries the refused commands (Format NVM, firmware
  * download, a Read of a namespace never identified) through the real
- * brokered calls and prints what the kernel answered, checks that a token
- * from before an nvmeDisable is stale after it, resets the controller
- * through the core, then serves as usual.
+ * brokered calls and prints what the kernel answered, reaps into a result
+ * buffer too small for one completion (refused, nothing lost), checks that
+ * a token from before an nvmeDisable is stale after it and that a reap then
+ * is refused, resets the controller through the core, then serves as usual.
  *
  * Markers: `nvme: ready completion=... namespaces=N model=...`,
- * `nvme: ns=I nsid=N blocks=B bs=S`, `nvme: refused op=... err=...` and
- * `nvme: stale-after-disable err=...` (hostile role), `nvme: error=... err=...` (then exit 1).
+ * `nvme: ns=I nsid=N blocks=B bs=S`, `nvme: refused op=... err=...`,
+ * `nvme: reap-small-buffer err=.. then-reaped=..`, `nvme: stale-after-disable
+ * err=...` and `nvme: reap-after-disable err=..` (hostile role), `nvme: error=... err=...` (then exit 1).
  */
 #include "capos.h"
 #include "schema/block.capnp.h"
@@ -91,6 +93,58 @@ hostile(void)
 	try_refused("read-longer-than-window", 1, &big, &prp);
 }
 
+/* The finished command `tok` of queue 1 comes back from a full-size reap
+ * (bounded wait): 1, 0 when it never did, or an error. */
+static int
+reaped(uint64_t tok)
+{
+	struct devenv_nvme_done d[DEVENV_NVME_REAP_MAX];
+	int n, i;
+
+	for (unsigned tries = 0; tries < 1000; tries++, devenv_delay_us(&env, 1000)) {
+		if ((n = devenv_nvme_reap(&env, 1, d, DEVENV_NVME_REAP_MAX)) < 0)
+			return n;
+		for (i = 0; i < n; i++)
+			if (d[i].token == tok)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * nvmeReap into a result buffer that holds an error but not one completion:
+ * refused (outOfRange), and the finished command is still there for the
+ * next reap: the kernel collects nothing the reply cannot carry.
+ */
+static void
+reap_small_buffer(void)
+{
+	struct nvme_sqe flush = { .opc = NVME_CMD_FLUSH, .nsid = ctrl.ns[0].nsid };
+	DeviceMmio_nvmeReap_Params_B p;
+	NvmeReapResult_R r;
+	struct capnp_struct root;
+	struct capnp_msg m;
+	struct ring_cqe cqe;
+	uint64_t params[8], small[6], tok = 0;   /* 48 bytes: an error, not a completion */
+	int e = devenv_nvme_submit(&env, 1, &flush, NULL, &tok), plen;
+
+	devenv_delay_us(&env, 100000);          /* the flush finishes meanwhile */
+	DeviceMmio_nvmeReap_Params_init_root(rt_msg_begin(), &p);
+	DeviceMmio_nvmeReap_Params_set_queue(p, 1);
+	DeviceMmio_nvmeReap_Params_set_maxCompletions(p, DEVENV_NVME_REAP_MAX);
+	if (!e && (plen = rt_msg_end(params, sizeof params)) < 0)
+		e = plen;
+	if (!e && rt_call(capenv_mmio_cap(&env, 0), DeviceMmio_nvmeReap_ORDINAL, params,
+	    (uint32_t)plen, small, sizeof small, NULL, 0, &cqe) < 0)
+		e = E_IO;               /* the error reply did not fit either */
+	if (!e && (rt_msg_read(&m, small, cqe.len, &root) < 0 || capenv_result(&root, &r.s) < 0))
+		e = E_CORRUPT;
+	if (!e)
+		e = NvmeReapResult_which(r) == NvmeReapResult_which_completions ? 0 :
+		    capenv_device_error(NvmeReapResult_get_error(r));
+	rt_print("nvme: reap-small-buffer err=%d then-reaped=%d", e, reaped(tok));
+}
+
 /* A token from before a disable is stale afterwards; the core's reset brings
  * the controller back (re-identify, re-create the I/O queues). */
 static int
@@ -108,6 +162,8 @@ stale_after_disable(void)
 		return e;
 	e = devenv_nvme_complete(&env, tok, &status, &dw0);
 	rt_print("nvme: stale-after-disable err=%d", e);
+	rt_print("nvme: reap-after-disable err=%d", devenv_nvme_reap(&env, 1,
+	    &(struct devenv_nvme_done){ 0 }, 1));
 	return nvme_reset(&ctrl);
 }
 
@@ -176,6 +232,8 @@ main(void)
 	    mode == NVME_IRQ ? "msix" : "poll", ctrl.nns, ctrl.max_xfer, ctrl.model);
 	if (strcmp(rt_boot->name, "nvme-hostile") == 0) {
 		hostile();
+		if (ctrl.nns)
+			reap_small_buffer();
 		if (ctrl.nns && (e = stale_after_disable()) < 0)
 			return fail("reset-after-disable", e);
 	}

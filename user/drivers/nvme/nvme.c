@@ -244,24 +244,65 @@ raw_status(uint16_t status)
 	return (uint16_t)(status << 1);
 }
 
-/* Collect every finished asynchronous slot. A token the environment no
- * longer knows (reset) finishes its request with E_IO. */
+static void recover(struct nvme_ctrl *c);
+
+/* The asynchronous slot whose command has `token`, or slots when none. */
+static uint16_t
+async_slot(const struct nvme_ctrl *c, uint64_t token)
+{
+	uint16_t s;
+
+	for (s = 0; s < c->as.slots; s++)
+		if (c->as.req[s] && c->as.token[s] == token)
+			break;
+	return s;
+}
+
+/*
+ * Collect every finished command of q in one environment call (nvmeReap):
+ * asynchronous slots finish here; the completion of `want` (a synchronous
+ * command's token, 0 for none) goes to *status. 1 when `want` came, 0 when
+ * not yet, or the environment's error. A token that names nothing
+ * outstanding is counted and dropped. An error means the environment no
+ * longer knows the queue (a disable or reset behind the driver): every
+ * outstanding asynchronous request fails with E_IO.
+ */
+static int
+reap(struct nvme_ctrl *c, struct nvme_queue *q, uint64_t want, uint16_t *status)
+{
+	struct devenv_nvme_done d[DEVENV_NVME_REAP_MAX];
+	int n = devenv_nvme_reap(c->env, q->qid, d, DEVENV_NVME_REAP_MAX), i, got = 0;
+	uint16_t s;
+
+	c->reaps++;
+	if (n < 0) {
+		async_fail_all(c, E_IO);
+		return n;
+	}
+	for (i = 0; i < n; i++) {
+		if (want && d[i].token == want) {
+			*status = d[i].status;
+			got = 1;
+		} else if (q == &c->ioq && (s = async_slot(c, d[i].token)) < c->as.slots) {
+			async_finish(c, s, nvme_status_err(raw_status(d[i].status)));
+		} else {
+			c->stray++;
+			continue;
+		}
+		q->inflight--;
+	}
+	return got;
+}
+
+/* Collect every finished asynchronous slot; an environment that forgot the
+ * queue fails them all and the controller is reset. */
 static void
 async_collect(struct nvme_ctrl *c)
 {
-	uint16_t s, status;
-	uint32_t dw0;
-	int r;
+	uint16_t unused;
 
-	for (s = 0; s < c->as.slots; s++) {
-		if (!c->as.req[s])
-			continue;
-		r = devenv_nvme_complete(c->env, c->as.token[s], &status, &dw0);
-		if (r == E_AGAIN)
-			continue;
-		c->ioq.inflight--;
-		async_finish(c, s, r ? E_IO : nvme_status_err(raw_status(status)));
-	}
+	if (reap(c, &c->ioq, 0, &unused) < 0)
+		recover(c);
 }
 
 static void
@@ -276,7 +317,7 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
     const struct devenv_prp *prp)
 {
 	uint64_t deadline, now, token, spin_until;
-	uint32_t csts, dw0, us = NVME_POLL_MIN_US, spins = 0;
+	uint32_t csts, us = NVME_POLL_MIN_US, spins = 0;
 	uint16_t status;
 	int err, r, owe_ack = 0;
 
@@ -294,9 +335,7 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
 	deadline = now + c->cmd_timeout_ns;
 	spin_until = now + c->irq_spin_ns;
 	for (;;) {
-		r = devenv_nvme_complete(c->env, token, &status, &dw0);
-		if (q == &c->ioq)
-			async_collect(c);
+		r = reap(c, q, token, &status);
 		/* Acknowledge (EOI) only after the environment consumed the
 		 * completions (and moved the CQ head doorbell): a level-
 		 * triggered line stays asserted until then. */
@@ -304,12 +343,11 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
 			(void)devenv_irq_ack(c->env);
 			owe_ack = 0;
 		}
-		if (r == 0) {
-			q->inflight--;
+		if (r == 1) {
 			c->last_status = raw_status(status);
 			return nvme_status_err(raw_status(status));
 		}
-		if (r != E_AGAIN) {     /* the environment forgot it: a reset */
+		if (r < 0) {            /* the environment forgot the queue: a reset */
 			recover(c);
 			return E_IO;
 		}

@@ -4,7 +4,8 @@
  * broker) owns the queue protocol: the driver builds 64-byte commands and
  * names data as (DMA handle, offset); the environment writes CID, PRPs,
  * queue entries, doorbells and CC/AQA/ASQ/ACQ, parses completions and hands
- * back (status, DW0) per token. The driver writes no register. Data moves
+ * back (token, status, DW0) for every finished command of a queue in one
+ * call (devenv_nvme_reap). The driver writes no register. Data moves
  * through one bounce DMA buffer the driver copies into and out of.
  *
  * State machine: DOWN -> (reset, admin queues, enable, identify, I/O
@@ -92,6 +93,8 @@ struct nvme_ctrl {
 	struct nvme_ns ns[NVME_MAX_NS];
 	char model[41];
 	uint32_t resets, timeouts, fatals;
+	uint32_t reaps;                 /* devenv_nvme_reap calls (one per collection pass) */
+	uint32_t stray;                 /* reaped tokens that named nothing outstanding (dropped) */
 	int last_status;                /* last CQE status field (decoded by nvme_status_err) */
 	int shutdown_err;               /* result of the normal shutdown in nvme_fini */
 	struct nvme_async as;

@@ -141,3 +141,36 @@ devenv_nvme_complete(struct devenv *env, uint64_t token, uint16_t *status, uint3
 		return capenv_device_error(NvmeCompleteResult_get_error(r));
 	}
 }
+
+int
+devenv_nvme_reap(struct devenv *env, uint16_t qid, struct devenv_nvme_done *out, unsigned max)
+{
+	DeviceMmio_nvmeReap_Params_B p;
+	NvmeReapResult_R r;
+	struct capnp_struct root;
+	struct capnp_list l;
+	int e;
+
+	if (!regs(env))
+		return E_NOENT;
+	DeviceMmio_nvmeReap_Params_init_root(rt_msg_begin(), &p);
+	DeviceMmio_nvmeReap_Params_set_queue(p, qid);
+	DeviceMmio_nvmeReap_Params_set_maxCompletions(p, (uint16_t)max);
+	if ((e = capenv_call(regs(env), DeviceMmio_nvmeReap_ORDINAL, NULL, 0, &root)) < 0 ||
+	    (e = capenv_result(&root, &r.s)) < 0)
+		return e;
+	if (NvmeReapResult_which(r) != NvmeReapResult_which_completions)
+		return capenv_device_error(NvmeReapResult_get_error(r));
+	if (NvmeReapResult_get_completions(r, &l) < 0 || l.count > max)
+		return E_CORRUPT;
+	/* The kernel collected every entry listed: each is decoded or the
+	 * batch is reported corrupt (the caller then resets the controller). */
+	for (uint32_t i = 0; i < l.count; i++) {
+		NvmeDone_R d;
+		if (NvmeDone_list_get(&l, i, &d) < 0)
+			return E_CORRUPT;
+		out[i] = (struct devenv_nvme_done){ NvmeDone_get_token(d), NvmeDone_get_result(d),
+			NvmeDone_get_status(d) };
+	}
+	return (int)l.count;
+}

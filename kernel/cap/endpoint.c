@@ -194,6 +194,28 @@ endpoint_call(struct kobj *o, struct call *c)
 	e->nqueued++;
 }
 
+/* Post receive r (allocated) for s on e: a queued call is delivered at once. */
+static void
+recv_post(struct endpoint *e, struct proc *p, struct recv *r, const struct ring_sqe *s)
+{
+	struct call *c;
+
+	*r = (struct recv){ .p = p, .user_data = s->user_data, .buf = s->result,
+			    .len = s->result_len, .accept = s->xfer_count };
+	p->inflight++;
+	while ((c = q_pop(e))) {
+		if (c->caller == NULL) {	/* the caller died while queued */
+			call_free(c);
+			continue;
+		}
+		if (deliver(e, r, c)) {
+			recv_free(r);
+			return;
+		}
+	}
+	recv_append(e, r);
+}
+
 int
 endpoint_recv(struct proc *p, struct kobj *o, const struct ring_sqe *s)
 {
@@ -203,36 +225,30 @@ endpoint_recv(struct proc *p, struct kobj *o, const struct ring_sqe *s)
 	struct recv *r = recv_alloc();
 	if (!r)
 		return E_NOMEM;
-	*r = (struct recv){ .p = p, .user_data = s->user_data, .buf = s->result,
-			    .len = s->result_len, .accept = s->xfer_count };
-	p->inflight++;
-	struct call *c;
-	while ((c = q_pop(e))) {
-		if (c->caller == NULL) {	/* the caller died while queued */
-			call_free(c);
-			continue;
-		}
-		if (deliver(e, r, c)) {
-			recv_free(r);
-			return 0;
-		}
-	}
-	recv_append(e, r);
+	recv_post(e, p, r, s);
 	return 0;
+}
+
+/* The link to the in-service call with this token, or NULL. */
+static struct call **
+in_service_find(struct endpoint *e, uint32_t token)
+{
+	struct call **pp = &e->in_service;
+	while (*pp && (*pp)->token != token)
+		pp = &(*pp)->next;
+	return *pp ? pp : NULL;
 }
 
 int
 endpoint_return(struct proc *p, struct kobj *o, const struct ring_sqe *s, int32_t *detail)
 {
 	struct endpoint *e = (struct endpoint *)o;
-	struct call **pp = &e->in_service, *c;
+	struct call **pp = in_service_find(e, s->token), *c;
 	struct ring_xfer xs[RING_MAX_XFER];
 	struct xfer x[RING_MAX_XFER];
 	int r;
 
-	while (*pp && (*pp)->token != s->token)
-		pp = &(*pp)->next;
-	if (!(c = *pp))
+	if (!pp)
 		return *detail = E_NOENT, RING_E_INVALID_REQUEST;
 	if (s->xfer_count) {	/* none: nothing to read or reserve */
 		if (copy_from_user(p, xs, s->xfer, s->xfer_count * sizeof xs[0]) < 0)
@@ -240,10 +256,39 @@ endpoint_return(struct proc *p, struct kobj *o, const struct ring_sqe *s, int32_
 		if ((r = xfer_reserve(p, xs, s->xfer_count, x)) < 0)
 			return *detail = r, RING_E_INVALID_REQUEST;
 	}
+	c = *pp;
 	*pp = c->next;
 	*detail = s->params_len > c->result_len ? E_TOOBIG : 0;
 	int32_t res = (s->flags & RING_RET_EXCEPTION) ? RING_E_EXCEPTION : (int32_t)s->params_len;
 	call_complete_user(c, res, p, s->params, s->params_len, x, s->xfer_count);	/* range checked */
+	return 0;
+}
+
+/*
+ * RECV with RING_RECV_REPLY (the ring checked the facet, the flags and both
+ * buffers): RETURN the call `token` without caps, then receive. Everything
+ * that can refuse is checked first, so a refusal changes nothing. Results
+ * that do not fit the caller's buffer fail the caller's call, as a RETURN
+ * does; the server is not told (a RETURN's completion would say E_TOOBIG).
+ */
+int
+endpoint_reply_recv(struct proc *p, struct kobj *o, const struct ring_sqe *s, int32_t *detail)
+{
+	struct endpoint *e = (struct endpoint *)o;
+	struct call **pp, *c;
+	struct recv *r;
+
+	if (e->dead)
+		return *detail = E_DISCONNECTED, RING_E_INVOKE_FAILED;
+	if (!(pp = in_service_find(e, s->token)))
+		return *detail = E_NOENT, RING_E_INVALID_REQUEST;
+	if (!(r = recv_alloc()))
+		return *detail = E_NOMEM, RING_E_INVOKE_FAILED;
+	c = *pp;
+	*pp = c->next;
+	int32_t res = (s->flags & RING_RECV_REPLY_EXCEPTION) ? RING_E_EXCEPTION : (int32_t)s->params_len;
+	call_complete_user(c, res, p, s->params, s->params_len, NULL, 0);	/* range checked */
+	recv_post(e, p, r, s);
 	return 0;
 }
 
@@ -385,22 +430,29 @@ fast_call(struct proc *p, const struct ring_sqe *s)
 	return true;
 }
 
-/* RETURN, no transfers, results that fit, to a caller that is still there. */
-static bool
-fast_return(struct proc *p, const struct ring_sqe *s)
+/*
+ * The reply half of a fast RETURN or RECV|REPLY: the link to the in-service
+ * call `token` when its caller is alive and the results (no caps) fit its
+ * buffer; else NULL (the slow path decides).
+ */
+static struct call **
+fast_reply_find(struct proc *p, struct endpoint *e, const struct ring_sqe *s)
 {
-	struct endpoint *e = fast_endpoint(p, s->cap, FACET_SERVER);
-	struct call **pp, *c;
+	struct call **pp;
 
-	if (!e || (s->flags & ~RING_RET_EXCEPTION) || s->result || s->result_len || s->xfer_count ||
-	    s->params_len > RING_MAX_MSG || !user_range_ok(p, s->params, s->params_len, false))
-		return false;
-	for (pp = &e->in_service; (c = *pp) && c->token != s->token; pp = &c->next)
-		;
-	if (!c || !c->caller || s->params_len > c->result_len)
-		return false;
+	if (s->params_len > RING_MAX_MSG || !user_range_ok(p, s->params, s->params_len, false) ||
+	    !(pp = in_service_find(e, s->token)) || !(*pp)->caller || s->params_len > (*pp)->result_len)
+		return NULL;
+	return pp;
+}
+
+/* Finish the call at *pp with the results in s (fast_reply_find said yes). */
+static void
+fast_reply(struct proc *p, struct call **pp, const struct ring_sqe *s, bool exception)
+{
+	struct call *c = *pp;
 	struct proc *caller = c->caller;
-	int32_t res = (s->flags & RING_RET_EXCEPTION) ? RING_E_EXCEPTION : (int32_t)s->params_len;
+	int32_t res = exception ? RING_E_EXCEPTION : (int32_t)s->params_len;
 	int32_t detail = 0;
 	uint32_t len = s->params_len;
 
@@ -413,21 +465,44 @@ fast_return(struct proc *p, const struct ring_sqe *s)
 	caller->inflight--;
 	ring_post_short(caller, c->user_data, res, detail, len, 0, 0);
 	call_free(c);
+}
+
+/* RETURN, no transfers, results that fit, to a caller that is still there. */
+static bool
+fast_return(struct proc *p, const struct ring_sqe *s)
+{
+	struct endpoint *e = fast_endpoint(p, s->cap, FACET_SERVER);
+	struct call **pp;
+
+	if (!e || (s->flags & ~RING_RET_EXCEPTION) || s->result || s->result_len || s->xfer_count ||
+	    !(pp = fast_reply_find(p, e, s)))
+		return false;
+	fast_reply(p, pp, s, s->flags & RING_RET_EXCEPTION);
 	ring_post_short(p, s->user_data, 0, 0, 0, 0, 0);
 	return true;
 }
 
-/* RECV on an endpoint with no queued call: post the receive. */
+/* RECV on an endpoint with no queued call, after a fast reply when asked: post the receive. */
 static bool
 fast_recv(struct proc *p, const struct ring_sqe *s)
 {
 	struct endpoint *e = fast_endpoint(p, s->cap, FACET_SERVER);
+	struct call **pp = NULL;
 	struct recv *r;
 
-	if (!e || s->flags || s->token || s->params || s->params_len || s->xfer_count > RING_MAX_XFER ||
-	    e->dead || e->q_head || s->result_len > RING_MAX_MSG ||
-	    !user_range_ok(p, s->result, s->result_len, true) || !(r = recv_alloc()))
+	if (!e || s->xfer_count > RING_MAX_XFER || e->dead || e->q_head || s->result_len > RING_MAX_MSG ||
+	    !user_range_ok(p, s->result, s->result_len, true))
 		return false;
+	if (s->flags & RING_RECV_REPLY) {
+		if ((s->flags & ~(RING_RECV_REPLY | RING_RECV_REPLY_EXCEPTION)) || !(pp = fast_reply_find(p, e, s)))
+			return false;
+	} else if (s->flags || s->token || s->params || s->params_len) {
+		return false;
+	}
+	if (!(r = recv_alloc()))
+		return false;
+	if (pp)
+		fast_reply(p, pp, s, s->flags & RING_RECV_REPLY_EXCEPTION);
 	r->next = NULL;
 	r->p = p;
 	r->user_data = s->user_data;

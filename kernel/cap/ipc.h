@@ -10,11 +10,15 @@
 #include <stdint.h>
 #include "abi/ring.h"
 
+struct kobj;
 struct proc;
 
 /* Post a completion that carries no caps, written in place in p's CQ. */
 void ring_post_short(struct proc *p, uint64_t user_data, int32_t result, int32_t detail, uint32_t len,
 		     uint16_t method, uint32_t token);
+
+/* RECV with RING_RECV_REPLY, validated but for the token: reply, then receive (endpoint.c). */
+int endpoint_reply_recv(struct proc *p, struct kobj *o, const struct ring_sqe *s, int32_t *detail);
 
 /*
  * Try submission s (already copied out of p's SQ) on the fast path: a CALL

@@ -293,6 +293,7 @@ process_sqe(struct proc *p, const struct ring_sqe *s)
 	int32_t detail = 0;
 	int r = 0;
 	struct kobj *o;
+	bool reply;
 
 	if (s->reserved) {
 		post_simple(p, s->user_data, RING_E_INVALID_REQUEST, E_INVAL);
@@ -314,16 +315,24 @@ process_sqe(struct proc *p, const struct ring_sqe *s)
 	case RING_OP_RECV:
 		if ((r = server_slot(p, s->cap, &o, &detail)) < 0)
 			break;
-		if (s->flags || s->token || s->params || s->params_len)
+		reply = s->flags & RING_RECV_REPLY;	/* token, params: the reply (endpoint.c) */
+		if ((s->flags & ~(RING_RECV_REPLY | RING_RECV_REPLY_EXCEPTION)) ||
+		    (!reply && (s->flags || s->token || s->params || s->params_len)))
 			r = RING_E_INVALID_REQUEST, detail = E_INVAL;
 		else if (s->xfer_count > RING_MAX_XFER)
 			r = RING_E_INVALID_REQUEST, detail = E_LIMIT;
+		else if (s->params_len > RING_MAX_MSG || !user_range_ok(p, s->params, s->params_len, false))
+			r = RING_E_INVALID_PARAMS, detail = E_RANGE;
 		else if (s->result_len > RING_MAX_MSG || !user_range_ok(p, s->result, s->result_len, true))
 			r = RING_E_INVALID_RESULT, detail = E_RANGE;
-		else if ((r = endpoint_recv(p, o, s)) == 0)
+		else if (reply) {
+			if ((r = endpoint_reply_recv(p, o, s, &detail)) == 0)
+				return;	/* the receive completes when a call comes */
+		} else if ((r = endpoint_recv(p, o, s)) == 0) {
 			return;
-		else
+		} else {
 			detail = r, r = RING_E_INVOKE_FAILED;
+		}
 		break;
 	case RING_OP_RETURN:
 		if ((r = server_slot(p, s->cap, &o, &detail)) < 0)

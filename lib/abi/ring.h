@@ -58,6 +58,16 @@ enum ring_op {
 #define RING_RET_EXCEPTION 1u	/* the results are a serialized capnp Exception */
 
 /*
+ * RECV flags: reply, then receive (seL4's ReplyRecv; docs/kernel-abi.md).
+ * With RING_RECV_REPLY a RECV first RETURNs the call `token` with the
+ * results params[params_len] (no result caps), then posts the receive. The
+ * only completion is the receive's; if the reply part is refused, the
+ * submission completes with that error and no receive is posted.
+ */
+#define RING_RECV_REPLY		1u
+#define RING_RECV_REPLY_EXCEPTION 2u	/* with RING_RECV_REPLY: the results are an Exception */
+
+/*
  * Completion results: >= 0 success (bytes written to the result buffer);
  * < 0 one of these transport errors, with cqe.detail a base/err.h code
  * saying why. RING_E_EXCEPTION: the callee raised an application error; the

@@ -68,6 +68,19 @@ def test_ipc_check(ipc_log, check):
     assert c[check][0] == "pass", c[check]
 
 
+# RECV|RING_RECV_REPLY that the kernel refuses (the sink role, on its raw endpoint);
+# the accepted form is every echo-server reply above.
+SINK_CHECKS = ["reply-unknown-token", "reply-exception-without-reply", "reply-unknown-flag",
+               "reply-params-kernel-address", "recv-token-without-reply", "reply-refused-posts-nothing"]
+
+
+@pytest.mark.parametrize("check", SINK_CHECKS)
+def test_reply_recv_refused(ipc_log, check):
+    c = checks(ipc_log, "sink")
+    assert check in c, f"no result for {check}"
+    assert c[check][0] == "pass", c[check]
+
+
 def test_result_cap_used(ipc_log):
     """echo-server hands back a cap served by counter-server; the client adopts it and counts."""
     c = checks(ipc_log, "echo-client")

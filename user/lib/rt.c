@@ -349,22 +349,32 @@ rt_return(capid_t ep, uint32_t token, const void *res, uint32_t len, const struc
 }
 
 /*
- * RECV -> handler -> RETURN. The RETURN and the next RECV go to the kernel
- * in one cap_enter(2): the RETURN completes at once, and the call blocks
- * until the next request arrives, so a request costs one system call.
+ * RECV -> handler -> reply. A reply without caps and the next receive are
+ * one RECV|RING_RECV_REPLY submission (docs/kernel-abi.md): one cap_enter,
+ * one completion (the next request). A reply with caps is a RETURN, then a
+ * plain RECV, in one cap_enter(2). If the reply part is refused, the RECV
+ * completes with that error and no receive is posted: like a failed RETURN
+ * it is dropped and a plain RECV is posted; a plain RECV that fails ends
+ * the loop.
  */
+static int
+sq_put_recv(capid_t ep, uint64_t tag, uint8_t *in, uint32_t accept)
+{
+	return sq_put(RING_OP_RECV, 0, 0, ep, tag, 0, 0, (uint64_t)in, RING_MAX_MSG, 0, accept, 0);
+}
+
 int
 rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 {
 	uint8_t *in = rt_alloc(RING_MAX_MSG), *out = rt_alloc(RING_MAX_MSG);
 	uint64_t recv_tag = next_tag++, ret_tag;
+	bool replied = false;	/* the pending RECV carries a reply */
 	struct ring_cqe c;
 	int r;
 
 	if (!in || !out)
 		return E_NOMEM;
-	if ((r = sq_put(RING_OP_RECV, 0, 0, ep, recv_tag, 0, 0, (uint64_t)in, RING_MAX_MSG, 0, accept,
-			0)) < 0)
+	if ((r = sq_put_recv(ep, recv_tag, in, accept)) < 0)
 		return r;
 	sys_cap_enter(1, 0);
 	for (;;) {
@@ -386,6 +396,14 @@ rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 		}
 		if (rc != &c)
 			cq_pop_head();	/* before the handler: it may reap completions itself */
+		if (res < 0 && replied) {	/* the reply was refused: receive without one */
+			replied = false;
+			recv_tag = next_tag++;
+			if ((r = sq_put_recv(ep, recv_tag, in, accept)) < 0)
+				return r;
+			sys_cap_enter(1, 0);
+			continue;
+		}
 		if (res < 0)
 			return detail ? detail : res;
 		uint32_t rlen = RING_MAX_MSG, nout = 0;
@@ -400,12 +418,20 @@ rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 			nout = 0;
 			exc = true;
 		}
-		ret_tag = next_tag++;
 		recv_tag = next_tag++;
+		replied = nout == 0;
+		if (replied) {
+			uint8_t f = RING_RECV_REPLY | (exc ? RING_RECV_REPLY_EXCEPTION : 0);
+			if ((r = sq_put(RING_OP_RECV, f, 0, ep, recv_tag, (uint64_t)out, rlen, (uint64_t)in,
+					RING_MAX_MSG, 0, accept, rq.token)) < 0)
+				return r;
+			sys_cap_enter(1, 0);
+			continue;
+		}
+		ret_tag = next_tag++;
 		if ((r = sq_put(RING_OP_RETURN, exc ? RING_RET_EXCEPTION : 0, 0, ep, ret_tag, (uint64_t)out,
 				rlen, 0, 0, (uint64_t)xo, nout, rq.token)) < 0 ||
-		    (r = sq_put(RING_OP_RECV, 0, 0, ep, recv_tag, 0, 0, (uint64_t)in, RING_MAX_MSG, 0,
-				accept, 0)) < 0)
+		    (r = sq_put_recv(ep, recv_tag, in, accept)) < 0)
 			return r;
 		sys_cap_enter(2, 0);
 		wait_tag(ret_tag, NULL);	/* already posted: RETURN completes at once */

@@ -430,11 +430,40 @@ sink(void)
 	static uint8_t in[256];
 	struct ring_sqe e = { .opcode = RING_OP_RECV, .cap = ep, .user_data = 1, .result = (uint64_t)in,
 			      .result_len = sizeof in };
-	struct ring_cqe c;
+	struct ring_cqe c, k;
+	/* RECV|REPLY refused (docs/kernel-abi.md): an error, no reply, no receive posted */
+	struct ring_sqe rr = { .opcode = RING_OP_RECV, .flags = RING_RECV_REPLY, .cap = ep, .token = 0xFFFFFFF0u,
+			       .result = (uint64_t)in, .result_len = sizeof in };
+	k = raw(rr);
+	CHECK("reply-unknown-token", k.result == RING_E_INVALID_REQUEST && k.detail == E_NOENT, "r=%d detail=%d",
+	      k.result, k.detail);
+	rr.flags = RING_RECV_REPLY_EXCEPTION;
+	k = raw(rr);
+	CHECK("reply-exception-without-reply", k.result == RING_E_INVALID_REQUEST && k.detail == E_INVAL, "r=%d",
+	      k.result);
+	rr.flags = RING_RECV_REPLY | 4;
+	k = raw(rr);
+	CHECK("reply-unknown-flag", k.result == RING_E_INVALID_REQUEST && k.detail == E_INVAL, "r=%d", k.result);
+	rr.flags = RING_RECV_REPLY;
+	rr.params = 0xFFFF800000001000ull;
+	rr.params_len = 64;
+	k = raw(rr);
+	CHECK("reply-params-kernel-address", k.result == RING_E_INVALID_PARAMS && k.detail == E_RANGE, "r=%d",
+	      k.result);
+	rr.params = 0;
+	rr.params_len = 0;
+	rr.flags = 0;
+	rr.token = 1;
+	k = raw(rr);
+	CHECK("recv-token-without-reply", k.result == RING_E_INVALID_REQUEST && k.detail == E_INVAL, "r=%d",
+	      k.result);
 	rt_print("captest: sink waiting");
 	rt_submit(&e);
 	sys_cap_enter(1, 0);
 	rt_reap(&c, true);
+	/* receives are served in order: a receive left behind above would have taken this call */
+	CHECK("reply-refused-posts-nothing", c.user_data == 1 && c.result >= 0, "user_data=%lu r=%d",
+	      (unsigned long)c.user_data, c.result);
 	/* Keep a second receive posted and wait a while, so the other callers
 	 * are delivered or queued; then die holding calls in service. */
 	e.user_data = 2;

@@ -86,15 +86,6 @@ interface DeviceMmio {
   # complete in time (the controller is disabled all the same); `revoked`:
   # RDY did not drop and the claim was reset (reset @11).
   # brokeredNvmeControllerEnable disables (without shutdown) first itself.
-  nvmeReap @15 (queue :UInt16, maxCompletions :UInt16) -> (result :NvmeReapResult);
-  # NVMe: every command of `queue` the controller has finished, collected in
-  # one call (each as nvmeComplete collects its token), in no set order. At
-  # most maxCompletions (1..64) and never more than the caller's result
-  # buffer carries: nothing is collected that the reply cannot hold. An empty
-  # list: none has finished. Commands forgotten by nvmeDisable or a reset
-  # never appear. Errors: invalid (maxCompletions 0), outOfRange (queue not
-  # below 4, maxCompletions over 64, or a result buffer too small for one
-  # completion), busy (controller not enabled).
 }
 
 struct ConfigResult {
@@ -110,19 +101,6 @@ struct NvmeCompleteResult {
     pending @1 :Void;
     error @2 :DeviceError;
   }
-}
-
-struct NvmeReapResult {
-  union {
-    completions @0 :List(NvmeDone);
-    error @1 :DeviceError;
-  }
-}
-
-struct NvmeDone {
-  token @0 :UInt64;         # as nvmeSubmit returned it
-  status @1 :UInt16;        # as NvmeCompletion.status
-  result @2 :UInt32;        # CQE DW0
 }
 
 struct NvmeCompletion {
@@ -239,6 +217,41 @@ interface DMABuffer {
   map @2 () -> (result :MapResult);
   free @3 () -> (result :DeviceResult);   # quiesce and scrub precede free
   info @4 () -> (info :DmaBufferInfo);
+  submitChain @5 (descriptors :List(DmaDescriptor)) -> (result :DmaSubmitResult);
+  # virtq: a whole chain in one call, every descriptor in this buffer, in
+  # chain order (descriptors[0] is the head, its NEXT links as for
+  # submitDescriptor). The kernel submits the members last to first as
+  # deferred, then the head, which makes the chain available; each element's
+  # `deferred` is ignored. All or nothing: when one is refused, the members
+  # already written are retracted and its error is the answer. The token is
+  # the head's (collect it with completeDescriptor or completeBatch).
+  # Errors: invalid (empty list), outOfRange (more than 16), else as
+  # submitDescriptor.
+  completeBatch @6 (tokens :List(UInt64)) -> (result :DmaBatchResult);
+  # Up to 64 completions of this buffer in one call: results[i] answers
+  # tokens[i] exactly as completeDescriptor(tokens[i]) would (completed and
+  # collected, pending, or an error for that token alone: a stale or foreign
+  # token changes nothing). Errors of the call: invalid (empty list),
+  # outOfRange (more than 64 tokens).
+}
+
+struct DmaBatchResult {
+  union {
+    results @0 :List(DmaDone);
+    error @1 :DeviceError;
+  }
+}
+
+struct DmaDone {
+  state @0 :DmaDoneState;
+  bytes @1 :UInt32;         # completed: bytes the device reported
+  error @2 :DeviceError;    # state error: why
+}
+
+enum DmaDoneState {
+  completed @0;
+  pending @1;
+  error @2;
 }
 
 struct DmaDescriptor {

@@ -181,7 +181,6 @@ reset_regrant(uint32_t ci, uint32_t owner, ddf_handle claim)
 /* ---- DeviceMmio ---- */
 
 static void nvme_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid);
-static void nvme_reap_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid);
 
 static void
 mmio_call(struct kcap *k, struct call *c)
@@ -337,8 +336,6 @@ mmio_call(struct kcap *k, struct call *c)
 	case DeviceMmio_nvmeComplete_ORDINAL:
 	case DeviceMmio_nvmeDisable_ORDINAL:
 		return nvme_call(k, c, root, pid);
-	case DeviceMmio_nvmeReap_ORDINAL:
-		return nvme_reap_call(k, c, root, pid);
 	}
 	unimplemented(c);
 }
@@ -438,68 +435,6 @@ nvme_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid
 		NvmeCompletion_set_status(done, status);
 		NvmeCompletion_set_result(done, dw0);
 	}
-	reply(c, NULL, 0);
-}
-
-/* nvmeReap's reply with n completions (the builder is left holding it). */
-static void
-reap_build(const struct kddf_nvme_done *d, int n)
-{
-	DeviceMmio_nvmeReap_Results_B res;
-	NvmeReapResult_B r;
-	struct capnp_blist l;
-	DeviceMmio_nvmeReap_Results_init_root(builder(), &res);
-	DeviceMmio_nvmeReap_Results_init_result(res, &r);
-	if (n < 0) {
-		NvmeReapResult_set_error(r, ddf_device_error(n));
-		return;
-	}
-	NvmeReapResult_init_completions(r, (uint32_t)n, &l);
-	for (int i = 0; i < n; i++) {
-		NvmeDone_B e;
-		NvmeDone_blist_get(&l, (uint32_t)i, &e);
-		NvmeDone_set_token(e, d[i].token);
-		NvmeDone_set_status(e, d[i].status);
-		NvmeDone_set_result(e, d[i].dw0);
-	}
-}
-
-/*
- * How many completions a result buffer of `room` bytes carries, measured on
- * the encoder itself (the reply grows by one list element per completion):
- * the kernel collects no more than that, so none is lost to a reply that
- * does not fit (call_complete would refuse it whole).
- */
-static uint32_t
-reap_room(uint32_t room)
-{
-	static const struct kddf_nvme_done z[2];
-	static int one, two;
-	if (!one) {
-		reap_build(z, 1);
-		one = capnp_builder_write(&B, outbuf, sizeof outbuf);
-		reap_build(z, 2);
-		two = capnp_builder_write(&B, outbuf, sizeof outbuf);
-	}
-	if (one <= 0 || two <= one || room < (uint32_t)one)
-		return 0;
-	return 1u + (room - (uint32_t)one) / (uint32_t)(two - one);
-}
-
-static void
-nvme_reap_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid)
-{
-	static struct kddf_nvme_done done[KDDF_NVME_REAP_MAX];
-	DeviceMmio_nvmeReap_Params_R p = { root };
-	uint32_t max = DeviceMmio_nvmeReap_Params_get_maxCompletions(p);
-	uint32_t fit = reap_room(c->result_len);
-	int n;
-	if (max && max <= KDDF_NVME_REAP_MAX && fit == 0)
-		n = E_RANGE;	/* not even one completion would reach the caller */
-	else		/* a max of 0 or over the bound is refused there as it is */
-		n = kddf_nvme_reap(pid, k->claim_idx, DeviceMmio_nvmeReap_Params_get_queue(p),
-		    max && max <= KDDF_NVME_REAP_MAX && fit < max ? fit : max, done);
-	reap_build(done, n);
 	reply(c, NULL, 0);
 }
 
@@ -691,6 +626,77 @@ pool_call(struct kcap *k, struct call *c)
 	reply(c, &x, 1);
 }
 
+#define DMA_CHAIN_MAX 16u	/* descriptors per submitChain */
+#define DMA_BATCH_MAX 64u	/* tokens per completeBatch */
+
+/* DmaDescriptor as the ledger takes it. */
+static struct ddf_desc
+desc_of(DmaDescriptor_R d, bool deferred)
+{
+	return (struct ddf_desc){ DmaDescriptor_get_queue(d), DmaDescriptor_get_slot(d),
+		DmaDescriptor_get_offset(d), DmaDescriptor_get_length(d), DmaDescriptor_get_flags(d),
+		DmaDescriptor_get_next(d), deferred };
+}
+
+/* DMABuffer.submitChain: the members last to first (deferred), then the head; a refusal
+ * retracts the members already written, so nothing of the chain stays in the ledger. */
+static int
+submit_chain(uint32_t pid, ddf_handle buf, const struct capnp_list *l, ddf_handle *head)
+{
+	ddf_handle tok[DMA_CHAIN_MAX];
+	uint32_t n = l->count, i, bytes;
+	int e = 0;
+
+	if (n == 0)
+		return E_INVAL;
+	if (n > DMA_CHAIN_MAX)
+		return E_RANGE;
+	for (i = n; i-- > 0;) {
+		DmaDescriptor_R d;
+		if (DmaDescriptor_list_get(l, i, &d) < 0) {
+			e = E_INVAL;
+			break;
+		}
+		const struct ddf_desc dd = desc_of(d, i > 0);
+		if ((e = kddf_dma_submit_desc(pid, buf, &dd, &tok[i])))
+			break;
+	}
+	if (!e) {
+		*head = tok[0];
+		return 0;
+	}
+	while (++i < n)		/* a deferred member's token retracts it */
+		(void)kddf_dma_complete(pid, buf, tok[i], &bytes);
+	return e;
+}
+
+/* DMABuffer.completeBatch: each token as completeDescriptor would answer it. */
+static int
+complete_batch(uint32_t pid, ddf_handle buf, const struct capnp_list *l, DmaBatchResult_B r)
+{
+	struct capnp_blist out;
+	uint32_t n = l->count;
+
+	if (n == 0)
+		return E_INVAL;
+	if (n > DMA_BATCH_MAX)
+		return E_RANGE;
+	if (DmaBatchResult_init_results(r, n, &out) < 0)
+		return E_NOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		DmaDone_B d;
+		uint32_t bytes = 0;
+		int e = kddf_dma_complete(pid, buf, capnp_list_u64(l, i), &bytes);
+		DmaDone_blist_get(&out, i, &d);
+		DmaDone_set_state(d, e == 0 ? DmaDoneState_completed :
+		    e == E_AGAIN ? DmaDoneState_pending : DmaDoneState_error);
+		DmaDone_set_bytes(d, e ? 0 : bytes);
+		if (e && e != E_AGAIN)
+			DmaDone_set_error(d, ddf_device_error(e));
+	}
+	return 0;
+}
+
 static void
 buf_call(struct kcap *k, struct call *c)
 {
@@ -710,10 +716,7 @@ buf_call(struct kcap *k, struct call *c)
 		if (DMABuffer_submitDescriptor_Params_get_descriptor(p, &d) < 0) {
 			e = E_INVAL;
 		} else {
-			const struct ddf_desc dd = { DmaDescriptor_get_queue(d), DmaDescriptor_get_slot(d),
-				DmaDescriptor_get_offset(d), DmaDescriptor_get_length(d),
-				DmaDescriptor_get_flags(d), DmaDescriptor_get_next(d),
-				DmaDescriptor_get_deferred(d) };
+			const struct ddf_desc dd = desc_of(d, DmaDescriptor_get_deferred(d));
 			e = kddf_dma_submit_desc(pid, k->h, &dd, &tok);
 		}
 		DMABuffer_submitDescriptor_Results_init_root(builder(), &res);
@@ -738,6 +741,35 @@ buf_call(struct kcap *k, struct call *c)
 			DmaCompleteResult_set_error(r, ddf_device_error(e));
 		else
 			DmaCompleteResult_set_completed(r, bytes);
+		return reply(c, NULL, 0);
+	}
+	case DMABuffer_submitChain_ORDINAL: {
+		DMABuffer_submitChain_Params_R p = { root };
+		DMABuffer_submitChain_Results_B res;
+		DmaSubmitResult_B r;
+		struct capnp_list l;
+		ddf_handle tok = 0;
+		e = DMABuffer_submitChain_Params_get_descriptors(p, &l) < 0 ? E_INVAL :
+		    submit_chain(pid, k->h, &l, &tok);
+		DMABuffer_submitChain_Results_init_root(builder(), &res);
+		DMABuffer_submitChain_Results_init_result(res, &r);
+		if (e)
+			DmaSubmitResult_set_error(r, ddf_device_error(e));
+		else
+			DmaSubmitResult_set_token(r, tok);
+		return reply(c, NULL, 0);
+	}
+	case DMABuffer_completeBatch_ORDINAL: {
+		DMABuffer_completeBatch_Params_R p = { root };
+		DMABuffer_completeBatch_Results_B res;
+		DmaBatchResult_B r;
+		struct capnp_list l;
+		DMABuffer_completeBatch_Results_init_root(builder(), &res);
+		DMABuffer_completeBatch_Results_init_result(res, &r);
+		e = DMABuffer_completeBatch_Params_get_tokens(p, &l) < 0 ? E_INVAL :
+		    complete_batch(pid, k->h, &l, r);
+		if (e)
+			DmaBatchResult_set_error(r, ddf_device_error(e));
 		return reply(c, NULL, 0);
 	}
 	case DMABuffer_map_ORDINAL: {

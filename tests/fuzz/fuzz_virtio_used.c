@@ -11,7 +11,9 @@
  *  - byte 0 = 2 mod 4: the whole virtio-blk driver against the device model
  *    (a test fixture) whose used entries, used-index steps and device-config
  *    reads the rest of the input rewrites; every request must end (no
- *    hang), and fini must leave no buffer behind.
+ *    hang), and fini must leave no buffer behind. With bit 5 the requests
+ *    are asynchronous (up to 4 in flight, polled in any order): each must
+ *    finish exactly once.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -138,6 +140,47 @@ mutate(void *ctx, int what, uint8_t *buf, unsigned len)
 	}
 }
 
+/* Asynchronous requests: up to 4 in flight; each started one finishes once. */
+static void
+fuzz_vblk_async(struct fz *f, struct vblk *b)
+{
+	static uint8_t bufs[4][8 * 4096];
+	struct vblk_req r[4];
+	int live[4] = { 0 };
+	uint32_t immediate = 0, started = 0, before, k, guard = 0;
+	int i;
+
+	if (vblk_async_init(b, 4, 8 * b->block_size) < 0)
+		return;
+	before = b->completed;
+	for (i = 0; i < 16 && f->n; i++) {
+		uint8_t op = take(f);
+
+		k = op % 4;
+		if (!live[k] && (op & 4)) {
+			r[k] = (struct vblk_req){ .op = (enum vblk_op)(1 + (op >> 3) % 3),
+				.lba = take(f), .count = 1 + take(f) % 8, .buf = bufs[k] };
+			if (vblk_submit(b, &r[k]) == 0) {
+				live[k] = 1;
+				started++;
+				immediate += r[k].done != 0;
+			}
+		} else {
+			(void)vblk_poll(b, (op & 8) ? b->timeout_ns : 0);
+		}
+	}
+	while (vblk_pending(b)) {
+		if (++guard > 1000)
+			abort();        /* a request that never ends: a hang */
+		(void)vblk_poll(b, b->timeout_ns);
+	}
+	for (k = 0; k < 4; k++)
+		if (live[k] && !r[k].done)
+			abort();
+	if (b->completed - before != started - immediate)
+		abort();        /* a request finished twice, or never */
+}
+
 static void
 fuzz_vblk(struct fz *f, uint8_t mode)
 {
@@ -156,6 +199,8 @@ fuzz_vblk(struct fz *f, uint8_t mode)
 		if (b.block_size < 512 || b.block_size > 4096 || b.block_count == 0 ||
 		    (uint64_t)b.max_blocks * b.block_size > VBLK_MAX_BYTES)
 			abort();
+		if ((mode >> 5) & 1)
+			fuzz_vblk_async(f, &b);
 		for (i = 0; i < 8 && f->n; i++) {
 			uint8_t op = take(f);
 			uint32_t count = 1 + take(f) % 8;

@@ -649,6 +649,175 @@ vio052_dma_budget_exhausted(void **state)
 	vblk_model_free(m);
 }
 
+/* ---- VIO-060..: asynchronous requests (several at the device at once) ---- */
+
+#define AS_SLOTS 8u
+#define AS_BYTES (16u * 512u)
+
+static void
+async_setup(struct vblk *b, struct vblk_model *m, int legacy, enum vblk_completion mode)
+{
+	assert_int_equal(vblk_init(b, m->env, legacy ? VBLK_LEGACY : VBLK_MODERN, mode), 0);
+	assert_int_equal(vblk_async_init(b, AS_SLOTS, AS_BYTES), 0);
+	assert_int_equal(b->max_blocks, AS_BYTES / 512);
+	assert_int_equal(b->srv.info.max_transfer_blocks, AS_BYTES / 512);
+}
+
+/* Poll until every request of r[0..n) is done. */
+static void
+poll_all(struct vblk *b, struct vblk_req *r, unsigned n)
+{
+	unsigned got = 0, i, guard = 0;
+
+	while (got < n) {
+		assert_true(++guard < 1000);
+		(void)vblk_poll(b, VBLK_TIMEOUT_NS);
+		for (i = 0, got = 0; i < n; i++)
+			got += r[i].done != 0;
+	}
+	assert_int_equal(vblk_pending(b), 0);
+}
+
+static void
+async_out_of_order(int legacy, enum vblk_completion mode, int msix)
+{
+	struct vblk_model *m = vblk_model_new(legacy, DISK_SECTORS, 512);
+	static uint8_t wbuf[AS_SLOTS][AS_BYTES], rbuf[AS_SLOTS][AS_BYTES];
+	struct vblk_req w[AS_SLOTS], r[AS_SLOTS];
+	unsigned i;
+	struct vblk b;
+
+	m->defer = 1;
+	m->reverse = 1;
+	fake_env_set_msix(m->env, msix);
+	async_setup(&b, m, legacy, mode);
+	for (i = 0; i < AS_SLOTS; i++) {
+		fill(wbuf[i], AS_BYTES, 40 + i);
+		w[i] = (struct vblk_req){ .op = VBLK_OP_WRITE, .lba = 64u * i + i, .count = 16 - i,
+			.buf = wbuf[i] };
+		assert_int_equal(vblk_submit(&b, &w[i]), 0);
+	}
+	assert_int_equal(vblk_pending(&b), AS_SLOTS);
+	struct vblk_req extra = { .op = VBLK_OP_READ, .lba = 0, .count = 1, .buf = rbuf[0] };
+	assert_int_equal(vblk_submit(&b, &extra), E_AGAIN);     /* every slot busy */
+	assert_int_equal(m->notifies, 0);       /* the doorbell waits for the poll */
+	poll_all(&b, w, AS_SLOTS);
+	assert_int_equal(m->notifies, 1);       /* one doorbell for the batch */
+	/* the device finished them last first: each answer still went to its own
+	 * request (different lengths, places and data) */
+	assert_int_equal(m->reversed, AS_SLOTS / 2);
+	for (i = 0; i < AS_SLOTS; i++) {
+		assert_int_equal(w[i].status, 0);
+		assert_memory_equal(m->disk + (64u * i + i) * 512u, wbuf[i], (16 - i) * 512u);
+		r[i] = (struct vblk_req){ .op = VBLK_OP_READ, .lba = 64u * i + i, .count = 16 - i,
+			.buf = rbuf[i] };
+		assert_int_equal(vblk_submit(&b, &r[i]), 0);
+	}
+	poll_all(&b, r, AS_SLOTS);
+	assert_int_equal(m->reversed, AS_SLOTS);
+	for (i = 0; i < AS_SLOTS; i++) {
+		assert_int_equal(r[i].status, 0);
+		assert_memory_equal(rbuf[i], wbuf[i], (16 - i) * 512u);
+	}
+	assert_int_equal(b.resets, 0);
+	assert_int_equal(m->reads, AS_SLOTS);
+	assert_int_equal(m->writes, AS_SLOTS);
+	assert_clean(m);
+	vblk_fini(&b);
+	assert_no_buffers(m);
+	vblk_model_free(m);
+}
+
+static void vio060_async_out_of_order_modern_poll(void **s) { async_out_of_order(0, VBLK_POLL, 0); }
+static void vio061_async_out_of_order_modern_msix(void **s) { async_out_of_order(0, VBLK_IRQ, 1); }
+static void vio062_async_out_of_order_legacy_intx(void **s) { async_out_of_order(1, VBLK_IRQ, 0); }
+
+/* A fault with several requests in flight: each finishes exactly once with
+ * the error, the device is reset once, and the next requests work. */
+static void
+async_fault(knob_fn knob, int err)
+{
+	struct vblk_model *m = vblk_model_new(0, DISK_SECTORS, 512);
+	static uint8_t buf[4][AS_BYTES];
+	struct vblk_req r[4];
+	unsigned i;
+	struct vblk b;
+
+	m->defer = 1;
+	async_setup(&b, m, 0, VBLK_IRQ);
+	knob(m);
+	for (i = 0; i < 4; i++) {
+		r[i] = (struct vblk_req){ .op = VBLK_OP_READ, .lba = 8u * i, .count = 8, .buf = buf[i] };
+		assert_int_equal(vblk_submit(&b, &r[i]), 0);
+	}
+	poll_all(&b, r, 4);
+	unsigned failed = 0;
+	for (i = 0; i < 4; i++)
+		failed += r[i].status == err;
+	/* a dropped request takes the others down with it at its deadline; a
+	 * corrupted entry fails what was not yet finished */
+	assert_true(failed >= 1);
+	for (i = 0; i < 4; i++)
+		assert_true(r[i].status == 0 || r[i].status == err);
+	assert_int_equal(b.resets, 1);
+	assert_int_equal(b.completed, 4);       /* finished once each, never twice */
+	(void)vblk_poll(&b, 0);
+	assert_int_equal(b.completed, 4);
+	m->errors = 0;
+	roundtrip(&b, m, 300, 3, 9);
+	assert_clean(m);
+	vblk_fini(&b);
+	assert_no_buffers(m);
+	vblk_model_free(m);
+}
+
+static void
+vio063_async_timeout_fails_all_once(void **state)
+{
+	async_fault(k_drop, E_TIMEOUT);
+}
+
+static void
+vio064_async_corrupt_used_fails_in_flight(void **state)
+{
+	async_fault(k_bad_id, E_IO);
+}
+
+static void
+vio065_async_init_rules(void **state)
+{
+	struct vblk_model *m = vblk_model_new(0, DISK_SECTORS, 4096);
+	static uint8_t buf[AS_BYTES];
+	struct vblk_req r = { .op = VBLK_OP_READ, .lba = 0, .count = 1, .buf = buf };
+	struct vblk b;
+
+	m->defer = 1;
+	assert_int_equal(vblk_init(&b, m->env, VBLK_MODERN, VBLK_POLL), 0);
+	assert_int_equal(vblk_async_init(&b, 0, 8192), E_INVAL);
+	assert_int_equal(vblk_async_init(&b, VBLK_SLOTS_MAX + 1, 8192), E_INVAL);
+	assert_int_equal(vblk_async_init(&b, 4, 6144), E_INVAL);          /* not whole 4 KiB blocks */
+	assert_int_equal(vblk_async_init(&b, 4, VBLK_MAX_BYTES + 4096), E_INVAL);
+	assert_int_equal(vblk_async_init(&b, 4, 8192), 0);
+	assert_int_equal(b.max_blocks, 2);
+	r.count = 3;
+	assert_int_equal(vblk_submit(&b, &r), E_INVAL);         /* over one slot */
+	r.count = 1;
+	assert_int_equal(vblk_submit(&b, &r), 0);
+	assert_int_equal(vblk_async_init(&b, 2, 8192), E_BUSY); /* a request in flight */
+	while (!r.done)
+		(void)vblk_poll(&b, VBLK_TIMEOUT_NS);
+	assert_int_equal(r.status, 0);
+	/* a budget too small for the new slots keeps the old ones */
+	fake_env_set_budget(m->env, 64 * 1024);
+	assert_int_equal(vblk_async_init(&b, 16, VBLK_MAX_BYTES), E_NOMEM);
+	assert_int_equal(b.slots, 4);
+	assert_int_equal(vblk_read(&b, 5, 2, buf), 0);
+	assert_false(b.dead);
+	vblk_fini(&b);
+	assert_no_buffers(m);
+	vblk_model_free(m);
+}
+
 int
 main(void)
 {
@@ -682,6 +851,12 @@ main(void)
 		cmocka_unit_test(vio050_blockdevice_bounds),
 		cmocka_unit_test(vio051_read_only_device),
 		cmocka_unit_test(vio052_dma_budget_exhausted),
+		cmocka_unit_test(vio060_async_out_of_order_modern_poll),
+		cmocka_unit_test(vio061_async_out_of_order_modern_msix),
+		cmocka_unit_test(vio062_async_out_of_order_legacy_intx),
+		cmocka_unit_test(vio063_async_timeout_fails_all_once),
+		cmocka_unit_test(vio064_async_corrupt_used_fails_in_flight),
+		cmocka_unit_test(vio065_async_init_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

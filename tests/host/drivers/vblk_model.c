@@ -170,6 +170,26 @@ process_chain(struct vblk_model *m, uint16_t head)
 	return 1 + ((n == 3 && hdr.type == VIRTIO_BLK_T_IN) ? d[1]->len : 0);
 }
 
+/* Out of order (knob `reverse`): the heads made available since the last
+ * pass are served last first, as a device that finishes a later request
+ * before an earlier one: the entries are swapped in place in the
+ * available ring (the driver never reads a published entry back). */
+static void
+reverse_avail(struct vblk_model *m, struct virtq_avail_hdr *ah, uint16_t n)
+{
+	uint16_t *ring = (uint16_t *)(ah + 1), lo = m->last_avail, hi = ah->idx;
+
+	while ((uint16_t)(hi - lo) > 1) {
+		uint16_t t = ring[lo % n];
+
+		hi--;
+		ring[lo % n] = ring[hi % n];
+		ring[hi % n] = t;
+		lo++;
+		m->reversed++;
+	}
+}
+
 static void
 process(struct vblk_model *m)
 {
@@ -185,6 +205,8 @@ process(struct vblk_model *m)
 		m->errors++;
 		return;
 	}
+	if (m->reverse)
+		reverse_avail(m, ah, n);
 	while (m->last_avail != ah->idx) {
 		uint16_t head = ((uint16_t *)(ah + 1))[m->last_avail % n];
 		struct virtq_used_elem *e = (struct virtq_used_elem *)(uh + 1) + (uh->idx % n);

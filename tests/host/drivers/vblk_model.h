@@ -37,6 +37,7 @@ struct vblk_model {
 	int refuse_features_ok;         /* FEATURES_OK never sticks */
 	int stuck_reset;                /* status never reads back 0 */
 	int defer;                      /* complete on tick, not on notify */
+	int reverse;                    /* post each batch's used entries last first */
 	int drop;                       /* swallow this many requests (no used entry) */
 	int corrupt_used_id;            /* next used entry names a bogus id */
 	int used_idx_jump;              /* next used idx jumps by this much extra */
@@ -47,6 +48,7 @@ struct vblk_model {
 	void *mutate_ctx;               /* fuzzing: rewrite used entries / config */
 	/* counters */
 	uint32_t reads, writes, flushes, notifies, resets, errors, pending;
+	uint32_t reversed;              /* available entries swapped by `reverse` */
 };
 
 struct vblk_model *vblk_model_new(int legacy, uint64_t sectors, uint32_t blk_size);

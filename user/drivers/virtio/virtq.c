@@ -146,3 +146,14 @@ virtq_get(struct virtq *vq, void **cookie, uint32_t *len)
 	virtq__free_chain(vq, (uint16_t)id);
 	return 1;
 }
+
+int
+virtq_get_batch(struct virtq *vq, void **cookies, uint32_t *lens, unsigned max)
+{
+	unsigned n = 0;
+	int r = 0;
+
+	while (n < max && (r = virtq_get(vq, &cookies[n], &lens[n])) == 1)
+		n++;
+	return n || n == max ? (int)n : r;
+}

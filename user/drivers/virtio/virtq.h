@@ -55,7 +55,9 @@ struct virtq {
 	 * and the buffer it is collected through */
 	uint64_t token[VIRTQ_TRACK];
 	devenv_dma_t token_buf[VIRTQ_TRACK];
-	uint16_t next_poll;                 /* round robin over outstanding heads */
+	/* caps binding: heads the kernel reported finished, not yet handed out */
+	uint8_t done[VIRTQ_TRACK];
+	uint32_t done_bytes[VIRTQ_TRACK];
 };
 
 /*
@@ -110,5 +112,9 @@ int virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *
 /* Pop one completion: 1 and the cookie and length, 0 when none, E_CORRUPT (queue
  * broken) for a hostile used entry, E_IO once broken. */
 int virtq_get(struct virtq *vq, void **cookie, uint32_t *len);
+/* Pop up to max completions found in one look at the device, in no set
+ * order (caps binding: one DMABuffer.completeBatch call for the heads of
+ * each buffer heads live in); the count, or an error as virtq_get. */
+int virtq_get_batch(struct virtq *vq, void **cookies, uint32_t *lens, unsigned max);
 
 #endif

@@ -6,12 +6,15 @@
  * Here the ring is a DMA buffer the driver never maps (capenv_dma_alloc_ring):
  * it holds device-visible addresses, so the kernel writes every descriptor
  * and the available ring, and parses the used ring itself
- * (kernel/ddf/kddf_virtio.c). A chain is submitted members first, each with
- * DMABuffer.submitDescriptor(deferred = true), then the head
- * (deferred = false), which makes the chain available. The completion is
- * collected through the head's buffer and token (completeDescriptor): the
- * kernel credits the device's used length to the chain's WRITE members and
- * never more than their lengths, so the driver never reads device memory.
+ * (kernel/ddf/kddf_virtio.c). A chain in one buffer is one
+ * DMABuffer.submitChain call (the kernel writes the members, then the head,
+ * which makes it available; all or nothing). A chain over several buffers
+ * is submitted members first, each with DMABuffer.submitDescriptor(deferred
+ * = true), then the head (deferred = false). Completions are collected
+ * through the heads' buffer and tokens, all outstanding heads of a buffer in
+ * one DMABuffer.completeBatch call: the kernel credits the device's used
+ * length to the chain's WRITE members and never more than their lengths, so
+ * the driver never reads device memory.
  *
  * Free-list bookkeeping is the same as virtq.c's: only the first VIRTQ_TRACK
  * descriptors are used whatever the queue size.
@@ -24,6 +27,9 @@
 #include "../capenv.h"
 #include "schema/device.capnp.h"
 
+#define VQ_BATCH_MAX 64u        /* tokens per DMABuffer.completeBatch */
+#define VQ_CHAIN_MAX 16u        /* descriptors per DMABuffer.submitChain */
+
 /* One DmaDescriptor as sent (schema/device.capnp). */
 struct vq_wire_desc {
 	uint16_t queue, slot, flags, next;
@@ -31,6 +37,18 @@ struct vq_wire_desc {
 	uint32_t len;
 	int deferred;
 };
+
+static void
+set_desc(DmaDescriptor_B desc, const struct vq_wire_desc *d)
+{
+	DmaDescriptor_set_queue(desc, d->queue);
+	DmaDescriptor_set_slot(desc, d->slot);
+	DmaDescriptor_set_offset(desc, d->off);
+	DmaDescriptor_set_length(desc, d->len);
+	DmaDescriptor_set_flags(desc, d->flags);
+	DmaDescriptor_set_next(desc, d->next);
+	DmaDescriptor_set_deferred(desc, d->deferred != 0);
+}
 
 /* DMABuffer.submitDescriptor: the descriptor's token, or a negative code. */
 static int
@@ -47,14 +65,40 @@ submit(struct devenv *env, devenv_dma_t h, const struct vq_wire_desc *d, uint64_
 		return E_STALE;
 	DMABuffer_submitDescriptor_Params_init_root(rt_msg_begin(), &p);
 	DMABuffer_submitDescriptor_Params_init_descriptor(p, &desc);
-	DmaDescriptor_set_queue(desc, d->queue);
-	DmaDescriptor_set_slot(desc, d->slot);
-	DmaDescriptor_set_offset(desc, d->off);
-	DmaDescriptor_set_length(desc, d->len);
-	DmaDescriptor_set_flags(desc, d->flags);
-	DmaDescriptor_set_next(desc, d->next);
-	DmaDescriptor_set_deferred(desc, d->deferred != 0);
+	set_desc(desc, d);
 	if ((e = capenv_call(cap, DMABuffer_submitDescriptor_ORDINAL, NULL, 0, &root)) < 0 ||
+	    (e = capenv_result(&root, &r.s)) < 0)
+		return e;
+	if (DmaSubmitResult_which(r) != DmaSubmitResult_which_token)
+		return capenv_device_error(DmaSubmitResult_get_error(r));
+	*token = DmaSubmitResult_get_token(r);
+	return 0;
+}
+
+/* DMABuffer.submitChain: the whole chain d[0..n) (head first) in one call; the
+ * head's token, or a negative code with nothing left submitted. */
+static int
+submit_chain(struct devenv *env, devenv_dma_t h, const struct vq_wire_desc *d, unsigned n,
+    uint64_t *token)
+{
+	DMABuffer_submitChain_Params_B p;
+	DmaDescriptor_B desc;
+	DmaSubmitResult_R r;
+	struct capnp_struct root;
+	struct capnp_blist bl;
+	capid_t cap = capenv_dma_cap(env, h);
+	int e;
+
+	if (!cap)
+		return E_STALE;
+	DMABuffer_submitChain_Params_init_root(rt_msg_begin(), &p);
+	if ((e = DMABuffer_submitChain_Params_init_descriptors(p, n, &bl)) < 0)
+		return e;
+	for (unsigned i = 0; i < n; i++) {
+		DmaDescriptor_blist_get(&bl, i, &desc);
+		set_desc(desc, &d[i]);
+	}
+	if ((e = capenv_call(cap, DMABuffer_submitChain_ORDINAL, NULL, 0, &root)) < 0 ||
 	    (e = capenv_result(&root, &r.s)) < 0)
 		return e;
 	if (DmaSubmitResult_which(r) != DmaSubmitResult_which_token)
@@ -134,6 +178,31 @@ retract(struct virtq *vq, const struct virtq_seg *segs, const uint64_t *tok, uns
 		(void)collect(vq->env, segs[i].h, tok[i], &bytes);
 }
 
+/* Descriptor i of a chain over slot[0..n). */
+static struct vq_wire_desc
+wire_desc(const struct virtq *vq, const struct virtq_seg *segs, const uint16_t *slot, unsigned i,
+    unsigned n)
+{
+	return (struct vq_wire_desc){
+		.queue = vq->index, .slot = slot[i], .off = segs[i].off, .len = segs[i].len,
+		.flags = (uint16_t)((segs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
+		    (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
+		.next = i + 1 < n ? slot[i + 1] : 0, .deferred = i > 0,
+	};
+}
+
+/* Whether the chain is one submitChain call: short, every segment in one buffer. */
+static bool
+one_buffer(const struct virtq_seg *segs, unsigned n)
+{
+	if (n > VQ_CHAIN_MAX)
+		return false;
+	for (unsigned i = 1; i < n; i++)
+		if (segs[i].h != segs[0].h)
+			return false;
+	return true;
+}
+
 int
 virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cookie)
 {
@@ -152,21 +221,26 @@ virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cook
 	slot[0] = vq->free_head;
 	for (i = 1; i < n; i++)
 		slot[i] = vq->next_free[slot[i - 1]];
-	/* Members last to first, deferred: written into the table, not available yet. */
-	for (i = n; i-- > 0;) {
-		struct vq_wire_desc d = {
-			.queue = vq->index, .slot = slot[i], .off = segs[i].off, .len = segs[i].len,
-			.flags = (uint16_t)((segs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
-			    (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			.next = i + 1 < n ? slot[i + 1] : 0, .deferred = i > 0,
-		};
-		if ((err = submit(vq->env, segs[i].h, &d, &tok[i])) < 0) {
-			retract(vq, segs, tok, i + 1, n);   /* nothing was made available */
+	if (one_buffer(segs, n)) {
+		/* One call: the kernel submits members then head, all or nothing. */
+		struct vq_wire_desc d[VQ_CHAIN_MAX];
+		for (i = 0; i < n; i++)
+			d[i] = wire_desc(vq, segs, slot, i, n);
+		if ((err = submit_chain(vq->env, segs[0].h, d, n, &tok[0])) < 0)
 			return err;
+	} else {
+		/* Members last to first, deferred: written into the table, not available yet. */
+		for (i = n; i-- > 0;) {
+			struct vq_wire_desc d = wire_desc(vq, segs, slot, i, n);
+			if ((err = submit(vq->env, segs[i].h, &d, &tok[i])) < 0) {
+				retract(vq, segs, tok, i + 1, n);   /* nothing was made available */
+				return err;
+			}
 		}
+	}
+	for (i = 0; i < n; i++)
 		if (segs[i].device_writes)
 			wlen += segs[i].len;
-	}
 	vq->free_head = vq->next_free[slot[n - 1]];
 	vq->num_free = (uint16_t)(vq->num_free - n);
 	vq->chain_len[slot[0]] = (uint16_t)n;
@@ -178,34 +252,119 @@ virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cook
 	return 0;
 }
 
-int
-virtq_get(struct virtq *vq, void **cookie, uint32_t *len)
+/* DMABuffer.completeBatch for heads[0..n) (tokens of buffer h): each finished head is
+ * marked done with its bytes; a refused token or more bytes than the chain's
+ * device-writable length breaks the queue. */
+static int
+collect_batch(struct virtq *vq, devenv_dma_t h, const uint16_t *heads, unsigned n)
 {
-	uint32_t bytes;
-	int r;
+	DMABuffer_completeBatch_Params_B p;
+	DmaBatchResult_R r;
+	struct capnp_struct root;
+	struct capnp_blist bl;
+	struct capnp_list l;
+	capid_t cap = capenv_dma_cap(vq->env, h);
+	unsigned i;
+	int e;
+
+	if (!cap)
+		return E_STALE;
+	DMABuffer_completeBatch_Params_init_root(rt_msg_begin(), &p);
+	if ((e = DMABuffer_completeBatch_Params_init_tokens(p, n, &bl)) < 0)
+		return e;
+	for (i = 0; i < n; i++)
+		capnp_blist_set_u64(&bl, i, vq->token[heads[i]]);
+	if ((e = capenv_call(cap, DMABuffer_completeBatch_ORDINAL, NULL, 0, &root)) < 0 ||
+	    (e = capenv_result(&root, &r.s)) < 0)
+		return e;
+	if (DmaBatchResult_which(r) != DmaBatchResult_which_results)
+		return capenv_device_error(DmaBatchResult_get_error(r));
+	if (DmaBatchResult_get_results(r, &l) < 0 || l.count != n)
+		return E_CORRUPT;       /* not the kernel's answer to this call */
+	for (i = 0; i < n; i++) {
+		DmaDone_R d;
+		if (DmaDone_list_get(&l, i, &d) < 0)
+			return E_CORRUPT;
+		switch (DmaDone_get_state(d)) {
+		case DmaDoneState_pending:
+			continue;
+		case DmaDoneState_completed:
+			if (DmaDone_get_bytes(d) > vq->wlen[heads[i]])
+				return E_CORRUPT;
+			vq->done[heads[i]] = 1;
+			vq->done_bytes[heads[i]] = DmaDone_get_bytes(d);
+			continue;
+		default:
+			return capenv_device_error(DmaDone_get_error(d));
+		}
+	}
+	return 0;
+}
+
+/* Ask the kernel about every outstanding head not yet known done: one call per
+ * buffer that heads live in (one, for a driver that keeps its headers together). */
+static int
+harvest(struct virtq *vq)
+{
+	uint8_t asked[VIRTQ_TRACK] = { 0 };
+	uint16_t heads[VQ_BATCH_MAX];
+	int e;
+
+	for (uint16_t first = 0; first < vq->track; first++) {
+		if (!vq->chain_len[first] || vq->done[first] || asked[first])
+			continue;
+		devenv_dma_t h = vq->token_buf[first];
+		unsigned n = 0;
+		for (uint16_t k = first; k < vq->track && n < VQ_BATCH_MAX; k++) {
+			if (vq->chain_len[k] && !vq->done[k] && !asked[k] && vq->token_buf[k] == h) {
+				asked[k] = 1;
+				heads[n++] = k;
+			}
+		}
+		if ((e = collect_batch(vq, h, heads, n)) < 0)
+			return e;
+	}
+	return 0;
+}
+
+/* Hand out up to max heads already known done. */
+static unsigned
+pop_done(struct virtq *vq, void **cookies, uint32_t *lens, unsigned max)
+{
+	unsigned n = 0;
+
+	for (uint16_t h = 0; h < vq->track && n < max; h++) {
+		if (!vq->chain_len[h] || !vq->done[h])
+			continue;
+		cookies[n] = vq->cookie[h];
+		lens[n++] = vq->done_bytes[h];
+		vq->last_used++;
+		virtq__free_chain(vq, h);
+	}
+	return n;
+}
+
+int
+virtq_get_batch(struct virtq *vq, void **cookies, uint32_t *lens, unsigned max)
+{
+	unsigned n;
+	int e;
 
 	if (vq->broken)
 		return E_IO;
-	if (vq->avail_idx == vq->last_used)
+	if (max == 0 || vq->avail_idx == vq->last_used)
 		return 0;       /* nothing outstanding */
-	/* Round robin over outstanding heads: one completion per call. */
-	for (uint16_t k = 0; k < vq->track; k++) {
-		uint16_t h = (uint16_t)((vq->next_poll + k) % vq->track);
-		if (!vq->chain_len[h])
-			continue;
-		r = collect(vq->env, vq->token_buf[h], vq->token[h], &bytes);
-		if (r == 0)
-			continue;
-		if (r < 0 || bytes > vq->wlen[h]) {
-			vq->broken = 1;         /* revoked (reset) or a kernel we do not understand */
-			return r < 0 ? r : E_CORRUPT;
-		}
-		vq->next_poll = (uint16_t)(h + 1);
-		vq->last_used++;
-		*cookie = vq->cookie[h];
-		*len = bytes;
-		virtq__free_chain(vq, h);
-		return 1;
+	if ((n = pop_done(vq, cookies, lens, max)) > 0)
+		return (int)n;  /* known already: no call */
+	if ((e = harvest(vq)) < 0) {
+		vq->broken = 1;         /* revoked (reset) or a kernel we do not understand */
+		return e;
 	}
-	return 0;
+	return (int)pop_done(vq, cookies, lens, max);
+}
+
+int
+virtq_get(struct virtq *vq, void **cookie, uint32_t *len)
+{
+	return virtq_get_batch(vq, cookie, len, 1);
 }

@@ -36,12 +36,12 @@ virtq__list_reset(struct virtq *vq)
 		vq->cookie[i] = 0;
 		vq->token[i] = 0;
 		vq->token_buf[i] = 0;
+		vq->done[i] = 0;
 	}
 	vq->free_head = 0;
 	vq->num_free = vq->track;
 	vq->avail_idx = 0;
 	vq->last_used = 0;
-	vq->next_poll = 0;
 	vq->broken = 0;
 }
 
@@ -61,6 +61,7 @@ virtq__free_chain(struct virtq *vq, uint16_t head)
 	vq->wlen[head] = 0;
 	vq->token[head] = 0;
 	vq->token_buf[head] = 0;
+	vq->done[head] = 0;
 }
 
 #endif

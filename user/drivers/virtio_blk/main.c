@@ -10,7 +10,11 @@
  *   disk   the BlockDevice endpoint it serves (export).
  * The same host-tested cores run here (virtio_pci.c, virtio_blk.c, blkserv.c)
  * over the caps binding (capenv.c) and virtq_caps.c, where the kernel owns
- * the ring. Markers: `virtio-blk: ready transport=... completion=...` and
+ * the ring. It serves asynchronously (blkproc_serve_async: up to
+ * BLKPROC_ASYNC_MAX requests at the device at once, answered as they
+ * finish) when its DMA pool holds the slots, else one request at a time.
+ * Markers: `virtio-blk: ready transport=... completion=...`,
+ * `virtio-blk: async slots=N slot_bytes=B` (or `async off err=E`) and
  * `virtio-blk: error=... ` (then exit 1).
  */
 #include "capos.h"
@@ -23,8 +27,18 @@
 #include "../virtio/virtio_reg.h"
 #include "virtio_blk.h"
 
+/* How long completions are collected (DMABuffer.completeBatch calls) after
+ * the doorbell before the driver parks on its interrupt. */
+#define VBLK_PROC_SPIN_NS 1000000ull
+
 static struct devenv env;
 static struct vblk vb;
+
+/* Asynchronous serving: one vblk request per blkproc slot. */
+#define VBLK_PROC_SLOTS BLKPROC_ASYNC_MAX
+static struct blkproc_slot slots[VBLK_PROC_SLOTS];
+static struct vblk_req reqs[VBLK_PROC_SLOTS];
+static bool started[VBLK_PROC_SLOTS];   /* at the driver, not yet reported */
 
 static int
 fail(const char *what, int err)
@@ -71,6 +85,63 @@ recover_check(void)
 	    !add && !rec && !rd ? "pass" : "fail", add, rec, rd, vb.resets);
 }
 
+static int
+as_submit(void *drv, struct blkserv *srv, unsigned tag, const struct blkproc_io *io)
+{
+	static const enum vblk_op op[] = { [BLKPROC_IO_READ] = VBLK_OP_READ,
+		[BLKPROC_IO_WRITE] = VBLK_OP_WRITE, [BLKPROC_IO_FLUSH] = VBLK_OP_FLUSH };
+	int e;
+
+	(void)srv;
+	if (tag >= VBLK_PROC_SLOTS || started[tag] || io->op == BLKPROC_IO_NONE ||
+	    io->op > BLKPROC_IO_FLUSH)
+		return E_INVAL;
+	reqs[tag] = (struct vblk_req){ .op = op[io->op], .lba = io->lba, .count = io->count,
+		.buf = io->buf };
+	if ((e = vblk_submit(drv, &reqs[tag])) == 0)
+		started[tag] = true;
+	return e;
+}
+
+static int
+as_poll(void *drv, int wait, unsigned *tags, int *errs, unsigned max)
+{
+	unsigned t, n = 0;
+	bool ready = false;
+
+	for (t = 0; t < VBLK_PROC_SLOTS; t++)
+		ready |= started[t] && reqs[t].done;   /* e.g. a flush of a write-through device */
+	(void)vblk_poll(drv, wait && !ready ? VBLK_TIMEOUT_NS : 0);
+	for (t = 0; t < VBLK_PROC_SLOTS && n < max; t++) {
+		if (!started[t] || !reqs[t].done)
+			continue;
+		tags[n] = t;
+		errs[n++] = reqs[t].status;
+		started[t] = false;
+	}
+	return (int)n;
+}
+
+static const struct blkproc_async_ops vblk_async_ops = { as_submit, as_poll };
+
+/* Slots of one BlockDevice message's data each, as many as the DMA pool holds
+ * (at most one per blkproc slot, at least two); 0 or the last error. */
+static int
+async_init(uint16_t *nslots, uint32_t *slot_bytes)
+{
+	uint32_t bytes = BLKPROC_MAX_DATA < VBLK_MAX_BYTES ? BLKPROC_MAX_DATA : VBLK_MAX_BYTES;
+	int e = E_NOMEM;
+
+	bytes -= bytes % vb.block_size;
+	for (uint16_t n = VBLK_PROC_SLOTS; n >= 2 && e == E_NOMEM; n--) {
+		if ((e = vblk_async_init(&vb, n, bytes)) == 0) {
+			*nslots = n;
+			*slot_bytes = bytes;
+		}
+	}
+	return e;
+}
+
 int
 main(void)
 {
@@ -115,7 +186,16 @@ main(void)
 	if ((e = blkproc_check_disk(&vb.srv)) < 0)
 		return fail(e == E_PERM ? "boot-disk-refused" : "disk-check", e);
 	struct blkproc_export ex = { "disk", &vb.srv };
-	e = blkproc_serve(&ex, 1);
+	uint16_t nslots = 0;
+	uint32_t slot_bytes = 0;
+	if ((e = async_init(&nslots, &slot_bytes)) == 0) {
+		rt_print("virtio-blk: async slots=%u slot_bytes=%u", nslots, slot_bytes);
+		vb.irq_spin_ns = c == VBLK_IRQ ? VBLK_PROC_SPIN_NS : 0;
+		e = blkproc_serve_async(&ex, 1, slots, nslots, &vblk_async_ops, &vb);
+	} else {
+		rt_print("virtio-blk: async off err=%d", e);
+		e = blkproc_serve(&ex, 1);
+	}
 	rt_print("virtio-blk: served err=%d", e);
 	return e == E_DISCONNECTED ? 0 : 1;
 }

@@ -3,11 +3,15 @@
  * host against tests/host/drivers/vblk_model.c, modern and legacy; the QEMU
  * device is virtio-blk-pci (with disable-modern=on for legacy).
  *
- * Request = three descriptors: header (device reads), data (device writes
- * for IN, reads for OUT), status byte (device writes). Every descriptor is
- * written by the environment from (handle, offset, length). A request that
- * does not complete by its deadline, or a used ring the device corrupted,
- * fails the request and resets the device; nothing is left in flight.
+ * Request = three descriptors in one slot of the request buffer: header
+ * (device reads), data (device writes for IN, reads for OUT), status byte
+ * (device writes). Every descriptor is written by the environment from
+ * (handle, offset, length). Several slots can be at the device at once; the
+ * used ring names each finished chain, whose cookie names its slot and
+ * request (a cookie that names neither is a corrupted ring). A request past
+ * its deadline, or a used ring the device corrupted, fails every request in
+ * flight and resets the device; nothing is left in flight, nothing is
+ * finished twice.
  */
 #include "virtio_blk.h"
 
@@ -16,9 +20,6 @@
 #include "vblk_reg.h"
 #include "../virtio/virtio_reg.h"
 
-#define VBLK_HDR_OFF 0u
-#define VBLK_STATUS_OFF 16u
-#define VBLK_DATA_OFF 4096u
 #define VBLK_POLL_US 10u
 #define VBLK_POLL_MAX_US 1000u
 
@@ -67,18 +68,40 @@ read_geometry(struct vblk *b)
 	b->block_count = sectors / per;
 	if (b->block_count == 0)
 		return E_CORRUPT;
-	b->max_blocks = VBLK_MAX_BYTES / b->block_size;
+	b->dev_max_blocks = VBLK_MAX_BYTES / b->block_size;
 	if (b->vio.features & 1ull << VIRTIO_BLK_F_SIZE_MAX) {
 		if ((err = vio_cfg_read(&b->vio, VIRTIO_BLK_CFG_SIZE_MAX, 4, &v)))
 			return err;
 		if (v < b->block_size)
 			return E_NOTSUP;        /* one data segment must hold a block */
-		if (v / b->block_size < b->max_blocks)
-			b->max_blocks = v / b->block_size;
+		if (v / b->block_size < b->dev_max_blocks)
+			b->dev_max_blocks = v / b->block_size;
 	}
+	b->max_blocks = b->dev_max_blocks;
+	if (b->slot_bytes / b->block_size < b->max_blocks)
+		b->max_blocks = b->slot_bytes / b->block_size;
 	b->read_only = !!(b->vio.features & 1ull << VIRTIO_BLK_F_RO);
 	b->has_flush = !!(b->vio.features & 1ull << VIRTIO_BLK_F_FLUSH);
 	return 0;
+}
+
+/* Bytes of the request buffer for the current slots. */
+static uint64_t
+req_bytes(const struct vblk *b)
+{
+	return VBLK_DATA_OFF + (uint64_t)b->slots * b->slot_bytes;
+}
+
+static int
+req_alloc(struct vblk *b, struct devenv_dma *out, uint64_t bytes)
+{
+	int err = devenv_dma_alloc(b->env, bytes, DEVENV_DMA_BIDIRECTIONAL, out);
+
+	if (!err && out->size < bytes) {
+		devenv_dma_free(b->env, out);
+		return E_NOMEM;
+	}
+	return err;
 }
 
 int
@@ -92,15 +115,13 @@ vblk_init(struct vblk *b, struct devenv *env, enum vblk_transport t, enum vblk_c
 	b->transport = t;
 	b->completion = c;
 	b->timeout_ns = VBLK_TIMEOUT_NS;
+	b->slots = 1;
+	b->slot_bytes = VBLK_MAX_BYTES;
 	err = t == VBLK_MODERN ? vio_probe_modern(&b->vio, env) : vio_probe_legacy(&b->vio, env);
 	if (err)
 		return err;
-	if ((err = devenv_dma_alloc(env, VBLK_DATA_OFF + VBLK_MAX_BYTES, DEVENV_DMA_BIDIRECTIONAL, &b->req)))
+	if ((err = req_alloc(b, &b->req, req_bytes(b))))
 		return err;
-	if (b->req.size < VBLK_DATA_OFF + VBLK_MAX_BYTES) {
-		err = E_NOMEM;
-		goto free_req;
-	}
 	if ((err = bring_up(b)))
 		goto free_vq;
 	if ((err = read_geometry(b))) {
@@ -120,7 +141,6 @@ free_vq:
 		(void)vio_reset(&b->vio);       /* the device must stop using the rings first */
 		virtq_fini(&b->vq);
 	}
-free_req:
 	devenv_dma_free(env, &b->req);
 	return err;
 }
@@ -135,10 +155,90 @@ vblk_fini(struct vblk *b)
 }
 
 int
+vblk_async_init(struct vblk *b, uint16_t slots, uint32_t slot_bytes)
+{
+	struct devenv_dma nreq;
+	uint16_t old_slots = b->slots;
+	uint32_t old_bytes = b->slot_bytes;
+	int err;
+
+	if (slots == 0 || slots > VBLK_SLOTS_MAX || slot_bytes < b->block_size ||
+	    slot_bytes % b->block_size || slot_bytes > VBLK_MAX_BYTES)
+		return E_INVAL;
+	if (vblk_pending(b))
+		return E_BUSY;
+	/* The old buffer goes first, so the pool's budget holds the new one. */
+	devenv_dma_free(b->env, &b->req);
+	b->slots = slots;
+	b->slot_bytes = slot_bytes;
+	if ((err = req_alloc(b, &nreq, req_bytes(b)))) {
+		b->slots = old_slots;
+		b->slot_bytes = old_bytes;
+		if (req_alloc(b, &b->req, req_bytes(b)) < 0)
+			b->dead = 1;    /* no buffer at all: every request fails at once */
+		return err;
+	}
+	b->req = nreq;
+	b->max_blocks = b->dev_max_blocks < slot_bytes / b->block_size ? b->dev_max_blocks :
+	    slot_bytes / b->block_size;
+	b->srv.info.max_transfer_blocks = b->max_blocks;
+	return 0;
+}
+
+uint32_t
+vblk_pending(const struct vblk *b)
+{
+	uint32_t n = 0;
+
+	for (uint16_t s = 0; s < b->slots; s++)
+		n += b->inflight[s] != NULL;
+	return n;
+}
+
+/* ---- finishing requests ---- */
+
+static void
+finish(struct vblk *b, uint16_t s, int err)
+{
+	struct vblk_req *r = b->inflight[s];
+
+	if (!err && r->op == VBLK_OP_READ)
+		memcpy(r->buf, (uint8_t *)b->req.cpu + VBLK_DATA_OFF + (size_t)s * b->slot_bytes,
+		    (size_t)r->count * b->block_size);
+	r->status = err;
+	r->done = 1;
+	b->inflight[s] = NULL;
+	b->cookie[s] = 0;
+	b->completed++;
+}
+
+/* Every request in flight finishes with err (the device is about to be reset). */
+static void
+fail_all(struct vblk *b, int err)
+{
+	for (uint16_t s = 0; s < b->slots; s++)
+		if (b->inflight[s])
+			finish(b, s, err);
+}
+
+/* The device's answer in slot s's status byte. */
+static int
+slot_status(const struct vblk *b, uint16_t s)
+{
+	switch (((volatile uint8_t *)b->req.cpu)[(size_t)s * VBLK_SLOT_HDR + 16]) {
+	case VIRTIO_BLK_S_OK: return 0;
+	case VIRTIO_BLK_S_UNSUPP: return E_NOTSUP;
+	default: return E_IO;
+	}
+}
+
+int
 vblk_recover(struct vblk *b)
 {
 	int err;
 
+	fail_all(b, E_IO);
+	b->unnotified = 0;
 	b->resets++;
 	if (b->hard_reset) {
 		/* Every buffer was revoked with the reset: the old handles are
@@ -147,8 +247,7 @@ vblk_recover(struct vblk *b)
 			goto dead;
 		b->vq.mem.h = 0;
 		b->req.h = 0;
-		if ((err = devenv_dma_alloc(b->env, VBLK_DATA_OFF + VBLK_MAX_BYTES,
-		    DEVENV_DMA_BIDIRECTIONAL, &b->req)))
+		if ((err = req_alloc(b, &b->req, req_bytes(b))))
 			goto dead;
 	}
 	if ((err = bring_up(b)))
@@ -162,101 +261,15 @@ dead:
 	return err;
 }
 
-/* Wait for the one outstanding request; 0 when it completed. */
-static int
-wait_done(struct vblk *b, void *cookie)
+/* Fail everything in flight with err, then reset. */
+static void
+abort_all(struct vblk *b, int err)
 {
-	uint64_t deadline = devenv_now_ns(b->env) + b->timeout_ns, now;
-	void *got;
-	uint32_t len, us = VBLK_POLL_US;
-	uint8_t isr;
-	int r;
-
-	for (;;) {
-		r = virtq_get(&b->vq, &got, &len);
-		if (r < 0) {
-			b->corrupt++;
-			(void)vblk_recover(b);
-			return E_IO;
-		}
-		if (r == 1) {
-			if (got != cookie) {    /* cannot happen with one in flight */
-				b->corrupt++;
-				(void)vblk_recover(b);
-				return E_IO;
-			}
-			return 0;
-		}
-		now = devenv_now_ns(b->env);
-		if (now >= deadline)
-			break;
-		if (b->completion == VBLK_IRQ) {
-			r = devenv_irq_wait(b->env, deadline - now);
-			if (r > 0) {
-				/* INTx/legacy: reading ISR deasserts the line. */
-				if (!devenv_irq_is_msix(b->env))
-					(void)b->vio.ops->isr(&b->vio, &isr);
-				(void)devenv_irq_ack(b->env);
-			} else if (r < 0) {
-				(void)vblk_recover(b);
-				return r;
-			}
-		} else {
-			devenv_delay_us(b->env, us);
-			if (us < VBLK_POLL_MAX_US)
-				us *= 2;        /* back off: a slow device costs few polls */
-		}
-	}
-	b->timeouts++;
-	/* The device still owns the buffers: reset it before anyone reuses them. */
+	fail_all(b, err);
 	(void)vblk_recover(b);
-	return E_TIMEOUT;
 }
 
-static int
-do_request(struct vblk *b, uint32_t type, uint64_t sector, uint32_t bytes)
-{
-	struct virtio_blk_req_hdr *hdr = (void *)((uint8_t *)b->req.cpu + VBLK_HDR_OFF);
-	volatile uint8_t *status = (uint8_t *)b->req.cpu + VBLK_STATUS_OFF;
-	struct virtq_seg segs[3];
-	unsigned n = 0;
-	void *cookie;
-	int err;
-
-	if (b->dead)
-		return E_IO;
-	hdr->type = type;
-	hdr->reserved = 0;
-	hdr->sector = sector;
-	*status = 0xff;
-	segs[n++] = (struct virtq_seg){ b->req.h, VBLK_HDR_OFF, sizeof(*hdr), 0 };
-	if (bytes)
-		segs[n++] = (struct virtq_seg){ b->req.h, VBLK_DATA_OFF, bytes, type == VIRTIO_BLK_T_IN };
-	segs[n++] = (struct virtq_seg){ b->req.h, VBLK_STATUS_OFF, 1, 1 };
-	/* A fresh cookie per request: a completion left over from an earlier
-	 * request can never be taken for this one. */
-	cookie = (void *)(uintptr_t)++b->seq;
-	if (cookie == NULL)
-		cookie = (void *)(uintptr_t)++b->seq;
-	if ((err = virtq_add(&b->vq, segs, n, cookie))) {
-		if (err == E_IO)
-			(void)vblk_recover(b);
-		return err;
-	}
-	if ((err = vio_notify(&b->vio, 0))) {
-		/* Published but maybe never seen: reset so that it cannot
-		 * complete later under another request. */
-		(void)vblk_recover(b);
-		return err;
-	}
-	if ((err = wait_done(b, cookie)))
-		return err;
-	switch (*status) {
-	case VIRTIO_BLK_S_OK: return 0;
-	case VIRTIO_BLK_S_UNSUPP: return E_NOTSUP;
-	default: return E_IO;
-	}
-}
+/* ---- submission ---- */
 
 static int
 check(const struct vblk *b, uint64_t lba, uint32_t count)
@@ -268,42 +281,220 @@ check(const struct vblk *b, uint64_t lba, uint32_t count)
 	return 0;
 }
 
+static int
+check_req(const struct vblk *b, const struct vblk_req *r)
+{
+	int err;
+
+	switch (r->op) {
+	case VBLK_OP_FLUSH:
+		return 0;
+	case VBLK_OP_WRITE:
+		if ((err = check(b, r->lba, r->count)))
+			return err;
+		return b->read_only ? E_PERM : 0;
+	case VBLK_OP_READ:
+		return check(b, r->lba, r->count);
+	default:
+		return E_INVAL;
+	}
+}
+
+int
+vblk_submit(struct vblk *b, struct vblk_req *r)
+{
+	uint32_t bytes = r->op == VBLK_OP_FLUSH ? 0 : r->count * b->block_size;
+	struct virtq_seg segs[3];
+	unsigned n = 0;
+	uint16_t s;
+	int err;
+
+	if (b->dead)
+		return E_IO;
+	if ((err = check_req(b, r)))
+		return err;
+	r->done = 0;
+	r->status = 0;
+	if (r->op == VBLK_OP_FLUSH && !b->has_flush) {
+		r->done = 1;    /* 5.2.6.2: without VIRTIO_BLK_F_FLUSH the device is write-through */
+		return 0;
+	}
+	for (s = 0; s < b->slots && b->inflight[s]; s++)
+		;
+	if (s == b->slots)
+		return E_AGAIN;
+	uint8_t *slot = (uint8_t *)b->req.cpu + (size_t)s * VBLK_SLOT_HDR;
+	uint64_t data = VBLK_DATA_OFF + (uint64_t)s * b->slot_bytes;
+	struct virtio_blk_req_hdr *hdr = (void *)slot;
+	hdr->type = r->op == VBLK_OP_READ ? VIRTIO_BLK_T_IN : r->op == VBLK_OP_WRITE ?
+	    VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_FLUSH;
+	hdr->reserved = 0;
+	hdr->sector = bytes ? r->lba * (b->block_size / VIRTIO_BLK_SECTOR) : 0;
+	slot[16] = 0xff;
+	if (r->op == VBLK_OP_WRITE)
+		memcpy((uint8_t *)b->req.cpu + data, r->buf, bytes);
+	segs[n++] = (struct virtq_seg){ b->req.h, (uint64_t)s * VBLK_SLOT_HDR, sizeof(*hdr), 0 };
+	if (bytes)
+		segs[n++] = (struct virtq_seg){ b->req.h, data, bytes, r->op == VBLK_OP_READ };
+	segs[n++] = (struct virtq_seg){ b->req.h, (uint64_t)s * VBLK_SLOT_HDR + 16, 1, 1 };
+	/* A fresh cookie per request, naming its slot: a completion left over
+	 * from an earlier request can never be taken for this one. */
+	uintptr_t cookie = (++b->seq << 8) | (uintptr_t)(s + 1);
+	if ((err = virtq_add(&b->vq, segs, n, (void *)cookie))) {
+		if (err == E_IO)
+			abort_all(b, E_IO);     /* the queue is broken: reset */
+		return err;
+	}
+	b->inflight[s] = r;
+	b->cookie[s] = cookie;
+	b->deadline[s] = devenv_now_ns(b->env) + b->timeout_ns;
+	b->unnotified++;
+	return 0;
+}
+
+/* ---- completion ---- */
+
+/* Take every completion the device has posted; E_IO for a cookie that names
+ * no request in flight (the caller resets). */
+static int
+collect(struct vblk *b)
+{
+	void *got[VBLK_SLOTS_MAX];
+	uint32_t len[VBLK_SLOTS_MAX];
+	int n, k;
+
+	do {
+		/* One look at the device (caps: one call) finds them all: at most
+		 * VBLK_SLOTS_MAX are in flight. */
+		if ((n = virtq_get_batch(&b->vq, got, len, VBLK_SLOTS_MAX)) < 0)
+			return E_IO;
+		for (k = 0; k < n; k++) {
+			uintptr_t c = (uintptr_t)got[k];
+			uint16_t s = (uint16_t)((c & 0xff) - 1);
+			if (s >= b->slots || !b->inflight[s] || b->cookie[s] != c)
+				return E_IO;
+			finish(b, s, slot_status(b, s));
+		}
+	} while (n == (int)VBLK_SLOTS_MAX);
+	return 0;
+}
+
+/* The earliest deadline of a request in flight (~0 when none). */
+static uint64_t
+oldest_deadline(const struct vblk *b)
+{
+	uint64_t oldest = ~0ull;
+
+	for (uint16_t s = 0; s < b->slots; s++)
+		if (b->inflight[s] && b->deadline[s] < oldest)
+			oldest = b->deadline[s];
+	return oldest;
+}
+
+/* Wait for the device's interrupt until `until`: 0, or the route's error. */
+static int
+irq_wait(struct vblk *b, uint64_t until, uint64_t now)
+{
+	uint8_t isr;
+	int r = devenv_irq_wait(b->env, until - now);
+
+	if (r > 0) {
+		/* INTx/legacy: reading ISR deasserts the line. */
+		if (!devenv_irq_is_msix(b->env))
+			(void)b->vio.ops->isr(&b->vio, &isr);
+		(void)devenv_irq_ack(b->env);
+	}
+	return r < 0 ? r : 0;
+}
+
+int
+vblk_poll(struct vblk *b, uint64_t timeout_ns)
+{
+	uint64_t until = devenv_now_ns(b->env) + timeout_ns, now, oldest;
+	uint32_t before = b->completed, us = VBLK_POLL_US;
+	int err;
+
+	if (b->unnotified) {
+		b->unnotified = 0;
+		if ((err = vio_notify(&b->vio, 0))) {
+			/* Published but maybe never seen: reset so that nothing
+			 * completes later under another request. */
+			abort_all(b, err);
+			return (int)(b->completed - before);
+		}
+		b->spin_until = devenv_now_ns(b->env) + b->irq_spin_ns;
+	}
+	for (;;) {
+		if (collect(b) < 0) {
+			b->corrupt++;
+			abort_all(b, E_IO);
+			return (int)(b->completed - before);
+		}
+		if (b->completed != before || !vblk_pending(b))
+			return (int)(b->completed - before);
+		now = devenv_now_ns(b->env);
+		oldest = oldest_deadline(b);
+		if (now >= oldest) {
+			b->timeouts++;
+			/* The device still owns the buffers: reset before reuse. */
+			abort_all(b, E_TIMEOUT);
+			return (int)(b->completed - before);
+		}
+		if (now >= until)
+			return 0;
+		if (b->completion == VBLK_IRQ && now < b->spin_until)
+			continue;       /* a fast device: collect again rather than park */
+		if (b->completion == VBLK_IRQ) {
+			if ((err = irq_wait(b, until < oldest ? until : oldest, now)) < 0) {
+				abort_all(b, err);
+				return (int)(b->completed - before);
+			}
+		} else {
+			devenv_delay_us(b->env, us);
+			if (us < VBLK_POLL_MAX_US)
+				us *= 2;        /* back off: a slow device costs few polls */
+		}
+	}
+}
+
+/* ---- synchronous requests (blkserv) ---- */
+
+static int
+do_sync(struct vblk *b, struct vblk_req *r)
+{
+	int err = vblk_submit(b, r);
+
+	if (err == E_AGAIN)
+		return E_BUSY;          /* every slot taken by asynchronous requests */
+	if (err)
+		return err;
+	while (!r->done)
+		(void)vblk_poll(b, b->timeout_ns);
+	return r->status;
+}
+
 int
 vblk_read(struct vblk *b, uint64_t lba, uint32_t count, void *buf)
 {
-	uint32_t bytes = count * b->block_size;
-	int err = check(b, lba, count);
+	struct vblk_req r = { .op = VBLK_OP_READ, .lba = lba, .count = count, .buf = buf };
 
-	if (err)
-		return err;
-	err = do_request(b, VIRTIO_BLK_T_IN, lba * (b->block_size / VIRTIO_BLK_SECTOR), bytes);
-	if (err)
-		return err;
-	memcpy(buf, (uint8_t *)b->req.cpu + VBLK_DATA_OFF, bytes);
-	return 0;
+	return do_sync(b, &r);
 }
 
 int
 vblk_write(struct vblk *b, uint64_t lba, uint32_t count, const void *buf)
 {
-	uint32_t bytes = count * b->block_size;
-	int err = check(b, lba, count);
+	struct vblk_req r = { .op = VBLK_OP_WRITE, .lba = lba, .count = count, .buf = (void *)buf };
 
-	if (err)
-		return err;
-	if (b->read_only)
-		return E_PERM;
-	memcpy((uint8_t *)b->req.cpu + VBLK_DATA_OFF, buf, bytes);
-	return do_request(b, VIRTIO_BLK_T_OUT, lba * (b->block_size / VIRTIO_BLK_SECTOR), bytes);
+	return do_sync(b, &r);
 }
 
 int
 vblk_flush(struct vblk *b)
 {
-	/* 5.2.6.2: without VIRTIO_BLK_F_FLUSH the device is write-through. */
-	if (!b->has_flush)
-		return 0;
-	return do_request(b, VIRTIO_BLK_T_FLUSH, 0, 0);
+	struct vblk_req r = { .op = VBLK_OP_FLUSH };
+
+	return do_sync(b, &r);
 }
 
 static int

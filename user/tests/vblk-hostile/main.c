@@ -16,6 +16,7 @@
 #include "../../drivers/virtio/virtio_reg.h"
 
 #define QS 64u
+#define DMA_BATCH_TOO_MANY 65u  /* DMABuffer.completeBatch takes at most 64 */
 
 static struct devenv env;
 static struct vio_caps vc;
@@ -107,6 +108,100 @@ collect(devenv_dma_t h, uint64_t token)
 	case DmaCompleteResult_which_pending: return E_AGAIN;
 	default: return capenv_device_error(DmaCompleteResult_get_error(r));
 	}
+}
+
+/* DMABuffer.submitChain of n descriptors at slots first.., each linked to the
+ * next (NEXT) and the last device-writable; `bad` adds INDIRECT to the head.
+ * 0 or the code (*token: the head's). */
+static int
+chain(devenv_dma_t h, unsigned n, uint16_t first, bool bad, uint64_t *token)
+{
+	struct capnp_struct root;
+	DmaSubmitResult_R r;
+	DMABuffer_submitChain_Params_B p;
+	struct capnp_blist l;
+	DMABuffer_submitChain_Params_init_root(rt_msg_begin(), &p);
+	int e = DMABuffer_submitChain_Params_init_descriptors(p, n, &l);
+	for (unsigned i = 0; !e && i < n; i++) {
+		DmaDescriptor_B d;
+		DmaDescriptor_blist_get(&l, i, &d);
+		DmaDescriptor_set_slot(d, (uint16_t)(first + i));
+		DmaDescriptor_set_offset(d, 64u * i);
+		DmaDescriptor_set_length(d, 16);
+		DmaDescriptor_set_flags(d, (uint16_t)(i + 1 < n ? VIRTQ_DESC_F_NEXT :
+		    VIRTQ_DESC_F_WRITE) | (bad && i == 0 ? VIRTQ_DESC_F_INDIRECT : 0));
+		DmaDescriptor_set_next(d, (uint16_t)(i + 1 < n ? first + i + 1 : 0));
+	}
+	if (e < 0 || (e = capenv_call(capenv_dma_cap(&env, h), DMABuffer_submitChain_ORDINAL, NULL, 0,
+	    &root)) < 0 || (e = capenv_result(&root, &r.s)) < 0)
+		return e;
+	if (DmaSubmitResult_which(r) != DmaSubmitResult_which_token)
+		return capenv_device_error(DmaSubmitResult_get_error(r));
+	*token = DmaSubmitResult_get_token(r);
+	return 0;
+}
+
+/* DMABuffer.completeBatch of tok[0..n): 0 and each element's answer in st[]
+ * (0 completed, E_AGAIN pending, else its error), or the call's code. */
+static int
+batch(devenv_dma_t h, const uint64_t *tok, unsigned n, int *st)
+{
+	struct capnp_struct root;
+	DmaBatchResult_R r;
+	DMABuffer_completeBatch_Params_B p;
+	struct capnp_blist bl;
+	struct capnp_list l;
+	DMABuffer_completeBatch_Params_init_root(rt_msg_begin(), &p);
+	int e = DMABuffer_completeBatch_Params_init_tokens(p, n, &bl);
+	for (unsigned i = 0; !e && i < n; i++)
+		capnp_blist_set_u64(&bl, i, tok[i]);
+	if (e < 0 || (e = capenv_call(capenv_dma_cap(&env, h), DMABuffer_completeBatch_ORDINAL, NULL,
+	    0, &root)) < 0 || (e = capenv_result(&root, &r.s)) < 0)
+		return e;
+	if (DmaBatchResult_which(r) != DmaBatchResult_which_results)
+		return capenv_device_error(DmaBatchResult_get_error(r));
+	if (DmaBatchResult_get_results(r, &l) < 0 || l.count != n)
+		return E_CORRUPT;
+	for (unsigned i = 0; i < n; i++) {
+		DmaDone_R d;
+		if (DmaDone_list_get(&l, i, &d) < 0)
+			return E_CORRUPT;
+		st[i] = DmaDone_get_state(d) == DmaDoneState_completed ? 0 :
+		    DmaDone_get_state(d) == DmaDoneState_pending ? E_AGAIN :
+		    capenv_device_error(DmaDone_get_error(d));
+	}
+	return 0;
+}
+
+/* The batched calls (DMABuffer.submitChain, completeBatch) refuse bad counts,
+ * retract a refused chain whole and answer a bad token for itself alone. The
+ * queue's ring is still attached (a device reset forgets the addresses, not
+ * the ledger's ring), the device is not running: chains stay pending. */
+static void
+batched_calls(devenv_dma_t plain, devenv_dma_t other)
+{
+	uint64_t tok = 0, toks[DMA_BATCH_TOO_MANY] = { 0 };
+	int st[3] = { 0 }, e, e2, e3;
+
+	e = chain(plain, 0, 8, false, &tok);
+	e2 = chain(plain, 17, 8, false, &tok);
+	CHECK("chain-bad-count", e == E_INVAL && e2 == E_RANGE, "empty=%d seventeen=%d", e, e2);
+	/* head refused after its members were written: they are retracted, so the
+	 * same slots take a good chain at once */
+	e = chain(plain, 3, 8, true, &tok);
+	e2 = chain(plain, 3, 8, false, &tok);
+	CHECK("chain-refused-retracts", e == E_INVAL && e2 == 0, "bad=%d again=%d", e, e2);
+	e = batch(plain, toks, 0, st);
+	e2 = batch(plain, toks, DMA_BATCH_TOO_MANY, st);
+	CHECK("batch-bad-count", e == E_INVAL && e2 == E_RANGE, "empty=%d sixty-five=%d", e, e2);
+	uint64_t mixed[3] = { tok, tok ^ 0x5a5a0000ull, 0 };
+	e = batch(plain, mixed, 3, st);
+	CHECK("batch-stale-token-alone", e == 0 && st[0] == E_AGAIN && st[1] < 0 && st[1] != E_AGAIN &&
+	    st[2] < 0 && st[2] != E_AGAIN, "err=%d head=%d bogus=%d zero=%d", e, st[0], st[1], st[2]);
+	e = batch(other, &tok, 1, st);
+	e3 = batch(plain, &tok, 1, &st[1]);
+	CHECK("batch-foreign-token", e == 0 && st[0] < 0 && st[0] != E_AGAIN && e3 == 0 &&
+	    st[1] == E_AGAIN, "err=%d foreign=%d own=%d", e, st[0], st[1]);
 }
 
 int
@@ -211,6 +306,7 @@ main(void)
 	e = common_wr(VIRTIO_COMMON_STATUS, 1, 0);
 	e2 = common_wr(VIRTIO_COMMON_Q_ENABLE, 2, 1);
 	CHECK("enable-after-device-reset", !e && e2 == E_PERM, "reset=%d enable=%d", e, e2);
+	batched_calls(plain.h, other);
 out:
 	rt_print("vblk-hostile: done failures=%d", failures);
 	return failures ? 1 : 0;

@@ -86,6 +86,15 @@ interface DeviceMmio {
   # complete in time (the controller is disabled all the same); `revoked`:
   # RDY did not drop and the claim was reset (reset @11).
   # brokeredNvmeControllerEnable disables (without shutdown) first itself.
+  nvmeReap @15 (queue :UInt16, maxCompletions :UInt16) -> (result :NvmeReapResult);
+  # NVMe: every command of `queue` the controller has finished, collected in
+  # one call (each as nvmeComplete collects its token), in no set order. At
+  # most maxCompletions (1..64) and never more than the caller's result
+  # buffer carries: nothing is collected that the reply cannot hold. An empty
+  # list: none has finished. Commands forgotten by nvmeDisable or a reset
+  # never appear. Errors: invalid (maxCompletions 0), outOfRange (queue not
+  # below 4, maxCompletions over 64, or a result buffer too small for one
+  # completion), busy (controller not enabled).
 }
 
 struct ConfigResult {
@@ -101,6 +110,19 @@ struct NvmeCompleteResult {
     pending @1 :Void;
     error @2 :DeviceError;
   }
+}
+
+struct NvmeReapResult {
+  union {
+    completions @0 :List(NvmeDone);
+    error @1 :DeviceError;
+  }
+}
+
+struct NvmeDone {
+  token @0 :UInt64;         # as nvmeSubmit returned it
+  status @1 :UInt16;        # as NvmeCompletion.status
+  result @2 :UInt32;        # CQE DW0
 }
 
 struct NvmeCompletion {

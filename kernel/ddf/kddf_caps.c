@@ -181,6 +181,7 @@ reset_regrant(uint32_t ci, uint32_t owner, ddf_handle claim)
 /* ---- DeviceMmio ---- */
 
 static void nvme_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid);
+static void nvme_reap_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid);
 
 static void
 mmio_call(struct kcap *k, struct call *c)
@@ -336,6 +337,8 @@ mmio_call(struct kcap *k, struct call *c)
 	case DeviceMmio_nvmeComplete_ORDINAL:
 	case DeviceMmio_nvmeDisable_ORDINAL:
 		return nvme_call(k, c, root, pid);
+	case DeviceMmio_nvmeReap_ORDINAL:
+		return nvme_reap_call(k, c, root, pid);
 	}
 	unimplemented(c);
 }
@@ -435,6 +438,68 @@ nvme_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid
 		NvmeCompletion_set_status(done, status);
 		NvmeCompletion_set_result(done, dw0);
 	}
+	reply(c, NULL, 0);
+}
+
+/* nvmeReap's reply with n completions (the builder is left holding it). */
+static void
+reap_build(const struct kddf_nvme_done *d, int n)
+{
+	DeviceMmio_nvmeReap_Results_B res;
+	NvmeReapResult_B r;
+	struct capnp_blist l;
+	DeviceMmio_nvmeReap_Results_init_root(builder(), &res);
+	DeviceMmio_nvmeReap_Results_init_result(res, &r);
+	if (n < 0) {
+		NvmeReapResult_set_error(r, ddf_device_error(n));
+		return;
+	}
+	NvmeReapResult_init_completions(r, (uint32_t)n, &l);
+	for (int i = 0; i < n; i++) {
+		NvmeDone_B e;
+		NvmeDone_blist_get(&l, (uint32_t)i, &e);
+		NvmeDone_set_token(e, d[i].token);
+		NvmeDone_set_status(e, d[i].status);
+		NvmeDone_set_result(e, d[i].dw0);
+	}
+}
+
+/*
+ * How many completions a result buffer of `room` bytes carries, measured on
+ * the encoder itself (the reply grows by one list element per completion):
+ * the kernel collects no more than that, so none is lost to a reply that
+ * does not fit (call_complete would refuse it whole).
+ */
+static uint32_t
+reap_room(uint32_t room)
+{
+	static const struct kddf_nvme_done z[2];
+	static int one, two;
+	if (!one) {
+		reap_build(z, 1);
+		one = capnp_builder_write(&B, outbuf, sizeof outbuf);
+		reap_build(z, 2);
+		two = capnp_builder_write(&B, outbuf, sizeof outbuf);
+	}
+	if (one <= 0 || two <= one || room < (uint32_t)one)
+		return 0;
+	return 1u + (room - (uint32_t)one) / (uint32_t)(two - one);
+}
+
+static void
+nvme_reap_call(struct kcap *k, struct call *c, struct capnp_struct root, uint32_t pid)
+{
+	static struct kddf_nvme_done done[KDDF_NVME_REAP_MAX];
+	DeviceMmio_nvmeReap_Params_R p = { root };
+	uint32_t max = DeviceMmio_nvmeReap_Params_get_maxCompletions(p);
+	uint32_t fit = reap_room(c->result_len);
+	int n;
+	if (max && max <= KDDF_NVME_REAP_MAX && fit == 0)
+		n = E_RANGE;	/* not even one completion would reach the caller */
+	else		/* a max of 0 or over the bound is refused there as it is */
+		n = kddf_nvme_reap(pid, k->claim_idx, DeviceMmio_nvmeReap_Params_get_queue(p),
+		    max && max <= KDDF_NVME_REAP_MAX && fit < max ? fit : max, done);
+	reap_build(done, n);
 	reply(c, NULL, 0);
 }
 

@@ -183,7 +183,7 @@ io_suite(enum nvme_completion mode, int defer, uint32_t lbads)
 	roundtrip(&c, m, 0, 17, 3 * 4096 / bs, 3);              /* 3 pages: PRP list */
 	assert_int_equal(m->prp_lists, 2);
 	pages_per_max = NVME_MAX_XFER / bs;
-	roundtrip(&c, m, 0, c.ns[0].nsze - pages_per_max, pages_per_max, 4); /* 64 pages, at the end */
+	roundtrip(&c, m, 0, c.ns[0].nsze - pages_per_max, pages_per_max, 4); /* 32 pages, at the end */
 	assert_int_equal(m->prp_lists, 4);
 	assert_int_equal(nvme_flush(&c, 0), 0);
 	assert_int_equal(m->flushes, 1);
@@ -669,6 +669,40 @@ nvm065_async_batched_reap(void **state)
 	nvme_model_free(m);
 }
 
+/* A whole slot (NVME_SLOT_XFER, 128 KiB: 32 pages, a 31-entry PRP list)
+ * written and read back asynchronously; one block more is refused. */
+static void
+nvm067_async_full_slot(void **state)
+{
+	struct nvme_model *m = model1(4096, 9);
+	static uint8_t wbuf[NVME_SLOT_XFER], rbuf[NVME_SLOT_XFER];
+	struct nvme_req w, r;
+	struct nvme_ctrl c;
+	uint32_t n = NVME_SLOT_XFER / 512;
+
+	assert_int_equal(NVME_SLOT_XFER, 128u * 1024u);
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	assert_int_equal(nvme_async_init(&c, 4), 0);
+	fill(wbuf, sizeof(wbuf), 67);
+	w = (struct nvme_req){ 0, NVME_CMD_WRITE, 1000, n, wbuf, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &w), 0);
+	while (!w.done)
+		(void)nvme_poll(&c, 1000000000ull);
+	assert_int_equal(w.status, 0);
+	r = (struct nvme_req){ 0, NVME_CMD_READ, 1000, n, rbuf, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r), 0);
+	while (!r.done)
+		(void)nvme_poll(&c, 1000000000ull);
+	assert_int_equal(r.status, 0);
+	assert_memory_equal(rbuf, wbuf, sizeof(wbuf));
+	r = (struct nvme_req){ 0, NVME_CMD_READ, 1000, n + 1, rbuf, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r), E_INVAL);
+	assert_clean(m);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
 /* The fixture environment refuses reap arguments as the kernel does. */
 static void
 nvm066_reap_bad_arguments(void **state)
@@ -944,6 +978,7 @@ main(void)
 		cmocka_unit_test(nvm064_async_fini_with_requests_in_flight),
 		cmocka_unit_test(nvm065_async_batched_reap),
 		cmocka_unit_test(nvm066_reap_bad_arguments),
+		cmocka_unit_test(nvm067_async_full_slot),
 		cmocka_unit_test(nvm050_brokered_policy),
 		cmocka_unit_test(nvm051_blockdevice_bounds),
 	};

@@ -41,7 +41,10 @@
 static struct devenv env;
 static struct nvme_ctrl ctrl;
 
-/* Asynchronous serving (blkproc_serve_async): one NVMe request per slot. */
+/* Asynchronous serving (blkproc_serve_async): one NVMe request per slot,
+ * each slot's bounce region as large as one BlockDevice call's data (a
+ * 128 KiB request is one command with a 31-entry PRP list). */
+_Static_assert(BLKPROC_MAX_DATA <= NVME_SLOT_XFER, "an async slot holds one BlockDevice call");
 #define NVME_PROC_SLOTS BLKPROC_ASYNC_MAX
 static struct blkproc_slot slots[NVME_PROC_SLOTS];
 static struct nvme_req reqs[NVME_PROC_SLOTS];

@@ -26,7 +26,11 @@
 #define NVME_MAX_NS 8u                  /* namespaces served */
 #define NVME_ADMIN_DEPTH 16u
 #define NVME_IO_DEPTH 64u               /* capped by CAP.MQES + 1 */
-#define NVME_MAX_XFER (256u * 1024u)    /* per command, capped by MDTS */
+/* Per command, capped by MDTS. The kernel maps a driver's DMA buffers into
+ * one 2 MiB window (KDDF_USER_PAGES, 512 pages, BAR 0's 4 included): this
+ * synchronous bounce buffer (32 pages) and 14 async slots (32 pages each)
+ * take 480 of them. */
+#define NVME_MAX_XFER (128u * 1024u)
 #define NVME_CMD_TIMEOUT_NS 5000000000ull
 
 enum nvme_state { NVME_DOWN = 0, NVME_LIVE = 1, NVME_DEAD = 2 };
@@ -54,7 +58,7 @@ struct nvme_ns {
  * outstanding at the same time; every wait also collects finished slots.
  */
 #define NVME_ASYNC_MAX 32u
-#define NVME_SLOT_XFER (64u * 1024u)    /* a BlockDevice call carries <= 60 KiB; the DMA window is 2 MiB */
+#define NVME_SLOT_XFER (128u * 1024u)   /* >= one BlockDevice call's data (blkproc.h BLKPROC_MAX_DATA, checked in main.c) */
 
 struct nvme_req {
 	uint32_t ns;            /* index into ctrl->ns */

@@ -150,7 +150,7 @@ fuzz_vblk_async(struct fz *f, struct vblk *b)
 	uint32_t immediate = 0, started = 0, before, k, guard = 0;
 	int i;
 
-	if (vblk_async_init(b, 4, 8 * b->block_size) < 0)
+	if (vblk_async_init(b, 4, 2, 8 * b->block_size, b->block_size) < 0)
 		return;
 	before = b->completed;
 	for (i = 0; i < 16 && f->n; i++) {

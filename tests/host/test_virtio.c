@@ -658,7 +658,7 @@ static void
 async_setup(struct vblk *b, struct vblk_model *m, int legacy, enum vblk_completion mode)
 {
 	assert_int_equal(vblk_init(b, m->env, legacy ? VBLK_LEGACY : VBLK_MODERN, mode), 0);
-	assert_int_equal(vblk_async_init(b, AS_SLOTS, AS_BYTES), 0);
+	assert_int_equal(vblk_async_init(b, AS_SLOTS, AS_SLOTS, AS_BYTES, 0), 0);
 	assert_int_equal(b->max_blocks, AS_BYTES / 512);
 	assert_int_equal(b->srv.info.max_transfer_blocks, AS_BYTES / 512);
 }
@@ -793,26 +793,78 @@ vio065_async_init_rules(void **state)
 
 	m->defer = 1;
 	assert_int_equal(vblk_init(&b, m->env, VBLK_MODERN, VBLK_POLL), 0);
-	assert_int_equal(vblk_async_init(&b, 0, 8192), E_INVAL);
-	assert_int_equal(vblk_async_init(&b, VBLK_SLOTS_MAX + 1, 8192), E_INVAL);
-	assert_int_equal(vblk_async_init(&b, 4, 6144), E_INVAL);          /* not whole 4 KiB blocks */
-	assert_int_equal(vblk_async_init(&b, 4, VBLK_MAX_BYTES + 4096), E_INVAL);
-	assert_int_equal(vblk_async_init(&b, 4, 8192), 0);
+	assert_int_equal(vblk_async_init(&b, 0, 0, 8192, 0), E_INVAL);
+	assert_int_equal(vblk_async_init(&b, VBLK_SLOTS_MAX + 1, 1, 8192, 4096), E_INVAL);
+	assert_int_equal(vblk_async_init(&b, 4, 0, 8192, 4096), E_INVAL);     /* no big slot */
+	assert_int_equal(vblk_async_init(&b, 4, 4, 6144, 0), E_INVAL);  /* not whole 4 KiB blocks */
+	assert_int_equal(vblk_async_init(&b, 4, 4, VBLK_MAX_BYTES + 4096, 0), E_INVAL);
+	assert_int_equal(vblk_async_init(&b, 4, 2, 8192, 16384), E_INVAL);    /* small > big */
+	assert_int_equal(vblk_async_init(&b, 4, 4, 8192, 0), 0);
 	assert_int_equal(b.max_blocks, 2);
 	r.count = 3;
-	assert_int_equal(vblk_submit(&b, &r), E_INVAL);         /* over one slot */
+	assert_int_equal(vblk_submit(&b, &r), E_INVAL);         /* over every slot */
 	r.count = 1;
 	assert_int_equal(vblk_submit(&b, &r), 0);
-	assert_int_equal(vblk_async_init(&b, 2, 8192), E_BUSY); /* a request in flight */
+	assert_int_equal(vblk_async_init(&b, 2, 2, 8192, 0), E_BUSY); /* a request in flight */
 	while (!r.done)
 		(void)vblk_poll(&b, VBLK_TIMEOUT_NS);
 	assert_int_equal(r.status, 0);
 	/* a budget too small for the new slots keeps the old ones */
 	fake_env_set_budget(m->env, 64 * 1024);
-	assert_int_equal(vblk_async_init(&b, 16, VBLK_MAX_BYTES), E_NOMEM);
+	assert_int_equal(vblk_async_init(&b, 16, 16, VBLK_MAX_BYTES, 0), E_NOMEM);
 	assert_int_equal(b.slots, 4);
+	assert_int_equal(b.slot_len[3], 8192);
 	assert_int_equal(vblk_read(&b, 5, 2, buf), 0);
 	assert_false(b.dead);
+	vblk_fini(&b);
+	assert_no_buffers(m);
+	vblk_model_free(m);
+}
+
+/* Mixed slots: one big, three small. A request takes the smallest free slot
+ * that holds it; a big request waits (E_AGAIN) while the big slot is busy,
+ * even with small slots free; small requests fill the small slots first. */
+static void
+vio066_mixed_slot_sizes(void **state)
+{
+	struct vblk_model *m = vblk_model_new(0, DISK_SECTORS, 512);
+	static uint8_t wbuf[5][AS_BYTES], rbuf[AS_BYTES];
+	struct vblk_req r[5];
+	struct vblk b;
+	unsigned i;
+
+	m->defer = 1;
+	assert_int_equal(vblk_init(&b, m->env, VBLK_MODERN, VBLK_POLL), 0);
+	assert_int_equal(vblk_async_init(&b, 4, 1, AS_BYTES, 1024), 0);
+	assert_int_equal(b.max_blocks, AS_BYTES / 512);
+	for (i = 0; i < 3; i++) {       /* small: the three small slots */
+		fill(wbuf[i], 1024, 70 + i);
+		r[i] = (struct vblk_req){ .op = VBLK_OP_WRITE, .lba = 40u * i, .count = 2,
+			.buf = wbuf[i] };
+		assert_int_equal(vblk_submit(&b, &r[i]), 0);
+	}
+	assert_null(b.inflight[0]);     /* the big slot is still free */
+	fill(wbuf[3], AS_BYTES, 73);
+	r[3] = (struct vblk_req){ .op = VBLK_OP_WRITE, .lba = 200, .count = AS_BYTES / 512,
+		.buf = wbuf[3] };
+	assert_int_equal(vblk_submit(&b, &r[3]), 0);
+	r[4] = (struct vblk_req){ .op = VBLK_OP_WRITE, .lba = 300, .count = 3, .buf = wbuf[4] };
+	assert_int_equal(vblk_submit(&b, &r[4]), E_AGAIN);      /* every slot busy */
+	poll_all(&b, r, 4);
+	for (i = 0; i < 3; i++)
+		assert_memory_equal(m->disk + 40u * i * 512u, wbuf[i], 1024);
+	assert_memory_equal(m->disk + 200u * 512u, wbuf[3], AS_BYTES);
+	/* big request while the big slot is busy: waits though small ones are free */
+	r[3].done = 0;
+	assert_int_equal(vblk_submit(&b, &r[3]), 0);
+	struct vblk_req big2 = { .op = VBLK_OP_READ, .lba = 200, .count = 3, .buf = rbuf };
+	assert_int_equal(vblk_submit(&b, &big2), E_AGAIN);
+	poll_all(&b, &r[3], 1);
+	assert_int_equal(vblk_submit(&b, &big2), 0);
+	poll_all(&b, &big2, 1);
+	assert_int_equal(big2.status, 0);
+	assert_memory_equal(rbuf, wbuf[3], 3 * 512);
+	assert_clean(m);
 	vblk_fini(&b);
 	assert_no_buffers(m);
 	vblk_model_free(m);
@@ -857,6 +909,7 @@ main(void)
 		cmocka_unit_test(vio063_async_timeout_fails_all_once),
 		cmocka_unit_test(vio064_async_corrupt_used_fails_in_flight),
 		cmocka_unit_test(vio065_async_init_rules),
+		cmocka_unit_test(vio066_mixed_slot_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

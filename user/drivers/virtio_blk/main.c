@@ -14,7 +14,8 @@
  * BLKPROC_ASYNC_MAX requests at the device at once, answered as they
  * finish) when its DMA pool holds the slots, else one request at a time.
  * Markers: `virtio-blk: ready transport=... completion=...`,
- * `virtio-blk: async slots=N slot_bytes=B` (or `async off err=E`) and
+ * `virtio-blk: async slots=N big=K big_bytes=B small_bytes=S` (or
+ * `async off err=E`) and
  * `virtio-blk: error=... ` (then exit 1).
  */
 #include "capos.h"
@@ -124,19 +125,24 @@ as_poll(void *drv, int wait, unsigned *tags, int *errs, unsigned max)
 
 static const struct blkproc_async_ops vblk_async_ops = { as_submit, as_poll };
 
-/* Slots of one BlockDevice message's data each, as many as the DMA pool holds
- * (at most one per blkproc slot, at least two); 0 or the last error. */
+/* One slot per blkproc slot. Each holds one BlockDevice message's data when
+ * the DMA pool allows; else as many of those as fit (at least one), the
+ * others VBLK_PROC_SMALL (a 4 KiB request still finds a slot). 0 and the
+ * split, or the last error. */
+#define VBLK_PROC_SMALL (16u * 1024u)
+
 static int
-async_init(uint16_t *nslots, uint32_t *slot_bytes)
+async_init(uint16_t *big, uint32_t *big_bytes)
 {
 	uint32_t bytes = BLKPROC_MAX_DATA < VBLK_MAX_BYTES ? BLKPROC_MAX_DATA : VBLK_MAX_BYTES;
 	int e = E_NOMEM;
 
 	bytes -= bytes % vb.block_size;
-	for (uint16_t n = VBLK_PROC_SLOTS; n >= 2 && e == E_NOMEM; n--) {
-		if ((e = vblk_async_init(&vb, n, bytes)) == 0) {
-			*nslots = n;
-			*slot_bytes = bytes;
+	for (uint16_t k = VBLK_PROC_SLOTS; k >= 1 && e == E_NOMEM; k--) {
+		uint32_t small = VBLK_PROC_SMALL < bytes ? VBLK_PROC_SMALL : bytes;
+		if ((e = vblk_async_init(&vb, VBLK_PROC_SLOTS, k, bytes, small)) == 0) {
+			*big = k;
+			*big_bytes = bytes;
 		}
 	}
 	return e;
@@ -186,12 +192,13 @@ main(void)
 	if ((e = blkproc_check_disk(&vb.srv)) < 0)
 		return fail(e == E_PERM ? "boot-disk-refused" : "disk-check", e);
 	struct blkproc_export ex = { "disk", &vb.srv };
-	uint16_t nslots = 0;
-	uint32_t slot_bytes = 0;
-	if ((e = async_init(&nslots, &slot_bytes)) == 0) {
-		rt_print("virtio-blk: async slots=%u slot_bytes=%u", nslots, slot_bytes);
+	uint16_t big = 0;
+	uint32_t big_bytes = 0;
+	if ((e = async_init(&big, &big_bytes)) == 0) {
+		rt_print("virtio-blk: async slots=%u big=%u big_bytes=%u small_bytes=%u", vb.slots, big,
+		    big_bytes, vb.slot_len[vb.slots - 1]);
 		vb.irq_spin_ns = c == VBLK_IRQ ? VBLK_PROC_SPIN_NS : 0;
-		e = blkproc_serve_async(&ex, 1, slots, nslots, &vblk_async_ops, &vb);
+		e = blkproc_serve_async(&ex, 1, slots, vb.slots, &vblk_async_ops, &vb);
 	} else {
 		rt_print("virtio-blk: async off err=%d", e);
 		e = blkproc_serve(&ex, 1);

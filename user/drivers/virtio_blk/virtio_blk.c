@@ -15,6 +15,8 @@
  */
 #include "virtio_blk.h"
 
+#include <stdbool.h>
+
 #include "base/err.h"
 #include "base/mem.h"
 #include "vblk_reg.h"
@@ -78,18 +80,34 @@ read_geometry(struct vblk *b)
 			b->dev_max_blocks = v / b->block_size;
 	}
 	b->max_blocks = b->dev_max_blocks;
-	if (b->slot_bytes / b->block_size < b->max_blocks)
-		b->max_blocks = b->slot_bytes / b->block_size;
+	if (b->slot_len[0] / b->block_size < b->max_blocks)
+		b->max_blocks = b->slot_len[0] / b->block_size;
 	b->read_only = !!(b->vio.features & 1ull << VIRTIO_BLK_F_RO);
 	b->has_flush = !!(b->vio.features & 1ull << VIRTIO_BLK_F_FLUSH);
 	return 0;
+}
+
+/* Lay out `slots` slots (the first `big` of big_bytes, the rest of
+ * small_bytes) after the header page; the bytes of the request buffer. */
+static uint64_t
+layout(struct vblk *b, uint16_t slots, uint16_t big, uint32_t big_bytes, uint32_t small_bytes)
+{
+	uint64_t off = VBLK_DATA_OFF;
+
+	b->slots = slots;
+	for (uint16_t s = 0; s < slots; s++) {
+		b->slot_len[s] = s < big ? big_bytes : small_bytes;
+		b->slot_off[s] = off;
+		off += b->slot_len[s];
+	}
+	return off;
 }
 
 /* Bytes of the request buffer for the current slots. */
 static uint64_t
 req_bytes(const struct vblk *b)
 {
-	return VBLK_DATA_OFF + (uint64_t)b->slots * b->slot_bytes;
+	return b->slot_off[b->slots - 1] + b->slot_len[b->slots - 1];
 }
 
 static int
@@ -115,8 +133,7 @@ vblk_init(struct vblk *b, struct devenv *env, enum vblk_transport t, enum vblk_c
 	b->transport = t;
 	b->completion = c;
 	b->timeout_ns = VBLK_TIMEOUT_NS;
-	b->slots = 1;
-	b->slot_bytes = VBLK_MAX_BYTES;
+	(void)layout(b, 1, 1, VBLK_MAX_BYTES, 0);
 	err = t == VBLK_MODERN ? vio_probe_modern(&b->vio, env) : vio_probe_legacy(&b->vio, env);
 	if (err)
 		return err;
@@ -154,33 +171,43 @@ vblk_fini(struct vblk *b)
 		devenv_dma_free(b->env, &b->req);
 }
 
+/* A slot size vblk_async_init takes. */
+static bool
+slot_size_ok(const struct vblk *b, uint32_t bytes)
+{
+	return bytes >= b->block_size && bytes % b->block_size == 0 && bytes <= VBLK_MAX_BYTES;
+}
+
 int
-vblk_async_init(struct vblk *b, uint16_t slots, uint32_t slot_bytes)
+vblk_async_init(struct vblk *b, uint16_t slots, uint16_t big, uint32_t big_bytes,
+    uint32_t small_bytes)
 {
 	struct devenv_dma nreq;
-	uint16_t old_slots = b->slots;
-	uint32_t old_bytes = b->slot_bytes;
+	uint16_t old_slots = b->slots, old_big = 1;
+	uint32_t old_big_bytes = b->slot_len[0], old_small_bytes = 0;
 	int err;
 
-	if (slots == 0 || slots > VBLK_SLOTS_MAX || slot_bytes < b->block_size ||
-	    slot_bytes % b->block_size || slot_bytes > VBLK_MAX_BYTES)
+	if (slots == 0 || slots > VBLK_SLOTS_MAX || big == 0 || big > slots ||
+	    !slot_size_ok(b, big_bytes) || (big < slots && (!slot_size_ok(b, small_bytes) ||
+	    small_bytes > big_bytes)))
 		return E_INVAL;
 	if (vblk_pending(b))
 		return E_BUSY;
+	while (old_big < old_slots && b->slot_len[old_big] == old_big_bytes)
+		old_big++;
+	if (old_big < old_slots)
+		old_small_bytes = b->slot_len[old_big];
 	/* The old buffer goes first, so the pool's budget holds the new one. */
 	devenv_dma_free(b->env, &b->req);
-	b->slots = slots;
-	b->slot_bytes = slot_bytes;
-	if ((err = req_alloc(b, &nreq, req_bytes(b)))) {
-		b->slots = old_slots;
-		b->slot_bytes = old_bytes;
-		if (req_alloc(b, &b->req, req_bytes(b)) < 0)
+	if ((err = req_alloc(b, &nreq, layout(b, slots, big, big_bytes, small_bytes)))) {
+		if (req_alloc(b, &b->req, layout(b, old_slots, old_big, old_big_bytes,
+		    old_small_bytes)) < 0)
 			b->dead = 1;    /* no buffer at all: every request fails at once */
 		return err;
 	}
 	b->req = nreq;
-	b->max_blocks = b->dev_max_blocks < slot_bytes / b->block_size ? b->dev_max_blocks :
-	    slot_bytes / b->block_size;
+	b->max_blocks = b->dev_max_blocks < big_bytes / b->block_size ? b->dev_max_blocks :
+	    big_bytes / b->block_size;
 	b->srv.info.max_transfer_blocks = b->max_blocks;
 	return 0;
 }
@@ -203,7 +230,7 @@ finish(struct vblk *b, uint16_t s, int err)
 	struct vblk_req *r = b->inflight[s];
 
 	if (!err && r->op == VBLK_OP_READ)
-		memcpy(r->buf, (uint8_t *)b->req.cpu + VBLK_DATA_OFF + (size_t)s * b->slot_bytes,
+		memcpy(r->buf, (uint8_t *)b->req.cpu + b->slot_off[s],
 		    (size_t)r->count * b->block_size);
 	r->status = err;
 	r->done = 1;
@@ -300,6 +327,19 @@ check_req(const struct vblk *b, const struct vblk_req *r)
 	}
 }
 
+/* The smallest free slot that holds `bytes` (b->slots when none does). */
+static uint16_t
+free_slot(const struct vblk *b, uint32_t bytes)
+{
+	uint16_t best = b->slots;
+
+	for (uint16_t s = 0; s < b->slots; s++)
+		if (!b->inflight[s] && b->slot_len[s] >= bytes &&
+		    (best == b->slots || b->slot_len[s] < b->slot_len[best]))
+			best = s;
+	return best;
+}
+
 int
 vblk_submit(struct vblk *b, struct vblk_req *r)
 {
@@ -319,12 +359,10 @@ vblk_submit(struct vblk *b, struct vblk_req *r)
 		r->done = 1;    /* 5.2.6.2: without VIRTIO_BLK_F_FLUSH the device is write-through */
 		return 0;
 	}
-	for (s = 0; s < b->slots && b->inflight[s]; s++)
-		;
-	if (s == b->slots)
+	if ((s = free_slot(b, bytes)) == b->slots)
 		return E_AGAIN;
 	uint8_t *slot = (uint8_t *)b->req.cpu + (size_t)s * VBLK_SLOT_HDR;
-	uint64_t data = VBLK_DATA_OFF + (uint64_t)s * b->slot_bytes;
+	uint64_t data = b->slot_off[s];
 	struct virtio_blk_req_hdr *hdr = (void *)slot;
 	hdr->type = r->op == VBLK_OP_READ ? VIRTIO_BLK_T_IN : r->op == VBLK_OP_WRITE ?
 	    VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_FLUSH;

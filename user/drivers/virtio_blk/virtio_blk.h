@@ -21,7 +21,7 @@
 #define VBLK_TIMEOUT_NS 5000000000ull   /* 5 s per request */
 #define VBLK_SLOTS_MAX 16u              /* requests at the device at once */
 #define VBLK_SLOT_HDR 32u               /* page 0: header @32i, status @32i + 16 */
-#define VBLK_DATA_OFF 4096u             /* slot i's data @4096 + i x slot_bytes */
+#define VBLK_DATA_OFF 4096u             /* the slots' data from here, slot after slot */
 
 enum vblk_op { VBLK_OP_READ = 1, VBLK_OP_WRITE = 2, VBLK_OP_FLUSH = 3 };
 
@@ -57,7 +57,8 @@ struct vblk {
 	uint32_t resets, timeouts, corrupt;     /* recovery counters */
 	/* slots: a request in slot s is inflight[s] until it is finished */
 	uint16_t slots;
-	uint32_t slot_bytes;
+	uint32_t slot_len[VBLK_SLOTS_MAX];      /* data bytes of slot s */
+	uint64_t slot_off[VBLK_SLOTS_MAX];      /* its offset in req */
 	struct vblk_req *inflight[VBLK_SLOTS_MAX];
 	uintptr_t cookie[VBLK_SLOTS_MAX];
 	uint64_t deadline[VBLK_SLOTS_MAX];
@@ -79,11 +80,14 @@ int vblk_read(struct vblk *b, uint64_t lba, uint32_t count, void *buf);
 int vblk_write(struct vblk *b, uint64_t lba, uint32_t count, const void *buf);
 int vblk_flush(struct vblk *b);
 
-/* Use `slots` (1..VBLK_SLOTS_MAX) slots of slot_bytes (a whole number of
- * blocks, at most VBLK_MAX_BYTES) from now on: one new DMA buffer, the old
- * one freed once the new one is had. E_BUSY while a request is in flight;
- * on an error the old slots stay. max_blocks follows the slot size. */
-int vblk_async_init(struct vblk *b, uint16_t slots, uint32_t slot_bytes);
+/* Use `slots` (1..VBLK_SLOTS_MAX) slots from now on: the first `big` of
+ * big_bytes, the others of small_bytes (each a whole number of blocks, at
+ * most VBLK_MAX_BYTES; small_bytes unused when big == slots), in one new
+ * DMA buffer. E_BUSY while a request is in flight; on an error the old
+ * slots stay. max_blocks follows the largest slot; a request takes the
+ * smallest free slot that holds it (E_AGAIN when none does). */
+int vblk_async_init(struct vblk *b, uint16_t slots, uint16_t big, uint32_t big_bytes,
+    uint32_t small_bytes);
 /* Start r (checked like the synchronous calls: E_INVAL, E_RANGE, E_PERM);
  * E_AGAIN when every slot (or the ring) is busy. On success r is in flight
  * until a poll finishes it (done = 1, status), or already done (a flush of a

@@ -16,12 +16,16 @@ that was not measured.
 Knobs (environment): BENCH_BLK_SECONDS per job (5), BENCH_BLK_DEVS
 ("virtio nvme"), BENCH_BLK_DISK_MB (256), BENCH_BLK_ENGINE for fio (libaio),
 BENCH_BLK_CAPOS (auto: boot capOS for a device only when the build has
-build/bins/bench-blk-DEV.mf; 1: always try; 0: never), BENCH_BLK_CAPOS_CMDLINE (with {dev} and {seconds}),
+build/bins/bench-blk-DEV.mf; 1: always try; 0: never), BENCH_BLK_JOBS (rows
+to run, e.g. "seqread128k:1 seqwrite128k:1"; all by default),
+BENCH_BLK_CAPOS_CMDLINE (with {dev} and {seconds}: replaces the generated
+manifest below),
 BENCH_BLK_CAPOS_MODULES (extra boot modules, space separated),
 BENCH_BLK_RUNS boots per guest and device, median per row (1),
 BENCH_BLK_ICOUNT: a QEMU -icount shift (e.g. 0) for both guests: time is
 then counted in guest instructions, not host seconds (slow; see the doc).
 """
+import json
 import os
 import statistics
 import re
@@ -38,8 +42,7 @@ DEVS = os.environ.get("BENCH_BLK_DEVS", "virtio nvme").split()
 DISK_MB = int(os.environ.get("BENCH_BLK_DISK_MB", "256"))
 ENGINE = os.environ.get("BENCH_BLK_ENGINE", "libaio")
 CAPOS_MODE = os.environ.get("BENCH_BLK_CAPOS", "auto")
-CAPOS_CMDLINE = os.environ.get("BENCH_BLK_CAPOS_CMDLINE",
-                               "capos.manifest=bench-blk-{dev}.mf capos.bench.seconds={seconds}")
+CAPOS_CMDLINE = os.environ.get("BENCH_BLK_CAPOS_CMDLINE")
 CAPOS_MODULES = os.environ.get("BENCH_BLK_CAPOS_MODULES", "").split()
 RUNS = int(os.environ.get("BENCH_BLK_RUNS", "1"))
 ICOUNT = os.environ.get("BENCH_BLK_ICOUNT", "")
@@ -64,6 +67,12 @@ ROWS = [
     ("seqwrite128k", 1, "128 KiB sequential write"),
 ]
 NA = "capOS: not available in this build"
+_jobs = os.environ.get("BENCH_BLK_JOBS", "").split()
+_known = [f"{job}:{qd}" for job, qd, _ in ROWS]
+if [j for j in _jobs if j not in _known]:
+    sys.exit(f"bench-blk: BENCH_BLK_JOBS: unknown rows {[j for j in _jobs if j not in _known]}; "
+             f"known: {' '.join(_known)}")
+SELECTED = [r for r in ROWS if not _jobs or f"{r[0]}:{r[1]}" in _jobs]
 
 
 def disk(side, dev):
@@ -90,7 +99,7 @@ def qemu_extra(side, dev):
 
 def deadline():
     # boot + per job (ramp 1 s + runtime + fio start-up under TCG), generously
-    t = 240 + len(ROWS) * (SECONDS + 40)
+    t = 240 + len(ROWS) * (SECONDS + 40)  # Linux runs every row
     return t * 8 if ICOUNT else t
 
 
@@ -140,16 +149,45 @@ def capos_why_not(dev):
         return "BENCH_BLK_CAPOS=0"
     if not os.path.exists(os.path.join(BUILD, "kernel", "capos.elf")):
         return "no capOS kernel in build/"
-    if CAPOS_MODE == "auto" and "BENCH_BLK_CAPOS_CMDLINE" not in os.environ:
+    if CAPOS_MODE == "auto" and not CAPOS_CMDLINE:
         mf = os.path.join(BUILD, "bins", f"bench-blk-{dev}.mf")
         if not os.path.exists(mf):
             return f"no {os.path.relpath(mf)} in this build"
     return None
 
 
+def capos_manifest(dev):
+    """The manifest booted for dev: user/tests/bench-blk-DEV.json with the
+    bench client's service renamed bench-blk-DEV.sSECONDS[.jROWS], the
+    parameters it reads from its process name (user/bench-blk/main.c), built
+    with mkmanifest into a boot module of its own."""
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "user", "tests", f"bench-blk-{dev}.json")
+    with open(src) as f:
+        mf = json.load(f)
+    params = f"s{SECONDS}"
+    if len(SELECTED) < len(ROWS):
+        params += ".j" + "".join(str(ROWS.index(r) + 1) for r in SELECTED)
+    name = f"bench-blk-{dev}.{params}"
+    clients = [s for s in mf["services"] if s["name"] == f"bench-blk-{dev}"]
+    if len(clients) != 1:
+        raise RuntimeError(f"{src}: no service bench-blk-{dev}")
+    clients[0]["name"] = name
+    # the parameters in the file name too: capos_qemu.image caches by module path
+    base = os.path.join(OUT, f"bench-blk-{dev}-run-{params.replace('.', '-')}")
+    with open(base + ".json", "w") as f:
+        json.dump(mf, f, indent=1)
+    subprocess.run([os.path.join(BUILD, "tools", "mkmanifest"), "--bins-list",
+                    os.path.join(BUILD, "blk-test.bins"), "-o", base + ".mf", base + ".json"],
+                   check=True)
+    return base + ".mf"
+
+
 def run_capos(dev):
-    cmdline = CAPOS_CMDLINE.format(dev=dev, seconds=SECONDS)
-    img = image(cmdline, tuple(CAPOS_MODULES))
+    if CAPOS_CMDLINE:
+        img = image(CAPOS_CMDLINE.format(dev=dev, seconds=SECONDS), tuple(CAPOS_MODULES))
+    else:
+        mf = capos_manifest(dev)
+        img = image(f"capos.manifest={os.path.basename(mf)}", (mf, *CAPOS_MODULES))
     m = Machine(f"bench-blk-capos-{dev}", img=img, **MACHINE, extra=qemu_extra("capos", dev))
     note = None
     try:
@@ -219,7 +257,7 @@ def main():
           + (f"{'Linux IOPS min..max':>22}{'capOS IOPS min..max':>22}" if RUNS > 1 else ""))
     ok = True
     for dev in DEVS:
-        for job, qd, _ in ROWS:
+        for job, qd, _ in SELECTED:
             lx = linux.get((dev, job, qd))
             cp = capos.get((dev, job, qd))
             ok &= lx is not None

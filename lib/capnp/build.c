@@ -261,19 +261,34 @@ capnp_bptr_init_struct_list(struct capnp_bptr p, uint32_t n, uint16_t dw, uint16
 int
 capnp_bptr_set_bytes(struct capnp_bptr p, const void *d, size_t len, size_t nul)
 {
-	uint64_t n = (uint64_t)len + nul, words = (n + 7) / 8;
 	uint8_t *at;
+	int r = capnp_bptr_alloc_bytes(p, len + nul, &at);
+
+	if (r < 0)
+		return r;
+	if (len)
+		memcpy(at, d, len);
+	if (nul)
+		memset(at + len, 0, nul);
+	return 0;
+}
+
+/* A byte list of n bytes whose content the caller writes (*at); only the
+ * padding past n is zeroed. */
+int
+capnp_bptr_alloc_bytes(struct capnp_bptr p, size_t n, uint8_t **at)
+{
+	uint64_t words = ((uint64_t)n + 7) / 8;
 	int si;
 
+	*at = 0;
 	if (n > MAX_LIST_COUNT)
 		return E_TOOBIG;
-	si = link_any(p, 1 | ((uint64_t)CAPNP_SZ_BYTE << 32) | (n << 35), words, &at, true);
+	si = link_any(p, 1 | ((uint64_t)CAPNP_SZ_BYTE << 32) | ((uint64_t)n << 35), words, at, true);
 	if (si < 0)
 		return si;
 	if (words)
-		capnp_st64(at + (words - 1) * 8, 0);
-	if (len)
-		memcpy(at, d, len);
+		capnp_st64(*at + (words - 1) * 8, 0);
 	return 0;
 }
 
@@ -416,6 +431,29 @@ capnp_builder_write(const struct capnp_builder *b, void *out, size_t cap)
 		o += (size_t)b->seg[i].used * 8;
 	}
 	return (int)n;
+}
+
+int
+capnp_builder_init_framed(struct capnp_builder *b, void *buf, size_t len)
+{
+	memset(b, 0, sizeof *b);
+	if (((uintptr_t)buf & 7) || len < 16)
+		return E_INVAL;
+	return capnp_builder_init(b, (uint8_t *)buf + 8, len - 8, 0);
+}
+
+int
+capnp_builder_frame(const struct capnp_builder *b, void *buf, size_t cap)
+{
+	const struct capnp_bseg *sg = &b->seg[0];
+	uint32_t hdr[2] = { 0, sg->used };
+
+	if (b->nseg != 1 || sg->base != (uint8_t *)buf + 8)
+		return E_INVAL;
+	if (cap < 8 || sg->used > (cap - 8) / 8)
+		return E_TOOBIG;
+	memcpy(buf, hdr, sizeof hdr);
+	return (int)(8 + (size_t)sg->used * 8);
 }
 
 int

@@ -360,6 +360,13 @@ struct capnp_bptr capnp_builder_root_ptr(struct capnp_builder *b);
  * bytes written or E_TOOBIG. */
 size_t capnp_builder_size(const struct capnp_builder *b);
 int capnp_builder_write(const struct capnp_builder *b, void *out, size_t cap);
+/* Building in place: the message's one segment is buf + 8 .. buf + len (buf
+ * 8-aligned, len >= 16, else E_INVAL and an empty builder every allocation
+ * fails on); capnp_builder_frame then writes only the segment table in
+ * front of it and returns the message length: nothing is copied. E_INVAL
+ * for a builder not begun on buf, E_TOOBIG when the message exceeds cap. */
+int capnp_builder_init_framed(struct capnp_builder *b, void *buf, size_t len);
+int capnp_builder_frame(const struct capnp_builder *b, void *buf, size_t cap);
 /* Read back what was built (segments are shared, not copied). */
 int capnp_builder_reader(const struct capnp_builder *b, struct capnp_msg *m);
 
@@ -405,6 +412,9 @@ int capnp_bptr_init_struct_list(struct capnp_bptr p, uint32_t count, uint16_t da
  * the pointer's own segment: a near pointer); everything else, including
  * every error, goes through capnp_bptr_set_bytes() in build.c. */
 int capnp_bptr_set_bytes(struct capnp_bptr p, const void *d, size_t len, size_t nul);
+/* A byte list of n bytes left unwritten for the caller to fill at *at (a
+ * driver reading a device straight into a message); the padding is zeroed. */
+int capnp_bptr_alloc_bytes(struct capnp_bptr p, size_t n, uint8_t **at);
 
 static inline int
 capnp_bptr_set_blob_fast(struct capnp_bptr p, const void *d, size_t len, size_t nul)

@@ -1,8 +1,9 @@
 /*
  * libFuzzer target: BlockDevice requests as a hostile client sends them.
- * The first input byte picks the method (any 16-bit value modulo 6, so
- * unknown ordinals too) and the block size, the rest is the params message
- * as it arrives from the ring. blkproc_handle must never crash, must answer
+ * The first input byte picks the method (its low 6 bits modulo 6, so
+ * unknown ordinals too), the block size (0x80) and whether the answer is
+ * built in place over the request (0x40, as blkproc_serve does); the rest is
+ * the params message as it arrives from the ring. blkproc_handle must never crash, must answer
  * with a result message that decodes or an exception, and must never let a
  * request touch the RAM disk (a test fixture) outside its blocks.
  */
@@ -20,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define DISK_BYTES (1u << 20)
 
 static uint8_t *disk;
-static uint8_t res[BLKPROC_MSG_MAX];
+static uint8_t res[BLKPROC_MSG_MAX] __attribute__((aligned(8)));
+static uint8_t msg[BLKPROC_MSG_MAX] __attribute__((aligned(8)));
 
 static int
 ram_read(void *drv, uint64_t lba, uint32_t count, void *buf)
@@ -68,12 +70,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (blkserv_init(&srv, &ram_ops, &srv, &in) < 0)
 		abort();
 	blkproc_prepare(&srv);
-	uint16_t method = (uint16_t)((data[0] & 0x7f) % 6);
-	uint32_t rlen = sizeof res;
-	int r = blkproc_handle(&srv, method, data + 1, (uint32_t)(size - 1), res, &rlen);
+	uint16_t method = (uint16_t)((data[0] & 0x3f) % 6);
+	uint8_t *out = res;
+	const uint8_t *params = data + 1;
+	if (data[0] & 0x40) {   /* answered in place, over the request (blkproc_serve) */
+		memcpy(msg, data + 1, size - 1);
+		out = msg;
+		params = msg;
+	}
+	uint32_t rlen = BLKPROC_MSG_MAX;
+	int r = blkproc_handle(&srv, method, params, (uint32_t)(size - 1), out, &rlen);
 	if (r < 0 || r > 5)
 		abort();        /* 0 or an ExceptionType + 1 */
-	if (r == 0 && (rlen > sizeof res || capnp_msg_init(&m, res, rlen) < 0 ||
+	if (r == 0 && (rlen > BLKPROC_MSG_MAX || capnp_msg_init(&m, out, rlen) < 0 ||
 	    capnp_msg_root(&m, &root) < 0))
 		abort();        /* an answer always decodes */
 	return 0;

@@ -23,13 +23,16 @@
 
 static uint8_t disk[BLOCKS * 512u];
 static int flushes, fail_io;
-static uint64_t arena[70000 / 8];
-static uint8_t req[BLKPROC_MSG_MAX + 4096], res[BLKPROC_MSG_MAX];
+static uint64_t arena[(BLKPROC_MSG_MAX + 4096) / 8];
+static uint8_t req[BLKPROC_MSG_MAX + 4096] __attribute__((aligned(8)));
+static uint8_t res[BLKPROC_MSG_MAX] __attribute__((aligned(8)));
+static const void *last_buf;    /* the buffer the last driver call got */
 
 static int
 ram_read(void *drv, uint64_t lba, uint32_t count, void *buf)
 {
 	struct blkserv *s = drv;
+	last_buf = buf;
 	if (fail_io)
 		return E_IO;
 	memcpy(buf, disk + lba * s->info.block_size, (size_t)count * s->info.block_size);
@@ -40,6 +43,7 @@ static int
 ram_write(void *drv, uint64_t lba, uint32_t count, const void *buf)
 {
 	struct blkserv *s = drv;
+	last_buf = buf;
 	if (fail_io)
 		return E_IO;
 	memcpy(disk + lba * s->info.block_size, buf, (size_t)count * s->info.block_size);
@@ -112,13 +116,13 @@ params_write(uint64_t lba, const void *data, size_t len)
 		assert_int_equal(BlockDevice_writeBlocks_Params_set_data(p, data, len), 0);
 }
 
-/* The answer in res: -1 - BlockError, 0 ok, or the read's data length (*d). */
+/* The answer in buf: -1 - BlockError, 0 ok, or the read's data length (*d). */
 static int
-decode_answer(uint16_t method, uint32_t rlen, struct capnp_data *d)
+decode_in(const void *buf, uint16_t method, uint32_t rlen, struct capnp_data *d)
 {
 	static struct capnp_msg m;
 	struct capnp_struct root;
-	assert_true(capnp_msg_init(&m, res, rlen) >= 0);
+	assert_true(capnp_msg_init(&m, buf, rlen) >= 0);
 	assert_true(capnp_msg_root(&m, &root) >= 0);
 	if (method == BlockDevice_readBlocks_ORDINAL) {
 		BlockReadResult_R r;
@@ -133,6 +137,12 @@ decode_answer(uint16_t method, uint32_t rlen, struct capnp_data *d)
 	assert_int_equal(BlockDevice_writeBlocks_Results_get_result(
 	    (BlockDevice_writeBlocks_Results_R){ root }, &r), 0);
 	return BlockResult_which(r) == BlockResult_which_ok ? 0 : -1 - BlockResult_get_error(r);
+}
+
+static int
+decode_answer(uint16_t method, uint32_t rlen, struct capnp_data *d)
+{
+	return decode_in(res, method, rlen, d);
 }
 
 /* Frame the built request, answer it synchronously, decode the answer:
@@ -328,7 +338,7 @@ test_check_disk(void **st)
 /* ---- asynchronous serving: blkproc_begin / blkproc_finish ---- */
 
 static struct blkproc_req areq[4];
-static uint8_t aparams[4][70000];
+static uint8_t aparams[4][BLKPROC_MSG_MAX] __attribute__((aligned(8)));
 static int ram_calls;
 
 static int
@@ -354,15 +364,25 @@ count_flush(void *drv)
 
 static const struct blkserv_ops count_ops = { count_read, count_write, count_flush };
 
-/* Frame the built request into aparams[k] and begin it on areq[k]. */
+/* Frame the built request into aparams[k] and begin it on areq[k], its
+ * answer built in place there (as blkproc_serve_async does). */
 static int
 abegin(unsigned k, uint16_t method, uint32_t *plen, uint32_t *rlen)
 {
 	int n = capnp_builder_write(&b, aparams[k], sizeof aparams[k]);
 	assert_true(n > 0);
 	*plen = (uint32_t)n;
-	*rlen = sizeof res;
-	return blkproc_begin(&areq[k], &srv, method, aparams[k], (uint32_t)n, res, rlen);
+	*rlen = sizeof aparams[k];
+	return blkproc_begin(&areq[k], &srv, method, aparams[k], (uint32_t)n, aparams[k], rlen);
+}
+
+/* Finish areq[k] with the driver's result err and decode its answer. */
+static int
+afinish(unsigned k, int err, uint16_t method, struct capnp_data *d)
+{
+	uint32_t rlen = sizeof aparams[k];
+	assert_int_equal(blkproc_finish(&areq[k], err, aparams[k], &rlen), 0);
+	return decode_in(aparams[k], method, rlen, d);
 }
 
 /* BLP-008: requests begun together stay pending (the driver is not called),
@@ -398,29 +418,32 @@ test_async_out_of_order(void **st)
 	assert_memory_equal(areq[1].io.buf, pat, sizeof pat);
 	assert_int_equal(areq[3].io.op, BLKPROC_IO_FLUSH);
 	/* the "driver": do them, finish in the order 3, 1, 2, 0 */
+	/* a write's data is read where it arrived; a read's goes into its answer */
+	assert_true(areq[1].io.buf > (void *)aparams[1] &&
+	    (uint8_t *)areq[1].io.buf + sizeof pat <= aparams[1] + sizeof aparams[1]);
+	assert_ptr_equal(areq[0].io.buf, aparams[0] + BLKPROC_READ_DATA_OFF);
+	assert_ptr_equal(areq[2].io.buf, aparams[2] + BLKPROC_READ_DATA_OFF);
 	assert_int_equal(ram_flush(&srv), 0);
-	rlen = sizeof res;
-	assert_int_equal(blkproc_finish(&areq[3], 0, res, &rlen), 0);
-	assert_int_equal(decode_answer(BlockDevice_flush_ORDINAL, rlen, &d), 0);
+	assert_int_equal(afinish(3, 0, BlockDevice_flush_ORDINAL, &d), 0);
 	memcpy(disk + 200 * 512, areq[1].io.buf, sizeof pat);
-	rlen = sizeof res;
-	assert_int_equal(blkproc_finish(&areq[1], 0, res, &rlen), 0);
-	assert_int_equal(decode_answer(BlockDevice_writeBlocks_ORDINAL, rlen, &d), 0);
+	assert_int_equal(afinish(1, 0, BlockDevice_writeBlocks_ORDINAL, &d), 0);
 	memcpy(areq[2].io.buf, disk + (BLOCKS - 2) * 512, 1024);
-	rlen = sizeof res;
-	assert_int_equal(blkproc_finish(&areq[2], 0, res, &rlen), 0);
-	assert_int_equal(decode_answer(BlockDevice_readBlocks_ORDINAL, rlen, &d), 1024);
+	assert_int_equal(afinish(2, 0, BlockDevice_readBlocks_ORDINAL, &d), 1024);
 	assert_memory_equal(d.ptr, disk + (BLOCKS - 2) * 512, 1024);
 	memcpy(areq[0].io.buf, disk + 10 * 512, 2048);
-	rlen = sizeof res;
-	assert_int_equal(blkproc_finish(&areq[0], 0, res, &rlen), 0);
-	assert_int_equal(decode_answer(BlockDevice_readBlocks_ORDINAL, rlen, &d), 2048);
+	assert_int_equal(afinish(0, 0, BlockDevice_readBlocks_ORDINAL, &d), 2048);
 	assert_memory_equal(d.ptr, disk + 10 * 512, 2048);
 	assert_memory_equal(disk + 200 * 512, pat, sizeof pat);
 	assert_int_equal(ram_calls, 0);
 	/* finished: not pending any more */
 	rlen = sizeof res;
+	assert_int_equal(blkproc_finish(&areq[0], 0, aparams[0], &rlen), E_INVAL);
+	/* a read finished in another buffer than it began in: refused */
+	params_read(10, 4);
+	assert_int_equal(abegin(0, BlockDevice_readBlocks_ORDINAL, &plen, &rlen), BLKPROC_PENDING);
+	rlen = sizeof res;
 	assert_int_equal(blkproc_finish(&areq[0], 0, res, &rlen), E_INVAL);
+	assert_int_equal(areq[0].io.op, BLKPROC_IO_NONE);
 }
 
 /* BLP-009: a driver failure maps as blkserv_block_error does. */
@@ -440,23 +463,19 @@ test_async_errors(void **st)
 		params_read(5, 2);
 		assert_int_equal(abegin(0, BlockDevice_readBlocks_ORDINAL, &plen, &rlen),
 		    BLKPROC_PENDING);
-		rlen = sizeof res;
-		assert_int_equal(blkproc_finish(&areq[0], map[i].err, res, &rlen), 0);
-		assert_int_equal(decode_answer(BlockDevice_readBlocks_ORDINAL, rlen, &d),
+		assert_int_equal(afinish(0, map[i].err, BlockDevice_readBlocks_ORDINAL, &d),
 		    -1 - map[i].block);
 		params_write(5, buf, sizeof buf);
 		assert_int_equal(abegin(1, BlockDevice_writeBlocks_ORDINAL, &plen, &rlen),
 		    BLKPROC_PENDING);
-		rlen = sizeof res;
-		assert_int_equal(blkproc_finish(&areq[1], map[i].err, res, &rlen), 0);
-		assert_int_equal(decode_answer(BlockDevice_writeBlocks_ORDINAL, rlen, &d),
+		assert_int_equal(afinish(1, map[i].err, BlockDevice_writeBlocks_ORDINAL, &d),
 		    -1 - map[i].block);
 	}
 	/* a result buffer too small: failed, not an overflow */
 	params_read(5, 2);
 	assert_int_equal(abegin(0, BlockDevice_readBlocks_ORDINAL, &plen, &rlen), BLKPROC_PENDING);
 	rlen = 16;
-	assert_int_equal(blkproc_finish(&areq[0], 0, res, &rlen), ExceptionType_failed + 1);
+	assert_int_equal(blkproc_finish(&areq[0], 0, aparams[0], &rlen), ExceptionType_failed + 1);
 }
 
 /* Begin the built request on areq[k]: answered at once, nothing for the
@@ -464,14 +483,15 @@ test_async_errors(void **st)
 static void
 refused_as_sync(unsigned k, uint16_t method)
 {
-	static uint8_t async_res[BLKPROC_MSG_MAX];
 	uint32_t plen, rlen, slen = sizeof res;
 	assert_int_equal(abegin(k, method, &plen, &rlen), 0);
 	assert_int_equal(areq[k].io.op, BLKPROC_IO_NONE);
-	memcpy(async_res, res, rlen);
-	assert_int_equal(blkproc_handle(&srv, method, aparams[k], plen, res, &slen), 0);
+	/* the answer is over the request now: frame the request again */
+	int n = capnp_builder_write(&b, req, sizeof req);
+	assert_int_equal(n, (int)plen);
+	assert_int_equal(blkproc_handle(&srv, method, req, plen, res, &slen), 0);
 	assert_int_equal(slen, rlen);
-	assert_memory_equal(async_res, res, rlen);
+	assert_memory_equal(aparams[k], res, rlen);
 }
 
 /* BLP-010: what the checks refuse is answered at once, byte for byte as the
@@ -502,7 +522,7 @@ test_async_refusals_match_sync(void **st)
 	setup(512, 1);
 	params_write(0, buf, 512);
 	assert_int_equal(abegin(1, BlockDevice_writeBlocks_ORDINAL, &plen, &rlen), 0);
-	assert_int_equal(decode_answer(BlockDevice_writeBlocks_ORDINAL, rlen, NULL),
+	assert_int_equal(decode_in(aparams[1], BlockDevice_writeBlocks_ORDINAL, rlen, NULL),
 	    -1 - BlockError_readOnly);
 	/* info is answered at once; not a BlockDevice call: the same exceptions */
 	BlockDevice_info_Params_B ip;
@@ -521,6 +541,94 @@ test_async_refusals_match_sync(void **st)
 	assert_int_equal(blkproc_finish(&areq[3], 0, res, &rlen), E_INVAL);
 }
 
+/* BLP-011: answered in place (params and result one buffer, as the serving
+ * loops do), at the full 128 KiB: the driver reads straight into the
+ * answer's Data field at BLKPROC_READ_DATA_OFF and writes straight from the
+ * received request; nothing is copied to frame the answer. */
+static void
+test_in_place(void **st)
+{
+	static uint8_t msg[BLKPROC_MSG_MAX] __attribute__((aligned(8)));
+	static uint8_t pat[BLKPROC_MAX_DATA];
+	struct capnp_data d;
+	uint32_t rlen;
+	int n;
+	setup(512, 0);
+	assert_int_equal(srv.info.max_transfer_blocks, 128u * 1024u / 512u);
+	for (size_t i = 0; i < sizeof pat; i++)
+		pat[i] = (uint8_t)(i * 13 + i / 512);
+	params_write(300, pat, sizeof pat);
+	n = capnp_builder_write(&b, msg, sizeof msg);
+	assert_true(n > (int)sizeof pat && n <= (int)BLKPROC_MSG_MAX);
+	rlen = sizeof msg;
+	assert_int_equal(blkproc_handle(&srv, BlockDevice_writeBlocks_ORDINAL, msg, (uint32_t)n, msg,
+	    &rlen), 0);
+	assert_true((const uint8_t *)last_buf > msg && (const uint8_t *)last_buf < msg + n);
+	assert_int_equal(decode_in(msg, BlockDevice_writeBlocks_ORDINAL, rlen, NULL), 0);
+	assert_memory_equal(disk + 300 * 512, pat, sizeof pat);
+	params_read(300, sizeof pat / 512);
+	n = capnp_builder_write(&b, msg, sizeof msg);
+	memset(msg + n, 0xa5, sizeof msg - (size_t)n);  /* stale bytes must not leak into it */
+	rlen = sizeof msg;
+	assert_int_equal(blkproc_handle(&srv, BlockDevice_readBlocks_ORDINAL, msg, (uint32_t)n, msg,
+	    &rlen), 0);
+	assert_ptr_equal(last_buf, msg + BLKPROC_READ_DATA_OFF);
+	assert_int_equal(rlen, BLKPROC_READ_DATA_OFF + sizeof pat);
+	assert_int_equal(decode_in(msg, BlockDevice_readBlocks_ORDINAL, rlen, &d), (int)sizeof pat);
+	assert_ptr_equal(d.ptr, msg + BLKPROC_READ_DATA_OFF);
+	assert_memory_equal(d.ptr, pat, sizeof pat);
+	/* one block past what one message carries: badLength, the disk untouched */
+	params_read(0, BLKPROC_MAX_DATA / 512 + 1);
+	n = capnp_builder_write(&b, msg, sizeof msg);
+	rlen = sizeof msg;
+	last_buf = NULL;
+	assert_int_equal(blkproc_handle(&srv, BlockDevice_readBlocks_ORDINAL, msg, (uint32_t)n, msg,
+	    &rlen), 0);
+	assert_int_equal(decode_in(msg, BlockDevice_readBlocks_ORDINAL, rlen, &d),
+	    -1 - BlockError_badLength);
+	assert_null(last_buf);
+}
+
+/* BLP-012: a result buffer that is unaligned or too small: an exception, or
+ * badLength when the error answer fits but the data does not; nothing is
+ * written past it and nothing crashes. blkproc_clamp bounds a driver's
+ * transfers. */
+static void
+test_bad_result_buffer(void **st)
+{
+	static uint8_t big[BLKPROC_MSG_MAX + 8] __attribute__((aligned(8)));
+	uint32_t rlen;
+	setup(512, 0);
+	params_read(0, 8);
+	int n = capnp_builder_write(&b, req, sizeof req);
+	rlen = BLKPROC_MSG_MAX;
+	assert_int_equal(blkproc_handle(&srv, BlockDevice_readBlocks_ORDINAL, req, (uint32_t)n,
+	    big + 4, &rlen), ExceptionType_failed + 1);
+	for (uint32_t cap = 0; cap < 8 * 512 + BLKPROC_READ_DATA_OFF; cap += 8) {
+		memset(big, 0x5a, sizeof big);
+		rlen = cap;
+		int r = blkproc_handle(&srv, BlockDevice_readBlocks_ORDINAL, req, (uint32_t)n, big,
+		    &rlen);
+		if (cap < BLKPROC_READ_DATA_OFF) {      /* not even the error answer fits */
+			assert_int_equal(r, ExceptionType_failed + 1);
+		} else {                                /* the data does not: badLength */
+			assert_int_equal(r, 0);
+			assert_true(rlen <= cap);
+			assert_int_equal(decode_in(big, BlockDevice_readBlocks_ORDINAL, rlen, NULL),
+			    -1 - BlockError_badLength);
+		}
+		for (uint32_t i = cap; i < cap + 64; i++)
+			assert_int_equal(big[i], 0x5a);
+	}
+	rlen = 8 * 512 + BLKPROC_READ_DATA_OFF;
+	assert_int_equal(blkproc_handle(&srv, BlockDevice_readBlocks_ORDINAL, req, (uint32_t)n, big,
+	    &rlen), 0);
+	blkproc_clamp(&srv, 4096);
+	assert_int_equal(srv.info.max_transfer_blocks, 8);
+	blkproc_clamp(&srv, 100);       /* less than a block: one block, never zero */
+	assert_int_equal(srv.info.max_transfer_blocks, 1);
+}
+
 int
 main(void)
 {
@@ -535,6 +643,8 @@ main(void)
 		cmocka_unit_test(test_async_out_of_order),
 		cmocka_unit_test(test_async_errors),
 		cmocka_unit_test(test_async_refusals_match_sync),
+		cmocka_unit_test(test_in_place),
+		cmocka_unit_test(test_bad_result_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

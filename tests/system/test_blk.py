@@ -111,12 +111,12 @@ def test_ramdisk_client(boot):
     t = m.text
     c = checks(t)
     assert "blk-client: blk-client done failures=0" in t, m.log_path
-    assert re.search(r"blk: serving disk blocks=4096 bs=512 max_transfer=120", t)
+    assert re.search(r"blk: serving disk blocks=4096 bs=512 max_transfer=256", t)
     info = c[("blk-client", "info")][0][1]
-    assert info["bs"] == "512" and info["blocks"] == "4096" and info["max_transfer"] == "120"
-    # 256 KiB in 60 KiB messages: five calls each way
-    assert c[("blk-client", "write")][0][1]["calls"] == "5"
-    assert c[("blk-client", "read-compare")][0][1]["calls"] == "5"
+    assert info["bs"] == "512" and info["blocks"] == "4096" and info["max_transfer"] == "256"
+    # 256 KiB in 128 KiB messages (one message each, answered in place): two calls each way
+    assert c[("blk-client", "write")][0][1]["calls"] == "2"
+    assert c[("blk-client", "read-compare")][0][1]["calls"] == "2"
     for name in ("read-past-end", "read-straddling-end", "read-lba-wrap", "read-zero-count",
                  "read-over-max-transfer", "write-partial-block", "write-past-end",
                  "unknown-method", "flush", "read-compare"):
@@ -141,7 +141,9 @@ def test_ramdisk_restart(boot):
 
 def test_ramdisk_bench_rows(boot):
     """bench-blk's rows over the RAM-disk fixture: every row of bench_blk.py is
-    printed with numbers and the limits it ran under (not a device figure)."""
+    printed with numbers and the limits it ran under (not a device figure);
+    its parameters come from its manifest name (bench-blk-ram.s2: 2 s per
+    row), and a 128 KiB I/O is one call."""
     m = boot(cmdline="capos.manifest=test-blk-ram-bench.mf")
     m.wait_for(r"capos: bench-blk (done|unavailable)[^\n]*\n", 300)
     rows = [kv(l) for l in m.text.splitlines() if l.startswith("capos: bench-blk dev=")]
@@ -152,7 +154,9 @@ def test_ramdisk_bench_rows(boot):
         r = got[(job, qd)]
         assert r["dev"] == "ram" and float(r["iops"]) > 0 and int(r["ios"]) > 0, r
     assert got[("randread4k", "32")]["outstanding"] == "16"
-    assert got[("seqread128k", "1")]["calls_per_io"] == "3"
+    assert got[("seqread128k", "1")]["calls_per_io"] == "1"
+    assert got[("seqwrite128k", "1")]["calls_per_io"] == "1"
+    assert all(r["seconds"] == "2" for r in rows), rows
 
 
 # ---- the virtio-blk driver process on QEMU's virtio-blk-pci (legacy) ----

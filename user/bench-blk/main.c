@@ -4,8 +4,13 @@
  * WallClock (`clock`, for the TSC calibration of captime.h) runs the six
  * rows of bench/blk/bench_blk.py against the whole disk and prints
  *     capos: bench-blk dev=DEV job=JOB qd=QD iops=N mbps=X lat_us=L ...
- * then `capos: bench-blk done`. DEV is the process name's suffix
- * (bench-blk-virtio, bench-blk-nvme).
+ * then `capos: bench-blk done`.
+ *
+ * Parameters come in the process name, which the harness writes into the
+ * manifest it boots: bench-blk-DEV[.sSECONDS][.jROWS], e.g.
+ * bench-blk-nvme.s10.j56: device nvme, 10 s per row, rows 5 and 6 only
+ * (rows numbered 1..6 in the order below). Without .s: 5 s; without .j:
+ * every row. A malformed parameter is refused (`unavailable`), not guessed.
  *
  * How a row runs: 1 s warm-up, then SECONDS measured; requests of the row's
  * size at random block-aligned offsets (4 KiB rows) or sequentially (128 KiB
@@ -14,25 +19,27 @@
  *  - outstanding=: the calls really in flight. The endpoint queues at most
  *    16 calls (more are refused `overloaded`) and the ring's submission
  *    queue has 16 entries, so a QD32 row keeps 16 outstanding;
- *  - calls_per_io=: one ring message carries at most 60 KiB of data, so a
- *    128 KiB I/O is three calls (60 + 60 + 8 KiB), issued together and
- *    counted as one I/O when the last completes;
- *  - the driver serves one request at a time (blkproc_serve), so
- *    outstanding calls wait in the endpoint queue, not in the device.
- * capos.bench.seconds on the kernel command line is not visible to a
- * process; SECONDS is fixed at 5, the harness's default.
+ *  - calls_per_io=: a call carries at most the device's maxTransferBlocks
+ *    (blkproc: up to 128 KiB), so a 128 KiB I/O is one call when the driver
+ *    allows it, else several issued together and counted as one I/O when
+ *    the last completes.
+ * Messages are built in place (capnp_builder_init_framed): a write's
+ * message is built once per slot and row with the data, and only its lba
+ * is changed per I/O (the same buffer rewritten, as fio writes one buffer);
+ * a read's data is checked in the result message, never copied out.
  */
 #include "capos.h"
 #include "../drivers/captime.h"
 #include "schema/base.capnp.h"
 #include "schema/block.capnp.h"
 
-#define SECONDS 5u
+#define DEFAULT_SECONDS 5u
+#define MAX_SECONDS 3600u
 #define WARMUP_NS 1000000000ull
 #define MAX_OUT 16u                     /* endpoint queue and SQ depth */
-#define MSG_DATA (60u * 1024u)
+#define MSG_DATA (128u * 1024u)         /* the most one call carries (blkproc) */
 #define SMALL_BUF (8u * 1024u)
-#define BIG_CALLS 3u                    /* calls of one 128 KiB I/O */
+#define BIG_CALLS 4u                    /* calls of one 128 KiB I/O, at most */
 
 struct row {
 	const char *job;
@@ -50,20 +57,33 @@ static const struct row rows[] = {
 	{ "seqwrite128k", 1, 131072, true, false },
 };
 
-/* One outstanding call: its buffers and the I/O it belongs to. */
+/* One call's message buffers, and the write message built in p (wlen bytes
+ * of data at lba field wp) that later calls reuse. */
+struct msg {
+	uint64_t *p, *r;
+	uint32_t cap;
+	uint32_t wlen;                  /* 0: p holds no reusable write message */
+	int plen;
+	struct capnp_builder b;
+	BlockDevice_writeBlocks_Params_B wp;
+};
+
+/* One outstanding call of the 4 KiB rows. */
 struct slot {
 	uint64_t p[(SMALL_BUF + 512) / 8], r[(SMALL_BUF + 512) / 8];
+	struct msg m;
 	uint64_t start_ns;
 };
 
 static struct slot slots[MAX_OUT];
 static uint64_t bigp[BIG_CALLS][(MSG_DATA + 4096) / 8], bigr[BIG_CALLS][(MSG_DATA + 4096) / 8];
+static struct msg bigm[BIG_CALLS];
 static uint8_t wdata[MSG_DATA];
 static capid_t disk;
 static struct captime tm;
-static uint32_t bs;
+static uint32_t bs, max_blocks, seconds = DEFAULT_SECONDS, row_mask = ~0u;
 static uint64_t nblocks;
-static const char *dev;
+static char dev[24];
 static uint64_t rng = 0x243F6A8885A308D3ull;
 
 static uint64_t
@@ -92,32 +112,52 @@ info(void)
 		return E_IO;
 	bs = BlockInfo_get_blockSize(i);
 	nblocks = BlockInfo_get_blockCount(i);
-	return bs == 512 || bs == 4096 ? 0 : E_CORRUPT;
+	max_blocks = BlockInfo_get_maxTransferBlocks(i);
+	return (bs == 512 || bs == 4096) && max_blocks ? 0 : E_CORRUPT;
 }
 
-/* Submit one call (read or write of len bytes at byte offset off) tagged tag. */
+/* The message for one call (read or write of len bytes at byte offset off)
+ * in m->p: a write message of this length is reused with the new lba. */
 static int
-submit(uint64_t off, uint32_t len, bool write, void *pbuf, void *rbuf, uint32_t cap,
-    uint64_t tag)
+build(struct msg *m, uint64_t off, uint32_t len, bool write)
 {
-	int n;
+	uint8_t *at;
+	if (write && m->wlen == len) {
+		BlockDevice_writeBlocks_Params_set_lba(m->wp, off / bs);
+		return m->plen;
+	}
+	m->wlen = 0;
+	capnp_builder_init_framed(&m->b, m->p, m->cap);
 	if (write) {
-		BlockDevice_writeBlocks_Params_B p;
-		BlockDevice_writeBlocks_Params_init_root(rt_msg_begin(), &p);
-		BlockDevice_writeBlocks_Params_set_lba(p, off / bs);
-		BlockDevice_writeBlocks_Params_set_data(p, wdata, len);
+		if (BlockDevice_writeBlocks_Params_init_root(&m->b, &m->wp) < 0 ||
+		    capnp_bptr_alloc_bytes(BlockDevice_writeBlocks_Params_ptr_data(m->wp), len,
+		    &at) < 0)
+			return E_TOOBIG;
+		BlockDevice_writeBlocks_Params_set_lba(m->wp, off / bs);
+		memcpy(at, wdata, len);         /* once per slot and row */
 	} else {
 		BlockDevice_readBlocks_Params_B p;
-		BlockDevice_readBlocks_Params_init_root(rt_msg_begin(), &p);
+		if (BlockDevice_readBlocks_Params_init_root(&m->b, &p) < 0)
+			return E_TOOBIG;
 		BlockDevice_readBlocks_Params_set_lba(p, off / bs);
 		BlockDevice_readBlocks_Params_set_count(p, len / bs);
 	}
-	if ((n = rt_msg_end(pbuf, cap)) < 0)
+	if ((m->plen = capnp_builder_frame(&m->b, m->p, m->cap)) > 0 && write)
+		m->wlen = len;
+	return m->plen;
+}
+
+/* Submit one call of m tagged tag. */
+static int
+submit(struct msg *m, uint64_t off, uint32_t len, bool write, uint64_t tag)
+{
+	int n = build(m, off, len, write);
+	if (n < 0)
 		return n;
 	struct ring_sqe s = { .opcode = RING_OP_CALL,
 		.method = write ? BlockDevice_writeBlocks_ORDINAL : BlockDevice_readBlocks_ORDINAL,
-		.cap = disk, .user_data = tag, .params = (uint64_t)pbuf, .params_len = (uint32_t)n,
-		.result = (uint64_t)rbuf, .result_len = cap };
+		.cap = disk, .user_data = tag, .params = (uint64_t)m->p, .params_len = (uint32_t)n,
+		.result = (uint64_t)m->r, .result_len = m->cap };
 	return rt_submit(&s);
 }
 
@@ -152,7 +192,16 @@ struct tally {
 	int err;
 };
 
-/* 4 KiB rows: up to `out` single-call I/Os in flight, refilled as they complete. */
+/* The bytes one call of a row carries: the device's maxTransferBlocks, at
+ * most what a message carries. */
+static uint32_t
+per_call(void)
+{
+	uint64_t b = (uint64_t)max_blocks * bs;
+	return (uint32_t)(b < MSG_DATA ? b : MSG_DATA / bs * bs);
+}
+
+/* Rows of one call per I/O: up to `out` I/Os in flight, refilled as they complete. */
 static void
 run_small(const struct row *w, uint32_t out, uint64_t until, uint64_t count_from,
     struct tally *t)
@@ -162,8 +211,7 @@ run_small(const struct row *w, uint32_t out, uint64_t until, uint64_t count_from
 	struct ring_cqe c;
 	for (uint32_t i = 0; i < out; i++) {
 		slots[i].start_ns = captime_now_ns(&tm);
-		if ((t->err = submit(pick(w, &seq), w->size, w->write, slots[i].p, slots[i].r,
-		    sizeof slots[i].p, i)) < 0)
+		if ((t->err = submit(&slots[i].m, pick(w, &seq), w->size, w->write, i)) < 0)
 			return;
 		busy++;
 	}
@@ -187,8 +235,7 @@ run_small(const struct row *w, uint32_t out, uint64_t until, uint64_t count_from
 		if (e || now >= until)
 			continue;               /* drain */
 		slots[i].start_ns = now;
-		if ((e = submit(pick(w, &seq), w->size, w->write, slots[i].p, slots[i].r,
-		    sizeof slots[i].p, i)) < 0) {
+		if ((e = submit(&slots[i].m, pick(w, &seq), w->size, w->write, i)) < 0) {
 			t->err = e;
 			continue;
 		}
@@ -196,13 +243,13 @@ run_small(const struct row *w, uint32_t out, uint64_t until, uint64_t count_from
 	}
 }
 
-/* 128 KiB rows at QD1: each I/O is ceil(size / 60 KiB) calls, issued
- * together (as a block layer splits one request into several), and the I/O
- * completes when its last call does. */
+/* 128 KiB rows at QD1: one call per I/O when the device takes 128 KiB in
+ * one; else ceil(size / per call) calls issued together (as a block layer
+ * splits one request), the I/O complete when its last call is. */
 static void
 run_big(const struct row *w, uint64_t until, uint64_t count_from, struct tally *t)
 {
-	uint32_t per = MSG_DATA / bs * bs;
+	uint32_t per = per_call();
 	uint64_t seq = 0;
 	struct ring_cqe c;
 	if ((w->size + per - 1) / per > BIG_CALLS) {
@@ -217,8 +264,7 @@ run_big(const struct row *w, uint64_t until, uint64_t count_from, struct tally *
 		uint32_t n = 0, busy = 0;
 		for (uint32_t done = 0; done < w->size; done += per, n++) {
 			uint32_t len = w->size - done < per ? w->size - done : per;
-			int e = submit(off + done, len, w->write, bigp[n], bigr[n], sizeof bigp[n],
-			    1000 + n);
+			int e = submit(&bigm[n], off + done, len, w->write, 1000 + n);
 			if (e < 0) {
 				t->err = e;
 				break;
@@ -233,7 +279,7 @@ run_big(const struct row *w, uint64_t until, uint64_t count_from, struct tally *
 			if (c.user_data < 1000 || c.user_data >= 1000 + n)
 				continue;       /* not ours */
 			busy--;
-			int e = answer(&c, bigr[c.user_data - 1000]);
+			int e = answer(&c, bigm[c.user_data - 1000].r);
 			if (e && !t->err)
 				t->err = e;
 		}
@@ -252,10 +298,14 @@ run_row(const struct row *w)
 {
 	struct tally t = { 0 };
 	uint32_t out = w->qd < MAX_OUT ? w->qd : MAX_OUT;
-	uint32_t calls = (w->size + MSG_DATA / bs * bs - 1) / (MSG_DATA / bs * bs);
+	uint32_t calls = (w->size + per_call() - 1) / per_call();
 	uint64_t t0 = captime_now_ns(&tm), from = t0 + WARMUP_NS;
-	uint64_t until = from + SECONDS * 1000000000ull;
-	if (w->size > MSG_DATA)
+	uint64_t until = from + seconds * 1000000000ull;
+	for (uint32_t i = 0; i < MAX_OUT; i++)
+		slots[i].m.wlen = 0;
+	for (uint32_t i = 0; i < BIG_CALLS; i++)
+		bigm[i].wlen = 0;
+	if (w->size > SMALL_BUF || calls > 1)
 		run_big(w, until, from, &t);
 	else
 		run_small(w, out, until, from, &t);
@@ -264,22 +314,74 @@ run_row(const struct row *w)
 		    w->qd, t.err);
 		return;
 	}
-	uint64_t iops_x100 = t.ios * 100 / SECONDS;
-	uint64_t bps = t.ios * w->size / SECONDS;       /* bytes per second */
+	uint64_t iops_x100 = t.ios * 100 / seconds;
+	uint64_t bps = t.ios * w->size / seconds;       /* bytes per second */
 	uint64_t lat_ns = t.ios ? t.lat_ns / t.ios : 0;
 	rt_print("capos: bench-blk dev=%s job=%s qd=%u iops=%lu.%02lu mbps=%lu.%02lu lat_us=%lu.%lu "
 	    "outstanding=%u calls_per_io=%u ios=%lu seconds=%u", dev, w->job,
 	    w->qd, (unsigned long)(iops_x100 / 100), (unsigned long)(iops_x100 % 100),
 	    (unsigned long)(bps / 1000000), (unsigned long)(bps % 1000000 / 10000),
 	    (unsigned long)(lat_ns / 1000), (unsigned long)(lat_ns % 1000 / 100),
-	    w->size > MSG_DATA ? 1 : out, calls, (unsigned long)t.ios, SECONDS);
+	    w->size > SMALL_BUF ? 1 : out, calls, (unsigned long)t.ios, seconds);
+}
+
+/* A decimal of 1..max digits at *p; advances *p. */
+static int
+number(const char **p, uint32_t max, uint32_t *out)
+{
+	uint32_t v = 0, n = 0;
+	for (; **p >= '0' && **p <= '9'; (*p)++, n++) {
+		v = v * 10 + (uint32_t)(**p - '0');
+		if (v > max)
+			return E_RANGE;
+	}
+	*out = v;
+	return n ? 0 : E_INVAL;
+}
+
+/* bench-blk-DEV[.sSECONDS][.jROWS] (the header); 0 or E_INVAL. */
+static int
+parse_name(const char *me)
+{
+	const char *p = me;
+	size_t n = 0;
+	uint32_t v;
+	if (!memcmp(p, "bench-blk-", 10))
+		p += 10;
+	while (p[n] && p[n] != '.')
+		n++;
+	if (n == 0 || n >= sizeof dev)
+		return E_INVAL;
+	memcpy(dev, p, n);
+	dev[n] = 0;
+	p += n;
+	while (*p == '.') {
+		p++;
+		if (*p == 's') {
+			p++;
+			if (number(&p, MAX_SECONDS, &v) < 0 || v == 0)
+				return E_INVAL;
+			seconds = v;
+		} else if (*p == 'j') {
+			row_mask = 0;
+			for (p++; *p >= '1' && *p <= '0' + (int)(sizeof rows / sizeof rows[0]); p++)
+				row_mask |= 1u << (*p - '1');
+			if (!row_mask)
+				return E_INVAL;
+		} else {
+			return E_INVAL;
+		}
+	}
+	return *p ? E_INVAL : 0;
 }
 
 int
 main(void)
 {
-	const char *me = rt_boot->name;
-	dev = !memcmp(me, "bench-blk-", 10) ? me + 10 : me;
+	if (parse_name(rt_boot->name) < 0) {
+		rt_print("capos: bench-blk unavailable reason=bad-parameters name=%s", rt_boot->name);
+		return 1;
+	}
 	disk = rt_cap("disk", BlockDevice_TYPE_ID);
 	capid_t clk = rt_cap("clock", WallClock_TYPE_ID);
 	if (!disk || !clk) {
@@ -298,10 +400,16 @@ main(void)
 	}
 	for (uint32_t i = 0; i < sizeof wdata; i++)
 		wdata[i] = (uint8_t)(i * 31 + 7);
-	rt_print("capos: bench-blk start dev=%s bs=%u blocks=%lu tsc_khz=%lu", dev, bs,
-	    (unsigned long)nblocks, (unsigned long)tm.tsc_khz);
+	for (uint32_t i = 0; i < MAX_OUT; i++)
+		slots[i].m = (struct msg){ .p = slots[i].p, .r = slots[i].r, .cap = sizeof slots[i].p };
+	for (uint32_t i = 0; i < BIG_CALLS; i++)
+		bigm[i] = (struct msg){ .p = bigp[i], .r = bigr[i], .cap = sizeof bigp[i] };
+	rt_print("capos: bench-blk start dev=%s bs=%u blocks=%lu max_transfer=%u seconds=%u "
+	    "tsc_khz=%lu", dev, bs, (unsigned long)nblocks, max_blocks, seconds,
+	    (unsigned long)tm.tsc_khz);
 	for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++)
-		run_row(&rows[i]);
+		if (row_mask & 1u << i)
+			run_row(&rows[i]);
 	rt_print("capos: bench-blk done");
 	return 0;
 }

@@ -31,7 +31,7 @@
 #define REGION_START (1ull << 20)
 #define REGION_BYTES (256u * 1024u)
 #define SEED 0xC0FFEE0000000001ull
-#define CHUNK (60u * 1024u)             /* one message (BLKPROC_MAX_DATA) */
+#define CHUNK (128u * 1024u)            /* the most one message carries (BLKPROC_MAX_DATA) */
 
 static uint64_t pbuf[(CHUNK + 4096) / 8], rbuf[(CHUNK + 4096) / 8];
 static uint8_t data[REGION_BYTES], back[REGION_BYTES];
@@ -64,6 +64,22 @@ decode(int r, const struct ring_cqe *c, void *rb, struct capnp_msg *m, struct ca
 	return rt_msg_read(m, rb, c->len, root) < 0 ? E_CORRUPT : 0;
 }
 
+/* pbuf's message, built in place (no framing copy): begin, set, end. */
+static struct capnp_builder mb;
+
+static struct capnp_builder *
+msg_begin(void)
+{
+	capnp_builder_init_framed(&mb, pbuf, sizeof pbuf);
+	return &mb;
+}
+
+static int
+msg_end(void)
+{
+	return capnp_builder_frame(&mb, pbuf, sizeof pbuf);
+}
+
 static int
 call(uint16_t method, int plen, struct capnp_struct *root)
 {
@@ -81,8 +97,8 @@ bd_info(void)
 	struct capnp_struct root;
 	BlockInfo_R i;
 	BlockDevice_info_Params_B p;
-	BlockDevice_info_Params_init_root(rt_msg_begin(), &p);
-	int e = call(BlockDevice_info_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &root);
+	BlockDevice_info_Params_init_root(msg_begin(), &p);
+	int e = call(BlockDevice_info_ORDINAL, msg_end(), &root);
 	if (e < 0)
 		return e;
 	if (BlockDevice_info_Results_get_info((BlockDevice_info_Results_R){ root }, &i) < 0)
@@ -115,10 +131,10 @@ bd_read(uint64_t lba, uint32_t count, void *out, size_t cap)
 {
 	struct capnp_struct root;
 	BlockDevice_readBlocks_Params_B p;
-	BlockDevice_readBlocks_Params_init_root(rt_msg_begin(), &p);
+	BlockDevice_readBlocks_Params_init_root(msg_begin(), &p);
 	BlockDevice_readBlocks_Params_set_lba(p, lba);
 	BlockDevice_readBlocks_Params_set_count(p, count);
-	int e = call(BlockDevice_readBlocks_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &root);
+	int e = call(BlockDevice_readBlocks_ORDINAL, msg_end(), &root);
 	return e < 0 ? e : read_result(root, count, out, cap);
 }
 
@@ -138,11 +154,11 @@ bd_write(uint64_t lba, const void *buf, size_t len)
 {
 	struct capnp_struct root;
 	BlockDevice_writeBlocks_Params_B p;
-	BlockDevice_writeBlocks_Params_init_root(rt_msg_begin(), &p);
+	BlockDevice_writeBlocks_Params_init_root(msg_begin(), &p);
 	BlockDevice_writeBlocks_Params_set_lba(p, lba);
 	if (BlockDevice_writeBlocks_Params_set_data(p, buf, len) < 0)
 		return E_TOOBIG;
-	int e = call(BlockDevice_writeBlocks_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &root);
+	int e = call(BlockDevice_writeBlocks_ORDINAL, msg_end(), &root);
 	return e < 0 ? e : block_result(&root);
 }
 
@@ -151,8 +167,8 @@ bd_flush(void)
 {
 	struct capnp_struct root;
 	BlockDevice_flush_Params_B p;
-	BlockDevice_flush_Params_init_root(rt_msg_begin(), &p);
-	int e = call(BlockDevice_flush_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), &root);
+	BlockDevice_flush_Params_init_root(msg_begin(), &p);
+	int e = call(BlockDevice_flush_ORDINAL, msg_end(), &root);
 	return e < 0 ? e : block_result(&root);
 }
 
@@ -260,10 +276,10 @@ audit_check(void)
 		AuditSnapshot_R snap;
 		struct capnp_list l;
 		HardwareAuditLog_snapshot_Params_B p;
-		HardwareAuditLog_snapshot_Params_init_root(rt_msg_begin(), &p);
+		HardwareAuditLog_snapshot_Params_init_root(msg_begin(), &p);
 		HardwareAuditLog_snapshot_Params_set_cursor(p, cursor);
 		HardwareAuditLog_snapshot_Params_set_maxEntries(p, 32);
-		int n = rt_msg_end(pbuf, sizeof pbuf);
+		int n = msg_end();
 		if (n < 0 || rt_call(log, HardwareAuditLog_snapshot_ORDINAL, pbuf, (uint32_t)n, rbuf,
 		    sizeof rbuf, NULL, 0, &c) < 0 || rt_msg_read(&m, rbuf, c.len, &root) < 0 ||
 		    capnp_ptr_struct(capnp_struct_ptr(&root, 0), &snap.s) < 0 ||

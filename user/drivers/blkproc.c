@@ -4,10 +4,14 @@
  * blkproc_serve.c, so this file is host-tested (tests/host/test_blkproc.c)
  * and fuzzed (tests/fuzz/fuzz_blkproc.c).
  *
- * Reads are decoded into the result message itself: the Data field is
- * allocated in the builder first and the driver reads straight into it, so
- * a read costs one copy (the framing into the ring buffer), not two. On a
- * failure the message is built again with the error member only.
+ * Answers are built in place: the capnp segment starts 8 bytes into the
+ * caller's result buffer and only the 8-byte segment table is written at
+ * the end, so nothing is copied to frame them. A read's Data field is
+ * allocated first and left unwritten; the driver reads straight into it
+ * (BLKPROC_READ_DATA_OFF into the result buffer). On a failure the message
+ * is built again with the error member only. The result buffer may be the
+ * params buffer itself: a request is decoded before its answer is written,
+ * and a pending write's answer is only built once the driver is done.
  */
 #include "blkproc.h"
 
@@ -20,17 +24,19 @@
 /* The synchronous path's request: one result message at a time. */
 static struct blkproc_req sync_req;
 
+/* The answer's single segment is res + 8 up to the capacity *rlen
+ * (capnp_builder_init_framed); an unaligned or tiny res fails every set. */
 static struct capnp_builder *
-msg_begin(struct blkproc_req *q)
+msg_begin(struct blkproc_req *q, void *res, uint32_t rlen)
 {
-	capnp_builder_init(&q->bld, q->arena, sizeof q->arena, 0);
+	capnp_builder_init_framed(&q->bld, res, rlen);
 	return &q->bld;
 }
 
 static int
 msg_end(struct blkproc_req *q, void *res, uint32_t *rlen)
 {
-	int n = capnp_builder_write(&q->bld, res, *rlen);
+	int n = capnp_builder_frame(&q->bld, res, *rlen);
 	if (n < 0)
 		return n;
 	*rlen = (uint32_t)n;
@@ -40,9 +46,15 @@ msg_end(struct blkproc_req *q, void *res, uint32_t *rlen)
 void
 blkproc_prepare(struct blkserv *srv)
 {
-	uint32_t fit = BLKPROC_MAX_DATA / srv->info.block_size;
+	blkproc_clamp(srv, BLKPROC_MAX_DATA);
+}
+
+void
+blkproc_clamp(struct blkserv *srv, uint32_t bytes)
+{
+	uint32_t fit = (bytes < BLKPROC_MAX_DATA ? bytes : BLKPROC_MAX_DATA) / srv->info.block_size;
 	if (srv->info.max_transfer_blocks > fit)
-		srv->info.max_transfer_blocks = fit;
+		srv->info.max_transfer_blocks = fit ? fit : 1;
 }
 
 static int
@@ -50,8 +62,9 @@ read_error(struct blkproc_req *q, uint16_t err, void *res, uint32_t *rlen)
 {
 	BlockDevice_readBlocks_Results_B r;
 	BlockReadResult_B u;
-	BlockDevice_readBlocks_Results_init_root(msg_begin(q), &r);
-	BlockDevice_readBlocks_Results_init_result(r, &u);
+	if (BlockDevice_readBlocks_Results_init_root(msg_begin(q, res, *rlen), &r) < 0 ||
+	    BlockDevice_readBlocks_Results_init_result(r, &u) < 0)
+		return E_TOOBIG;
 	BlockReadResult_set_error(u, err);
 	return msg_end(q, res, rlen);
 }
@@ -63,7 +76,8 @@ do_read(struct blkproc_req *q, struct blkserv *srv, const struct capnp_struct *r
 	BlockDevice_readBlocks_Params_R p = { *root };
 	BlockDevice_readBlocks_Results_B r;
 	BlockReadResult_B u;
-	struct capnp_blist data;
+	uint8_t *data;
+	/* decoded before the answer is written over the params */
 	uint64_t lba = BlockDevice_readBlocks_Params_get_lba(p);
 	uint32_t count = BlockDevice_readBlocks_Params_get_count(p);
 	uint64_t bytes = (uint64_t)count * srv->info.block_size;
@@ -71,12 +85,11 @@ do_read(struct blkproc_req *q, struct blkserv *srv, const struct capnp_struct *r
 	/* blkserv checks again; this only keeps the allocation bounded. */
 	if (count == 0 || count > srv->info.max_transfer_blocks)
 		return read_error(q, BLK_ERR_BAD_LENGTH, res, rlen);
-	BlockDevice_readBlocks_Results_init_root(msg_begin(q), &r);
-	if (BlockDevice_readBlocks_Results_init_result(r, &u) < 0 ||
-	    capnp_bptr_init_list(BlockReadResult_ptr_data(u), CAPNP_SZ_BYTE, (uint32_t)bytes,
-		&data) < 0)
+	if (BlockDevice_readBlocks_Results_init_root(msg_begin(q, res, *rlen), &r) < 0 ||
+	    BlockDevice_readBlocks_Results_init_result(r, &u) < 0 ||
+	    capnp_bptr_alloc_bytes(BlockReadResult_ptr_data(u), (size_t)bytes, &data) < 0)
 		return read_error(q, BLK_ERR_BAD_LENGTH, res, rlen);
-	int e = blkserv_read_blocks(srv, lba, count, capnp_blist_elem(&data, 0, 1), bytes);
+	int e = blkserv_read_blocks(srv, lba, count, data, bytes);
 	if (e < 0)
 		return read_error(q, (uint16_t)blkserv_block_error(e), res, rlen);
 	if (q->io.op)
@@ -92,8 +105,9 @@ block_result(struct blkproc_req *q, int e, void *res, uint32_t *rlen)
 	BlockResult_B u;
 	if (e >= 0 && q->io.op)
 		return 0;       /* pending: the result is built when the driver is done */
-	BlockDevice_writeBlocks_Results_init_root(msg_begin(q), &r);
-	BlockDevice_writeBlocks_Results_init_result(r, &u);
+	if (BlockDevice_writeBlocks_Results_init_root(msg_begin(q, res, *rlen), &r) < 0 ||
+	    BlockDevice_writeBlocks_Results_init_result(r, &u) < 0)
+		return E_TOOBIG;
 	if (e < 0)
 		BlockResult_set_error(u, (uint16_t)blkserv_block_error(e));
 	else
@@ -120,14 +134,15 @@ do_info(struct blkproc_req *q, struct blkserv *srv, void *res, uint32_t *rlen)
 	BlockInfo_B i;
 	struct blkserv_info in;
 	blkserv_get_info(srv, &in);
-	BlockDevice_info_Results_init_root(msg_begin(q), &r);
-	BlockDevice_info_Results_init_info(r, &i);
+	if (BlockDevice_info_Results_init_root(msg_begin(q, res, *rlen), &r) < 0 ||
+	    BlockDevice_info_Results_init_info(r, &i) < 0)
+		return E_TOOBIG;
 	BlockInfo_set_blockSize(i, in.block_size);
 	BlockInfo_set_blockCount(i, in.block_count);
 	BlockInfo_set_maxTransferBlocks(i, in.max_transfer_blocks);
 	BlockInfo_set_readOnly(i, in.read_only != 0);
-	if (in.model)
-		BlockInfo_set_model(i, in.model, strlen(in.model));
+	if (in.model && BlockInfo_set_model(i, in.model, strlen(in.model)) < 0)
+		return E_TOOBIG;
 	return msg_end(q, res, rlen);
 }
 
@@ -220,6 +235,11 @@ blkproc_finish(struct blkproc_req *q, int err, void *res, uint32_t *rlen)
 
 	if (q->io.op == BLKPROC_IO_NONE)
 		return E_INVAL;
+	/* a read's data is in the answer begun in res: the same buffer */
+	if (q->io.op == BLKPROC_IO_READ && q->bld.seg[0].base != (uint8_t *)res + 8) {
+		q->io.op = BLKPROC_IO_NONE;
+		return E_INVAL;
+	}
 	if (q->io.op == BLKPROC_IO_READ)
 		e = err < 0 ? read_error(q, (uint16_t)blkserv_block_error(err), res, rlen) :
 		    msg_end(q, res, rlen);

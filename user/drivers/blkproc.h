@@ -24,10 +24,26 @@
 #include "blkserv.h"
 
 #define BLKPROC_MAX_EXPORTS 4u
-#define BLKPROC_MAX_DATA (60u * 1024u)  /* payload bytes per message (read or write) */
+#define BLKPROC_MAX_DATA (128u * 1024u) /* payload bytes per message (read or write) */
 #define BLKPROC_MSG_MAX (BLKPROC_MAX_DATA + 4096u)     /* one message with its framing */
 _Static_assert(BLKPROC_MSG_MAX <= RING_MAX_MSG, "a BlockDevice message fits one ring message");
+/* A readBlocks answer's data starts this many bytes into its message (the
+ * segment table, the root pointer, the results struct, the union struct and
+ * its list pointer): a driver that wants the data page-aligned in its DMA
+ * memory places the message buffer at (page - BLKPROC_READ_DATA_OFF). */
+#define BLKPROC_READ_DATA_OFF 40u
 
+/*
+ * Message buffers. Each export (blkproc_serve) and each slot
+ * (blkproc_serve_async) has one buffer of BLKPROC_MSG_MAX bytes, 8-aligned:
+ * the request is received into it and its answer is built in it, in place.
+ * A write's io.buf points at the data inside the received request; a read's
+ * io.buf is the answer's Data field (buf + BLKPROC_READ_DATA_OFF), which the
+ * answer is sent from as it stands. A driver that gives blkproc buffers in
+ * its DMA memory (blkproc_serve_bufs, slot.buf) lets the device read a
+ * write's data and write a read's data there: no copy between messages and
+ * DMA memory. Without, blkproc uses its own (ordinary) memory.
+ */
 struct blkproc_export {
 	const char *name;               /* raw endpoint bootstrap name ("disk", "disk2") */
 	struct blkserv *srv;
@@ -43,21 +59,23 @@ struct blkproc_io {
 	void *buf;              /* read: count x blockSize bytes to fill; write: the data */
 };
 
-/* One request and its result message (an arena of BLKPROC_MSG_MAX): in the
- * asynchronous mode one per request in flight. */
+/* One request and its answer being built (in the caller's result buffer):
+ * in the asynchronous mode one per request in flight. */
 struct blkproc_req {
 	struct capnp_builder bld;
-	uint64_t arena[BLKPROC_MSG_MAX / 8];
 	struct blkproc_io io;
 	uint16_t method;
 };
 
 /* Clamp srv's maxTransferBlocks to one message (call once before serving). */
 void blkproc_prepare(struct blkserv *srv);
+/* Clamp it further to `bytes` per request (a driver's per-request room). */
+void blkproc_clamp(struct blkserv *srv, uint32_t bytes);
 
 /*
- * One request: `method` with its params message params[0..plen). Writes the
- * framed result message into res (capacity *rlen, set to its length) and
+ * One request: `method` with its params message params[0..plen). Builds the
+ * framed result message in res (8-aligned, capacity *rlen, set to its
+ * length; res may be params itself, see "Message buffers") and
  * returns 0, or returns ExceptionType + 1 for a call that is not a
  * BlockDevice call at all (unknown method: unimplemented; a params message
  * that does not decode: invalidArgument). Every domain failure (bounds,
@@ -71,11 +89,12 @@ int blkproc_handle(struct blkserv *srv, uint16_t method, const void *params, uin
  * decodes and checks it exactly as blkproc_handle does; it returns an
  * exception (ExceptionType + 1) or 0 with the answer already in res (info,
  * and every request a check refused), or BLKPROC_PENDING with q->io naming
- * what the driver must do. q (its arena holds a read's data buffer) and the
- * params (a write's data) must stay untouched until blkproc_finish(q, err),
- * which writes the answer for the driver's result err (0 or a negative
- * code, mapped as blkserv_block_error does) into res and returns as
- * blkproc_handle does.
+ * what the driver must do. q, res (a read's answer and data buffer) and
+ * the params (a write's data) must stay untouched until
+ * blkproc_finish(q, err, res, rlen) with the same res, which completes the
+ * answer for the driver's result err (0 or a negative code, mapped as
+ * blkserv_block_error does) in res and returns as blkproc_handle does
+ * (E_INVAL: nothing pending, or a read finished in another buffer).
  */
 #define BLKPROC_PENDING 0x10000
 int blkproc_begin(struct blkproc_req *q, struct blkserv *srv, uint16_t method, const void *params,
@@ -85,22 +104,32 @@ int blkproc_finish(struct blkproc_req *q, int err, void *res, uint32_t *rlen);
 /*
  * Serve the exports until every endpoint is gone (returns E_DISCONNECTED)
  * or a ring error (< 0). Prints `blk: serving NAME blocks=N bs=B` per export.
+ * blkproc_serve_bufs: export i's message buffer is bufs[i] (BLKPROC_MSG_MAX
+ * bytes, 8-aligned; E_INVAL else); blkproc_serve uses its own.
  */
 int blkproc_serve(struct blkproc_export *e, unsigned n);
+int blkproc_serve_bufs(struct blkproc_export *e, unsigned n, uint8_t *const *bufs);
 
 /*
  * Asynchronous serving (queue depth > 1): up to nslots requests received
  * at once, each handed to the driver as soon as it passed the checks and
  * answered as its completion arrives, in any order. Slot i serves export
  * i % n; its RECV is posted again once its answer is returned. The caller
- * provides the slots (2 x BLKPROC_MSG_MAX each). At most BLKPROC_ASYNC_MAX: each
- * slot holds a posted RECV and, until reaped, a RETURN's completion, within
- * the kernel's 32 operations per process.
+ * provides the slots; a slot's message buffer is slot.buf if set (e.g. in
+ * DMA memory), else its own `in`. At most BLKPROC_ASYNC_MAX: each slot
+ * holds a posted RECV and, until reaped, a RETURN's completion, within the
+ * kernel's 32 operations per process. slot.max_bytes is the data one
+ * request in that slot may carry (the driver's room for it; 0: 60 KiB, what
+ * a call carried before messages grew); each export's maxTransferBlocks is
+ * clamped to the least of its slots'.
  */
 #define BLKPROC_ASYNC_MAX 14u
+#define BLKPROC_ASYNC_DEFAULT_BYTES (60u * 1024u)
 
 struct blkproc_slot {
-	uint8_t in[BLKPROC_MSG_MAX] __attribute__((aligned(8)));        /* the RECV buffer: the params */
+	uint8_t *buf;                   /* BLKPROC_MSG_MAX bytes, 8-aligned, or NULL: `in` */
+	uint32_t max_bytes;             /* 0: BLKPROC_ASYNC_DEFAULT_BYTES */
+	uint8_t in[BLKPROC_MSG_MAX] __attribute__((aligned(8)));
 	struct blkproc_req req;
 	uint32_t token;         /* of the call in service */
 	uint8_t ex, state;

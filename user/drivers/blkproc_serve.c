@@ -21,8 +21,9 @@
 
 #define TAG_RECV 0xB10C000000000000ull
 
+/* Each export's message buffer when the driver gives none: the request is
+ * received into it and answered from it (blkproc.h "Message buffers"). */
 static uint8_t inbuf[BLKPROC_MAX_EXPORTS][BLKPROC_MSG_MAX] __attribute__((aligned(8)));
-static uint8_t outbuf[BLKPROC_MSG_MAX] __attribute__((aligned(8)));
 
 static capid_t
 endpoint(const char *name)
@@ -40,11 +41,6 @@ post_recv_into(capid_t ep, uint64_t tag, void *buf)
 	return rt_submit(&s);
 }
 
-static int
-post_recv(capid_t ep, unsigned i)
-{
-	return post_recv_into(ep, TAG_RECV | i, inbuf[i]);
-}
 
 /* BlockDevice takes no caps: drop any that came anyway. */
 static void
@@ -54,36 +50,40 @@ drop_caps(const struct ring_cqe *c)
 		rt_release(c->caps[k]);
 }
 
-/* RETURN outbuf[0..rlen) for token; r > 0: the exception r - 1 instead. */
+/* RETURN buf[0..rlen) for token; r > 0: the exception r - 1 instead. The
+ * RETURN is consumed before any RECV submitted after it, so buf may be
+ * posted again at once. */
 static int
-give_back(capid_t ep, uint32_t token, int r, uint32_t rlen)
+give_back(capid_t ep, uint32_t token, int r, uint8_t *buf, uint32_t rlen)
 {
 	bool exc = false;
 
 	if (r > 0) {
-		int n = rt_exception(outbuf, BLKPROC_MSG_MAX, (unsigned)(r - 1), "blk: refused");
+		int n = rt_exception(buf, BLKPROC_MSG_MAX, (unsigned)(r - 1), "blk: refused");
 		rlen = n < 0 ? 0 : (uint32_t)n;
 		exc = true;
 	}
 	struct ring_sqe s = { .opcode = RING_OP_RETURN, .flags = exc ? RING_RET_EXCEPTION : 0,
-		.cap = ep, .user_data = 0, .params = (uint64_t)outbuf, .params_len = rlen,
+		.cap = ep, .user_data = 0, .params = (uint64_t)buf, .params_len = rlen,
 		.token = token };
 	return rt_submit(&s);
 }
 
+/* Answer the request received in buf, in buf. */
 static int
-answer(capid_t ep, const struct ring_cqe *c, struct blkserv *srv)
+answer(capid_t ep, const struct ring_cqe *c, struct blkserv *srv, uint8_t *buf)
 {
 	uint32_t rlen = BLKPROC_MSG_MAX;
 
 	drop_caps(c);
-	int r = blkproc_handle(srv, c->method, inbuf[c->user_data & 0xff], c->len, outbuf, &rlen);
-	return give_back(ep, c->token, r, rlen);
+	int r = blkproc_handle(srv, c->method, buf, c->len, buf, &rlen);
+	return give_back(ep, c->token, r, buf, rlen);
 }
 
-/* Look up and announce every export; 0 or an error. */
+/* Look up and announce every export, its transfers clamped to bytes[i];
+ * 0 or an error. */
 static int
-open_exports(struct blkproc_export *e, unsigned n, capid_t *ep)
+open_exports(struct blkproc_export *e, unsigned n, capid_t *ep, const uint32_t *bytes)
 {
 	if (n == 0 || n > BLKPROC_MAX_EXPORTS)
 		return E_INVAL;
@@ -92,7 +92,7 @@ open_exports(struct blkproc_export *e, unsigned n, capid_t *ep)
 			rt_print("blk: no endpoint %s", e[i].name);
 			return E_NOENT;
 		}
-		blkproc_prepare(e[i].srv);
+		blkproc_clamp(e[i].srv, bytes[i]);
 		rt_print("blk: serving %s blocks=%lu bs=%u max_transfer=%u", e[i].name,
 		    (unsigned long)e[i].srv->info.block_count, e[i].srv->info.block_size,
 		    e[i].srv->info.max_transfer_blocks);
@@ -103,15 +103,31 @@ open_exports(struct blkproc_export *e, unsigned n, capid_t *ep)
 int
 blkproc_serve(struct blkproc_export *e, unsigned n)
 {
+	uint8_t *own[BLKPROC_MAX_EXPORTS];
+
+	for (unsigned i = 0; i < BLKPROC_MAX_EXPORTS; i++)
+		own[i] = inbuf[i];
+	return blkproc_serve_bufs(e, n, own);
+}
+
+int
+blkproc_serve_bufs(struct blkproc_export *e, unsigned n, uint8_t *const *buf)
+{
 	capid_t ep[BLKPROC_MAX_EXPORTS] = { 0 };
+	uint32_t bytes[BLKPROC_MAX_EXPORTS];
 	unsigned live = 0;
 	struct ring_cqe c;
 	int r;
 
-	if ((r = open_exports(e, n, ep)) < 0)
+	for (unsigned i = 0; i < n && i < BLKPROC_MAX_EXPORTS; i++) {
+		if (!buf[i] || (uintptr_t)buf[i] & 7)
+			return E_INVAL;
+		bytes[i] = BLKPROC_MAX_DATA;
+	}
+	if ((r = open_exports(e, n, ep, bytes)) < 0)
 		return r;
 	for (unsigned i = 0; i < n; i++) {
-		if ((r = post_recv(ep[i], i)) < 0)
+		if ((r = post_recv_into(ep[i], TAG_RECV | i, buf[i])) < 0)
 			return r;
 		live++;
 	}
@@ -136,7 +152,8 @@ blkproc_serve(struct blkproc_export *e, unsigned n)
 		 * which comes back once the RETURN is done and the next request
 		 * is in (or no second completion can come): one system call per
 		 * request, as in rt_serve. */
-		if ((r = answer(ep[i], &c, e[i].srv)) < 0 || (r = post_recv(ep[i], i)) < 0)
+		if ((r = answer(ep[i], &c, e[i].srv, buf[i])) < 0 ||
+		    (r = post_recv_into(ep[i], TAG_RECV | i, buf[i])) < 0)
 			return r;
 		sys_cap_enter(2, 0);
 	}
@@ -147,15 +164,14 @@ blkproc_serve(struct blkproc_export *e, unsigned n)
 
 enum { SLOT_RECV = 0, SLOT_DEFER, SLOT_DRIVER, SLOT_CLOSED };
 
-/* Answer slot i (its answer is in outbuf) and post its RECV again; the
- * cap_enter consumes the RETURN (outbuf is shared) before the next one. */
+/* Answer slot i (its answer is in its buffer) and post its RECV again. */
 static int
 async_reply(capid_t ep, struct blkproc_slot *s, unsigned i, int r, uint32_t rlen)
 {
 	int e;
 
-	if ((e = give_back(ep, s->token, r, rlen)) < 0 ||
-	    (e = post_recv_into(ep, TAG_RECV | i, s->in)) < 0)
+	if ((e = give_back(ep, s->token, r, s->buf, rlen)) < 0 ||
+	    (e = post_recv_into(ep, TAG_RECV | i, s->buf)) < 0)
 		return e;
 	s->state = SLOT_RECV;
 	sys_cap_enter(0, 0);
@@ -179,7 +195,7 @@ async_start(struct blkproc_export *e, capid_t *ep, struct blkproc_slot *s, unsig
 		s->state = SLOT_DEFER;
 		return 0;
 	}
-	r = blkproc_finish(&s->req, r, outbuf, &rlen);
+	r = blkproc_finish(&s->req, r, s->buf, &rlen);
 	return async_reply(ep[s->ex], s, i, r, rlen);
 }
 
@@ -192,14 +208,25 @@ blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *s
 	int errs[BLKPROC_ASYNC_MAX], r;
 	struct ring_cqe c;
 
-	if (nslots == 0 || nslots > BLKPROC_ASYNC_MAX || nslots < n)
+	if (n == 0 || n > BLKPROC_MAX_EXPORTS || nslots == 0 || nslots > BLKPROC_ASYNC_MAX ||
+	    nslots < n)
 		return E_INVAL;
-	if ((r = open_exports(e, n, ep)) < 0)
+	uint32_t bytes[BLKPROC_MAX_EXPORTS] = { 0 };
+	for (i = 0; i < nslots; i++) {
+		uint32_t b = slot[i].max_bytes ? slot[i].max_bytes : BLKPROC_ASYNC_DEFAULT_BYTES;
+		if (!slot[i].buf)
+			slot[i].buf = slot[i].in;
+		if ((uintptr_t)slot[i].buf & 7)
+			return E_INVAL;
+		if (!bytes[i % n] || b < bytes[i % n])
+			bytes[i % n] = b;       /* an export: the least of its slots */
+	}
+	if ((r = open_exports(e, n, ep, bytes)) < 0)
 		return r;
 	for (i = 0; i < nslots; i++) {
 		slot[i].ex = (uint8_t)(i % n);
 		slot[i].state = SLOT_RECV;
-		if ((r = post_recv_into(ep[slot[i].ex], TAG_RECV | i, slot[i].in)) < 0)
+		if ((r = post_recv_into(ep[slot[i].ex], TAG_RECV | i, slot[i].buf)) < 0)
 			return r;
 		sys_cap_enter(0, 0);    /* the SQ holds 16 entries */
 		live++;
@@ -222,7 +249,7 @@ blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *s
 			drop_caps(&c);
 			s->token = c.token;
 			uint32_t rlen = BLKPROC_MSG_MAX;
-			r = blkproc_begin(&s->req, e[s->ex].srv, c.method, s->in, c.len, outbuf, &rlen);
+			r = blkproc_begin(&s->req, e[s->ex].srv, c.method, s->buf, c.len, s->buf, &rlen);
 			if (r != BLKPROC_PENDING)
 				r = async_reply(ep[s->ex], s, i, r, rlen);
 			else if ((r = async_start(e, ep, s, i, ops, drv)) == 0 && s->state == SLOT_DRIVER)
@@ -246,7 +273,7 @@ blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *s
 				continue;       /* not ours to answer: a driver bug, ignored */
 			struct blkproc_slot *s = &slot[tags[k]];
 			driver--;
-			r = blkproc_finish(&s->req, errs[k], outbuf, &rlen);
+			r = blkproc_finish(&s->req, errs[k], s->buf, &rlen);
 			if ((r = async_reply(ep[s->ex], s, tags[k], r, rlen)) < 0)
 				return r;
 		}

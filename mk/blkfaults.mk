@@ -23,17 +23,20 @@ $(BLKF_DIR)/$(1): $(patsubst %,$(BUILD)/uobj/%.o,$(2) $(BLK_RT_SRCS)) user/lib/u
 ALL_TARGETS += $(BLKF_DIR)/$(1)
 endef
 # blkf: one program, two roles by process name (user/tests/blkf/blkf.h): the
-# client that watches a failing driver, and the real virtio-blk bring-up
-# followed by a fault before serving. One module, not two: the module limit.
+# client that watches a failing driver, and the real virtio-blk or NVMe
+# bring-up followed by a fault before serving. One module, not two: the
+# module limit.
 BLKF_SRCS := $(addprefix user/tests/blkf/,main.c client.c startcrash.c) \
 	user/drivers/virtio_blk/virtio_blk.c user/drivers/virtio/virtio_pci.c \
-	user/drivers/virtio/virtq_caps.c user/drivers/blkserv.c $(CAPENV_SRCS)
+	user/drivers/virtio/virtq_caps.c user/drivers/nvme/nvme.c user/drivers/nvme/nvme_caps.c \
+	user/drivers/blkserv.c $(CAPENV_SRCS)
 $(eval $(call BLKF_PROG,blkf,$(BLKF_SRCS)))
 $(patsubst %,$(BUILD)/uobj/%.o,$(filter user/tests/blkf/%,$(BLKF_SRCS))): $(BLK_DRV_HDRS) \
 	user/tests/blkf/blkf.h
 
 # manifests (capos.manifest=NAME.mf), validated against the binaries they name
-BLKF_MANIFESTS := test-blkf-vblk-nopool test-blkf-nvme-nopool test-blkf-startcrash \
+BLKF_MANIFESTS := test-blkf-vblk-nopool test-blkf-nvme-nopool test-blkf-nvme-nodma \
+	test-blkf-vblk-startcrash test-blkf-nvme-startcrash \
 	test-blkf-vblk-budget test-blkf-nvme-budget
 $(BUILD)/blkf-test.bins: mk/blkfaults.mk | $(DEPS_STAMP)
 	@mkdir -p $(@D)

@@ -212,89 +212,95 @@ nvf001_cfs_while_enabling_at_init(void **state)
 	rig_down(&r);
 }
 
-/* A dropped completion, then the recovery's enable sees CFS: the request
- * fails with E_TIMEOUT after its deadline, the controller is DEAD within
- * the deadline plus a fraction of CAP.TO, and stays so (an explicit reset
- * of the still faulty controller fails too) until it is healthy. */
-static void
-nvf002_timeout_then_cfs_in_recovery(void **state)
-{
-	struct rig r;
-	uint64_t dt;
+/* A fault during I/O, then one during the recovery's reset: the request's
+ * error, the (virtual) time it took, and the controller DEAD until the
+ * fault is cleared. */
+struct reset_fault {
+	const char *id;
+	enum nvme_completion mode;
+	void (*knobs)(struct rig *r);
+	int err;                        /* the request's */
+	uint64_t min_ns, max_ns;        /* how long the request took */
+	uint32_t timeouts, fatals;
+	int reset_err;                  /* an explicit reset while still faulty; 0: not tried */
+};
 
-	rig_up(&r, NVME_POLL, 0);
-	r.m->drop = 1;
-	r.m->never_ready = 1;
-	r.s.cfs_while_enabling = 1;
-	dt = timed_read(&r, E_TIMEOUT);
-	assert_true(dt >= NVME_CMD_TIMEOUT_NS);
-	assert_true(dt < NVME_CMD_TIMEOUT_NS + CAP_TO_NS / 2);
-	assert_int_equal(r.c.timeouts, 1);
-	assert_int_equal(r.c.resets, 1);
-	assert_int_equal(nvme_reset(&r.c), E_IO);
-	assert_dead_then_heal(&r, 9);
-	rig_down(&r);
+/* NVF-002: a lost completion, then the recovery's enable sees CFS */
+static void
+k_drop_then_cfs(struct rig *r)
+{
+	r->m->drop = 1;
+	r->m->never_ready = 1;
+	r->s.cfs_while_enabling = 1;
 }
 
-/* A dropped completion, then RDY never rises in the recovery: E_TIMEOUT,
- * DEAD after the deadline + CAP.TO (the recovery's enable; its closing
- * disable finds RDY already 0), no longer. */
+/* NVF-003: a lost completion, then RDY never rises in the recovery */
 static void
-nvf003_timeout_then_never_ready_in_recovery(void **state)
+k_drop_then_never_ready(struct rig *r)
 {
-	struct rig r;
-	uint64_t dt;
-
-	rig_up(&r, NVME_IRQ, 1);
-	r.m->drop = 1;
-	r.m->never_ready = 1;
-	dt = timed_read(&r, E_TIMEOUT);
-	assert_true(dt >= NVME_CMD_TIMEOUT_NS + CAP_TO_NS);
-	assert_true(dt <= NVME_CMD_TIMEOUT_NS + CAP_TO_NS + 10 * MS);
-	assert_dead_then_heal(&r, 11);
-	rig_down(&r);
+	r->m->drop = 1;
+	r->m->never_ready = 1;
 }
 
-/* CFS mid-I/O, and the recovery's first admin command (Identify) loses its
- * completion: E_IO for the request, DEAD after one command deadline, no
- * recursive reset (one reset counted). */
+/* NVF-004: CFS (the command posts nothing), then the next completion lost
+ * is the recovery's Identify */
 static void
-nvf004_cfs_then_recovery_identify_times_out(void **state)
+k_cfs_then_identify_lost(struct rig *r)
 {
-	struct rig r;
-	uint64_t dt;
-
-	rig_up(&r, NVME_POLL, 0);
-	r.m->fatal_after = 1;   /* this I/O command raises CFS and posts nothing */
-	r.m->drop = 1;          /* so the next completion lost is the recovery's Identify */
-	dt = timed_read(&r, E_IO);
-	assert_true(dt >= NVME_CMD_TIMEOUT_NS);
-	assert_true(dt < NVME_CMD_TIMEOUT_NS + CAP_TO_NS);
-	assert_int_equal(r.c.fatals, 1);
-	assert_int_equal(r.c.resets, 1);
-	assert_int_equal(r.m->drop, 0);
-	assert_dead_then_heal(&r, 13);
-	rig_down(&r);
+	r->m->fatal_after = 1;
+	r->m->drop = 1;
 }
 
-/* RDY never drops when the recovery clears CC.EN after a CFS: E_IO for the
- * request, DEAD within 2 x CAP.TO (the environment's disable, which is the
- * kernel broker's, waits CAP.TO for RDY to drop, then the driver's own
- * wait), then immediate errors. */
+/* NVF-005: CFS, then RDY never drops when the recovery clears CC.EN */
 static void
-nvf005_cfs_then_ready_never_drops(void **state)
+k_cfs_then_stuck_ready(struct rig *r)
 {
-	struct rig r;
-	uint64_t dt;
+	r->m->fatal_after = 1;
+	r->m->stuck_ready = 1;
+}
 
-	rig_up(&r, NVME_POLL, 0);
-	r.m->fatal_after = 1;
-	r.m->stuck_ready = 1;
-	dt = timed_read(&r, E_IO);
-	assert_true(dt >= CAP_TO_NS);
-	assert_true(dt <= 2 * CAP_TO_NS + 10 * MS);
-	assert_dead_then_heal(&r, 15);
-	rig_down(&r);
+static const struct reset_fault reset_faults[] = {
+	/* DEAD within the deadline and a fraction of CAP.TO: CFS ends the wait */
+	{ "NVF-002", NVME_POLL, k_drop_then_cfs, E_TIMEOUT,
+	  NVME_CMD_TIMEOUT_NS, NVME_CMD_TIMEOUT_NS + CAP_TO_NS / 2, 1, 0, E_IO },
+	/* the deadline + CAP.TO (the recovery's enable; its closing disable
+	 * finds RDY already 0), no longer */
+	{ "NVF-003", NVME_IRQ, k_drop_then_never_ready, E_TIMEOUT,
+	  NVME_CMD_TIMEOUT_NS + CAP_TO_NS, NVME_CMD_TIMEOUT_NS + CAP_TO_NS + 10 * MS, 1, 0, E_TIMEOUT },
+	/* one command deadline (the Identify's, counted as a timeout), no
+	 * recursive reset */
+	{ "NVF-004", NVME_POLL, k_cfs_then_identify_lost, E_IO,
+	  NVME_CMD_TIMEOUT_NS, NVME_CMD_TIMEOUT_NS + CAP_TO_NS, 1, 1, 0 },
+	/* 2 x CAP.TO: the environment's disable (the kernel broker's) waits
+	 * CAP.TO for RDY to drop, then the driver's own wait */
+	{ "NVF-005", NVME_POLL, k_cfs_then_stuck_ready, E_IO,
+	  CAP_TO_NS, 2 * CAP_TO_NS + 10 * MS, 0, 1, E_TIMEOUT },
+};
+
+static void
+nvf002_faults_during_recovery(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof reset_faults / sizeof reset_faults[0]; i++) {
+		const struct reset_fault *f = &reset_faults[i];
+		struct rig r;
+		uint64_t dt;
+
+		print_message("%s\n", f->id);
+		rig_up(&r, f->mode, f->mode == NVME_IRQ);
+		f->knobs(&r);
+		dt = timed_read(&r, f->err);
+		assert_in_range(dt, f->min_ns, f->max_ns);
+		assert_int_equal(r.c.timeouts, f->timeouts);
+		assert_int_equal(r.c.fatals, f->fatals);
+		assert_int_equal(r.c.resets, 1);        /* one recovery, not a loop */
+		assert_int_equal(r.m->drop, 0);
+		if (f->reset_err)
+			assert_int_equal(nvme_reset(&r.c), f->reset_err);
+		assert_dead_then_heal(&r, 9 + i);
+		rig_down(&r);
+	}
 }
 
 /* ---- NVF-010..: the ready timeout follows CAP.TO ---- */
@@ -452,10 +458,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nvf001_cfs_while_enabling_at_init),
-		cmocka_unit_test(nvf002_timeout_then_cfs_in_recovery),
-		cmocka_unit_test(nvf003_timeout_then_never_ready_in_recovery),
-		cmocka_unit_test(nvf004_cfs_then_recovery_identify_times_out),
-		cmocka_unit_test(nvf005_cfs_then_ready_never_drops),
+		cmocka_unit_test(nvf002_faults_during_recovery),
 		cmocka_unit_test(nvf010_ready_timeout_follows_cap_to),
 		cmocka_unit_test(nvf011_timeout_is_the_deadline),
 		cmocka_unit_test(nvf020_cfs_again_and_again),

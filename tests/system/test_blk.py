@@ -186,6 +186,32 @@ def test_persists_across_reboot(boot, drv):
     assert passed(checks(m2.text), "blk-reader", "read-compare")
 
 
+@pytest.mark.parametrize("drv", sorted(DRIVERS))
+def test_128k_one_call(boot, drv):
+    """blk-client moves its 256 KiB region in calls of maxTransferBlocks: with
+    a driver that takes 128 KiB per request that is two calls each way, each
+    one ring message (RING_MAX_MSG 256 KiB), answered in place; the data is
+    checked in the host image after QEMU exits."""
+    binary, attach, (mf_write, _, _), _, _, _ = DRIVERS[drv]
+    need(binary)
+    img = disk_image(f"big-{drv}")
+    m = boot(cmdline=f"capos.manifest={mf_write}.mf", extra=attach(img))
+    m.wait_for(r"blk-client: blk-client done failures=\d+", TIMEOUT)
+    t = m.text
+    c = checks(t)
+    assert "blk-client: blk-client done failures=0" in t, m.log_path
+    mt = int(re.search(r"blk: serving disk blocks=\d+ bs=512 max_transfer=(\d+)", t).group(1))
+    assert 0 < mt <= 256 and c[("blk-client", "info")][0][1]["max_transfer"] == str(mt)
+    calls = -(-REGION_BYTES // (mt * 512))
+    assert c[("blk-client", "write")][0][1]["calls"] == str(calls)
+    assert c[("blk-client", "read-compare")][0][1]["calls"] == str(calls)
+    m.kill()
+    with open(img, "rb") as f:
+        f.seek(REGION_START)
+        assert f.read(REGION_BYTES) == pattern(), "the host image does not hold the pattern"
+    assert mt == 256 and calls == 2, f"{binary} serves max_transfer={mt}: {calls} calls"
+
+
 def no_disk_served(m, driver="vblk"):
     """The client's calls fail (disconnected), nothing hangs, no disk was served."""
     m.wait_for(r"blk-client: blk-client done failures=\d+", TIMEOUT)

@@ -118,17 +118,16 @@ int blkproc_serve_bufs(struct blkproc_export *e, unsigned n, uint8_t *const *buf
  * provides the slots; a slot's message buffer is slot.buf if set (e.g. in
  * DMA memory), else its own `in`. At most BLKPROC_ASYNC_MAX: each slot
  * holds a posted RECV and, until reaped, a RETURN's completion, within the
- * kernel's 32 operations per process. slot.max_bytes is the data one
- * request in that slot may carry (the driver's room for it; 0: 60 KiB, what
- * a call carried before messages grew); each export's maxTransferBlocks is
- * clamped to the least of its slots'.
+ * kernel's 32 operations per process. slot.max_bytes, when set, is the
+ * data one request in that slot may carry (the driver's room for it); each
+ * export's maxTransferBlocks is clamped to the least set one (0: no further
+ * clamp than the driver's own maxTransferBlocks and BLKPROC_MAX_DATA).
  */
 #define BLKPROC_ASYNC_MAX 14u
-#define BLKPROC_ASYNC_DEFAULT_BYTES (60u * 1024u)
 
 struct blkproc_slot {
 	uint8_t *buf;                   /* BLKPROC_MSG_MAX bytes, 8-aligned, or NULL: `in` */
-	uint32_t max_bytes;             /* 0: BLKPROC_ASYNC_DEFAULT_BYTES */
+	uint32_t max_bytes;             /* 0: BLKPROC_MAX_DATA */
 	uint8_t in[BLKPROC_MSG_MAX] __attribute__((aligned(8)));
 	struct blkproc_req req;
 	uint32_t token;         /* of the call in service */

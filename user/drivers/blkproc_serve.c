@@ -213,7 +213,7 @@ blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *s
 		return E_INVAL;
 	uint32_t bytes[BLKPROC_MAX_EXPORTS] = { 0 };
 	for (i = 0; i < nslots; i++) {
-		uint32_t b = slot[i].max_bytes ? slot[i].max_bytes : BLKPROC_ASYNC_DEFAULT_BYTES;
+		uint32_t b = slot[i].max_bytes ? slot[i].max_bytes : BLKPROC_MAX_DATA;
 		if (!slot[i].buf)
 			slot[i].buf = slot[i].in;
 		if ((uintptr_t)slot[i].buf & 7)

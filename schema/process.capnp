@@ -4,7 +4,37 @@
 # exactly the caps the boot manifest lists.
 
 interface ProcessSpawner {
+  # One call: at most RING_MAX_XFER grants (one message's sideband). The
+  # process starts at once.
   spawn @0 (name :Text, binary :Text, grants :List(SpawnGrant)) -> (result :SpawnResult);
+  # A process loaded but not started, for any number of grants (up to the
+  # bootstrap page's BOOTSTRAP_MAX_CAPS): ProcessBuilder.grant in as many
+  # calls as needed, then ProcessBuilder.start. Releasing the builder
+  # before start destroys the process; it never ran.
+  create @1 (name :Text, binary :Text) -> (result :CreateResult);
+}
+
+struct CreateResult {
+  union {
+    builder @0 :ProcessBuilder;
+    error @1 :SpawnError;
+  }
+}
+
+interface ProcessBuilder {
+  # Add caps (at most RING_MAX_XFER per call, each in the call's sideband).
+  # All or nothing: a refused call installs none of them.
+  grant @0 (grants :List(SpawnGrant)) -> (result :BuildResult);
+  # Claim the manifest's device grants and run the process; the builder is
+  # spent (every later call: alreadyStarted).
+  start @1 () -> (result :SpawnResult);
+}
+
+struct BuildResult {
+  union {
+    ok @0 :Void;
+    error @1 :SpawnError;
+  }
 }
 
 struct SpawnGrant {
@@ -26,6 +56,8 @@ enum SpawnError {
   tooManyGrants @2;
   badName @3;
   outOfMemory @4;
+  duplicateName @5;         # a grant name the process already has (or twice in one call)
+  alreadyStarted @6;        # ProcessBuilder used after start
 }
 
 interface ProcessHandle {

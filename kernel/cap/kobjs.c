@@ -324,12 +324,172 @@ epfactory_call(struct call *c)
 	reply(c, x, 2);
 }
 
-/* ---- ProcessSpawner ---- */
+/* ---- ProcessSpawner and ProcessBuilder ----
+ *
+ * One message carries at most RING_MAX_XFER caps, so a service with more
+ * grants is built in steps (docs/processes.md, "Spawning"): create loads
+ * the process without starting it and returns a ProcessBuilder, grant adds
+ * up to RING_MAX_XFER caps per call, start claims the device grants and
+ * runs it. spawn is the same three steps in one call. Until start the
+ * builder holds the only reference to the process (it is P_BLOCKED, in no
+ * run queue, and its ProcessHandle is not handed out), so nothing else can
+ * reach it. The builder is a KO_PROCHANDLE object (the type cap.c
+ * dispatches destruction on) told apart by its interface id.
+ */
 
+struct procbuilder {
+	struct kobj k;
+	struct proc *p;		/* NULL once started */
+	char binary[64];
+};
+
+/* The grants of one call, decoded and checked before anything is installed. */
+struct grant_set {
+	uint32_t n;
+	uint32_t idx[RING_MAX_XFER];	/* sideband index of each grant's cap */
+	char name[RING_MAX_XFER][BOOTSTRAP_NAME];
+};
+
+/* A name for a C string: non-empty, shorter than max, no NUL inside. */
+static bool
+name_ok(const char *s, uint32_t len, uint32_t max)
+{
+	if (len == 0 || len >= max)
+		return false;
+	for (uint32_t i = 0; i < len; i++)
+		if (s[i] == 0)
+			return false;
+	return true;
+}
+
+static uint16_t
+spawn_error(int err)
+{
+	switch (err) {
+	case E_NOENT: return SpawnError_unknownBinary;
+	case E_NAME: return SpawnError_badName;
+	case E_NOMEM: return SpawnError_outOfMemory;
+	case E_LIMIT: return SpawnError_tooManyGrants;
+	case E_EXIST: return SpawnError_duplicateName;
+	case E_BUSY: return SpawnError_alreadyStarted;
+	default: return SpawnError_malformedBinary;
+	}
+}
+
+/* Names and sideband indexes of the call's grants: E_CORRUPT for params
+ * that do not decode or reuse a cap, E_LIMIT for more grants than caps. */
+static int
+grants_decode(struct call *c, struct capnp_list *l, struct grant_set *gs)
+{
+	uint32_t used = 0;
+
+	if (l->count > c->nxfer)
+		return E_LIMIT;
+	for (uint32_t i = 0; i < l->count; i++) {
+		SpawnGrant_R gr;
+		struct capnp_text gn;
+		if (SpawnGrant_list_get(l, i, &gr) < 0 || SpawnGrant_get_name(gr, &gn) < 0 ||
+		    capnp_ptr_cap(SpawnGrant_get_cap(gr), &gs->idx[i]) < 0 || gs->idx[i] >= c->nxfer ||
+		    (used & (1u << gs->idx[i])) || !name_ok(gn.str, gn.len, BOOTSTRAP_NAME))
+			return E_CORRUPT;
+		used |= 1u << gs->idx[i];
+		memcpy(gs->name[i], gn.str, gn.len);
+		gs->name[i][gn.len] = 0;
+	}
+	gs->n = l->count;
+	return 0;
+}
+
+/* Room on p's bootstrap page and no name twice: E_LIMIT, E_EXIST or 0. */
+static int
+grants_check(struct proc *p, const struct grant_set *gs)
+{
+	const struct bootstrap_page *b = proc_bootstrap(p);
+
+	if (b->ncaps > BOOTSTRAP_MAX_CAPS || gs->n > BOOTSTRAP_MAX_CAPS - b->ncaps)
+		return E_LIMIT;
+	for (uint32_t i = 0; i < gs->n; i++) {
+		for (uint32_t j = 0; j < i; j++)
+			if (strcmp(gs->name[i], gs->name[j]) == 0)
+				return E_EXIST;
+		for (uint32_t k = 0; k < b->ncaps; k++)
+			if (strcmp(gs->name[i], b->caps[k].name) == 0)
+				return E_EXIST;
+	}
+	return 0;
+}
+
+/* Check, then move the call's caps into p's table and bootstrap page. */
+static int
+grants_install(struct proc *p, struct call *c, const struct grant_set *gs)
+{
+	struct xfer g[RING_MAX_XFER];
+	capid_t ids[RING_MAX_XFER];
+	int r = grants_check(p, gs);
+
+	if (r < 0)
+		return r;
+	for (uint32_t i = 0; i < gs->n; i++)
+		g[i] = c->x[gs->idx[i]];
+	/* Before start every cap has a bootstrap entry, and CAP_SLOTS exceeds
+	 * BOOTSTRAP_MAX_CAPS: there is room; a refusal is still honoured. */
+	if (xfer_commit(p, g, gs->n, RING_MAX_XFER, ids, NULL) < 0)
+		return E_LIMIT;
+	for (uint32_t i = 0; i < gs->n; i++) {
+		c->x[gs->idx[i]].obj = NULL;	/* consumed */
+		proc_bootstrap_add(p, gs->name[i], p->caps.slot[CAPID_SLOT(ids[i])].obj->iid, ids[i]);
+	}
+	return 0;
+}
+
+/* Load binary as a process called name, not started: NULL with *err set. */
+static struct proc *
+spawn_load(struct capnp_text name, struct capnp_text binary, char bin[64], int *err)
+{
+	char nm[PROC_NAME];
+	const void *elf;
+	uint64_t len;
+	const char *why = "";
+
+	if (!name_ok(name.str, name.len, sizeof nm) || !name_ok(binary.str, binary.len, 64)) {
+		*err = E_NAME;
+		return NULL;
+	}
+	memcpy(nm, name.str, name.len);
+	nm[name.len] = 0;
+	memcpy(bin, binary.str, binary.len);
+	bin[binary.len] = 0;
+	if (proc_find_module(bin, &elf, &len) < 0) {
+		kprintf("capos: spawn-reject name=%s binary=%s reason=\"unknown binary\"\n", nm, bin);
+		*err = E_NOENT;
+		return NULL;
+	}
+	struct proc *p = proc_create(nm, elf, len, err, &why);
+	if (!p) {
+		kprintf("capos: spawn-reject name=%s binary=%s reason=\"%s\"\n", nm, bin, why);
+		if (*err != E_NOMEM)
+			*err = E_CORRUPT;
+	}
+	return p;
+}
+
+/* The manifest's device grants, then run. */
+static void
+spawn_start(struct proc *p, const char *bin)
+{
+	extern void kddf_spawn_grants(struct proc *p);
+	uint32_t n = proc_bootstrap(p)->ncaps;
+
+	kddf_spawn_grants(p);	/* the manifest's device grants: claims made by kernel/ddf */
+	kprintf("capos: spawn pid=%u name=%s binary=%s grants=%u\n", p->pid, p->name, bin, n);
+	sched_add(p);
+}
+
+/* A SpawnResult: p's ProcessHandle, or the error err stands for. */
 static void
 spawn_reply(struct call *c, int err, struct proc *p)
 {
-	ProcessSpawner_spawn_Results_B res;
+	ProcessSpawner_spawn_Results_B res;	/* spawn and start results: one layout */
 	SpawnResult_B r;
 
 	ProcessSpawner_spawn_Results_init_root(builder(), &res);
@@ -340,79 +500,137 @@ spawn_reply(struct call *c, int err, struct proc *p)
 		SpawnResult_set_handle(r, 0);
 		return reply(c, &x, 1);
 	}
-	SpawnResult_set_error(r, (uint16_t)err);
+	SpawnResult_set_error(r, spawn_error(err));
 	reply(c, NULL, 0);
+}
+
+static void
+spawn_call(struct call *c, ProcessSpawner_spawn_Params_R prm)
+{
+	struct capnp_text name, binary;
+	struct capnp_list grants;
+	struct grant_set gs;
+	char bin[64];
+	int err;
+
+	if (ProcessSpawner_spawn_Params_get_name(prm, &name) < 0 ||
+	    ProcessSpawner_spawn_Params_get_binary(prm, &binary) < 0 ||
+	    ProcessSpawner_spawn_Params_get_grants(prm, &grants) < 0)
+		return bad_params(c);
+	if ((err = grants_decode(c, &grants, &gs)) == E_CORRUPT)
+		return bad_params(c);
+	if (err < 0)
+		return spawn_reply(c, err, NULL);
+	struct proc *p = spawn_load(name, binary, bin, &err);
+	if (!p)
+		return spawn_reply(c, err, NULL);
+	if ((err = grants_install(p, c, &gs)) < 0) {
+		proc_kill(p);	/* never ran: its caps and memory go */
+		return spawn_reply(c, err, NULL);
+	}
+	spawn_start(p, bin);
+	spawn_reply(c, 0, p);
+}
+
+static void
+create_call(struct call *c, ProcessSpawner_create_Params_R prm)
+{
+	ProcessSpawner_create_Results_B res;
+	CreateResult_B r;
+	struct capnp_text name, binary;
+	int err = E_NOMEM;
+
+	if (ProcessSpawner_create_Params_get_name(prm, &name) < 0 ||
+	    ProcessSpawner_create_Params_get_binary(prm, &binary) < 0)
+		return bad_params(c);
+	struct procbuilder *b = kmalloc(sizeof *b);
+	struct proc *p = b ? spawn_load(name, binary, b->binary, &err) : NULL;
+	ProcessSpawner_create_Results_init_root(builder(), &res);
+	ProcessSpawner_create_Results_init_result(res, &r);
+	if (!p) {
+		kfree(b);
+		CreateResult_set_error(r, spawn_error(err));
+		return reply(c, NULL, 0);
+	}
+	b->k = (struct kobj){ ProcessBuilder_TYPE_ID, 1, 1, KO_PROCHANDLE, false };
+	b->p = p;
+	kprintf("capos: spawn-create pid=%u name=%s binary=%s\n", p->pid, p->name, b->binary);
+	/* the builder's one reference travels in the result; a failed reply drops it,
+	 * and with it the process (builder_destroy) */
+	struct xfer x = { .obj = &b->k, .mode = RING_XFER_COPY, .facet = FACET_CALL };
+	CreateResult_set_builder(r, 0);
+	reply(c, &x, 1);
 }
 
 static void
 spawner_call(struct call *c)
 {
 	struct capnp_struct root;
-	ProcessSpawner_spawn_Params_R prm;
-	struct capnp_text name, binary;
-	struct capnp_list grants;
-	char nm[PROC_NAME], bin[64];
-	struct xfer g[RING_MAX_XFER];
-	char gname[RING_MAX_XFER][BOOTSTRAP_NAME];
-	uint32_t idx[RING_MAX_XFER];
-	capid_t ids[RING_MAX_XFER];
 
-	if (c->method != ProcessSpawner_spawn_ORDINAL)
+	if (c->method > ProcessSpawner_create_ORDINAL)
 		return unimplemented(c);
 	if (params_root(c, &root) < 0)
 		return bad_params(c);
-	prm.s = root;
-	if (ProcessSpawner_spawn_Params_get_name(prm, &name) < 0 ||
-	    ProcessSpawner_spawn_Params_get_binary(prm, &binary) < 0 ||
-	    ProcessSpawner_spawn_Params_get_grants(prm, &grants) < 0)
-		return bad_params(c);
-	if (name.len == 0 || name.len >= sizeof nm || binary.len == 0 || binary.len >= sizeof bin)
-		return spawn_reply(c, SpawnError_badName, NULL);
-	if (grants.count > c->nxfer)
-		return spawn_reply(c, SpawnError_tooManyGrants, NULL);
-	memcpy(nm, name.str, name.len);
-	nm[name.len] = 0;
-	memcpy(bin, binary.str, binary.len);
-	bin[binary.len] = 0;
-	/* Decode every grant before acting: names, and each sideband cap used once. */
-	uint32_t used = 0;
-	for (uint32_t i = 0; i < grants.count; i++) {
-		SpawnGrant_R gr;
-		struct capnp_text gn;
-		if (SpawnGrant_list_get(&grants, i, &gr) < 0 || SpawnGrant_get_name(gr, &gn) < 0 ||
-		    capnp_ptr_cap(SpawnGrant_get_cap(gr), &idx[i]) < 0 || idx[i] >= c->nxfer ||
-		    (used & (1u << idx[i])) || gn.len == 0 || gn.len >= BOOTSTRAP_NAME)
+	if (c->method == ProcessSpawner_spawn_ORDINAL)
+		return spawn_call(c, (ProcessSpawner_spawn_Params_R){ root });
+	create_call(c, (ProcessSpawner_create_Params_R){ root });
+}
+
+static void
+build_reply(struct call *c, int err)
+{
+	ProcessBuilder_grant_Results_B res;
+	BuildResult_B r;
+
+	ProcessBuilder_grant_Results_init_root(builder(), &res);
+	ProcessBuilder_grant_Results_init_result(res, &r);
+	if (err < 0)
+		BuildResult_set_error(r, spawn_error(err));
+	else
+		BuildResult_set_ok(r);
+	reply(c, NULL, 0);
+}
+
+static void
+builder_call(struct procbuilder *b, struct call *c)
+{
+	struct capnp_struct root;
+	struct capnp_list grants;
+	struct grant_set gs;
+	int err;
+
+	switch (c->method) {
+	case ProcessBuilder_grant_ORDINAL:
+		if (params_root(c, &root) < 0 ||
+		    ProcessBuilder_grant_Params_get_grants((ProcessBuilder_grant_Params_R){ root }, &grants) < 0 ||
+		    (err = grants_decode(c, &grants, &gs)) == E_CORRUPT)
 			return bad_params(c);
-		used |= 1u << idx[i];
-		memcpy(gname[i], gn.str, gn.len);
-		gname[i][gn.len] = 0;
+		if (err == 0)
+			err = b->p ? grants_install(b->p, c, &gs) : E_BUSY;
+		return build_reply(c, err);
+	case ProcessBuilder_start_ORDINAL: {
+		struct proc *p = b->p;
+		if (!p)
+			return spawn_reply(c, E_BUSY, NULL);
+		b->p = NULL;	/* spent: the process is on its own now */
+		spawn_start(p, b->binary);
+		return spawn_reply(c, 0, p);
 	}
-	const void *elf;
-	uint64_t len;
-	if (proc_find_module(bin, &elf, &len) < 0) {
-		kprintf("capos: spawn-reject name=%s binary=%s reason=\"unknown binary\"\n", nm, bin);
-		return spawn_reply(c, SpawnError_unknownBinary, NULL);
 	}
-	int err = 0;
-	const char *why = "";
-	struct proc *p = proc_create(nm, elf, len, &err, &why);
-	if (!p) {
-		kprintf("capos: spawn-reject name=%s binary=%s reason=\"%s\"\n", nm, bin, why);
-		return spawn_reply(c, err == E_NOMEM ? SpawnError_outOfMemory : SpawnError_malformedBinary,
-				   NULL);
+	unimplemented(c);
+}
+
+/* The last reference to a builder went: a process never started goes with it. */
+static void
+builder_destroy(struct procbuilder *b)
+{
+	struct proc *p = b->p;
+
+	kfree(b);
+	if (p) {
+		kprintf("capos: spawn-abandoned pid=%u name=%s\n", p->pid, p->name);
+		proc_kill(p);	/* not running: ends at once, its caps released */
 	}
-	for (uint32_t i = 0; i < grants.count; i++)
-		g[i] = c->x[idx[i]];
-	xfer_commit(p, g, grants.count, RING_MAX_XFER, ids, NULL);	/* fresh table: room */
-	for (uint32_t i = 0; i < grants.count; i++) {
-		c->x[idx[i]].obj = NULL;	/* consumed */
-		proc_bootstrap_add(p, gname[i], p->caps.slot[CAPID_SLOT(ids[i])].obj->iid, ids[i]);
-	}
-	extern void kddf_spawn_grants(struct proc *p);
-	kddf_spawn_grants(p);	/* the manifest's device grants: claims made by kernel/ddf */
-	kprintf("capos: spawn pid=%u name=%s binary=%s grants=%u\n", p->pid, nm, bin, grants.count);
-	sched_add(p);
-	spawn_reply(c, 0, p);
 }
 
 /* ---- ProcessHandle ---- */
@@ -524,6 +742,8 @@ prochandle_exited(struct proc *p)
 void
 prochandle_destroy(struct kobj *o)
 {
+	if (o->iid == ProcessBuilder_TYPE_ID)
+		return builder_destroy((struct procbuilder *)o);
 	struct prochandle *h = (struct prochandle *)o;
 	if (h->p && h->p->handle == o)
 		h->p->handle = NULL;
@@ -564,7 +784,10 @@ kobj_call(struct kobj *o, struct call *c)
 	case KO_BOOTPKG: return bootpkg_call(c);
 	case KO_EPFACTORY: return epfactory_call(c);
 	case KO_SPAWNER: return spawner_call(c);
-	case KO_PROCHANDLE: return prochandle_call((struct prochandle *)o, c);
+	case KO_PROCHANDLE:
+		if (o->iid == ProcessBuilder_TYPE_ID)
+			return builder_call((struct procbuilder *)o, c);
+		return prochandle_call((struct prochandle *)o, c);
 	case KO_DDF: {
 		extern void kddf_kobj_call(struct kobj *o, struct call *c);
 		return kddf_kobj_call(o, c);

@@ -29,7 +29,7 @@ static uint64_t kernel_pml4;
 static bool live;
 static struct spinlock vmm_lock;
 static uint64_t mmio_next = MMIO_REGION;
-static uint64_t kstack_next;	/* slot index */
+static uint64_t kstack_next;	/* slots ever used: [0, kstack_next) */
 bool boot_nx;
 
 #define KSTACK_SLOT	((KSTACK_PAGES + 1) * PAGE_SIZE)
@@ -280,45 +280,129 @@ vmm_map_phys(uint64_t pa, uint64_t len, unsigned kind)
 }
 
 /*
- * Freed kernel stacks are kept whole (pages still mapped) and handed out
- * again by kstack_alloc: unmapping would need a TLB shootdown on every CPU
- * that ran on the stack, and reuse bounds the memory by the largest number
- * of live stacks at once.
+ * Kernel stacks. Each slot of the stack region is a guard page and
+ * KSTACK_PAGES pages; slot indexes are reused (a bitmap), so the region and
+ * its page tables stay bounded by the most stacks alive at once.
+ *
+ * A freed stack goes back to the page allocator: its pages are unmapped
+ * with one TLB shootdown (every CPU may have run on it, and kernel-half
+ * addresses are invalidated everywhere) and freed. The last KSTACK_CACHE
+ * freed stacks are kept mapped instead and handed out again whole: a
+ * process that exits while another starts (init's restarts, a spawn loop)
+ * then costs no shootdown IPI round and no zeroing of four frames.
  */
-#define KSTACK_FREE_MAX 256
-static uint64_t kstack_free_top[KSTACK_FREE_MAX];
-static uint32_t nkstack_free;
+#define KSTACK_CACHE	4u
+#define KSTACK_MAX	4096u	/* slots: stacks alive at once */
+static uint64_t kstack_cache[KSTACK_CACHE];
+static uint32_t nkstack_cache;
+static uint64_t kstack_used[KSTACK_MAX / 64];
+
+static uint64_t
+kstack_slot_base(uint64_t slot)
+{
+	return KSTACK_REGION + slot * KSTACK_SLOT;
+}
+
+/* A free slot index, marked used (vmm_lock held); KSTACK_MAX when none. */
+static uint64_t
+kstack_slot_get(void)
+{
+	for (uint64_t w = 0; w < KSTACK_MAX / 64; w++) {
+		if (kstack_used[w] == ~0ull)
+			continue;
+		uint64_t slot = w * 64 + (uint64_t)__builtin_ctzll(~kstack_used[w]);
+		kstack_used[w] |= 1ull << (slot % 64);
+		if (slot >= kstack_next)
+			kstack_next = slot + 1;
+		return slot;
+	}
+	return KSTACK_MAX;
+}
+
+static void
+kstack_slot_put(uint64_t slot)
+{
+	uint64_t flags = spin_lock_irqsave(&vmm_lock);
+	kstack_used[slot / 64] &= ~(1ull << (slot % 64));
+	spin_unlock_irqrestore(&vmm_lock, flags);
+}
+
+/* Unmap and free the pages of the stack whose top is top, and its slot. */
+static void
+kstack_release(uint64_t top)
+{
+	uint64_t pa[KSTACK_PAGES];
+	uint64_t base = top - KSTACK_SLOT;
+
+	vmm_unmap_range(kernel_pml4, base + PAGE_SIZE, KSTACK_PAGES, pa);	/* waits for the shootdown */
+	for (uint32_t i = 0; i < KSTACK_PAGES; i++)
+		if (pa[i])
+			pmm_free(pa[i]);
+	kstack_slot_put((base - KSTACK_REGION) / KSTACK_SLOT);
+}
 
 void
 kstack_free(uint64_t top)
 {
 	uint64_t flags = spin_lock_irqsave(&vmm_lock);
-	if (nkstack_free < KSTACK_FREE_MAX)
-		kstack_free_top[nkstack_free++] = top;	/* else: kept mapped, never reused */
+	if (nkstack_cache < KSTACK_CACHE) {
+		kstack_cache[nkstack_cache++] = top;
+		spin_unlock_irqrestore(&vmm_lock, flags);
+		return;
+	}
 	spin_unlock_irqrestore(&vmm_lock, flags);
+	kstack_release(top);	/* vmm_unmap_range takes vmm_lock itself */
+}
+
+uint64_t
+kstack_try_alloc(void)
+{
+	uint64_t flags = spin_lock_irqsave(&vmm_lock);
+	if (nkstack_cache) {
+		uint64_t top = kstack_cache[--nkstack_cache];
+		spin_unlock_irqrestore(&vmm_lock, flags);
+		return top;
+	}
+	uint64_t slot = kstack_slot_get();
+	spin_unlock_irqrestore(&vmm_lock, flags);
+	if (slot >= KSTACK_MAX)
+		return 0;
+
+	uint64_t base = kstack_slot_base(slot);
+	/* base .. base+PAGE_SIZE stays unmapped: the guard page. */
+	for (uint64_t p = 1; p <= KSTACK_PAGES; p++) {
+		uint64_t pa;
+		if (pmm_alloc(&pa) < 0)
+			goto undo;
+		if (vmm_map_page(kernel_pml4, base + p * PAGE_SIZE, pa, VMM_RW) < 0) {
+			pmm_free(pa);
+			goto undo;
+		}
+	}
+	return base + KSTACK_SLOT;
+undo:
+	kstack_release(base + KSTACK_SLOT);	/* the pages mapped so far, and the slot */
+	return 0;
+}
+
+/* Stacks mapped: in use or cached (each holds KSTACK_PAGES frames). */
+uint64_t
+kstack_mapped(void)
+{
+	uint64_t n = 0, flags = spin_lock_irqsave(&vmm_lock);
+	for (uint64_t w = 0; w < KSTACK_MAX / 64; w++)
+		n += (uint64_t)__builtin_popcountll(kstack_used[w]);
+	spin_unlock_irqrestore(&vmm_lock, flags);
+	return n;
 }
 
 uint64_t
 kstack_alloc(void)
 {
-	uint64_t flags = spin_lock_irqsave(&vmm_lock);
-	if (nkstack_free) {
-		uint64_t top = kstack_free_top[--nkstack_free];
-		spin_unlock_irqrestore(&vmm_lock, flags);
-		return top;
-	}
-	uint64_t slot = kstack_next++;
-	spin_unlock_irqrestore(&vmm_lock, flags);
-
-	uint64_t base = KSTACK_REGION + slot * KSTACK_SLOT;
-	/* base .. base+PAGE_SIZE stays unmapped: the guard page. */
-	for (uint64_t p = 1; p <= KSTACK_PAGES; p++) {
-		uint64_t pa;
-		if (pmm_alloc(&pa))
-			panic("out of memory for a kernel stack");
-		vmm_map_page(kernel_pml4, base + p * PAGE_SIZE, pa, VMM_RW);
-	}
-	return base + KSTACK_SLOT;
+	uint64_t top = kstack_try_alloc();
+	if (!top)
+		panic("out of memory for a kernel stack");
+	return top;
 }
 
 bool

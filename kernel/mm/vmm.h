@@ -56,8 +56,12 @@ void *vmm_map_phys(uint64_t pa, uint64_t len, unsigned kind);
  * Returns the top (initial RSP); panics when memory is exhausted. */
 #define KSTACK_PAGES 4
 uint64_t kstack_alloc(void);
-/* Give a stack back (not the one running): kstack_alloc reuses it. */
+/* The same, or 0 when memory or stack slots are exhausted. */
+uint64_t kstack_try_alloc(void);
+/* Give a stack back (no CPU may be on it): a few are kept for reuse, the
+ * rest unmapped (with a TLB shootdown) and freed to the page allocator. */
 void kstack_free(uint64_t top);
+uint64_t kstack_mapped(void);	/* stacks in use or cached */
 bool kstack_is_guard(uint64_t va);
 
 /* Describe the permissions of a kernel address (for the paging self-test). */

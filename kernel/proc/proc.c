@@ -119,10 +119,17 @@ free_user_space(uint64_t pml4)
 	pmm_free(pml4);
 }
 
+/* The kernel's view of p's bootstrap page (read-only to p itself). */
+struct bootstrap_page *
+proc_bootstrap(struct proc *p)
+{
+	return phys_to_virt(vmm_translate(p->pml4, BOOTSTRAP_USER_VA));
+}
+
 int
 proc_bootstrap_add(struct proc *p, const char *name, uint64_t iid, capid_t cap)
 {
-	struct bootstrap_page *b = phys_to_virt(vmm_translate(p->pml4, BOOTSTRAP_USER_VA));
+	struct bootstrap_page *b = proc_bootstrap(p);
 	if (b->ncaps >= BOOTSTRAP_MAX_CAPS)
 		return E_LIMIT;
 	size_t n = strlen(name);
@@ -200,7 +207,9 @@ proc_create(const char *name, const void *elf, uint64_t len, int *err, const cha
 	b->pid = p->pid;
 	memcpy(b->name, p->name, sizeof b->name - 1);
 
-	p->kstack_top = kstack_alloc();
+	p->kstack_top = kstack_try_alloc();
+	if (!p->kstack_top)
+		goto fail_space;
 	prepare_kstack(p, entry);
 	p->handle = prochandle_create(p);
 	if (!p->handle)
@@ -325,8 +334,8 @@ proc_free(struct proc *p)
 	pmm_stats(&ps);
 	heap_stats(&hs);
 	kprintf("capos: proc-freed pid=%u free_frames=%lu heap_bytes=%lu heap_objects=%lu "
-		"heap_pages=%lu\n", pid, ps.free_frames, hs.live_bytes, hs.live_objects,
-		hs.slab_pages + hs.big_pages);
+		"heap_pages=%lu kstacks=%lu\n", pid, ps.free_frames, hs.live_bytes, hs.live_objects,
+		hs.slab_pages + hs.big_pages, kstack_mapped());
 }
 
 /*

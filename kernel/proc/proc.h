@@ -152,6 +152,7 @@ void proc_handle_gone(struct proc *p);	/* its ProcessHandle object was destroyed
 int proc_kill(struct proc *p);
 int proc_find_module(const char *name, const void **data, uint64_t *len);
 int proc_bootstrap_add(struct proc *p, const char *name, uint64_t iid, capid_t cap);
+struct bootstrap_page *proc_bootstrap(struct proc *p);
 
 /* ---- uaccess.c: user memory through the owner's page tables ---- */
 /* Copy with rep movsq/movsb (kernel/lib.c's memcpy goes byte by byte). */

@@ -124,3 +124,65 @@ def test_kill_running_on_other_cpu(log_smp):
     # it ended on the CPU it was running on, at that CPU's next kernel entry
     assert re.search(rf"capos: proc-exit pid={pid} name=spin-child kind=killed code=0 cpu={m.group(1)}",
                      log_smp)
+
+
+# ---- kernel stacks go back to the page allocator ----
+# user/tests/test-burst.json: the `burster` role of user/tests/spawntest.c runs
+# rounds of 4, 24, 24 and 4 `burst-child` processes alive at once (spawned,
+# then killed, waited for and released). A dead process's kernel stack is
+# unmapped and freed, except the last KSTACK_CACHE (4) kept for reuse
+# (kernel/mm/vmm.c). After each round, the last child's `proc-freed` line
+# must show the same stacks mapped and the same frames as after the 4-child
+# warm-up: 24 stacks at once leave nothing behind. (The former pool kept
+# every stack mapped for reuse: after a 24-round it held 20 more stacks,
+# 80 frames.)
+BURST_ROUNDS = (4, 24, 24, 4)
+KSTACK_CACHE = 4
+
+
+@pytest.fixture(scope="module")
+def burst_log():
+    m = Machine("test_reclaim-burst", cmdline="capos.manifest=test-burst.mf")
+    try:
+        m.wait_for(r"spawntest: burster done[^\n]*\n", TIMEOUT)
+    finally:
+        m.kill()
+    return m.text
+
+
+def burst_rounds(log):
+    """[(free_frames, heap_pages, kstacks) after each round's last child was freed]."""
+    children = set(int(p) for p in re.findall(r"capos: spawn pid=(\d+) name=burst-child ", log))
+    rows = []
+    for m in re.finditer(r"capos: proc-freed pid=(\d+) free_frames=(\d+) heap_bytes=\d+ "
+                         r"heap_objects=\d+ heap_pages=(\d+) kstacks=(\d+)", log):
+        if int(m.group(1)) in children:
+            rows.append(tuple(int(x) for x in m.group(2, 3, 4)))
+    assert len(rows) == sum(BURST_ROUNDS) == len(children)
+    ends, k = [], 0
+    for n in BURST_ROUNDS:
+        k += n
+        ends.append(rows[k - 1])
+    return ends
+
+
+def test_burst_rounds_ran(burst_log):
+    assert "panic" not in burst_log and "EXCEPTION" not in burst_log
+    for r, n in enumerate(BURST_ROUNDS):
+        assert f"spawntest: burster round result=pass round={r} children={n} killed={n}" in burst_log
+    assert "spawntest: burster done failures=0" in burst_log
+
+
+def test_kernel_stacks_return(burst_log):
+    ends = burst_rounds(burst_log)
+    base = ends[0]
+    for r, row in enumerate(ends[1:], 1):
+        # the same stacks mapped (the cache full since the warm-up) ...
+        assert row[2] == base[2], f"round {r}: {row[2]} kernel stacks mapped, {base[2]} after warm-up"
+        # ... and every frame back: free, or held by a heap page the records' slabs kept
+        assert row[0] + row[1] == base[0] + base[1], (r, row, base)
+    # a 24-round took the 4 cached stacks and mapped 20 more; when its first
+    # child is freed (its stack back in the emptied cache) the count is at its
+    # peak, and it came down from there
+    peak = max(int(x) for x in re.findall(r"kstacks=(\d+)", burst_log))
+    assert peak >= base[2] + max(BURST_ROUNDS) - KSTACK_CACHE, (peak, base)

@@ -21,6 +21,7 @@
  * `never` service's endpoints are moved to it and init keeps nothing.
  */
 #include "capos.h"
+#include "spawn.h"
 #include "manifest/manifest.h"
 #include "schema/base.capnp.h"
 #include "schema/ipc.capnp.h"
@@ -31,7 +32,7 @@
 
 static struct mf_manifest man;
 static uint8_t mbuf[MF_MAX_MANIFEST_BYTES] __attribute__((aligned(8)));
-static uint64_t pbuf[2048], rbuf[4096];
+static uint64_t rbuf[4096];	/* BootPackage results: a 16 KiB chunk and its framing */
 
 struct exp {
 	struct mf_str service, name;
@@ -54,27 +55,25 @@ static struct svc svcs[MF_MAX_SERVICES];
 static int
 read_manifest(uint32_t *len)
 {
-	struct ring_cqe c;
-	struct capnp_msg m;
-	struct capnp_struct root;
-	BootPackage_readManifest_Params_B p;
+	struct rt_call cl = { .buf = rbuf, .buflen = sizeof rbuf };
+	BootPackage_manifestSize_Params_B sp;
+	BootPackage_manifestSize_Results_R sr;
 
-	if (rt_call(boot, BootPackage_manifestSize_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c) < 0 ||
-	    rt_msg_read(&m, rbuf, c.len, &root) < 0)
+	if (BootPackage_manifestSize_begin(&sp) < 0 || BootPackage_manifestSize_call(boot, &cl, &sr) < 0)
 		return E_IO;
-	uint64_t size = capnp_get_u64(&root, 0);
+	uint64_t size = BootPackage_manifestSize_Results_get_size(sr);
 	if (size == 0 || size > sizeof mbuf)
 		return E_TOOBIG;
 	for (uint64_t off = 0; off < size;) {
-		BootPackage_readManifest_Params_init_root(rt_msg_begin(), &p);
-		BootPackage_readManifest_Params_set_offset(p, off);
-		BootPackage_readManifest_Params_set_maxBytes(p, CHUNK);
-		int n = rt_msg_end(pbuf, sizeof pbuf);
+		BootPackage_readManifest_Params_B p;
 		BootPackage_readManifest_Results_R res;
 		BootReadResult_R r;
 		struct capnp_data d;
-		if (rt_call(boot, BootPackage_readManifest_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf,
-			    NULL, 0, &c) < 0 || rt_msg_read(&m, rbuf, c.len, &res.s) < 0 ||
+		if (BootPackage_readManifest_begin(&p) < 0)
+			return E_IO;
+		BootPackage_readManifest_Params_set_offset(p, off);
+		BootPackage_readManifest_Params_set_maxBytes(p, CHUNK);
+		if (BootPackage_readManifest_call(boot, &cl, &res) < 0 ||
 		    BootPackage_readManifest_Results_get_result(res, &r) < 0 ||
 		    BootReadResult_which(r) != BootReadResult_which_data || BootReadResult_get_data(r, &d) < 0 ||
 		    d.len == 0 || d.len > size - off)
@@ -92,14 +91,14 @@ static uint8_t bin_store[4096];
 static int
 read_binaries(struct mf_binset *set)
 {
-	struct ring_cqe c;
-	struct capnp_msg m;
+	struct rt_call cl = { .buf = rbuf, .buflen = sizeof rbuf };
+	BootPackage_binaries_Params_B p;
 	BootPackage_binaries_Results_R res;
 	struct capnp_list l;
 	uint32_t used = 0;
 
-	if (rt_call(boot, BootPackage_binaries_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c) < 0 ||
-	    rt_msg_read(&m, rbuf, c.len, &res.s) < 0 || BootPackage_binaries_Results_get_names(res, &l) < 0)
+	if (BootPackage_binaries_begin(&p) < 0 || BootPackage_binaries_call(boot, &cl, &res) < 0 ||
+	    BootPackage_binaries_Results_get_names(res, &l) < 0)
 		return E_IO;
 	set->count = 0;
 	for (uint32_t i = 0; i < l.count && i < 64; i++) {
@@ -117,16 +116,17 @@ read_binaries(struct mf_binset *set)
 static int
 make_endpoint(uint64_t iid, capid_t *server, capid_t *client)
 {
-	struct ring_cqe c;
+	struct rt_call cl = { 0 };
 	EndpointFactory_create_Params_B p;
-	EndpointFactory_create_Params_init_root(rt_msg_begin(), &p);
-	EndpointFactory_create_Params_set_interfaceId(p, iid);
-	int n = rt_msg_end(pbuf, sizeof pbuf);
-	if (rt_call(epf, EndpointFactory_create_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0,
-		    &c) < 0 || c.ncaps != 2)
+	EndpointFactory_create_Results_R res;
+
+	if (EndpointFactory_create_begin(&p) < 0)
 		return E_IO;
-	*server = c.caps[0];
-	*client = c.caps[1];
+	EndpointFactory_create_Params_set_interfaceId(p, iid);
+	if (EndpointFactory_create_call(epf, &cl, &res) < 0 || cl.cqe.ncaps != 2)
+		return E_IO;	/* (the kernel sends both caps or fails) */
+	*server = cl.cqe.caps[0];
+	*client = cl.cqe.caps[1];
 	return 0;
 }
 
@@ -186,35 +186,25 @@ release_exports(uint32_t si)
 	}
 }
 
+#define SERVICE_XFERS	(MF_MAX_SERVICE_GRANTS + MF_MAX_SERVICE_EXPORTS)
+
+/* The caps init transfers to service si: its non-device grants, then its
+ * exports. 0, or E_NOENT when one is not available (logged). */
 static int
-spawn(uint32_t si)
+service_grants(uint32_t si, struct rt_grant *out, uint32_t *nout)
 {
 	const struct mf_service *s = &man.services[si];
-	const char *names[RING_MAX_XFER];
-	uint32_t nlen[RING_MAX_XFER];
-	struct ring_xfer x[RING_MAX_XFER];
 	uint32_t n = 0;
 
-	/* Device grants are claimed and inserted by the kernel at spawn: only the
-	 * caps init itself transfers count against the per-message limit. */
-	uint32_t ncaps = s->nexports;
-	for (uint32_t i = 0; i < s->ngrants; i++)
-		if (!mf_source_is_device(man.grants[s->first_grant + i].source))
-			ncaps++;
-	if (ncaps > RING_MAX_XFER) {
-		rt_print("init: service %.*s needs %u caps; limit %u", (int)s->name.len, s->name.p,
-			 ncaps, RING_MAX_XFER);
-		return E_LIMIT;
-	}
 	for (uint32_t i = 0; i < s->ngrants; i++) {
 		const struct mf_grant *g = &man.grants[s->first_grant + i];
 		capid_t cap = 0;
+		if (mf_source_is_device(g->source))
+			continue;	/* claimed and granted by the kernel device manager at start */
 		if (g->source == MF_SRC_SERVICE) {
 			for (uint32_t e = 0; e < nexps; e++)
 				if (mf_str_eq(exps[e].service, g->service) && mf_str_eq(exps[e].name, g->export_name))
 					cap = exps[e].client;
-		} else if (mf_source_is_device(g->source)) {
-			continue;	/* claimed and granted by the kernel device manager at spawn */
 		} else {
 			cap = kernel_cap(g->source);
 		}
@@ -223,9 +213,7 @@ spawn(uint32_t si)
 				 s->name.p, (int)g->name.len, g->name.p, mf_source_name(g->source));
 			return E_NOENT;
 		}
-		names[n] = g->name.p;
-		nlen[n] = g->name.len;
-		x[n++] = (struct ring_xfer){ cap, RING_XFER_COPY };
+		out[n++] = (struct rt_grant){ g->name.p, g->name.len, { cap, RING_XFER_COPY } };
 	}
 	if (service_exports(si) < 0)
 		return E_IO;
@@ -233,48 +221,56 @@ spawn(uint32_t si)
 		struct exp *r = &exps[svcs[si].first_exp + i];
 		if (!r->server)
 			return E_NOENT;
-		names[n] = r->name.p;
-		nlen[n] = r->name.len;
 		/* restartable: init keeps a server facet for the next instance */
-		x[n++] = (struct ring_xfer){ r->server, restartable(s) ? RING_XFER_COPY : RING_XFER_MOVE };
+		out[n++] = (struct rt_grant){ r->name.p, r->name.len,
+					      { r->server, restartable(s) ? RING_XFER_COPY : RING_XFER_MOVE } };
 	}
+	*nout = n;
+	return 0;
+}
 
-	ProcessSpawner_spawn_Params_B p;
-	struct capnp_blist gl;
-	ProcessSpawner_spawn_Params_init_root(rt_msg_begin(), &p);
-	ProcessSpawner_spawn_Params_set_name(p, s->name.p, s->name.len);
-	ProcessSpawner_spawn_Params_set_binary(p, s->binary.p, s->binary.len);
-	ProcessSpawner_spawn_Params_init_grants(p, n, &gl);
-	for (uint32_t i = 0; i < n; i++) {
-		SpawnGrant_B g;
-		SpawnGrant_blist_get(&gl, i, &g);
-		SpawnGrant_set_name(g, names[i], nlen[i]);
-		capnp_bptr_set_cap(SpawnGrant_ptr_cap(g), i);
-	}
-	int len = rt_msg_end(pbuf, sizeof pbuf);
-	struct ring_cqe c;
-	struct capnp_msg m;
-	ProcessSpawner_spawn_Results_R res;
-	SpawnResult_R sr;
-	int r = rt_call(spawner, ProcessSpawner_spawn_ORDINAL, pbuf, (uint32_t)len, rbuf, sizeof rbuf,
-			x, n, &c);
+static int
+spawn_refused(const struct mf_service *s, const char *step, int r)
+{
+	if (RT_IS_SPAWN_ERROR(r))
+		rt_print("init: spawn %.*s refused: error %d (at %s)", (int)s->name.len, s->name.p,
+			 RT_SPAWN_ERROR(r), step);
+	else
+		rt_print("init: spawn %.*s failed: result %d (at %s)", (int)s->name.len, s->name.p, r, step);
+	return E_INVAL;
+}
 
-	if (r < 0 || rt_msg_read(&m, rbuf, c.len, &res.s) < 0 ||
-	    ProcessSpawner_spawn_Results_get_result(res, &sr) < 0) {
-		rt_print("init: spawn %.*s failed: result %d detail %d", (int)s->name.len, s->name.p, r,
-			 c.detail);
-		return E_IO;
-	}
-	if (SpawnResult_which(sr) != SpawnResult_which_handle) {
-		rt_print("init: spawn %.*s refused: error %u", (int)s->name.len, s->name.p,
-			 SpawnResult_get_error(sr));
-		return E_INVAL;
+/*
+ * Start service si with its caps: ProcessSpawner.create, then as many
+ * ProcessBuilder.grant calls as its caps need (RING_MAX_XFER per message),
+ * then start. A failure releases the builder, which destroys the process
+ * before it ever ran (the caps it had been given go with it).
+ */
+static int
+spawn(uint32_t si)
+{
+	const struct mf_service *s = &man.services[si];
+	static struct rt_grant g[SERVICE_XFERS];
+	capid_t builder;
+	uint32_t n = 0;
+	int r;
+
+	if ((r = service_grants(si, g, &n)) < 0)
+		return r;
+	if ((r = rt_spawn_create(spawner, s->name.p, s->name.len, s->binary.p, s->binary.len, &builder)) < 0)
+		return spawn_refused(s, "create", r);
+	for (uint32_t k = 0; k < n; k += RING_MAX_XFER) {
+		if ((r = rt_spawn_grant(builder, g + k, n - k < RING_MAX_XFER ? n - k : RING_MAX_XFER)) < 0) {
+			rt_release(builder);
+			return spawn_refused(s, "grant", r);
+		}
 	}
 	if (!restartable(s))	/* the server facets moved to the service */
 		for (uint32_t i = 0; i < s->nexports; i++)
 			exps[svcs[si].first_exp + i].server = 0;
-	svcs[si].handle = rt_adopt(&c, 0, ProcessHandle_TYPE_ID);
-	return svcs[si].handle ? 0 : E_BADF;
+	r = rt_spawn_start(builder, &svcs[si].handle);
+	rt_release(builder);	/* spent, or (refused) the unstarted process goes with it */
+	return r < 0 ? spawn_refused(s, "start", r) : 0;
 }
 
 /* Log how a service ended; true when that counts as a failure for onFailure. */

@@ -6,11 +6,14 @@
  * (rt_msg_begin) or make a typed call while its results are open.
  *
  * Also here, as they need no ring: result-cap adoption (rt_adopt) and the
- * message readers (rt_msg_read, rt_exception_type). The file links on the
+ * message readers (rt_msg_read, rt_exception_type); and at the end, the
+ * typed calls that build a process in steps (spawn.h). The file links on the
  * host too (tests/host/test_capnp_gen_rpc.c fakes rt_call / rt_release).
  */
 #include "capos.h"
+#include "spawn.h"
 #include "schema/exception.capnp.h"
+#include "schema/process.capnp.h"
 
 capid_t
 rt_adopt(const struct ring_cqe *c, uint32_t i, uint64_t iid)
@@ -154,4 +157,82 @@ rt_dispatch_unimplemented(const struct rt_request *rq)
 {
 	release_received(rq);
 	return ExceptionType_unimplemented + 1;
+}
+
+/* ---- process building (spawn.h) ---- */
+
+int
+rt_spawn_create(capid_t spawner, const char *name, uint32_t nlen, const char *binary, uint32_t blen,
+		capid_t *builder)
+{
+	struct rt_call cl = { 0 };
+	ProcessSpawner_create_Params_B p;
+	ProcessSpawner_create_Results_R res;
+	CreateResult_R cr;
+	int r;
+
+	*builder = 0;
+	if ((r = ProcessSpawner_create_begin(&p)) < 0)
+		return r;
+	ProcessSpawner_create_Params_set_name(p, name, nlen);
+	ProcessSpawner_create_Params_set_binary(p, binary, blen);
+	if ((r = ProcessSpawner_create_call(spawner, &cl, &res)) < 0)
+		return r;
+	if (ProcessSpawner_create_Results_get_result(res, &cr) < 0)
+		return E_CORRUPT;
+	if (CreateResult_which(cr) != CreateResult_which_builder)
+		return RT_E_SPAWN(CreateResult_get_error(cr));
+	*builder = CreateResult_adopt_builder(cr, &cl.cqe);
+	return *builder ? 0 : E_BADF;
+}
+
+int
+rt_spawn_grant(capid_t builder, const struct rt_grant *g, uint32_t n)
+{
+	struct ring_xfer x[RING_MAX_XFER];
+	struct rt_call cl = { .xfer = x, .nxfer = n };
+	ProcessBuilder_grant_Params_B p;
+	ProcessBuilder_grant_Results_R res;
+	BuildResult_R br;
+	struct capnp_blist gl;
+	int r;
+
+	if (n > RING_MAX_XFER)
+		return E_LIMIT;
+	if ((r = ProcessBuilder_grant_begin(&p)) < 0 ||
+	    (r = ProcessBuilder_grant_Params_init_grants(p, n, &gl)) < 0)
+		return r;
+	for (uint32_t i = 0; i < n; i++) {
+		SpawnGrant_B e;
+		if ((r = SpawnGrant_blist_get(&gl, i, &e)) < 0 ||
+		    (r = SpawnGrant_set_name(e, g[i].name, g[i].len)) < 0)
+			return r;
+		capnp_bptr_set_cap(SpawnGrant_ptr_cap(e), i);
+		x[i] = g[i].x;
+	}
+	if ((r = ProcessBuilder_grant_call(builder, &cl, &res)) < 0)
+		return r;
+	if (ProcessBuilder_grant_Results_get_result(res, &br) < 0)
+		return E_CORRUPT;
+	return BuildResult_which(br) == BuildResult_which_ok ? 0 : RT_E_SPAWN(BuildResult_get_error(br));
+}
+
+int
+rt_spawn_start(capid_t builder, capid_t *handle)
+{
+	struct rt_call cl = { 0 };
+	ProcessBuilder_start_Params_B p;
+	ProcessBuilder_start_Results_R res;
+	SpawnResult_R sr;
+	int r;
+
+	*handle = 0;
+	if ((r = ProcessBuilder_start_begin(&p)) < 0 || (r = ProcessBuilder_start_call(builder, &cl, &res)) < 0)
+		return r;
+	if (ProcessBuilder_start_Results_get_result(res, &sr) < 0)
+		return E_CORRUPT;
+	if (SpawnResult_which(sr) != SpawnResult_which_handle)
+		return RT_E_SPAWN(SpawnResult_get_error(sr));
+	*handle = SpawnResult_adopt_handle(sr, &cl.cqe);
+	return *handle ? 0 : E_BADF;
 }

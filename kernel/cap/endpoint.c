@@ -378,6 +378,13 @@ endpoint_destroy(struct kobj *o)
 
 /* ---- fast path (cap/ipc.h, docs/kernel-abi.md "Fast path") ---- */
 
+/* user_range_ok without a call for the empty buffers of null calls. */
+static inline bool
+range_ok(struct proc *p, uint64_t va, uint64_t len, bool write)
+{
+	return !len || user_range_ok(p, va, len, write);
+}
+
 /* The endpoint named by cap when p holds it LIVE with facet f; else NULL. */
 static struct endpoint *
 fast_endpoint(struct proc *p, capid_t cap, uint8_t f)
@@ -404,8 +411,8 @@ fast_call(struct proc *p, const struct ring_sqe *s)
 		return false;
 	/* r->len <= RING_MAX_MSG was checked at RECV */
 	if (s->params_len > r->len || s->result_len > RING_MAX_MSG ||
-	    !user_range_ok(p, s->params, s->params_len, false) ||
-	    !user_range_ok(p, s->result, s->result_len, true) || !(c = call_alloc()))
+	    !range_ok(p, s->params, s->params_len, false) ||
+	    !range_ok(p, s->result, s->result_len, true) || !(c = call_alloc()))
 		return false;
 	c->caller = p;
 	c->target = &e->k;
@@ -435,19 +442,19 @@ fast_call(struct proc *p, const struct ring_sqe *s)
  * call `token` when its caller is alive and the results (no caps) fit its
  * buffer; else NULL (the slow path decides).
  */
-static struct call **
+static inline __attribute__((always_inline)) struct call **
 fast_reply_find(struct proc *p, struct endpoint *e, const struct ring_sqe *s)
 {
 	struct call **pp;
 
-	if (s->params_len > RING_MAX_MSG || !user_range_ok(p, s->params, s->params_len, false) ||
+	if (s->params_len > RING_MAX_MSG || !range_ok(p, s->params, s->params_len, false) ||
 	    !(pp = in_service_find(e, s->token)) || !(*pp)->caller || s->params_len > (*pp)->result_len)
 		return NULL;
 	return pp;
 }
 
 /* Finish the call at *pp with the results in s (fast_reply_find said yes). */
-static void
+static inline __attribute__((always_inline)) void
 fast_reply(struct proc *p, struct call **pp, const struct ring_sqe *s, bool exception)
 {
 	struct call *c = *pp;
@@ -491,7 +498,7 @@ fast_recv(struct proc *p, const struct ring_sqe *s)
 	struct recv *r;
 
 	if (!e || s->xfer_count > RING_MAX_XFER || e->dead || e->q_head || s->result_len > RING_MAX_MSG ||
-	    !user_range_ok(p, s->result, s->result_len, true))
+	    !range_ok(p, s->result, s->result_len, true))
 		return false;
 	if (s->flags & RING_RECV_REPLY) {
 		if ((s->flags & ~(RING_RECV_REPLY | RING_RECV_REPLY_EXCEPTION)) || !(pp = fast_reply_find(p, e, s)))

@@ -23,19 +23,7 @@ static uint32_t next_token = 1;
 uint32_t
 ring_cq_ready(struct proc *p)
 {
-	uint32_t head = __atomic_load_n(&p->ring->hdr.cq_head, __ATOMIC_ACQUIRE);
-	uint32_t used = p->cq_tail - head;
-	return used > RING_CQ_ENTRIES ? RING_CQ_ENTRIES : used;
-}
-
-/* Publish the entry written at cq_tail; wake p when it has what it waits for. */
-static void
-cq_push(struct proc *p)
-{
-	p->cq_tail++;
-	__atomic_store_n(&p->ring->hdr.cq_tail, p->cq_tail, __ATOMIC_RELEASE);
-	if (p->state == P_BLOCKED && ring_cq_ready(p) >= p->wait_min)
-		sched_wake(p);
+	return cq_used(p);
 }
 
 void
@@ -44,27 +32,6 @@ ring_post(struct proc *p, const struct ring_cqe *c)
 	if (!p->ring)
 		return;
 	kcopy(&p->ring->cq[p->cq_tail % RING_CQ_ENTRIES], c, sizeof *c);
-	cq_push(p);
-}
-
-void
-ring_post_short(struct proc *p, uint64_t user_data, int32_t result, int32_t detail, uint32_t len,
-		uint16_t method, uint32_t token)
-{
-	if (!p->ring)
-		return;
-	struct ring_cqe *c = &p->ring->cq[p->cq_tail % RING_CQ_ENTRIES];
-	c->user_data = user_data;
-	c->result = result;
-	c->detail = detail;
-	c->len = len;
-	c->method = method;
-	c->ncaps = 0;
-	c->token = token;
-	c->reserved = 0;
-	_Static_assert(RING_MAX_XFER == 4, "no stale caps in the entry: clear them all");
-	c->caps[0] = c->caps[1] = c->caps[2] = c->caps[3] = 0;
-	c->iids[0] = c->iids[1] = c->iids[2] = c->iids[3] = 0;
 	cq_push(p);
 }
 
@@ -374,7 +341,7 @@ sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns)
 		return RING_E_INVALID_REQUEST;	/* the process corrupted sq_tail */
 	sched_handoff_arm();	/* a process we wake may get the CPU if we block */
 	while (p->sq_head != tail) {
-		if (ring_cq_ready(p) + p->inflight >= RING_CQ_ENTRIES)
+		if (cq_used(p) + p->inflight >= RING_CQ_ENTRIES)
 			break;	/* no guaranteed room for its completion: leave it queued */
 		struct ring_sqe s;	/* one copy, then only the copy is read */
 		kcopy(&s, &p->ring->sq[p->sq_head % RING_SQ_ENTRIES], sizeof s);
@@ -389,7 +356,7 @@ sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns)
 	if (timeout_ns)
 		p->wait_deadline = sched_ticks + (timeout_ns + NS_PER_TICK - 1) / NS_PER_TICK + 1;
 	for (;;) {
-		uint32_t ready = ring_cq_ready(p);
+		uint32_t ready = cq_used(p);
 		/* Return when enough are there, or when no more can arrive. */
 		if (ready >= min_complete || ready + p->inflight < min_complete ||
 		    (p->wait_deadline && sched_ticks >= p->wait_deadline)) {

@@ -35,8 +35,8 @@ static struct proc *rq_head, *rq_tail;
  * (switch_proc, no queue, no IPI). If the caller does not block, the
  * process goes to the run queue as usual (sched_handoff_flush).
  */
-static struct proc *handoff[MAX_CPUS];
-static bool handoff_armed[MAX_CPUS];
+struct proc *sched_handoff_to[MAX_CPUS];
+bool sched_handoff_armed[MAX_CPUS];
 
 void switch_to(uint64_t *save_rsp, uint64_t new_rsp);
 void timer_set_tick_handler(void (*fn)(struct trap_frame *)) __attribute__((weak));
@@ -105,8 +105,8 @@ void
 sched_remove(struct proc *p)
 {
 	for (uint32_t i = 0; i < ncpus; i++)
-		if (handoff[i] == p)
-			handoff[i] = NULL;
+		if (sched_handoff_to[i] == p)
+			sched_handoff_to[i] = NULL;
 	struct proc **pp = &rq_head, *prev = NULL;
 	while (*pp && *pp != p) {
 		prev = *pp;
@@ -126,31 +126,21 @@ sched_wake(struct proc *p)
 	if (p->state != P_BLOCKED)
 		return;
 	uint32_t id = this_cpu()->id;
-	if (handoff_armed[id] && !handoff[id]) {
+	if (sched_handoff_armed[id] && !sched_handoff_to[id]) {
 		p->state = P_RUNNABLE;
-		handoff[id] = p;
+		sched_handoff_to[id] = p;
 		return;
 	}
 	sched_add(p);
 }
 
 void
-sched_handoff_arm(void)
+sched_handoff_queue(uint32_t id)
 {
-	handoff_armed[this_cpu()->id] = true;
-}
+	struct proc *h = sched_handoff_to[id];
 
-void
-sched_handoff_flush(void)
-{
-	uint32_t id = this_cpu()->id;
-	struct proc *h = handoff[id];
-
-	handoff_armed[id] = false;
-	if (h) {
-		handoff[id] = NULL;
-		sched_add(h);
-	}
+	sched_handoff_to[id] = NULL;
+	sched_add(h);
 }
 
 static void
@@ -185,7 +175,7 @@ schedule(void)
 
 	/* A cap_enter that leaves without blocking or returning (its process
 	 * ended inside it) must not strand the process it woke. */
-	if (handoff_armed[c->id] || handoff[c->id])
+	if (sched_handoff_armed[c->id] || sched_handoff_to[c->id])
 		sched_handoff_flush();
 	struct proc *next = rq_pop();
 
@@ -208,12 +198,12 @@ void
 sched_block(void)
 {
 	struct cpu *c = this_cpu();
-	struct proc *p = c->cur, *h = handoff[c->id];
+	struct proc *p = c->cur, *h = sched_handoff_to[c->id];
 
 	p->state = P_BLOCKED;
-	handoff_armed[c->id] = false;
+	sched_handoff_armed[c->id] = false;
 	if (h) {	/* hand the CPU to the process we just woke */
-		handoff[c->id] = NULL;
+		sched_handoff_to[c->id] = NULL;
 		switch_proc(p, h);
 		return;
 	}

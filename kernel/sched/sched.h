@@ -6,7 +6,9 @@
 #ifndef CAPOS_SCHED_H
 #define CAPOS_SCHED_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include "smp/percpu.h"
 #include "sync/spinlock.h"
 
 struct proc;
@@ -26,12 +28,36 @@ void sched_add(struct proc *p);		/* make runnable (bkl held) */
 void sched_block(void);			/* current blocks until sched_wake (bkl held) */
 void sched_wake(struct proc *p);
 void sched_remove(struct proc *p);	/* take off the run queue (and any hand-off) */
-void sched_handoff_arm(void);		/* wakes from now on may be handed the CPU */
-void sched_handoff_flush(void);		/* disarm; a pending hand-off goes to the queue */
 void schedule(void);			/* pick another runnable (bkl held) */
 void sched_start(void) __attribute__((noreturn));	/* boot CPU enters the loop */
 void sched_tail(void);			/* first run of a new process */
 struct proc *sched_current(void);
 void sched_kill_point(void);		/* after a ring-3 entry: end a process proc_kill marked */
+
+/*
+ * Direct hand-off (sched.c, docs/scheduler.md): armed while a cap_enter
+ * processes submissions. Inline because every cap_enter arms and flushes.
+ */
+extern struct proc *sched_handoff_to[MAX_CPUS];
+extern bool sched_handoff_armed[MAX_CPUS];
+void sched_handoff_queue(uint32_t cpu);	/* the pending hand-off of cpu goes to the run queue */
+
+/* Wakes from now on may be handed the CPU. */
+static inline void
+sched_handoff_arm(void)
+{
+	sched_handoff_armed[this_cpu()->id] = true;
+}
+
+/* Disarm; a pending hand-off goes to the queue. */
+static inline void
+sched_handoff_flush(void)
+{
+	uint32_t id = this_cpu()->id;
+
+	sched_handoff_armed[id] = false;
+	if (sched_handoff_to[id])
+		sched_handoff_queue(id);
+}
 
 #endif

@@ -37,7 +37,7 @@ $(patsubst %,$(BUILD)/uobj/%.o,$(filter user/tests/blkf/%,$(BLKF_SRCS))): $(BLK_
 # manifests (capos.manifest=NAME.mf), validated against the binaries they name
 BLKF_MANIFESTS := test-blkf-vblk-nopool test-blkf-nvme-nopool test-blkf-nvme-nodma \
 	test-blkf-vblk-startcrash test-blkf-nvme-startcrash \
-	test-blkf-vblk-budget test-blkf-nvme-budget
+	test-blkf-vblk-budget test-blkf-nvme-budget test-blkf-vblk-budget-qd test-blkf-nvme-budget-qd
 $(BUILD)/blkf-test.bins: mk/blkfaults.mk | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@printf '%s\n' virtio-blk nvme blkf > $@

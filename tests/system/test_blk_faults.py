@@ -43,12 +43,18 @@ def blkf_boot(boot, mf, extra):
         if not os.path.exists(p):
             pytest.fail(f"{p} is not built (make -j2)")
     # GRUB loads kernel.sym, every file of build/bins/, then these; the
-    # kernel keeps the first MB2_MAX_MODULES and drops the rest unnamed
+    # kernel keeps the first MB2_MAX_MODULES and ignores the rest
     with open(os.path.join(ROOT, "lib", "boot", "mb2.h")) as f:
         limit = int(re.search(r"#define MB2_MAX_MODULES\s+(\d+)", f.read()).group(1))
     n = 1 + len(os.listdir(os.path.join(BUILD, "bins"))) + len(mods)
     assert n <= limit, f"{n} boot modules: over the kernel's MB2_MAX_MODULES {limit}"
-    return boot(img=image(f"capos.manifest={mf}.mf", mods), extra=extra)
+    img = image(f"capos.manifest={mf}.mf", mods)
+    # the harness rebuilds a cached image when the kernel or build/bins/
+    # changed, not when an extra module did
+    if os.path.getmtime(img) < max(os.path.getmtime(p) for p in mods):
+        os.unlink(img)
+        img = image(f"capos.manifest={mf}.mf", mods)
+    return boot(img=img, extra=extra)
 
 
 def watch(m, who="blkf-watch"):
@@ -198,5 +204,43 @@ def test_crash_in_service_until_budget_spent(boot, drv):
     assert int(gones[1]["ok_rounds"]) > int(gones[0]["ok_rounds"]), gones  # and between
     assert len(re.findall(rf"capenv: {svc} crash-test fault at wait 60", t)) == 2, m.log_path
     assert len(re.findall(r"capos: ddf-owner-gone owner=\d+ reason=crash claims=1", t)) == 2
+    assert_teardowns(t, 2, m.log_path)
+    assert_gave_up(t, svc, 1, m.log_path)
+
+
+# Both drivers serve up to BLKPROC_ASYNC_MAX = 14 requests at once
+# (blkproc_serve_async), so of 16 calls in flight at least 2 are still
+# queued on the endpoint when the driver dies.
+ASYNC_MAX = 14
+
+
+@pytest.mark.parametrize("drv", sorted(BUDGET))
+def test_crash_in_service_at_queue_depth(boot, drv):
+    """The same crash-restart-crash with the client keeping 16 reads in
+    flight (the endpoint's queue bound): at the first crash the calls the
+    dead driver had received end disconnected and the ones still queued are
+    served by the restarted instance; every call of every round is
+    answered, with no other error; after init gives up all 16 calls of each
+    round end disconnected at once."""
+    binary, svc, mf, attach = BUDGET[drv]
+    need(binary)
+    img = disk_image(f"budget-qd-{drv}", 8)
+    m = blkf_boot(boot, f"{mf}-qd", attach(img))
+    t, ev = watch(m, "blkf-watch-qd")
+    done = assert_stays_gone(ev, m.log_path)
+    assert done["gone"] == "2" and done["served_again"] == "1", (done, m.log_path)
+    gones = [d for e, d in ev if e == "gone"]
+    assert all(g["err"] == "-17" for g in gones), gones
+    # the first crash: the calls the driver had received end disconnected,
+    # the rest (queued) are served by the restarted instance in that round
+    assert 1 <= int(gones[0]["disconnected_calls"]) <= ASYNC_MAX, (gones, m.log_path)
+    qd = [d for e, d in ev if e == "qd"][0]
+    # rounds: the served ones, the first crash's, the run of STAY_CALLS
+    # (the second crash's first): every call of each came back
+    assert int(qd["calls"]) == 16 * (int(done["ok_rounds"]) + 1 + STAY_CALLS), (qd, done)
+    first, second = (int(g["disconnected_calls"]) for g in gones)
+    assert int(qd["disconnected"]) == first + second + 16 * (STAY_CALLS - 1), (qd, gones)
+    assert int(qd["most_at_once"]) == 16, qd
+    assert len(re.findall(rf"capenv: {svc} crash-test fault at wait 60", t)) == 2, m.log_path
     assert_teardowns(t, 2, m.log_path)
     assert_gave_up(t, svc, 1, m.log_path)

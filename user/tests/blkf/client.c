@@ -7,9 +7,10 @@
  * round (write 8 KiB at byte 1 MiB with a pattern of the round, read it back,
  * compare) and reports every change between served and disconnected:
  *
- *   blkf-client: NAME gone n=K err=E ok_rounds=N call_ms=T
+ *   blkf-client: NAME gone n=K err=E ok_rounds=N call_ms=T disconnected_calls=D
  *       a round failed (E: -17 disconnected, 1000 + BlockError, or another
- *       base/err.h code); the first of a run of failures
+ *       base/err.h code); the first of a run of failures; D: how many of
+ *       the round's calls ended disconnected
  *   blkf-client: NAME served-again n=K after_ms=T
  *       a round worked again after a run of failures (a restarted driver)
  *   blkf-client: NAME stays-gone calls=C err=-17 first_ms=T max_later_us=U
@@ -18,6 +19,14 @@
  *       max_later_us is the longest of calls 2..C: each ends at once, none
  *       waits for a driver that will never come
  *   blkf-client: NAME done gone=K served_again=J ok_rounds=N failures=F
+ *
+ * Process name blkf-watch-qd: a round is instead QD_CALLS (16, the
+ * endpoint's queue bound) 4 KiB reads in flight at once, each compared with
+ * zeros (the tests' disks start zeroed and this role never writes); the
+ * round is disconnected when any call was, and the end adds
+ *   blkf-client: NAME qd calls=C disconnected=D most_at_once=M
+ * (M: the most calls of one round that ended disconnected: calls the dead
+ * driver had received; the others stay queued for the next instance).
  *
  * A run of failures that is not disconnected (or data that does not compare)
  * counts as a failure and ends the watch. The watch also ends after
@@ -40,6 +49,7 @@ static uint8_t data[PIECE], back[PIECE];
 static uint64_t rbuf[(PIECE + 4096) / 8];
 static struct captime tm;
 static capid_t disk;
+static uint32_t round_disc;             /* calls of the last round that ended disconnected */
 
 /* A call's failure as a base/err.h code; disconnected -> E_DISCONNECTED. */
 static int
@@ -107,7 +117,98 @@ io_round(uint32_t round)
 		e = read_piece(AT_BYTE / 512, PIECE / 512);
 	if (e == 0 && memcmp(data, back, PIECE))
 		e = E_CORRUPT;
+	round_disc = e == E_DISCONNECTED;
 	return e;
+}
+
+/* ---- queue depth: QD_CALLS reads in flight ---- */
+
+#define QD_CALLS 16u                    /* RING_MAX_QUEUED: the endpoint's bound */
+#define QD_PIECE 4096u
+
+static struct qd_slot {
+	uint64_t p[64];
+	uint64_t r[(QD_PIECE + 1024) / 8];
+} qd[QD_CALLS];
+static uint32_t qd_calls, qd_disc, qd_most;
+
+static int
+qd_submit(uint32_t k)
+{
+	BlockDevice_readBlocks_Params_B p;
+	BlockDevice_readBlocks_Params_init_root(rt_msg_begin(), &p);
+	BlockDevice_readBlocks_Params_set_lba(p, (AT_BYTE + (uint64_t)k * QD_PIECE) / 512);
+	BlockDevice_readBlocks_Params_set_count(p, QD_PIECE / 512);
+	int n = rt_msg_end(qd[k].p, sizeof qd[k].p);
+	if (n < 0)
+		return n;
+	struct ring_sqe e = { .opcode = RING_OP_CALL, .cap = disk, .user_data = k,
+		.method = BlockDevice_readBlocks_ORDINAL, .params = (uint64_t)qd[k].p,
+		.params_len = (uint32_t)n, .result = (uint64_t)qd[k].r, .result_len = sizeof qd[k].r };
+	return rt_submit(&e);
+}
+
+/* A finished read: 0 (all zeros), E_DISCONNECTED, or another failure. */
+static int
+qd_outcome(const struct ring_cqe *c)
+{
+	struct qd_slot *q = &qd[c->user_data];
+	struct capnp_msg m;
+	struct capnp_struct root;
+	BlockReadResult_R rr;
+	struct capnp_data d;
+
+	if (c->result == RING_E_EXCEPTION)
+		return rt_exception_type(q->r, c->len) == ExceptionType_disconnected ?
+		    E_DISCONNECTED : E_IO;
+	if (c->result < 0)
+		return c->detail < 0 ? c->detail : E_IO;
+	if (rt_msg_read(&m, q->r, c->len, &root) < 0 || BlockDevice_readBlocks_Results_get_result(
+	    (BlockDevice_readBlocks_Results_R){ root }, &rr) < 0)
+		return E_CORRUPT;
+	if (BlockReadResult_which(rr) != BlockReadResult_which_data)
+		return BLKC_ERR(BlockReadResult_get_error(rr));
+	if (BlockReadResult_get_data(rr, &d) < 0 || d.len != QD_PIECE)
+		return E_CORRUPT;
+	for (uint32_t i = 0; i < QD_PIECE; i++)
+		if (((const uint8_t *)d.ptr)[i])
+			return E_CORRUPT;
+	return 0;
+}
+
+/* One round of QD_CALLS reads; every call is collected before it returns. */
+static int
+qd_round(uint32_t round)
+{
+	uint32_t k, busy = 0, disc = 0;
+	int worst = 0;
+	struct ring_cqe c;
+
+	(void)round;
+	for (k = 0; k < QD_CALLS; k++) {
+		int e = qd_submit(k);
+		if (e < 0)
+			worst = e;
+		else
+			busy++;
+	}
+	sys_cap_enter(0, 0);
+	while (busy) {
+		if (!rt_reap(&c, true) || c.user_data >= QD_CALLS)
+			continue;
+		busy--;
+		qd_calls++;
+		int e = qd_outcome(&c);
+		if (e == E_DISCONNECTED)
+			disc++;
+		else if (e)
+			worst = e;
+	}
+	qd_disc += disc;
+	round_disc = disc;
+	if (disc > qd_most)
+		qd_most = disc;
+	return worst ? worst : disc ? E_DISCONNECTED : 0;
 }
 
 int
@@ -124,11 +225,12 @@ blkf_client_main(void)
 		rt_print("blkf-client: %s error=missing-grant disk=%u clock=%u", me, disk, clk);
 		return 1;
 	}
+	bool at_depth = !strcmp(me, "blkf-watch-qd");
 	captime_init(&tm, clk);
 	deadline = captime_now_ns(&tm) + WATCH_NS;
 	while (captime_now_ns(&tm) < deadline) {
 		uint64_t t0 = captime_now_ns(&tm);
-		int e = io_round(round++);
+		int e = at_depth ? qd_round(round++) : io_round(round++);
 		uint64_t dt = captime_now_ns(&tm) - t0;
 		if (e == 0) {
 			if (run)
@@ -139,8 +241,9 @@ blkf_client_main(void)
 			continue;
 		}
 		if (run == 0) {
-			rt_print("blkf-client: %s gone n=%u err=%d ok_rounds=%u call_ms=%lu", me,
-			    ++gones, e, ok, (unsigned long)(dt / 1000000));
+			rt_print("blkf-client: %s gone n=%u err=%d ok_rounds=%u call_ms=%lu "
+			    "disconnected_calls=%u", me, ++gones, e, ok, (unsigned long)(dt / 1000000),
+			    round_disc);
 			run_start = t0;
 			first_ns = dt;
 			max_later = 0;
@@ -161,6 +264,9 @@ blkf_client_main(void)
 	}
 	if (!stayed && !failures)
 		failures++;     /* the watch ran out of time */
+	if (at_depth)
+		rt_print("blkf-client: %s qd calls=%u disconnected=%u most_at_once=%u", me, qd_calls,
+		    qd_disc, qd_most);
 	rt_print("blkf-client: %s done gone=%u served_again=%u ok_rounds=%u failures=%u", me, gones,
 	    again, ok, failures);
 	return failures ? 1 : 0;

@@ -554,7 +554,8 @@ create_call(struct call *c, ProcessSpawner_create_Params_R prm)
 	}
 	b->k = (struct kobj){ ProcessBuilder_TYPE_ID, 1, 1, KO_PROCHANDLE, false };
 	b->p = p;
-	kprintf("capos: spawn-create pid=%u name=%s binary=%s\n", p->pid, p->name, b->binary);
+	kprintf("capos: spawn-create pid=%u name=%s binary=%s ms=%lu\n", p->pid, p->name, b->binary,
+		(unsigned long)(sched_ticks * NS_PER_TICK / 1000000));
 	/* the builder's one reference travels in the result; a failed reply drops it,
 	 * and with it the process (builder_destroy) */
 	struct xfer x = { .obj = &b->k, .mode = RING_XFER_COPY, .facet = FACET_CALL };

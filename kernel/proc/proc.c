@@ -251,8 +251,8 @@ proc_end(struct proc *p, enum exit_kind kind, int32_t code)
 
 	p->exit_kind = kind;
 	p->exit_code = code;
-	kprintf("capos: proc-exit pid=%u name=%s kind=%s code=%d cpu=%d\n", p->pid, p->name,
-		exit_desc(p, buf, sizeof buf), code, p->cpu);
+	kprintf("capos: proc-exit pid=%u name=%s kind=%s code=%d cpu=%d ms=%lu\n", p->pid, p->name,
+		exit_desc(p, buf, sizeof buf), code, p->cpu, (unsigned long)(sched_ticks * NS_PER_TICK / 1000000));
 	calls_forget_proc(p);
 	endpoint_forget_proc(p);
 	endpoint_proc_gone(p);

@@ -91,3 +91,44 @@ def test_never_is_not_restarted(log):
     assert "init: service rs-never faulted" in log
     assert "init: restart rs-never" not in log
     assert len(spawn_pids(log, "rs-never")) == 1
+
+
+# Restart backoff (docs/init.md): the n-th restart waits at least
+# RESTART_DELAY_MIN_MS << (n - 1), capped at RESTART_DELAY_MAX_MS, after the
+# instance ended. The kernel stamps its lines with its own monotonic time
+# (the clock init waits on): `proc-exit ... ms=T` when an instance ends,
+# `spawn-create ... ms=T` when the next one is created. Only lower bounds:
+# the host is loaded, so a delay may run long, never short.
+RESTART_DELAY_MIN_MS, RESTART_DELAY_MAX_MS = 20, 2000
+
+
+def documented_delay(n):
+    return min(RESTART_DELAY_MIN_MS << (n - 1), RESTART_DELAY_MAX_MS)
+
+
+def instance_times(log, name):
+    """[(exit ms, next create ms)] for each restart of name, in order."""
+    events = []
+    for m in re.finditer(rf"capos: (proc-exit|spawn-create) pid=\d+ name={re.escape(name)} [^\n]*ms=(\d+)",
+                         log):
+        events.append((m.group(1), int(m.group(2))))
+    pairs = []
+    for a, b in zip(events, events[1:]):
+        if a[0] == "proc-exit" and b[0] == "spawn-create":
+            pairs.append((a[1], b[1]))
+    return pairs
+
+
+@pytest.mark.parametrize("name,restarts", [("rs-crasher", 3), ("rs-always", 2), ("rs-server", 1)])
+def test_restart_waits_the_backoff(log, name, restarts):
+    pairs = instance_times(log, name)
+    assert len(pairs) == restarts, pairs
+    for n, (ended, created) in enumerate(pairs, 1):
+        assert f"init: restart {name} {n}/" in log
+        assert re.search(rf"init: restart {re.escape(name)} {n}/\d+ delay_ms={documented_delay(n)}\b", log)
+        # guest time from the end of the instance to the creation of the next
+        assert created - ended >= documented_delay(n), (name, n, ended, created)
+
+
+def test_backoff_grows():
+    assert [documented_delay(n) for n in (1, 2, 3, 7, 8, 100)] == [20, 40, 80, 1280, 2000, 2000]

@@ -47,6 +47,8 @@ struct svc {
 	capid_t handle;		/* 0 when not running (or not tracked) */
 	uint32_t first_exp;	/* its exports: exps[first_exp .. first_exp + nexports) */
 	uint32_t restarts;	/* restarts done so far */
+	uint64_t due;		/* a restart is pending: start it at this monotonic ns; 0 = none */
+	uint64_t delay_ms;	/* the backoff before the pending restart */
 	bool exps_made;
 	bool done;		/* never started again */
 };
@@ -337,10 +339,75 @@ retire(uint32_t si)
 }
 
 /*
- * si's instance ended with status e (failed: per report_exit). Start it
- * again when its policy and budget allow; true when a new instance runs.
+ * Restart backoff (docs/init.md): the n-th restart of a service waits
+ * RESTART_DELAY_MIN_MS << (n - 1), at most RESTART_DELAY_MAX_MS, after its
+ * instance ended, so a crash loop sleeps instead of spinning. Time is
+ * WallClock.monotonicNanos; the wait is a cap_enter timeout, kept from
+ * returning at once (no operation in flight) by a RECV on a private
+ * endpoint nobody calls.
  */
+#define RESTART_DELAY_MIN_MS	20ull
+#define RESTART_DELAY_MAX_MS	2000ull
+#define SLEEP_TAG		(1ull << 61)	/* the timer RECV: never completes */
+
+static capid_t clock;
+static bool have_timer;	/* the timer RECV is posted: timed waits block */
+
+static uint64_t
+restart_delay_ms(uint32_t n)
+{
+	uint64_t ms = RESTART_DELAY_MIN_MS;
+	for (uint32_t i = 1; i < n && ms < RESTART_DELAY_MAX_MS; i++)
+		ms *= 2;
+	return ms < RESTART_DELAY_MAX_MS ? ms : RESTART_DELAY_MAX_MS;
+}
+
+static uint64_t
+now_ns(void)
+{
+	WallClock_monotonicNanos_Params_B p;
+	WallClock_monotonicNanos_Results_R r;
+	if (!clock || WallClock_monotonicNanos_begin(&p) < 0 ||
+	    WallClock_monotonicNanos_call(clock, NULL, &r) < 0)
+		return 0;
+	return WallClock_monotonicNanos_Results_get_nanos(r);
+}
+
+/* Post the timer RECV. Without it (or a clock) restarts are immediate. */
+static void
+timer_init(void)
+{
+	static uint64_t sink[8];
+	capid_t server, client;	/* client kept: the endpoint stays alive, its RECV parked */
+
+	clock = rt_cap("clock", WallClock_TYPE_ID);
+	if (!clock || make_endpoint(0, &server, &client) < 0) {
+		rt_print("init: no timer: restarts are not delayed");
+		return;
+	}
+	struct ring_sqe e = {
+		.opcode = RING_OP_RECV, .cap = server, .user_data = SLEEP_TAG,
+		.result = (uint64_t)sink, .result_len = sizeof sink,
+	};
+	have_timer = rt_submit(&e) == 0;
+}
+
+/* The next completion, waiting at most timeout_ns (0: no limit); false when none came. */
 static bool
+reap_timed(struct ring_cqe *c, uint64_t timeout_ns)
+{
+	if (rt_reap(c, false))
+		return true;
+	sys_cap_enter(1, timeout_ns);
+	return rt_reap(c, false);
+}
+
+/*
+ * si's instance ended (failed: per report_exit). When its policy and budget
+ * allow another, schedule it after the backoff delay (svcs[si].due);
+ * otherwise retire the service.
+ */
+static void
 restart(uint32_t si, bool failed)
 {
 	const struct mf_service *s = &man.services[si];
@@ -349,15 +416,41 @@ restart(uint32_t si, bool failed)
 
 	if (wanted && v->restarts < s->max_restarts) {
 		v->restarts++;
-		rt_print("init: restart %.*s %u/%u", (int)s->name.len, s->name.p, v->restarts,
-			 s->max_restarts);
-		if (spawn(si) == 0)
-			return true;
+		v->delay_ms = have_timer ? restart_delay_ms(v->restarts) : 0;
+		v->due = have_timer ? now_ns() + v->delay_ms * 1000000ull + 1 : 1;	/* never 0: pending */
+		return;
 	}
 	if (wanted)
 		rt_print("init: %.*s gave up after %u restarts", (int)s->name.len, s->name.p, v->restarts);
 	retire(si);
+}
+
+/* Start the instance of si that was due; true when it runs. */
+static bool
+restart_now(uint32_t si)
+{
+	const struct mf_service *s = &man.services[si];
+	struct svc *v = &svcs[si];
+
+	v->due = 0;
+	rt_print("init: restart %.*s %u/%u delay_ms=%lu", (int)s->name.len, s->name.p, v->restarts,
+		 s->max_restarts, v->delay_ms);
+	if (spawn(si) == 0)
+		return true;
+	rt_print("init: %.*s gave up after %u restarts", (int)s->name.len, s->name.p, v->restarts);
+	retire(si);
 	return false;
+}
+
+/* The earliest pending restart's time, 0 when none. */
+static uint64_t
+next_due(void)
+{
+	uint64_t next = 0;
+	for (uint32_t si = 0; si < man.nservices; si++)
+		if (svcs[si].due && (!next || svcs[si].due < next))
+			next = svcs[si].due;
+	return next;
 }
 
 #define WAIT_TAG	(1ull << 62)	/* user_data of init's waits: never one of rt's own tags */
@@ -383,8 +476,8 @@ wait_submit(uint32_t si)
 	return rt_submit(&e);
 }
 
-/* One ProcessHandle.wait completed: log it, restart or retire the service. */
-static bool
+/* One ProcessHandle.wait completed: log it, schedule a restart or retire the service. */
+static void
 service_ended(uint32_t si, const struct ring_cqe *c)
 {
 	const struct mf_service *s = &man.services[si];
@@ -404,12 +497,13 @@ service_ended(uint32_t si, const struct ring_cqe *c)
 	svcs[si].handle = 0;
 	if (!ended) {
 		retire(si);
-		return false;
+		return;
 	}
-	return restart(si, failed);
+	restart(si, failed);
 }
 
-/* Wait on every running service, at most WAIT_SLOTS at a time, until none is left. */
+/* Wait on every running service, at most WAIT_SLOTS at a time, and start
+ * the restarts as they fall due, until nothing is left. */
 static void
 supervise(void)
 {
@@ -424,15 +518,28 @@ supervise(void)
 			outstanding++;
 			memmove(queue, queue + 1, --nq * sizeof queue[0]);
 		}
-		if (!outstanding)
+		uint64_t next = next_due(), now = next ? now_ns() : 0;
+		if (!outstanding && !next)
 			return;
-		rt_reap(&c, true);
+		if (next && (now >= next || !have_timer)) {
+			for (uint32_t si = 0; si < man.nservices; si++)
+				if (svcs[si].due && (svcs[si].due <= now || !have_timer) && restart_now(si))
+					queue[nq++] = si;
+			continue;
+		}
+		if (!reap_timed(&c, next ? next - now : 0))
+			continue;	/* a restart fell due */
+		if (c.user_data == SLEEP_TAG) {	/* the timer endpoint failed: no more delays */
+			have_timer = false;
+			for (uint32_t si = 0; si < man.nservices; si++)
+				if (svcs[si].due)
+					svcs[si].due = 1;
+			continue;
+		}
 		if (!(c.user_data & WAIT_TAG) || (c.user_data & ~WAIT_TAG) >= man.nservices)
 			continue;	/* not one of ours (cannot happen: rt_call reaps its own) */
 		outstanding--;
-		uint32_t si = (uint32_t)(c.user_data & ~WAIT_TAG);
-		if (service_ended(si, &c))
-			queue[nq++] = si;
+		service_ended((uint32_t)(c.user_data & ~WAIT_TAG), &c);
 	}
 }
 
@@ -471,6 +578,7 @@ main(void)
 	}
 	release_unneeded_clients();	/* once, not per failed service: the start is over */
 	rt_print("init: started %u of %u services", started, man.nservices);
+	timer_init();
 	supervise();
 	rt_print("init: all services exited");
 	return 0;

@@ -1,7 +1,7 @@
 # Block-driver fault tests (issue 8; docs/testing.md "Block-driver faults"):
 # the host NVMe fault tests, the test programs and manifests of
 # tests/system/test_blk_faults.py. mk/blk.mk (read before this fragment)
-# defines BLK_PROG, BLK_MANIFEST's pieces, CAPENV_SRCS and BLK_DRV_HDRS.
+# defines BLK_RT_SRCS, CAPENV_SRCS and BLK_DRV_HDRS.
 
 # ---- host: NVMe controller faults against the model (TEST FIXTURE) ----
 HOST_TESTS += test_nvme_faults

@@ -6,6 +6,8 @@
  * received caps), and turns the handler's answer into a completion (result
  * length or RING_E_EXCEPTION plus an Exception, returned caps with an
  * interface id the test chooses). rt_release records what was released.
+ * The process-building calls (spawn.h) go to fake ProcessSpawner and
+ * ProcessBuilder servers through their generated dispatch the same way.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <cmocka.h>
 
 #include "capos.h"
+#include "spawn.h"
 /* every schema's stubs, in one translation unit: no C name collides */
 #include "schema/base.capnp.h"
 #include "schema/block.capnp.h"
@@ -30,6 +33,7 @@
 /* ---- fakes: the transport ---- */
 
 static const void *the_server;          /* struct Echo_Server passed to Echo_dispatch */
+static rt_handler fake_dispatch;        /* the generated dispatch the "kernel" hands calls to */
 static int fake_transport_error;        /* RING_E_* to fail the next call with, 0: none */
 static int fake_transport_detail;
 static uint64_t returned_iid;           /* interface id the "kernel" reports for returned caps */
@@ -39,6 +43,7 @@ static capid_t released[16];
 static unsigned nreleased;
 static uint16_t last_method;
 static uint32_t calls;
+static uint32_t spawn_refusal;          /* fake process builder: SpawnError + 1 to answer; 0: ok */
 
 int
 rt_release(capid_t cap)
@@ -73,7 +78,7 @@ rt_call(capid_t cap, uint16_t method, const void *params, uint32_t plen, void *r
 		rq.caps[i] = 0x100 + i;	/* installed in the "server" */
 		rq.iids[i] = Console_TYPE_ID;
 	}
-	int r = Echo_dispatch((void *)the_server, &rq, res, &n, out, &nout);
+	int r = fake_dispatch((void *)the_server, &rq, res, &n, out, &nout);
 	if (r > 0) {	/* as rt_serve: an Exception of type r - 1 */
 		static uint64_t arena[64];
 		struct capnp_builder b;
@@ -128,6 +133,8 @@ static int
 setup(void **state)
 {
 	the_server = &server;
+	fake_dispatch = Echo_dispatch;
+	spawn_refusal = 0;
 	fake_transport_error = fake_transport_detail = 0;
 	fake_reply = NULL;
 	returned_iid = Counter_TYPE_ID;
@@ -321,6 +328,152 @@ test_dispatch_direct(void **state)
 			 ExceptionType_failed + 1);
 }
 
+/* ---- spawn.h: building a process in steps over the generated stubs ---- */
+
+static char granted[8][16];	/* names the fake builder received, in order */
+static uint32_t ngranted, granted_caps;
+
+static int
+fake_create(void *ctx, const struct rt_request *rq, ProcessSpawner_create_Params_R p,
+	    ProcessSpawner_create_Results_B r, struct rt_answer *a)
+{
+	CreateResult_B cr;
+	struct capnp_text name;
+	ProcessSpawner_create_Results_init_result(r, &cr);
+	assert_int_equal(ProcessSpawner_create_Params_get_name(p, &name), 0);
+	assert_int_equal(name.len, 3);
+	if (spawn_refusal) {
+		CreateResult_set_error(cr, (uint16_t)(spawn_refusal - 1));
+		return 0;
+	}
+	CreateResult_set_builder(cr, 0);
+	a->caps[0] = (struct ring_xfer){ 0x31, RING_XFER_COPY };
+	a->ncaps = 1;
+	return 0;
+}
+
+static int
+fake_grant(void *ctx, const struct rt_request *rq, ProcessBuilder_grant_Params_R p,
+	   ProcessBuilder_grant_Results_B r, struct rt_answer *a)
+{
+	struct capnp_list l;
+	BuildResult_B br;
+	assert_int_equal(ProcessBuilder_grant_Params_get_grants(p, &l), 0);
+	assert_int_equal(l.count, rq->ncaps);	/* one sideband cap per grant */
+	for (uint32_t i = 0; i < l.count; i++) {
+		SpawnGrant_R g;
+		struct capnp_text t;
+		uint32_t idx;
+		assert_int_equal(SpawnGrant_list_get(&l, i, &g), 0);
+		assert_int_equal(SpawnGrant_get_name(g, &t), 0);
+		assert_int_equal(capnp_ptr_cap(SpawnGrant_get_cap(g), &idx), 0);
+		assert_int_equal(idx, i);	/* grant i names sideband cap i */
+		assert_true(t.len < 16 && ngranted < 8);
+		memcpy(granted[ngranted], t.str, t.len);
+		granted[ngranted++][t.len] = 0;
+	}
+	granted_caps += rq->ncaps;
+	ProcessBuilder_grant_Results_init_result(r, &br);
+	if (spawn_refusal)
+		BuildResult_set_error(br, (uint16_t)(spawn_refusal - 1));
+	else
+		BuildResult_set_ok(br);
+	return 0;
+}
+
+static int
+fake_start(void *ctx, const struct rt_request *rq, ProcessBuilder_start_Params_R p,
+	   ProcessBuilder_start_Results_B r, struct rt_answer *a)
+{
+	SpawnResult_B sr;
+	ProcessBuilder_start_Results_init_result(r, &sr);
+	if (spawn_refusal) {
+		SpawnResult_set_error(sr, (uint16_t)(spawn_refusal - 1));
+		return 0;
+	}
+	SpawnResult_set_handle(sr, 0);
+	a->caps[0] = (struct ring_xfer){ 0x32, RING_XFER_COPY };
+	a->ncaps = 1;
+	return 0;
+}
+
+static const struct ProcessSpawner_Server spawner_server = { .create = fake_create };
+static const struct ProcessBuilder_Server builder_server = { .grant = fake_grant, .start = fake_start };
+
+static void
+test_spawn_in_steps(void **state)
+{
+	capid_t b, h;
+	struct rt_grant g[5];
+	static const char *const names[5] = { "console", "clock", "svc", "e0", "e1" };
+
+	for (int i = 0; i < 5; i++)
+		g[i] = (struct rt_grant){ names[i], (uint32_t)strlen(names[i]), { 0x50 + i, RING_XFER_COPY } };
+	fake_dispatch = ProcessSpawner_dispatch;
+	the_server = &spawner_server;
+	returned_iid = ProcessBuilder_TYPE_ID;
+	assert_int_equal(rt_spawn_create(5, "svc", 3, "bin", 3, &b), 0);
+	assert_int_equal(b, 0x200 + 0x31);
+	assert_int_equal(last_method, ProcessSpawner_create_ORDINAL);
+
+	fake_dispatch = ProcessBuilder_dispatch;
+	the_server = &builder_server;
+	ngranted = granted_caps = 0;
+	assert_int_equal(rt_spawn_grant(b, g, 4), 0);
+	assert_int_equal(rt_spawn_grant(b, g + 4, 1), 0);
+	assert_int_equal(ngranted, 5);
+	assert_int_equal(granted_caps, 5);
+	for (int i = 0; i < 5; i++)
+		assert_string_equal(granted[i], names[i]);
+	/* more than one message carries: refused before any call */
+	uint32_t before = calls;
+	assert_int_equal(rt_spawn_grant(b, g, RING_MAX_XFER + 1), E_LIMIT);
+	assert_int_equal(calls, before);
+
+	returned_iid = ProcessHandle_TYPE_ID;
+	assert_int_equal(rt_spawn_start(b, &h), 0);
+	assert_int_equal(h, 0x200 + 0x32);
+	/* a handle of the wrong interface is released, not adopted */
+	returned_iid = Console_TYPE_ID;
+	assert_int_equal(rt_spawn_start(b, &h), E_BADF);
+	assert_int_equal(h, 0);
+	assert_int_equal(nreleased, 1);
+	assert_int_equal(released[0], 0x200 + 0x32);
+}
+
+static void
+test_spawn_refusals_mapped(void **state)
+{
+	capid_t b = 1, h = 1;
+	struct rt_grant g = { "x", 1, { 0x50, RING_XFER_COPY } };
+
+	fake_dispatch = ProcessSpawner_dispatch;
+	the_server = &spawner_server;
+	spawn_refusal = SpawnError_unknownBinary + 1;
+	int r = rt_spawn_create(5, "svc", 3, "bin", 3, &b);
+	assert_int_equal(r, RT_E_SPAWN(SpawnError_unknownBinary));
+	assert_true(RT_IS_SPAWN_ERROR(r) && !RT_IS_EXCEPTION(r));
+	assert_int_equal(b, 0);
+
+	fake_dispatch = ProcessBuilder_dispatch;
+	the_server = &builder_server;
+	spawn_refusal = SpawnError_duplicateName + 1;
+	r = rt_spawn_grant(7, &g, 1);
+	assert_true(RT_IS_SPAWN_ERROR(r));
+	assert_int_equal(RT_SPAWN_ERROR(r), SpawnError_duplicateName);
+	spawn_refusal = SpawnError_alreadyStarted + 1;
+	assert_int_equal(rt_spawn_start(7, &h), RT_E_SPAWN(SpawnError_alreadyStarted));
+	assert_int_equal(h, 0);
+	spawn_refusal = 0;
+
+	/* transport errors and exceptions stay what rt_invoke made them */
+	fake_transport_error = RING_E_INVALID_REQUEST;
+	fake_transport_detail = E_STALE;
+	r = rt_spawn_grant(7, &g, 1);
+	assert_int_equal(r, E_STALE);
+	assert_false(RT_IS_SPAWN_ERROR(r));
+}
+
 int
 main(void)
 {
@@ -332,6 +485,8 @@ main(void)
 		cmocka_unit_test_setup(test_transport_errors_mapped, setup),
 		cmocka_unit_test_setup(test_reply_length_clamped, setup),
 		cmocka_unit_test_setup(test_dispatch_direct, setup),
+		cmocka_unit_test_setup(test_spawn_in_steps, setup),
+		cmocka_unit_test_setup(test_spawn_refusals_mapped, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

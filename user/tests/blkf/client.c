@@ -23,7 +23,8 @@
  * Process name blkf-watch-qd: a round is instead QD_CALLS (16, the
  * endpoint's queue bound) 4 KiB reads in flight at once, each compared with
  * zeros (the tests' disks start zeroed and this role never writes); the
- * round is disconnected when any call was, and the end adds
+ * round is disconnected when any call was (`stays-gone calls=` then counts
+ * rounds of 16), and the end adds
  *   blkf-client: NAME qd calls=C disconnected=D most_at_once=M
  * (M: the most calls of one round that ended disconnected: calls the dead
  * driver had received; the others stay queued for the next instance).

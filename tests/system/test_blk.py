@@ -119,7 +119,7 @@ def test_ramdisk_client(boot):
     assert c[("blk-client", "read-compare")][0][1]["calls"] == "2"
     for name in ("read-past-end", "read-straddling-end", "read-lba-wrap", "read-zero-count",
                  "read-over-max-transfer", "write-partial-block", "write-past-end",
-                 "unknown-method", "flush", "read-compare"):
+                 "unknown-method", "write-over-message", "flush", "read-compare"):
         assert passed(c, "blk-client", name), name
 
 

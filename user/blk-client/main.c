@@ -254,6 +254,15 @@ bounds(void)
 	int r = rt_call(disk, 9, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
 	int t = r == RING_E_EXCEPTION ? rt_exception_type(rbuf, c.len) : -1;
 	CHECK("unknown-method", t == ExceptionType_unimplemented, "result=%d exception=%d", r, t);
+	/* A message within RING_MAX_MSG but larger than the server's receive
+	 * buffer (one BlockDevice message): the kernel refuses to deliver it
+	 * (E_TOOBIG), the server's receive stays posted and it serves on. */
+	static uint64_t huge[(CHUNK + 64u * 1024u) / 8];
+	r = rt_call(disk, BlockDevice_writeBlocks_ORDINAL, huge, sizeof huge, rbuf, sizeof rbuf,
+	    NULL, 0, &c);
+	e = bd_flush();
+	CHECK("write-over-message", r == RING_E_INVOKE_FAILED && c.detail == E_TOOBIG && e == 0,
+	    "call=%d detail=%d bytes=%u then-flush=%d", r, c.detail, (unsigned)sizeof huge, e);
 }
 
 /*

@@ -29,8 +29,12 @@
 #include "virtio_blk.h"
 
 /* How long completions are collected (DMABuffer.completeBatch calls) after
- * the doorbell before the driver parks on its interrupt. */
-#define VBLK_PROC_SPIN_NS 1000000ull
+ * the doorbell before the driver parks on its interrupt. 0: park at once.
+ * Under QEMU/TCG a spinning vCPU competes with QEMU's own threads for the
+ * host CPU that completes the request; 1 ms measured no better at queue
+ * depth 1 (docs/bench-blk.md, virtio notes), and the MSI-X handler wakes a
+ * parked wait at once. */
+#define VBLK_PROC_SPIN_NS 0ull
 
 static struct devenv env;
 static struct vblk vb;

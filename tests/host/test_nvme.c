@@ -703,6 +703,40 @@ nvm067_async_full_slot(void **state)
 	nvme_model_free(m);
 }
 
+/* Spinning (a poll that does not wait) reads CSTS at most once per
+ * NVME_CSTS_EVERY_NS of driver time; a poll that would wait always reads
+ * it, so a fatal controller is still found before any wait. */
+static void
+nvm068_spin_reads_csts_sparingly(void **state)
+{
+	struct nvme_model *m = model1(1024, 9);
+	struct nvme_req r;
+	struct nvme_ctrl c;
+	uint8_t buf[512];
+	uint32_t before;
+	int i;
+
+	m->defer = 1;
+	assert_int_equal(nvme_init(&c, m->env, NVME_IRQ), 0);
+	assert_int_equal(nvme_async_init(&c, 2), 0);
+	r = (struct nvme_req){ 0, NVME_CMD_READ, 0, 1, buf, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r), 0);
+	before = m->csts_reads;
+	for (i = 0; i < 100; i++)       /* the fixture's clock stands still */
+		assert_int_equal(nvme_poll(&c, 0), 0);
+	assert_in_range(m->csts_reads - before, 0, 1);
+	m->csts |= NVME_CSTS_CFS;
+	assert_int_equal(nvme_poll(&c, 0), 0);  /* not read again within the millisecond */
+	assert_false(r.done);
+	assert_int_equal(nvme_poll(&c, 1000000000ull), 1);     /* read before waiting */
+	assert_true(r.done);
+	assert_int_equal(r.status, E_IO);
+	assert_int_equal(c.fatals, 1);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
 /* The fixture environment refuses reap arguments as the kernel does. */
 static void
 nvm066_reap_bad_arguments(void **state)
@@ -979,6 +1013,7 @@ main(void)
 		cmocka_unit_test(nvm065_async_batched_reap),
 		cmocka_unit_test(nvm066_reap_bad_arguments),
 		cmocka_unit_test(nvm067_async_full_slot),
+		cmocka_unit_test(nvm068_spin_reads_csts_sparingly),
 		cmocka_unit_test(nvm050_brokered_policy),
 		cmocka_unit_test(nvm051_blockdevice_bounds),
 	};

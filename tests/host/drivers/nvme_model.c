@@ -358,7 +358,7 @@ reg_read(void *dev, unsigned bar, uint64_t off, unsigned w, uint32_t *v)
 	case NVME_REG_CAP + 4: *v = (uint32_t)(m->cap >> 32); break;
 	case NVME_REG_VS: *v = 0x10400; break;
 	case NVME_REG_CC: *v = m->cc; break;
-	case NVME_REG_CSTS: *v = m->csts; break;
+	case NVME_REG_CSTS: *v = m->csts; m->csts_reads++; break;
 	case NVME_REG_AQA: *v = m->aqa; break;
 	default: break;
 	}

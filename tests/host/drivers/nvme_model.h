@@ -57,6 +57,7 @@ struct nvme_model {
 	/* counters */
 	uint32_t reads, writes, flushes, resets, errors, prp_lists, pending;
 	uint32_t io_cmds, shutdowns;
+	uint32_t csts_reads;
 };
 
 struct nvme_model *nvme_model_new(unsigned nns, const uint64_t *nsze, const uint32_t *lbads);

@@ -21,6 +21,7 @@
 #define NVME_POLL_MAX_US 1000u
 #define NVME_STATE_INIT 3       /* bring-up in progress: admin commands allowed, no recovery */
 #define NVME_SPIN_MAX 4096u     /* collects per command before an interrupt wait, at most */
+#define NVME_CSTS_EVERY_NS 1000000ull   /* spinning: CSTS read at most once a millisecond */
 
 static int ns_read(void *drv, uint64_t lba, uint32_t count, void *buf);
 static int ns_write(void *drv, uint64_t lba, uint32_t count, const void *buf);
@@ -305,6 +306,25 @@ async_collect(struct nvme_ctrl *c)
 		recover(c);
 }
 
+/*
+ * A fatal or vanished controller (CSTS.CFS, or all-ones)? Before a wait the
+ * register is always read; while the driver spins collecting (no wait) at
+ * most once per NVME_CSTS_EVERY_NS: each read is an MMIO exit, which under
+ * QEMU takes the device model's lock that its completion work needs too.
+ */
+static int
+controller_failed(struct nvme_ctrl *c, int waiting)
+{
+	uint64_t now = devenv_now_ns(c->env);
+	uint32_t csts;
+
+	if (!waiting && now < c->csts_next_ns)
+		return 0;
+	c->csts_next_ns = now + NVME_CSTS_EVERY_NS;
+	return rd32(c, NVME_REG_CSTS, &csts) || csts == NVME_CSTS_ABSENT ||
+	    (csts & NVME_CSTS_CFS);
+}
+
 static void
 recover(struct nvme_ctrl *c)
 {
@@ -317,9 +337,9 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
     const struct devenv_prp *prp)
 {
 	uint64_t deadline, now, token, spin_until;
-	uint32_t csts, us = NVME_POLL_MIN_US, spins = 0;
+	uint32_t us = NVME_POLL_MIN_US, spins = 0;
 	uint16_t status;
-	int err, r, owe_ack = 0;
+	int err, r, owe_ack = 0, spinning;
 
 	if (c->state == NVME_DEAD)
 		return E_IO;
@@ -351,16 +371,16 @@ submit_wait(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_sqe *cmd,
 			recover(c);
 			return E_IO;
 		}
-		err = rd32(c, NVME_REG_CSTS, &csts);
-		if (err || csts == NVME_CSTS_ABSENT || (csts & NVME_CSTS_CFS)) {
+		now = devenv_now_ns(c->env);
+		spinning = c->completion == NVME_IRQ && now < spin_until && spins < NVME_SPIN_MAX;
+		if (controller_failed(c, !spinning)) {
 			c->fatals++;
 			recover(c);
 			return E_IO;
 		}
-		now = devenv_now_ns(c->env);
 		if (now >= deadline)
 			break;
-		if (c->completion == NVME_IRQ && now < spin_until && spins < NVME_SPIN_MAX) {
+		if (spinning) {
 			/* A fast device finishes within microseconds; a parked
 			 * interrupt wait is woken on a scheduler tick. Bounded in
 			 * count too: a clock that only waits advance stands still. */
@@ -767,7 +787,7 @@ int
 nvme_poll(struct nvme_ctrl *c, uint64_t timeout_ns)
 {
 	uint64_t until = devenv_now_ns(c->env) + timeout_ns, now, oldest;
-	uint32_t csts, us = NVME_POLL_MIN_US, before = c->as.completed;
+	uint32_t us = NVME_POLL_MIN_US, before = c->as.completed;
 	int r, owe_ack = 0;
 	uint16_t s;
 
@@ -781,8 +801,7 @@ nvme_poll(struct nvme_ctrl *c, uint64_t timeout_ns)
 			return (int)(c->as.completed - before);
 		if (!nvme_async_pending(c))
 			return 0;
-		r = rd32(c, NVME_REG_CSTS, &csts);
-		if (r || csts == NVME_CSTS_ABSENT || (csts & NVME_CSTS_CFS)) {
+		if (controller_failed(c, timeout_ns != 0)) {
 			c->fatals++;
 			async_abort(c, E_IO);
 			return (int)(c->as.completed - before);

@@ -97,6 +97,7 @@ struct nvme_ctrl {
 	struct nvme_ns ns[NVME_MAX_NS];
 	char model[41];
 	uint32_t resets, timeouts, fatals;
+	uint64_t csts_next_ns;          /* spinning: next CSTS check (controller_failed) */
 	uint32_t reaps;                 /* devenv_nvme_reap calls (one per collection pass) */
 	uint32_t stray;                 /* reaped tokens that named nothing outstanding (dropped) */
 	int last_status;                /* last CQE status field (decoded by nvme_status_err) */

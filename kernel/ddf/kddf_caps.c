@@ -762,6 +762,17 @@ complete_batch(uint32_t pid, ddf_handle buf, const struct capnp_list *l, DmaBatc
 	return 0;
 }
 
+/* A DmaSubmitResult (submitDescriptor, submitChain): the token or the error. */
+static void
+submit_reply(struct call *c, DmaSubmitResult_B r, int e, ddf_handle tok)
+{
+	if (e)
+		DmaSubmitResult_set_error(r, ddf_device_error(e));
+	else
+		DmaSubmitResult_set_token(r, tok);
+	reply(c, NULL, 0);
+}
+
 static void
 buf_call(struct kcap *k, struct call *c)
 {
@@ -786,11 +797,7 @@ buf_call(struct kcap *k, struct call *c)
 		}
 		DMABuffer_submitDescriptor_Results_init_root(builder(), &res);
 		DMABuffer_submitDescriptor_Results_init_result(res, &r);
-		if (e)
-			DmaSubmitResult_set_error(r, ddf_device_error(e));
-		else
-			DmaSubmitResult_set_token(r, tok);
-		return reply(c, NULL, 0);
+		return submit_reply(c, r, e, tok);
 	}
 	case DMABuffer_completeDescriptor_ORDINAL: {
 		DMABuffer_completeDescriptor_Params_R p = { root };
@@ -818,11 +825,7 @@ buf_call(struct kcap *k, struct call *c)
 		    submit_chain(pid, k->h, &l, &tok);
 		DMABuffer_submitChain_Results_init_root(builder(), &res);
 		DMABuffer_submitChain_Results_init_result(res, &r);
-		if (e)
-			DmaSubmitResult_set_error(r, ddf_device_error(e));
-		else
-			DmaSubmitResult_set_token(r, tok);
-		return reply(c, NULL, 0);
+		return submit_reply(c, r, e, tok);
 	}
 	case DMABuffer_completeBatch_ORDINAL: {
 		DMABuffer_completeBatch_Params_R p = { root };

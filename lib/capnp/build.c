@@ -273,8 +273,8 @@ capnp_bptr_set_bytes(struct capnp_bptr p, const void *d, size_t len, size_t nul)
 	return 0;
 }
 
-/* A byte list of n bytes whose content the caller writes (*at); only the
- * padding past n is zeroed. */
+/* A byte list of n bytes whose content the caller writes (*at); only its
+ * last word, which holds the padding, is zeroed here. */
 int
 capnp_bptr_alloc_bytes(struct capnp_bptr p, size_t n, uint8_t **at)
 {

@@ -412,8 +412,9 @@ int capnp_bptr_init_struct_list(struct capnp_bptr p, uint32_t count, uint16_t da
  * the pointer's own segment: a near pointer); everything else, including
  * every error, goes through capnp_bptr_set_bytes() in build.c. */
 int capnp_bptr_set_bytes(struct capnp_bptr p, const void *d, size_t len, size_t nul);
-/* A byte list of n bytes left unwritten for the caller to fill at *at (a
- * driver reading a device straight into a message); the padding is zeroed. */
+/* A byte list of n bytes for the caller to fill at *at (a driver reading a
+ * device straight into a message): not zeroed, except its last word (which
+ * holds the padding) and whatever the builder zeroed ahead already. */
 int capnp_bptr_alloc_bytes(struct capnp_bptr p, size_t n, uint8_t **at);
 
 static inline int

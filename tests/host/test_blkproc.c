@@ -629,6 +629,53 @@ test_bad_result_buffer(void **st)
 	assert_int_equal(srv.info.max_transfer_blocks, 1);
 }
 
+/* BLP-013: the in-place framing blkproc and the clients build with
+ * (lib/capnp): one segment at buf + 8, only the table written; refused for
+ * another buffer, an unaligned or tiny one, or a capacity the message
+ * exceeds; an unwritten byte list is left as it was past the builder's
+ * zeroing ahead, its last word (with the padding) zeroed. */
+static void
+test_framed_builder(void **st)
+{
+	static uint64_t buf[256], other[256];
+	static uint8_t content[1001];
+	struct capnp_builder fb;
+	BlockDevice_writeBlocks_Params_B p;
+	struct capnp_data d;
+	struct capnp_msg m;
+	struct capnp_struct root;
+	uint8_t *at;
+	memset(buf, 0xee, sizeof buf);
+	assert_int_equal(capnp_builder_init_framed(&fb, (uint8_t *)buf + 4, sizeof buf - 8), E_INVAL);
+	assert_true(BlockDevice_writeBlocks_Params_init_root(&fb, &p) < 0);
+	assert_int_equal(capnp_builder_init_framed(&fb, buf, 8), E_INVAL);
+	assert_int_equal(capnp_builder_init_framed(&fb, buf, sizeof buf), 0);
+	assert_int_equal(BlockDevice_writeBlocks_Params_init_root(&fb, &p), 0);
+	BlockDevice_writeBlocks_Params_set_lba(p, 77);
+	assert_int_equal(capnp_bptr_alloc_bytes(BlockDevice_writeBlocks_Params_ptr_data(p),
+	    sizeof content, &at), 0);
+	/* past the builder's zeroing ahead (64 words) the bytes are left as they
+	 * were, up to the last word, which is zeroed with the padding in it */
+	for (size_t i = 600; i < 1000; i++)
+		assert_int_equal(at[i], 0xee);
+	for (size_t i = 1000; i < 1008; i++)
+		assert_int_equal(at[i], 0);
+	for (size_t i = 0; i < sizeof content; i++)
+		content[i] = (uint8_t)(i * 5 + 1);
+	memcpy(at, content, sizeof content);
+	assert_int_equal(capnp_builder_frame(&fb, other, sizeof other), E_INVAL);
+	int n = capnp_builder_frame(&fb, buf, sizeof buf);
+	/* table, root pointer, struct (1 data + 1 pointer word), the list in words */
+	assert_int_equal(n, 8 + 8 + 16 + 1008);
+	assert_int_equal(capnp_builder_frame(&fb, buf, (size_t)n - 8), E_TOOBIG);
+	assert_true(capnp_msg_init(&m, buf, (size_t)n) >= 0 && capnp_msg_root(&m, &root) >= 0);
+	BlockDevice_writeBlocks_Params_R r = { root };
+	assert_int_equal(BlockDevice_writeBlocks_Params_get_lba(r), 77);
+	assert_int_equal(BlockDevice_writeBlocks_Params_get_data(r, &d), 0);
+	assert_int_equal(d.len, sizeof content);
+	assert_memory_equal(d.ptr, content, sizeof content);
+}
+
 int
 main(void)
 {
@@ -645,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_async_refusals_match_sync),
 		cmocka_unit_test(test_in_place),
 		cmocka_unit_test(test_bad_result_buffer),
+		cmocka_unit_test(test_framed_builder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -429,7 +429,8 @@ fast_call(struct proc *p, const struct ring_sqe *s)
 	e->in_service = c;
 	p->inflight++;
 	e->recvs = r->next;
-	copy_user_to_user(r->p, r->buf, p, s->params, s->params_len);	/* both ranges checked */
+	if (s->params_len)	/* both ranges checked */
+		copy_user_to_user(r->p, r->buf, p, s->params, s->params_len);
 	r->p->inflight--;
 	ring_post_short(r->p, r->user_data, (int32_t)s->params_len, 0, s->params_len, s->method,
 			c->token);

@@ -41,7 +41,7 @@
 #define MB2_MEM_BAD		5
 
 #define MB2_MAX_MMAP		256
-#define MB2_MAX_MODULES		64
+#define MB2_MAX_MODULES		256
 #define MB2_CMDLINE_MAX		512
 #define MB2_NAME_MAX		64
 #define MB2_MAX_TOTAL_SIZE	(1u << 20)	/* larger info blocks are refused */

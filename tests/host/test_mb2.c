@@ -78,7 +78,7 @@ test_captured_uefi(void **state)
 }
 
 /* A builder for hand-made blobs. */
-static uint8_t blob[4096] __attribute__((aligned(8)));
+static uint8_t blob[16384] __attribute__((aligned(8)));
 static uint32_t blen;
 
 static void
@@ -162,6 +162,27 @@ test_unterminated_strings(void **state)
 	memcpy(t + 12, &e, 4);
 	finish();
 	assert_int_equal(mb2_parse(blob, blen, &info, err, sizeof err), E_CORRUPT);
+}
+
+/* One more module than MB2_MAX_MODULES: the first MB2_MAX_MODULES are kept,
+ * in order, and the extra one is counted as dropped, not written anywhere. */
+static void
+test_module_limit(void **state)
+{
+	begin();
+	for (uint32_t i = 0; i <= MB2_MAX_MODULES; i++) {
+		uint8_t *t = tag(MB2_TAG_MODULE, 24);
+		uint32_t s = 0x400000 + i * 0x1000, e = s + 0x1000;
+		memcpy(t + 8, &s, 4);
+		memcpy(t + 12, &e, 4);
+		snprintf((char *)t + 16, 8, "m%u", i);
+	}
+	finish();
+	assert_int_equal(mb2_parse(blob, blen, &info, err, sizeof err), 0);
+	assert_int_equal(info.module_count, MB2_MAX_MODULES);
+	assert_int_equal(info.modules_dropped, 1);
+	assert_string_equal(info.modules[0].name, "m0");
+	assert_int_equal(info.modules[MB2_MAX_MODULES - 1].start, 0x400000 + (MB2_MAX_MODULES - 1) * 0x1000);
 }
 
 static void
@@ -292,6 +313,7 @@ main(void)
 		cmocka_unit_test(test_truncated_and_bad_sizes),
 		cmocka_unit_test(test_unterminated_strings),
 		cmocka_unit_test(test_mmap_entry_size_and_limits),
+		cmocka_unit_test(test_module_limit),
 		cmocka_unit_test(test_rsdp_prefers_v2),
 		cmocka_unit_test(test_memmap_policy),
 		cmocka_unit_test(test_memmap_overflowing_output),

@@ -378,11 +378,11 @@ endpoint_destroy(struct kobj *o)
 
 /* ---- fast path (cap/ipc.h, docs/kernel-abi.md "Fast path") ---- */
 
-/* user_range_ok without a call for the empty buffers of null calls. */
+/* user_range_ok without a call for empty buffers or a hit on the VMA hint. */
 static inline bool
 range_ok(struct proc *p, uint64_t va, uint64_t len, bool write)
 {
-	return !len || user_range_ok(p, va, len, write);
+	return !len || user_range_hint_ok(p, va, len, write) || user_range_ok(p, va, len, write);
 }
 
 /* The endpoint named by cap when p holds it LIVE with facet f; else NULL. */

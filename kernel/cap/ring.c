@@ -63,6 +63,9 @@ call_alloc(void)
 	if (!c->token)
 		c->token = next_token++;
 	c->all_next = all_calls;
+	c->all_pprev = &all_calls;
+	if (all_calls)
+		all_calls->all_pprev = &c->all_next;
 	all_calls = c;
 	return c;
 }
@@ -73,11 +76,9 @@ call_free(struct call *c)
 	if (c->nxfer)
 		xfer_rollback(c->x, c->nxfer);
 	c->nxfer = 0;
-	for (struct call **pp = &all_calls; *pp; pp = &(*pp)->all_next)
-		if (*pp == c) {
-			*pp = c->all_next;
-			break;
-		}
+	*c->all_pprev = c->all_next;
+	if (c->all_next)
+		c->all_next->all_pprev = c->all_pprev;
 	if (c->target)
 		kobj_unref(c->target);
 	if (c->params)

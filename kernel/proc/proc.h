@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "abi/ring.h"
 #include "arch/x86_64/fpu.h"
+#include "mm/vmm.h"	/* VMM_RW for user_range_hint_ok */
 
 #define CAP_SLOTS	64u	/* cap table size per process (slot 0 unused) */
 #define PROC_MAX_VMAS	16u
@@ -74,6 +75,7 @@ enum call_state { CALL_QUEUED = 1, CALL_IN_SERVICE, CALL_PARKED };
 struct call {
 	struct call *next;	/* endpoint queue / in-service list / parked list */
 	struct call *all_next;	/* global list of live calls */
+	struct call **all_pprev;	/* the link to this call in that list (O(1) unlink) */
 	struct proc *caller;	/* NULL when the caller has died */
 	struct proc *server;	/* endpoint calls in service: the process that received it */
 	struct kobj *target;	/* the object called (holds a reference) */
@@ -165,6 +167,19 @@ kcopy(void *dst, const void *src, uint64_t n)
 }
 int vma_add(struct proc *p, uint64_t start, uint64_t end, unsigned kind);
 bool user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write);
+/*
+ * The IPC path checks the same buffers again and again: the VMA the last
+ * accepted range lay in (vma_hint) is tried first, inline. VMAs are only
+ * ever appended (vma_add), so a hint below nvma names a live VMA; va + len
+ * cannot wrap when it lies inside one. False means "walk", not "refused".
+ */
+static inline bool
+user_range_hint_ok(const struct proc *p, uint64_t va, uint64_t len, bool write)
+{
+	const struct vma *h = &p->vma[p->vma_hint];
+	return p->vma_hint < p->nvma && va >= h->start && va < h->end && len <= h->end - va &&
+	       (!write || (h->kind & VMM_RW));
+}
 int copy_from_user(struct proc *p, void *dst, uint64_t va, uint64_t len);
 int copy_to_user(struct proc *p, uint64_t va, const void *src, uint64_t len);
 int copy_user_to_user(struct proc *dp, uint64_t dva, struct proc *sp, uint64_t sva, uint64_t len);

@@ -47,22 +47,11 @@ range_walk(struct proc *p, uint64_t va, uint64_t len, bool write)
 	return true;
 }
 
-/*
- * The IPC path checks the same buffers again and again: the VMA the last
- * accepted range lay in is tried first. VMAs are only ever appended
- * (vma_add), so a hint below nvma names a live VMA; va + len cannot wrap
- * when it lies inside one.
- */
+/* The VMA hint first (proc.h), then the walk. */
 bool
 user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write)
 {
-	if (len == 0)
-		return true;
-	struct vma *h = &p->vma[p->vma_hint];
-	if (p->vma_hint < p->nvma && va >= h->start && va < h->end && len <= h->end - va &&
-	    (!write || (h->kind & VMM_RW)))
-		return true;
-	return range_walk(p, va, len, write);
+	return len == 0 || user_range_hint_ok(p, va, len, write) || range_walk(p, va, len, write);
 }
 
 static int

@@ -121,20 +121,6 @@ sched_remove(struct proc *p)
 }
 
 void
-sched_wake(struct proc *p)
-{
-	if (p->state != P_BLOCKED)
-		return;
-	uint32_t id = this_cpu()->id;
-	if (sched_handoff_armed[id] && !sched_handoff_to[id]) {
-		p->state = P_RUNNABLE;
-		sched_handoff_to[id] = p;
-		return;
-	}
-	sched_add(p);
-}
-
-void
 sched_handoff_queue(uint32_t id)
 {
 	struct proc *h = sched_handoff_to[id];

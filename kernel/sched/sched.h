@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "proc/proc.h"
 #include "smp/percpu.h"
 #include "sync/spinlock.h"
 
@@ -26,7 +27,6 @@ void sched_init(void);			/* boot CPU: idle thread, timer */
 void sched_ap_enter(void) __attribute__((noreturn));	/* an AP joins */
 void sched_add(struct proc *p);		/* make runnable (bkl held) */
 void sched_block(void);			/* current blocks until sched_wake (bkl held) */
-void sched_wake(struct proc *p);
 void sched_remove(struct proc *p);	/* take off the run queue (and any hand-off) */
 void schedule(void);			/* pick another runnable (bkl held) */
 void sched_start(void) __attribute__((noreturn));	/* boot CPU enters the loop */
@@ -50,6 +50,24 @@ sched_handoff_arm(void)
 }
 
 /* Disarm; a pending hand-off goes to the queue. */
+/*
+ * Make a blocked process runnable: the pending hand-off while armed (the
+ * first one woken), else the run queue. Inline: each IPC wakes one.
+ */
+static inline void
+sched_wake(struct proc *p)
+{
+	if (p->state != P_BLOCKED)
+		return;
+	uint32_t id = this_cpu()->id;
+	if (sched_handoff_armed[id] && !sched_handoff_to[id]) {
+		p->state = P_RUNNABLE;
+		sched_handoff_to[id] = p;
+		return;
+	}
+	sched_add(p);
+}
+
 static inline void
 sched_handoff_flush(void)
 {

@@ -27,6 +27,7 @@ struct tss64 {
 	uint16_t iomap_base;
 } __attribute__((packed));
 _Static_assert(sizeof(struct tss64) == 104, "TSS layout (SDM 3A 8.7)");
+_Static_assert(__builtin_offsetof(struct tss64, rsp) == TSS_RSP0_OFFSET, "percpu_set_kstack");
 
 void
 percpu_init(struct cpu *c, uint32_t id)
@@ -45,9 +46,3 @@ percpu_init(struct cpu *c, uint32_t id)
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
 }
 
-void
-percpu_set_kstack(struct cpu *c, uint64_t top)
-{
-	((struct tss64 *)c->tss)->rsp[0] = top;
-	c->kstack_top = top;
-}

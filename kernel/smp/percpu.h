@@ -40,8 +40,15 @@ this_cpu(void)
 
 /* Load this CPU's own GDT and TSS (IST stacks included) and point GS at it. */
 void percpu_init(struct cpu *c, uint32_t id);
-/* Set the ring-0 stack used on interrupts and syscalls from ring 3. */
-void percpu_set_kstack(struct cpu *c, uint64_t top);
+#define TSS_RSP0_OFFSET 4		/* struct tss64 (percpu.c): after rsvd0 */
+
+/* Set the ring-0 stack used on interrupts and syscalls from ring 3 (inline: every switch). */
+static inline void
+percpu_set_kstack(struct cpu *c, uint64_t top)
+{
+	__builtin_memcpy(c->tss + TSS_RSP0_OFFSET, &top, sizeof top);
+	c->kstack_top = top;
+}
 /* Start the application processors (smp/ap.c); returns how many came up. */
 uint32_t smp_start_aps(void);
 

@@ -412,7 +412,7 @@ fast_call(struct proc *p, const struct ring_sqe *s)
 	/* r->len <= RING_MAX_MSG was checked at RECV */
 	if (s->params_len > r->len || s->result_len > RING_MAX_MSG ||
 	    !range_ok(p, s->params, s->params_len, false) ||
-	    !range_ok(p, s->result, s->result_len, true) || !(c = call_alloc()))
+	    !range_ok(p, s->result, s->result_len, true) || !(c = call_alloc_inline()))
 		return false;
 	c->caller = p;
 	c->target = &e->k;
@@ -472,7 +472,7 @@ fast_reply(struct proc *p, struct call **pp, const struct ring_sqe *s, bool exce
 	}
 	caller->inflight--;
 	ring_post_short(caller, c->user_data, res, detail, len, 0, 0);
-	call_free(c);
+	call_free_inline(c);
 }
 
 /* RETURN, no transfers, results that fit, to a caller that is still there. */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "abi/ring.h"
+#include "mm/heap.h"
 #include "proc/proc.h"
 #include "sched/sched.h"
 
@@ -53,6 +54,62 @@ ring_post_short(struct proc *p, uint64_t user_data, int32_t result, int32_t deta
 	c->caps[0] = c->caps[1] = c->caps[2] = c->caps[3] = 0;
 	c->iids[0] = c->iids[1] = c->iids[2] = c->iids[3] = 0;
 	cq_push(p);
+}
+
+/*
+ * Call records (ring.c owns the state): a small cache of freed records, so
+ * the null-call path needs no allocator, and the doubly linked list of live
+ * calls. Inline because the fast path allocates and frees one per round
+ * trip; call_alloc/call_free (proc/proc.h) are the out-of-line forms.
+ */
+#define CALL_CACHE 32
+extern struct call *call_cache[CALL_CACHE];
+extern uint32_t call_ncached;
+extern struct call *all_calls;
+extern uint32_t call_next_token;
+
+static inline struct call *
+call_alloc_inline(void)
+{
+	struct call *c = call_ncached ? call_cache[--call_ncached] : kmalloc(sizeof *c);
+	if (!c)
+		return NULL;
+	c->next = NULL;
+	c->caller = NULL;
+	c->target = NULL;
+	c->params = NULL;
+	c->nxfer = 0;
+	c->state = 0;
+	c->deadline = 0;
+	c->token = call_next_token++;
+	if (!c->token)
+		c->token = call_next_token++;
+	c->all_next = all_calls;
+	c->all_pprev = &all_calls;
+	if (all_calls)
+		all_calls->all_pprev = &c->all_next;
+	all_calls = c;
+	return c;
+}
+
+/* Roll back reserved caps, drop the target, unlink and recycle c. */
+static inline void
+call_free_inline(struct call *c)
+{
+	if (c->nxfer)
+		xfer_rollback(c->x, c->nxfer);
+	c->nxfer = 0;
+	*c->all_pprev = c->all_next;
+	if (c->all_next)
+		c->all_next->all_pprev = c->all_pprev;
+	if (c->target)
+		kobj_unref(c->target);
+	if (c->params)
+		kfree(c->params);
+	if (call_ncached < CALL_CACHE)
+		call_cache[call_ncached++] = c;
+	else
+		kfree(c);
 }
 
 /* RECV with RING_RECV_REPLY, validated but for the token: reply, then receive (endpoint.c). */

@@ -17,8 +17,8 @@
 #include "schema/exception.capnp.h"
 #include "smp/percpu.h"
 
-static struct call *all_calls;
-static uint32_t next_token = 1;
+struct call *all_calls;
+uint32_t call_next_token = 1;
 
 uint32_t
 ring_cq_ready(struct proc *p)
@@ -41,52 +41,19 @@ post_simple(struct proc *p, uint64_t user_data, int32_t result, int32_t detail)
 	ring_post_short(p, user_data, result, detail, 0, 0, 0);
 }
 
-/* A small cache of freed calls: the null-call path then needs no allocator. */
-#define CALL_CACHE 32
-static struct call *call_cache[CALL_CACHE];
-static uint32_t ncached;
+struct call *call_cache[CALL_CACHE];
+uint32_t call_ncached;
 
 struct call *
 call_alloc(void)
 {
-	struct call *c = ncached ? call_cache[--ncached] : kmalloc(sizeof *c);
-	if (!c)
-		return NULL;
-	c->next = NULL;
-	c->caller = NULL;
-	c->target = NULL;
-	c->params = NULL;
-	c->nxfer = 0;
-	c->state = 0;
-	c->deadline = 0;
-	c->token = next_token++;
-	if (!c->token)
-		c->token = next_token++;
-	c->all_next = all_calls;
-	c->all_pprev = &all_calls;
-	if (all_calls)
-		all_calls->all_pprev = &c->all_next;
-	all_calls = c;
-	return c;
+	return call_alloc_inline();
 }
 
 void
 call_free(struct call *c)
 {
-	if (c->nxfer)
-		xfer_rollback(c->x, c->nxfer);
-	c->nxfer = 0;
-	*c->all_pprev = c->all_next;
-	if (c->all_next)
-		c->all_next->all_pprev = c->all_pprev;
-	if (c->target)
-		kobj_unref(c->target);
-	if (c->params)
-		kfree(c->params);
-	if (ncached < CALL_CACHE)
-		call_cache[ncached++] = c;
-	else
-		kfree(c);
+	call_free_inline(c);
 }
 
 /*

@@ -26,6 +26,8 @@
 #define MF_MAX_SERVICE_GRANTS 32u    /* grants of one service */
 #define MF_MAX_EXPORTS 256u          /* exports, all services together */
 #define MF_MAX_SERVICE_EXPORTS 16u   /* exports of one service */
+#define MF_MAX_SERVICE_CAPS 32u      /* grants + exports of one service: its bootstrap page
+                                        (BOOTSTRAP_MAX_CAPS in lib/abi/ring.h) */
 #define MF_MAX_NAME 63u              /* bytes of any name */
 #define MF_ISO_MAX 31u               /* ISO 9660 level-3 d-character form */
 #define MF_MAX_RESTARTS 100u         /* Service.maxRestarts */

@@ -112,6 +112,12 @@ check_service(const struct mf_manifest *m, uint32_t i, const struct mf_binset *b
 	if (s->nexports > MF_MAX_SERVICE_EXPORTS)
 		return mf_errf(err, E_LIMIT, "service %q: %u exports, limit %u", s->name,
 		    s->nexports, MF_MAX_SERVICE_EXPORTS);
+	/* Every grant and export becomes one entry of the service's bootstrap page:
+	 * refuse here what the spawn would refuse (tooManyGrants) only at start. */
+	if (s->ngrants + s->nexports > MF_MAX_SERVICE_CAPS)
+		return mf_errf(err, E_LIMIT, "service %q: %u grants + %u exports = %u caps, "
+		    "limit %u (the bootstrap page)", s->name, s->ngrants, s->nexports,
+		    s->ngrants + s->nexports, MF_MAX_SERVICE_CAPS);
 	if (s->restart > MF_RESTART_ALWAYS)
 		return mf_errf(err, E_INVAL, "service %q: unknown restart policy %u", s->name,
 		    (unsigned)s->restart);

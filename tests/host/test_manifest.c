@@ -213,6 +213,31 @@ m_too_many_grants(void)
 	}
 }
 
+/* blk: 29 grants + 4 exports = 33 caps, each limit alone respected. */
+static void
+m_too_many_caps(void)
+{
+	static char names[MF_MAX_SERVICE_CAPS][8];
+	struct mf_service *s = find("blk");
+	uint32_t i = s->ngrants;
+	for (; i < MF_MAX_SERVICE_CAPS - 3; i++) {
+		snprintf(names[i], 8, "g%u", i);
+		grant(names[i], MF_SRC_ENTROPY);
+	}
+	export("block1", 0);
+	export("block2", 0);
+	export("block3", 0);
+}
+
+/* The same with 28 grants: exactly the bootstrap page, accepted. */
+static void
+m_caps_at_limit_ok(void)
+{
+	m_too_many_caps();
+	M.ngrants--;
+	find("blk")->ngrants--;
+}
+
 static void m_restart_unknown(void) { find("store")->restart = 3; }
 static void m_restart_bound(void) { find("store")->max_restarts = MF_MAX_RESTARTS + 1; }
 static void m_restart_never(void) { find("store")->restart = MF_RESTART_NEVER; }
@@ -358,6 +383,9 @@ static const struct vcase vcases[] = {
 	    "service \"store\": export \"store\": interfaceId is not a capnp id (top bit clear)" },
 	{ "MANIFEST0026 too many grants", m_too_many_grants, E_LIMIT,
 	    "service \"blk\": 33 grants, limit 32" },
+	{ "MANIFEST0054 grants + exports over the bootstrap page", m_too_many_caps, E_LIMIT,
+	    "service \"blk\": 29 grants + 4 exports = 33 caps, limit 32 (the bootstrap page)" },
+	{ "MANIFEST0055 grants + exports at the bootstrap page", m_caps_at_limit_ok, 0, NULL },
 	{ "MANIFEST0027 unknown restart policy", m_restart_unknown, E_INVAL,
 	    "service \"store\": unknown restart policy 3" },
 	{ "MANIFEST0028 maxRestarts over bound", m_restart_bound, E_LIMIT,

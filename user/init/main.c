@@ -189,6 +189,8 @@ release_exports(uint32_t si)
 }
 
 #define SERVICE_XFERS	(MF_MAX_SERVICE_GRANTS + MF_MAX_SERVICE_EXPORTS)
+_Static_assert(MF_MAX_SERVICE_CAPS == BOOTSTRAP_MAX_CAPS,
+	       "the validator bounds a service's caps by its bootstrap page");
 
 /* The caps init transfers to service si: its non-device grants, then its
  * exports. 0, or E_NOENT when one is not available (logged). */

@@ -132,6 +132,52 @@ kddf_owner_register(uint32_t owner, uint64_t pml4)
 	return r;
 }
 
+/* The live process that is `owner`, NULL for a kernel owner or a zombie. */
+static struct proc *
+owner_proc(uint32_t owner)
+{
+	struct kowner *o = owner_get(owner, false);
+	if (o && o->pml4)
+		return NULL;
+	for (struct proc *p = proc_list; p; p = p->all_next)
+		if (p->pid == owner && p->state != P_ZOMBIE)
+			return p;
+	return NULL;
+}
+
+/*
+ * A mapped DMA buffer is the owner's memory for IPC too: a VMA over it lets
+ * the owner RECV a message into the buffer and RETURN or CALL from it (a
+ * driver's message buffers in DMA memory: the device moves the data where
+ * the message carries it, no copy; docs/drivers.md). BAR windows get no
+ * VMA: the kernel never copies to or from device registers. Without a free
+ * VMA (PROC_MAX_VMAS) the mapping still works and IPC on it is refused, as
+ * before. The VMA goes with the mapping (revoke, free, reset, exit), before
+ * its pages, so no copy reaches a page no longer the buffer's.
+ */
+static void
+dma_vma_add(uint32_t owner, uint64_t va, uint64_t n)
+{
+	struct proc *p = owner_proc(owner);
+	if (p)
+		(void)vma_add(p, va, va + n * PAGE_SIZE, VMM_RW);
+}
+
+static void
+dma_vma_drop(uint32_t owner, uint64_t va, uint64_t n)
+{
+	struct proc *p = owner_proc(owner);
+	for (uint32_t i = 0; p && i < p->nvma; i++) {
+		if (p->vma[i].start != va || p->vma[i].end != va + n * PAGE_SIZE)
+			continue;
+		/* VMAs do not overlap, so their order does not matter; every
+		 * index below nvma still names a live VMA (the hint stays safe). */
+		p->vma[i] = p->vma[--p->nvma];
+		p->vma_hint = 0;
+		return;
+	}
+}
+
 /* First fit of n pages in the owner's DDF range; returns the page index or E_NOSPC. */
 static int
 va_alloc(struct kowner *o, uint64_t n)
@@ -184,6 +230,8 @@ user_map(uint32_t owner, uint64_t pa, uint64_t n, unsigned kind, uint32_t buf, u
 	}
 	kmaps[m] = (struct kmap){ true, owner, va, n, buf };
 	*cookie = m + 1;
+	if (buf)
+		dma_vma_add(owner, va, n);
 	return 0;
 }
 
@@ -195,6 +243,8 @@ user_unmap(uint64_t cookie)
 	struct kmap *m = &kmaps[cookie - 1];
 	uint64_t pml4 = owner_pml4(m->owner);
 	struct kowner *o = owner_get(m->owner, false);
+	if (m->buf)
+		dma_vma_drop(m->owner, m->va, m->npages);
 	/* A dead process's tables are gone with it (proc_exit runs us first). */
 	for (uint64_t i = 0; pml4 && i < m->npages; i++)
 		vmm_unmap_page(pml4, m->va + i * PAGE_SIZE);

@@ -870,6 +870,216 @@ vio066_mixed_slot_sizes(void **state)
 	vblk_model_free(m);
 }
 
+/* ---- VIO-067..: caller areas (message buffers in DMA memory: no copy) ---- */
+
+#define AR_BYTES (3u * 4096u + 100u)    /* a whole number of pages plus a bit */
+#define AR_LEAD 40u
+
+/* Lay out n areas of AR_BYTES (and `big` bounce slots of AS_BYTES) over n slots. */
+static void
+area_setup(struct vblk *b, struct vblk_model *m, uint16_t n, uint16_t big)
+{
+	struct vblk_layout l = { .slots = n, .big = big, .big_bytes = big ? AS_BYTES : 0,
+		.areas = n, .area_bytes = AR_BYTES, .area_lead = AR_LEAD };
+
+	assert_int_equal(vblk_init(b, m->env, VBLK_MODERN, VBLK_IRQ), 0);
+	assert_int_equal(vblk_async_layout(b, &l), 0);
+	/* the largest transfer: an area's whole blocks (above the bounce slots') */
+	assert_int_equal(b->max_blocks, AR_BYTES / 512);
+	assert_int_equal(b->srv.info.max_transfer_blocks, AR_BYTES / 512);
+	for (uint16_t i = 0; i < n; i++) {
+		uint8_t *a = vblk_area(b, i);
+		assert_non_null(a);
+		assert_int_equal(((uintptr_t)a + AR_LEAD) % DEVENV_PAGE_SIZE, 0);
+		/* after every slot header, before the next area, inside the buffer */
+		assert_true(a >= (uint8_t *)b->req.cpu + VBLK_SLOTS_MAX * VBLK_SLOT_HDR);
+		assert_true(a + AR_BYTES <= (uint8_t *)b->req.cpu + b->req.size);
+		if (i > 0)
+			assert_true(a >= (uint8_t *)vblk_area(b, i - 1) + AR_BYTES);
+	}
+	assert_null(vblk_area(b, n));
+	/* the bounce data comes after the last area */
+	for (uint16_t s = 0; s < big; s++)
+		assert_true((uint8_t *)b->req.cpu + b->slot_off[s] >=
+		    (uint8_t *)vblk_area(b, n - 1) + AR_BYTES);
+}
+
+/* Writes from and reads into the areas, answered out of order: the disk and
+ * the areas hold the data, and nothing was copied through a slot. A request
+ * outside every area with no bounce data, or running past its area's end, is
+ * refused at once (not left waiting for a slot that never comes). */
+static void
+vio067_areas_zero_copy(void **state)
+{
+	struct vblk_model *m = vblk_model_new(0, DISK_SECTORS, 512);
+	static uint8_t want[4][AR_BYTES], outside[512];
+	struct vblk_req w[4], r[4];
+	struct vblk b;
+	uint16_t i;
+
+	m->defer = 1;
+	m->reverse = 1;
+	fake_env_set_msix(m->env, 1);
+	area_setup(&b, m, 4, 0);
+	for (i = 0; i < 4; i++) {
+		/* a write's data where a received message has it: word-aligned, not on a page */
+		uint8_t *data = (uint8_t *)vblk_area(&b, i) + 64;
+		fill(want[i], (8u + i) * 512u, 90 + i);
+		memcpy(data, want[i], (8u + i) * 512u);
+		w[i] = (struct vblk_req){ .op = VBLK_OP_WRITE, .lba = 100u * i, .count = 8 + i,
+			.buf = data };
+		assert_int_equal(vblk_submit(&b, &w[i]), 0);
+	}
+	poll_all(&b, w, 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(w[i].status, 0);
+		assert_memory_equal(m->disk + 100u * i * 512u, want[i], (8u + i) * 512u);
+		/* a read's data where its answer carries it: on a page */
+		uint8_t *data = (uint8_t *)vblk_area(&b, i) + AR_LEAD;
+		memset(vblk_area(&b, i), 0, AR_BYTES);
+		r[i] = (struct vblk_req){ .op = VBLK_OP_READ, .lba = 100u * i, .count = 8 + i,
+			.buf = data };
+		assert_int_equal(vblk_submit(&b, &r[i]), 0);
+	}
+	poll_all(&b, r, 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(r[i].status, 0);
+		assert_memory_equal((uint8_t *)vblk_area(&b, i) + AR_LEAD, want[i], (8u + i) * 512u);
+	}
+	assert_int_equal(m->reversed, 4);
+	assert_int_equal(b.copied, 0);
+	struct vblk_req x = { .op = VBLK_OP_READ, .lba = 0, .count = 1, .buf = outside };
+	assert_int_equal(vblk_submit(&b, &x), E_INVAL);         /* outside every area */
+	x.buf = (uint8_t *)vblk_area(&b, 0) + AR_BYTES - 256;
+	assert_int_equal(vblk_submit(&b, &x), E_INVAL);         /* past area 0's end */
+	x.buf = (uint8_t *)vblk_area(&b, 3) + AR_BYTES - 512;
+	assert_int_equal(vblk_submit(&b, &x), 0);               /* the last block of an area */
+	poll_all(&b, &x, 1);
+	assert_int_equal(vblk_pending(&b), 0);
+	assert_int_equal(b.copied, 0);
+	assert_int_equal(b.resets, 0);
+	assert_clean(m);
+	vblk_fini(&b);
+	assert_no_buffers(m);
+	vblk_model_free(m);
+}
+
+/* Areas and bounce slots together: a request in an area is not copied, one
+ * elsewhere goes through a bounce slot; both land. */
+static void
+vio068_areas_with_bounce_slots(void **state)
+{
+	struct vblk_model *m = vblk_model_new(0, DISK_SECTORS, 512);
+	static uint8_t plain[AS_BYTES], back[AS_BYTES];
+	struct vblk b;
+
+	m->defer = 1;
+	area_setup(&b, m, 2, 2);
+	uint8_t *in = (uint8_t *)vblk_area(&b, 1) + 8;
+	fill(in, 4 * 512, 11);
+	fill(plain, AS_BYTES, 12);
+	struct vblk_req r[2] = {
+		{ .op = VBLK_OP_WRITE, .lba = 10, .count = 4, .buf = in },
+		{ .op = VBLK_OP_WRITE, .lba = 20, .count = AS_BYTES / 512, .buf = plain },
+	};
+	assert_int_equal(vblk_submit(&b, &r[0]), 0);
+	assert_int_equal(vblk_submit(&b, &r[1]), 0);
+	poll_all(&b, r, 2);
+	assert_int_equal(b.copied, 1);
+	assert_memory_equal(m->disk + 10 * 512, in, 4 * 512);
+	assert_memory_equal(m->disk + 20 * 512, plain, AS_BYTES);
+	/* over the bounce slots' size, not in an area: refused */
+	static uint8_t bigplain[AS_BYTES + 512];
+	struct vblk_req big = { .op = VBLK_OP_READ, .lba = 0, .count = AS_BYTES / 512 + 1,
+		.buf = bigplain };
+	assert_int_equal(vblk_submit(&b, &big), E_INVAL);
+	assert_int_equal(vblk_read(&b, 20, AS_BYTES / 512, back), 0);
+	assert_memory_equal(back, plain, AS_BYTES);
+	assert_int_equal(b.copied, 2);
+	assert_clean(m);
+	vblk_fini(&b);
+	assert_no_buffers(m);
+	vblk_model_free(m);
+}
+
+static void
+vio069_area_layout_rules(void **state)
+{
+	struct vblk_model *m = vblk_model_new(0, DISK_SECTORS, 512);
+	struct vblk b;
+	const struct vblk_layout bad[] = {
+		{ .slots = 2, .areas = 0 },                             /* no bounce, no area */
+		{ .slots = 2, .areas = VBLK_SLOTS_MAX + 1, .area_bytes = 4096 },
+		{ .slots = 2, .areas = 2, .area_bytes = 256 },          /* under a block */
+		{ .slots = 2, .areas = 2, .area_bytes = VBLK_AREA_MAX_BYTES + 1 },
+		{ .slots = 2, .areas = 2, .area_bytes = 4096, .area_lead = VBLK_AREA_MAX_LEAD + 1 },
+		{ .slots = 2, .areas = 2, .area_bytes = 4096, .big_bytes = 4096 },  /* big = 0 */
+		{ .slots = 0, .areas = 2, .area_bytes = 4096 },
+		{ .slots = 2, .big = 3, .big_bytes = 4096 },
+	};
+
+	assert_int_equal(vblk_init(&b, m->env, VBLK_MODERN, VBLK_POLL), 0);
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(vblk_async_layout(&b, &bad[i]), E_INVAL);
+	assert_null(vblk_area(&b, 0));
+	/* the largest lead keeps area 0 clear of every slot header */
+	struct vblk_layout l = { .slots = VBLK_SLOTS_MAX, .areas = 1, .area_bytes = 4096,
+		.area_lead = VBLK_AREA_MAX_LEAD };
+	assert_int_equal(vblk_async_layout(&b, &l), 0);
+	assert_ptr_equal(vblk_area(&b, 0), (uint8_t *)b.req.cpu + VBLK_SLOTS_MAX * VBLK_SLOT_HDR);
+	/* a budget too small keeps the layout there was */
+	fake_env_set_budget(m->env, 64 * 1024);
+	struct vblk_layout huge = { .slots = 4, .areas = 4, .area_bytes = VBLK_AREA_MAX_BYTES };
+	assert_int_equal(vblk_async_layout(&b, &huge), E_NOMEM);
+	assert_int_equal(b.lay.areas, 1);
+	assert_int_equal(b.slots, VBLK_SLOTS_MAX);
+	assert_non_null(vblk_area(&b, 0));
+	assert_false(b.dead);
+	vblk_fini(&b);
+	assert_no_buffers(m);
+	vblk_model_free(m);
+}
+
+/* A recovery through a full device reset (caps binding: DeviceMmio.reset
+ * revokes every buffer) loses the areas: the driver is dead and says so,
+ * rather than serve from a new buffer the caller does not know of. The
+ * stub revokes the way the kernel does: every buffer of the function. */
+static struct vblk *reset_target;
+
+static int
+revoke_all(struct devenv *env)
+{
+	(void)devenv_dma_free(env, &reset_target->req);
+	(void)devenv_dma_free(env, &reset_target->vq.mem);
+	return 0;
+}
+
+static void
+vio070_hard_reset_loses_areas(void **state)
+{
+	struct vblk_model *m = vblk_model_new(0, DISK_SECTORS, 512);
+	struct vblk b;
+
+	m->defer = 1;
+	area_setup(&b, m, 2, 0);
+	reset_target = &b;
+	b.hard_reset = revoke_all;
+	struct vblk_req r = { .op = VBLK_OP_READ, .lba = 0, .count = 1,
+		.buf = (uint8_t *)vblk_area(&b, 0) + AR_LEAD };
+	assert_int_equal(vblk_submit(&b, &r), 0);
+	assert_int_equal(vblk_recover(&b), E_STALE);
+	assert_int_equal(r.done, 1);
+	assert_int_equal(r.status, E_IO);       /* finished once, before the reset */
+	assert_true(b.areas_lost);
+	assert_true(b.dead);
+	assert_null(vblk_area(&b, 0));
+	r.done = 0;
+	assert_int_equal(vblk_submit(&b, &r), E_IO);
+	vblk_fini(&b);
+	assert_no_buffers(m);
+	vblk_model_free(m);
+}
+
 int
 main(void)
 {
@@ -910,6 +1120,10 @@ main(void)
 		cmocka_unit_test(vio064_async_corrupt_used_fails_in_flight),
 		cmocka_unit_test(vio065_async_init_rules),
 		cmocka_unit_test(vio066_mixed_slot_sizes),
+		cmocka_unit_test(vio067_areas_zero_copy),
+		cmocka_unit_test(vio068_areas_with_bounce_slots),
+		cmocka_unit_test(vio069_area_layout_rules),
+		cmocka_unit_test(vio070_hard_reset_loses_areas),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,8 +12,9 @@ zeros everywhere else. A driver without a DMA pool, or granted a BAR that is
 not the transport's, exits with a clear error.
 
 Queue depth: the driver serves asynchronously (blkproc_serve_async, one
-request slot per blkproc slot, up to 14 chains at the device at once,
-completions collected with DMABuffer.completeBatch and answered in the order
+request slot per blkproc slot, each slot's message buffer in the driver's
+DMA memory so the device reads and writes the data in the messages
+(`zero_copy=14`), up to 14 chains at the device at once, completions collected with DMABuffer.completeBatch and answered in the order
 the device finishes them). The client's `qd16-mixed` phase keeps 16 calls
 outstanding, 4 KiB writes mixed with read-backs of every written piece
 (compared), and writes the pattern in its last pass: the host image after
@@ -50,12 +51,15 @@ def assert_async_served(t, log):
     """The driver served with several requests at the device at once, each
     slot holding the largest transfer it serves, and the client's 16
     outstanding calls (writes and read-backs) all passed."""
-    ma = re.search(r"virtio-blk: async slots=(\d+) big=(\d+) big_bytes=(\d+) small_bytes=\d+", t)
+    ma = re.search(r"virtio-blk: async slots=(\d+) big=(\d+) big_bytes=(\d+) small_bytes=\d+ "
+                   r"zero_copy=(\d+)", t)
     mt = re.search(r"blk: serving disk blocks=\d+ bs=512 max_transfer=(\d+)", t)
     assert ma and mt, log
     slots, big, big_bytes = int(ma.group(1)), int(ma.group(2)), int(ma.group(3))
-    # the test manifests' 2 MiB pools hold 14 slots of a whole message each
+    # the test manifests' 2 MiB pools hold 14 slots of a whole message each,
+    # every message buffer in DMA memory: the device moves the data in place
     assert slots == ASYNC_SLOTS and big == ASYNC_SLOTS, (ma.group(0), log)
+    assert int(ma.group(4)) == ASYNC_SLOTS, (ma.group(0), log)
     # every transfer blkproc allows fits a slot
     assert int(mt.group(1)) * 512 <= big_bytes, (ma.group(0), mt.group(0), log)
     highs = [int(h) for h in re.findall(r"blk: in-flight high=(\d+)", t)]

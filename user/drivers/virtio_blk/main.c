@@ -13,9 +13,18 @@
  * the ring. It serves asynchronously (blkproc_serve_async: up to
  * BLKPROC_ASYNC_MAX requests at the device at once, answered as they
  * finish) when its DMA pool holds the slots, else one request at a time.
+ *
+ * No copy: each blkproc slot's message buffer is an area of the driver's
+ * DMA request buffer (vblk_async_layout), placed so that a read's data
+ * (BLKPROC_READ_DATA_OFF into the answer) starts on a page. The device
+ * reads a write's data from the received request and writes a read's data
+ * into the answer, where blkproc sends them from. A pool too small for 14
+ * such buffers serves fewer slots; one too small for any falls back to
+ * bounce slots (blkproc's own buffers, the data copied).
+ *
  * Markers: `virtio-blk: ready transport=... completion=...`,
- * `virtio-blk: async slots=N big=K big_bytes=B small_bytes=S` (or
- * `async off err=E`) and
+ * `virtio-blk: async slots=N big=K big_bytes=B small_bytes=S zero_copy=Z`
+ * (Z slots whose messages are in DMA memory; or `async off err=E`) and
  * `virtio-blk: error=... ` (then exit 1).
  */
 #include "capos.h"
@@ -90,6 +99,19 @@ recover_check(void)
 	    !add && !rec && !rd ? "pass" : "fail", add, rec, rd, vb.resets);
 }
 
+/* A recovery reset revoked the message buffers and the requests in them:
+ * nothing can be answered from there. Exit: the kernel answers every call
+ * in service with `disconnected`, and the supervisor's restart serves the
+ * disk again. */
+static void
+exit_if_areas_lost(void)
+{
+	if (vb.areas_lost) {
+		rt_print("virtio-blk: error=reset-revoked-message-buffers resets=%u", vb.resets);
+		sys_exit(1);
+	}
+}
+
 static int
 as_submit(void *drv, struct blkserv *srv, unsigned tag, const struct blkproc_io *io)
 {
@@ -105,6 +127,7 @@ as_submit(void *drv, struct blkserv *srv, unsigned tag, const struct blkproc_io 
 		.buf = io->buf };
 	if ((e = vblk_submit(drv, &reqs[tag])) == 0)
 		started[tag] = true;
+	exit_if_areas_lost();   /* a broken queue resets the device at once */
 	return e;
 }
 
@@ -117,6 +140,7 @@ as_poll(void *drv, int wait, unsigned *tags, int *errs, unsigned max)
 	for (t = 0; t < VBLK_PROC_SLOTS; t++)
 		ready |= started[t] && reqs[t].done;   /* e.g. a flush of a write-through device */
 	(void)vblk_poll(drv, wait && !ready ? VBLK_TIMEOUT_NS : 0);
+	exit_if_areas_lost();
 	for (t = 0; t < VBLK_PROC_SLOTS && n < max; t++) {
 		if (!started[t] || !reqs[t].done)
 			continue;
@@ -129,14 +153,34 @@ as_poll(void *drv, int wait, unsigned *tags, int *errs, unsigned max)
 
 static const struct blkproc_async_ops vblk_async_ops = { as_submit, as_poll };
 
-/* One slot per blkproc slot. Each holds one BlockDevice message's data when
- * the DMA pool allows; else as many of those as fit (at least one), the
- * others VBLK_PROC_SMALL (a 4 KiB request still finds a slot). 0 and the
- * split, or the last error. */
+/* Message buffers in DMA memory: as many slots as the pool holds a whole
+ * message for (each a vblk area). The number of slots, 0 when not even one
+ * fits, or an error other than E_NOMEM. */
+static int
+area_init(void)
+{
+	int e = E_NOMEM;
+
+	for (uint16_t k = VBLK_PROC_SLOTS; k >= 1 && e == E_NOMEM; k--) {
+		struct vblk_layout l = { .slots = k, .areas = k, .area_bytes = BLKPROC_MSG_MAX,
+			.area_lead = BLKPROC_READ_DATA_OFF };
+		e = vblk_async_layout(&vb, &l);
+	}
+	if (e < 0)
+		return e == E_NOMEM ? 0 : e;
+	for (uint16_t i = 0; i < vb.slots; i++)
+		slots[i].buf = vblk_area(&vb, i);
+	return vb.slots;
+}
+
+/* Without message buffers in DMA memory: one bounce slot per blkproc slot.
+ * Each holds one BlockDevice message's data when the DMA pool allows; else
+ * as many of those as fit (at least one), the others VBLK_PROC_SMALL (a
+ * 4 KiB request still finds a slot). 0 and the split, or the last error. */
 #define VBLK_PROC_SMALL (16u * 1024u)
 
 static int
-async_init(uint16_t *big, uint32_t *big_bytes)
+bounce_init(uint16_t *big, uint32_t *big_bytes)
 {
 	uint32_t bytes = BLKPROC_MAX_DATA < VBLK_MAX_BYTES ? BLKPROC_MAX_DATA : VBLK_MAX_BYTES;
 	int e = E_NOMEM;
@@ -198,9 +242,17 @@ main(void)
 	struct blkproc_export ex = { "disk", &vb.srv };
 	uint16_t big = 0;
 	uint32_t big_bytes = 0;
-	if ((e = async_init(&big, &big_bytes)) == 0) {
-		rt_print("virtio-blk: async slots=%u big=%u big_bytes=%u small_bytes=%u", vb.slots, big,
-		    big_bytes, vb.slot_len[vb.slots - 1]);
+	int zc = area_init();
+	if (zc > 0) {
+		big = (uint16_t)zc;     /* every slot holds a whole message */
+		big_bytes = vb.max_blocks * vb.block_size;
+		e = 0;
+	} else if ((e = zc) == 0) {
+		e = bounce_init(&big, &big_bytes);
+	}
+	if (e == 0) {
+		rt_print("virtio-blk: async slots=%u big=%u big_bytes=%u small_bytes=%u zero_copy=%d",
+		    vb.slots, big, big_bytes, vb.slot_len[vb.slots - 1], zc);
 		vb.irq_spin_ns = c == VBLK_IRQ ? VBLK_PROC_SPIN_NS : 0;
 		e = blkproc_serve_async(&ex, 1, slots, vb.slots, &vblk_async_ops, &vb);
 	} else {

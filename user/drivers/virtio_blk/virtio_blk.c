@@ -3,10 +3,12 @@
  * host against tests/host/drivers/vblk_model.c, modern and legacy; the QEMU
  * device is virtio-blk-pci (with disable-modern=on for legacy).
  *
- * Request = three descriptors in one slot of the request buffer: header
- * (device reads), data (device writes for IN, reads for OUT), status byte
- * (device writes). Every descriptor is written by the environment from
- * (handle, offset, length). Several slots can be at the device at once; the
+ * Request = three descriptors in the request buffer: header and status byte
+ * in its slot (page 0), data (device writes for IN, reads for OUT) in place
+ * when the caller's buffer lies in one of its areas, else in the slot's
+ * bounce data, copied. Every descriptor is written by the environment from
+ * (handle, offset, length); all three are in one buffer, so the caps
+ * binding makes the chain available in one call. Several slots can be at the device at once; the
  * used ring names each finished chain, whose cookie names its slot and
  * request (a cookie that names neither is a corrupted ring). A request past
  * its deadline, or a used ring the device corrupted, fails every request in
@@ -80,34 +82,75 @@ read_geometry(struct vblk *b)
 			b->dev_max_blocks = v / b->block_size;
 	}
 	b->max_blocks = b->dev_max_blocks;
-	if (b->slot_len[0] / b->block_size < b->max_blocks)
-		b->max_blocks = b->slot_len[0] / b->block_size;
+	if (b->bounce_max / b->block_size < b->max_blocks)
+		b->max_blocks = b->bounce_max / b->block_size;
 	b->read_only = !!(b->vio.features & 1ull << VIRTIO_BLK_F_RO);
 	b->has_flush = !!(b->vio.features & 1ull << VIRTIO_BLK_F_FLUSH);
 	return 0;
 }
 
-/* Lay out `slots` slots (the first `big` of big_bytes, the rest of
- * small_bytes) after the header page; the bytes of the request buffer. */
+/* Bytes from one area to the next: whole pages, so that every area has
+ * the same offset in its page. */
 static uint64_t
-layout(struct vblk *b, uint16_t slots, uint16_t big, uint32_t big_bytes, uint32_t small_bytes)
+area_stride(const struct vblk_layout *l)
 {
-	uint64_t off = VBLK_DATA_OFF;
-
-	b->slots = slots;
-	for (uint16_t s = 0; s < slots; s++) {
-		b->slot_len[s] = s < big ? big_bytes : small_bytes;
-		b->slot_off[s] = off;
-		off += b->slot_len[s];
-	}
-	return off;
+	return ((uint64_t)l->area_bytes + DEVENV_PAGE_SIZE - 1) & ~(uint64_t)(DEVENV_PAGE_SIZE - 1);
 }
 
-/* Bytes of the request buffer for the current slots. */
+/* Take layout l (checked): the slots' bounce data after the areas. */
+static void
+layout(struct vblk *b, const struct vblk_layout *l)
+{
+	uint64_t off = VBLK_DATA_OFF + l->areas * area_stride(l);
+
+	b->lay = *l;
+	b->slots = l->slots;
+	b->bounce_max = 0;
+	for (uint16_t s = 0; s < l->slots; s++) {
+		b->slot_len[s] = s < l->big ? l->big_bytes : l->small_bytes;
+		b->slot_off[s] = off;
+		off += b->slot_len[s];
+		if (b->slot_len[s] > b->bounce_max)
+			b->bounce_max = b->slot_len[s];
+	}
+}
+
+/* Bytes of the request buffer for the current layout. */
 static uint64_t
 req_bytes(const struct vblk *b)
 {
 	return b->slot_off[b->slots - 1] + b->slot_len[b->slots - 1];
+}
+
+/* Offset in req of area i (< lay.areas). */
+static uint64_t
+area_off(const struct vblk *b, uint16_t i)
+{
+	return VBLK_DATA_OFF + i * area_stride(&b->lay) - b->lay.area_lead;
+}
+
+void *
+vblk_area(const struct vblk *b, uint16_t i)
+{
+	if (i >= b->lay.areas || !b->req.cpu || b->areas_lost)
+		return NULL;
+	return (uint8_t *)b->req.cpu + area_off(b, i);
+}
+
+/* Whether buf[0..bytes) lies wholly inside one area; its offset in req. */
+static bool
+in_area(const struct vblk *b, const void *buf, uint32_t bytes, uint64_t *off)
+{
+	uintptr_t p = (uintptr_t)buf, first = (uintptr_t)b->req.cpu + VBLK_DATA_OFF - b->lay.area_lead;
+	uint64_t stride = area_stride(&b->lay);
+
+	if (!b->lay.areas || !b->req.cpu || p < first)
+		return false;
+	uint64_t i = (p - first) / stride, in = (p - first) % stride;
+	if (i >= b->lay.areas || bytes > b->lay.area_bytes || in > b->lay.area_bytes - bytes)
+		return false;
+	*off = p - (uintptr_t)b->req.cpu;
+	return true;
 }
 
 static int
@@ -133,7 +176,7 @@ vblk_init(struct vblk *b, struct devenv *env, enum vblk_transport t, enum vblk_c
 	b->transport = t;
 	b->completion = c;
 	b->timeout_ns = VBLK_TIMEOUT_NS;
-	(void)layout(b, 1, 1, VBLK_MAX_BYTES, 0);
+	layout(b, &(struct vblk_layout){ .slots = 1, .big = 1, .big_bytes = VBLK_MAX_BYTES });
 	err = t == VBLK_MODERN ? vio_probe_modern(&b->vio, env) : vio_probe_legacy(&b->vio, env);
 	if (err)
 		return err;
@@ -178,38 +221,69 @@ slot_size_ok(const struct vblk *b, uint32_t bytes)
 	return bytes >= b->block_size && bytes % b->block_size == 0 && bytes <= VBLK_MAX_BYTES;
 }
 
+/* Whether l is a layout vblk_async_layout takes. */
+static bool
+layout_ok(const struct vblk *b, const struct vblk_layout *l)
+{
+	if (l->slots == 0 || l->slots > VBLK_SLOTS_MAX || l->big > l->slots ||
+	    l->areas > VBLK_SLOTS_MAX)
+		return false;
+	if (l->areas && (l->area_bytes < b->block_size || l->area_bytes > VBLK_AREA_MAX_BYTES ||
+	    l->area_lead > VBLK_AREA_MAX_LEAD))
+		return false;
+	if (l->big == 0)        /* header-only slots: for areas, no bounce data at all */
+		return l->areas && l->big_bytes == 0 && l->small_bytes == 0;
+	return slot_size_ok(b, l->big_bytes) && (l->big == l->slots ||
+	    (slot_size_ok(b, l->small_bytes) && l->small_bytes <= l->big_bytes));
+}
+
+/* The most a request may carry in layout l: its largest slot or area. */
+static uint32_t
+layout_max_blocks(const struct vblk *b, const struct vblk_layout *l)
+{
+	uint32_t bytes = l->big ? l->big_bytes : 0, area = l->area_bytes;
+
+	if (l->areas && area > bytes)
+		bytes = area < VBLK_MAX_BYTES ? area : VBLK_MAX_BYTES;
+	bytes /= b->block_size;
+	return b->dev_max_blocks < bytes ? b->dev_max_blocks : bytes;
+}
+
 int
-vblk_async_init(struct vblk *b, uint16_t slots, uint16_t big, uint32_t big_bytes,
-    uint32_t small_bytes)
+vblk_async_layout(struct vblk *b, const struct vblk_layout *l)
 {
 	struct devenv_dma nreq;
-	uint16_t old_slots = b->slots, old_big = 1;
-	uint32_t old_big_bytes = b->slot_len[0], old_small_bytes = 0;
+	struct vblk_layout old = b->lay;
 	int err;
 
-	if (slots == 0 || slots > VBLK_SLOTS_MAX || big == 0 || big > slots ||
-	    !slot_size_ok(b, big_bytes) || (big < slots && (!slot_size_ok(b, small_bytes) ||
-	    small_bytes > big_bytes)))
+	if (!layout_ok(b, l))
 		return E_INVAL;
 	if (vblk_pending(b))
 		return E_BUSY;
-	while (old_big < old_slots && b->slot_len[old_big] == old_big_bytes)
-		old_big++;
-	if (old_big < old_slots)
-		old_small_bytes = b->slot_len[old_big];
 	/* The old buffer goes first, so the pool's budget holds the new one. */
 	devenv_dma_free(b->env, &b->req);
-	if ((err = req_alloc(b, &nreq, layout(b, slots, big, big_bytes, small_bytes)))) {
-		if (req_alloc(b, &b->req, layout(b, old_slots, old_big, old_big_bytes,
-		    old_small_bytes)) < 0)
+	layout(b, l);
+	if ((err = req_alloc(b, &nreq, req_bytes(b)))) {
+		layout(b, &old);
+		if (req_alloc(b, &b->req, req_bytes(b)) < 0)
 			b->dead = 1;    /* no buffer at all: every request fails at once */
 		return err;
 	}
 	b->req = nreq;
-	b->max_blocks = b->dev_max_blocks < big_bytes / b->block_size ? b->dev_max_blocks :
-	    big_bytes / b->block_size;
+	b->areas_lost = 0;
+	b->max_blocks = layout_max_blocks(b, l);
 	b->srv.info.max_transfer_blocks = b->max_blocks;
 	return 0;
+}
+
+int
+vblk_async_init(struct vblk *b, uint16_t slots, uint16_t big, uint32_t big_bytes,
+    uint32_t small_bytes)
+{
+	if (big == 0)
+		return E_INVAL;         /* without areas every slot needs bounce data */
+	return vblk_async_layout(b, &(struct vblk_layout){ .slots = slots, .big = big,
+	    .big_bytes = big_bytes, .small_bytes = small_bytes });
 }
 
 uint32_t
@@ -229,8 +303,8 @@ finish(struct vblk *b, uint16_t s, int err)
 {
 	struct vblk_req *r = b->inflight[s];
 
-	if (!err && r->op == VBLK_OP_READ)
-		memcpy(r->buf, (uint8_t *)b->req.cpu + b->slot_off[s],
+	if (!err && r->op == VBLK_OP_READ && b->bounced[s])
+		memcpy(r->buf, (uint8_t *)b->req.cpu + b->data_off[s],
 		    (size_t)r->count * b->block_size);
 	r->status = err;
 	r->done = 1;
@@ -274,6 +348,15 @@ vblk_recover(struct vblk *b)
 			goto dead;
 		b->vq.mem.h = 0;
 		b->req.h = 0;
+		if (b->lay.areas) {
+			/* The caller's areas went with the buffer (unmapped, its
+			 * messages in them lost): a new buffer would not be where
+			 * the caller keeps them. */
+			b->req.cpu = NULL;
+			b->areas_lost = 1;
+			err = E_STALE;
+			goto dead;
+		}
 		if ((err = req_alloc(b, &b->req, req_bytes(b))))
 			goto dead;
 	}
@@ -327,7 +410,8 @@ check_req(const struct vblk *b, const struct vblk_req *r)
 	}
 }
 
-/* The smallest free slot that holds `bytes` (b->slots when none does). */
+/* The smallest free slot whose bounce data holds `bytes` (0: any slot; b->slots
+ * when none does). */
 static uint16_t
 free_slot(const struct vblk *b, uint32_t bytes)
 {
@@ -346,6 +430,8 @@ vblk_submit(struct vblk *b, struct vblk_req *r)
 	uint32_t bytes = r->op == VBLK_OP_FLUSH ? 0 : r->count * b->block_size;
 	struct virtq_seg segs[3];
 	unsigned n = 0;
+	uint64_t data = 0;
+	bool bounce;
 	uint16_t s;
 	int err;
 
@@ -359,17 +445,21 @@ vblk_submit(struct vblk *b, struct vblk_req *r)
 		r->done = 1;    /* 5.2.6.2: without VIRTIO_BLK_F_FLUSH the device is write-through */
 		return 0;
 	}
-	if ((s = free_slot(b, bytes)) == b->slots)
+	bounce = bytes && !in_area(b, r->buf, bytes, &data);
+	if (bounce && bytes > b->bounce_max)
+		return E_INVAL;         /* no slot will ever hold it */
+	if ((s = free_slot(b, bounce ? bytes : 0)) == b->slots)
 		return E_AGAIN;
+	if (bounce)
+		data = b->slot_off[s];
 	uint8_t *slot = (uint8_t *)b->req.cpu + (size_t)s * VBLK_SLOT_HDR;
-	uint64_t data = b->slot_off[s];
 	struct virtio_blk_req_hdr *hdr = (void *)slot;
 	hdr->type = r->op == VBLK_OP_READ ? VIRTIO_BLK_T_IN : r->op == VBLK_OP_WRITE ?
 	    VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_FLUSH;
 	hdr->reserved = 0;
 	hdr->sector = bytes ? r->lba * (b->block_size / VIRTIO_BLK_SECTOR) : 0;
 	slot[16] = 0xff;
-	if (r->op == VBLK_OP_WRITE)
+	if (bounce && r->op == VBLK_OP_WRITE)
 		memcpy((uint8_t *)b->req.cpu + data, r->buf, bytes);
 	segs[n++] = (struct virtq_seg){ b->req.h, (uint64_t)s * VBLK_SLOT_HDR, sizeof(*hdr), 0 };
 	if (bytes)
@@ -384,6 +474,9 @@ vblk_submit(struct vblk *b, struct vblk_req *r)
 		return err;
 	}
 	b->inflight[s] = r;
+	b->data_off[s] = data;
+	b->bounced[s] = bounce;
+	b->copied += bounce;
 	b->cookie[s] = cookie;
 	b->deadline[s] = devenv_now_ns(b->env) + b->timeout_ns;
 	b->unnotified++;

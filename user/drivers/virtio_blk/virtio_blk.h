@@ -1,11 +1,15 @@
 /*
  * virtio-blk driver core over the virtio transport (user/drivers/virtio).
- * One request queue. Requests go through slots of one DMA buffer (bounce
- * memory the driver copies through): page 0 holds every slot's header and
- * status byte, then each slot's data. Synchronous calls (vblk_read/write/
- * flush, served through blkserv) use a slot and wait for it; the
- * asynchronous calls (vblk_submit/vblk_poll) keep up to `slots` requests at
- * the device at once, answered in whatever order the device finishes them.
+ * One request queue. Requests go through slots of one DMA buffer, the
+ * request buffer: page 0 holds every slot's header and status byte; then
+ * come the caller's areas, if it asked for any, then each slot's bounce
+ * data. A request whose data already lies inside one caller area (a
+ * driver process receives its BlockDevice messages there) is moved by the
+ * device in place: no copy. Any other request's data is copied through its
+ * slot's bounce data. Synchronous calls (vblk_read/write/flush, served
+ * through blkserv) use a slot and wait for it; the asynchronous calls
+ * (vblk_submit/vblk_poll) keep up to `slots` requests at the device at once,
+ * answered in whatever order the device finishes them.
  */
 #ifndef CAPOS_DRIVERS_VIRTIO_BLK_H
 #define CAPOS_DRIVERS_VIRTIO_BLK_H
@@ -21,7 +25,11 @@
 #define VBLK_TIMEOUT_NS 5000000000ull   /* 5 s per request */
 #define VBLK_SLOTS_MAX 16u              /* requests at the device at once */
 #define VBLK_SLOT_HDR 32u               /* page 0: header @32i, status @32i + 16 */
-#define VBLK_DATA_OFF 4096u             /* the slots' data from here, slot after slot */
+#define VBLK_DATA_OFF 4096u             /* the areas, then the slots' data, from here */
+#define VBLK_AREA_MAX_BYTES (256u * 1024u)      /* per caller area */
+/* An area starts `lead` bytes before a page boundary; area 0 ends page 0,
+ * after the slots' headers. */
+#define VBLK_AREA_MAX_LEAD (VBLK_DATA_OFF - VBLK_SLOTS_MAX * VBLK_SLOT_HDR)
 
 enum vblk_op { VBLK_OP_READ = 1, VBLK_OP_WRITE = 2, VBLK_OP_FLUSH = 3 };
 
@@ -33,6 +41,24 @@ struct vblk_req {
 	void *buf;              /* write: source; read: destination */
 	int status;             /* once done: 0 or a negative code */
 	int done;
+};
+
+/*
+ * The request buffer's slots and areas (vblk_async_layout). Slots: the
+ * first `big` hold big_bytes of bounce data, the others small_bytes; with
+ * areas, big may be 0: every slot is a header only, and only requests whose
+ * data lies in an area are served. Areas: `areas` regions of area_bytes,
+ * area i at VBLK_DATA_OFF + i x (area_bytes rounded up to pages) - lead, so
+ * that area + lead is page-aligned (blkproc: lead BLKPROC_READ_DATA_OFF
+ * puts a read's data on a page boundary).
+ */
+struct vblk_layout {
+	uint16_t slots;
+	uint16_t big;
+	uint32_t big_bytes, small_bytes;
+	uint16_t areas;
+	uint32_t area_bytes;
+	uint32_t area_lead;
 };
 
 enum vblk_transport { VBLK_MODERN = 0, VBLK_LEGACY = 1 };
@@ -56,10 +82,16 @@ struct vblk {
 	uintptr_t seq;                  /* request cookie */
 	uint32_t resets, timeouts, corrupt;     /* recovery counters */
 	/* slots: a request in slot s is inflight[s] until it is finished */
+	struct vblk_layout lay;         /* of req */
 	uint16_t slots;
-	uint32_t slot_len[VBLK_SLOTS_MAX];      /* data bytes of slot s */
+	uint32_t slot_len[VBLK_SLOTS_MAX];      /* bounce data bytes of slot s (0: header only) */
 	uint64_t slot_off[VBLK_SLOTS_MAX];      /* its offset in req */
+	uint32_t bounce_max;            /* the largest slot_len */
 	struct vblk_req *inflight[VBLK_SLOTS_MAX];
+	uint64_t data_off[VBLK_SLOTS_MAX];      /* in flight: its data in req */
+	uint8_t bounced[VBLK_SLOTS_MAX];        /* in flight: copied through the slot */
+	uint32_t copied;                /* requests copied through a slot, ever */
+	int areas_lost;                 /* a device reset revoked the caller's areas */
 	uintptr_t cookie[VBLK_SLOTS_MAX];
 	uint64_t deadline[VBLK_SLOTS_MAX];
 	uint32_t completed;             /* requests finished, ever */
@@ -88,6 +120,18 @@ int vblk_flush(struct vblk *b);
  * smallest free slot that holds it (E_AGAIN when none does). */
 int vblk_async_init(struct vblk *b, uint16_t slots, uint16_t big, uint32_t big_bytes,
     uint32_t small_bytes);
+/* The same for any layout (struct vblk_layout): E_INVAL for areas over
+ * VBLK_SLOTS_MAX, an area of more than VBLK_AREA_MAX_BYTES or less than a
+ * block, a lead over VBLK_AREA_MAX_LEAD, or no bounce slot without areas.
+ * max_blocks then follows the largest slot or area. A request whose data
+ * lies wholly in one area takes any free slot and is not copied; another
+ * takes a slot whose bounce data holds it (E_INVAL when no slot ever does).
+ * With areas, a recovery that resets the device through hard_reset loses
+ * them (the reset revokes every buffer): the driver is dead and
+ * areas_lost is set; the caller must not touch its areas again. */
+int vblk_async_layout(struct vblk *b, const struct vblk_layout *l);
+/* Area i of the current layout (CPU address), NULL when there is none. */
+void *vblk_area(const struct vblk *b, uint16_t i);
 /* Start r (checked like the synchronous calls: E_INVAL, E_RANGE, E_PERM);
  * E_AGAIN when every slot (or the ring) is busy. On success r is in flight
  * until a poll finishes it (done = 1, status), or already done (a flush of a

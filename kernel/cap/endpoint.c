@@ -115,17 +115,19 @@ deliver(struct endpoint *e, struct recv *r, struct call *c)
 		call_complete(c, RING_E_INVOKE_FAILED, E_TOOBIG, NULL, 0, NULL, 0);
 		return false;
 	}
-	if ((err = xfer_commit(r->p, c->x, c->nxfer, r->accept, cqe.caps, cqe.iids)) < 0) {
+	/* The params first, so that nothing is committed when they cannot land:
+	 * a demand-zero page of the buffer may need a frame (uaccess.c); out of
+	 * memory the call fails E_NOMEM and the receive stays posted (its
+	 * buffer is the server's scratch until a completion says otherwise). */
+	err = c->params ? copy_to_user(r->p, r->buf, c->params, c->params_len)	/* checked at RECV and CALL */
+			: copy_user_to_user(r->p, r->buf, c->caller, c->params_va, c->params_len);
+	if (err < 0 || (err = xfer_commit(r->p, c->x, c->nxfer, r->accept, cqe.caps, cqe.iids)) < 0) {
 		/* refused: call_free rolls the reserved caps back to the caller */
 		call_complete(c, RING_E_INVOKE_FAILED, err, NULL, 0, NULL, 0);
 		return false;
 	}
 	cqe.ncaps = (uint16_t)c->nxfer;
 	c->nxfer = 0;
-	if (c->params)	/* checked at RECV (receiver) and CALL (caller) */
-		copy_to_user(r->p, r->buf, c->params, c->params_len);
-	else
-		copy_user_to_user(r->p, r->buf, c->caller, c->params_va, c->params_len);
 	cqe.result = (int32_t)c->params_len;
 	cqe.len = c->params_len;
 	cqe.method = c->method;
@@ -412,7 +414,13 @@ fast_call(struct proc *p, const struct ring_sqe *s)
 	/* r->len <= RING_MAX_MSG was checked at RECV */
 	if (s->params_len > r->len || s->result_len > RING_MAX_MSG ||
 	    !range_ok(p, s->params, s->params_len, false) ||
-	    !range_ok(p, s->result, s->result_len, true) || !(c = call_alloc_inline()))
+	    !range_ok(p, s->result, s->result_len, true))
+		return false;
+	/* Before anything changes: a demand-zero page of the receive buffer may
+	 * need a frame (uaccess.c); out of memory the slow path fails the call. */
+	if (s->params_len && copy_user_to_user(r->p, r->buf, p, s->params, s->params_len) < 0)
+		return false;
+	if (!(c = call_alloc_inline()))
 		return false;
 	c->caller = p;
 	c->target = &e->k;
@@ -429,8 +437,6 @@ fast_call(struct proc *p, const struct ring_sqe *s)
 	e->in_service = c;
 	p->inflight++;
 	e->recvs = r->next;
-	if (s->params_len)	/* both ranges checked */
-		copy_user_to_user(r->p, r->buf, p, s->params, s->params_len);
 	r->p->inflight--;
 	ring_post_short(r->p, r->user_data, (int32_t)s->params_len, 0, s->params_len, s->method,
 			c->token);
@@ -465,9 +471,8 @@ fast_reply(struct proc *p, struct call **pp, const struct ring_sqe *s, bool exce
 	uint32_t len = s->params_len;
 
 	*pp = c->next;
-	if (len && copy_user_to_user(caller, c->result_va, p, s->params, len) < 0) {
-		res = RING_E_INVALID_RESULT;	/* as complete() does */
-		detail = E_RANGE;
+	if (len && (detail = copy_user_to_user(caller, c->result_va, p, s->params, len)) < 0) {
+		res = RING_E_INVALID_RESULT;	/* as complete() does; E_NOMEM: no frame for a demand-zero page */
 		len = 0;
 	}
 	caller->inflight--;

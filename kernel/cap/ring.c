@@ -79,8 +79,19 @@ complete(struct call *c, int32_t result, int32_t detail, const void *res, struct
 		xfer_rollback(x, nx);
 		nx = 0;
 	}
+	/* The results before the caps: a demand-zero page of the result buffer
+	 * may need a frame (uaccess.c); out of memory (E_NOMEM) no cap moves. */
+	int r;
+	if (len && (r = sp ? copy_user_to_user(p, c->result_va, sp, sva, len)	/* checked at CALL/RETURN */
+			   : copy_to_user(p, c->result_va, res, len)) < 0) {
+		cqe.result = RING_E_INVALID_RESULT;
+		cqe.detail = r;
+		len = 0;
+		xfer_rollback(x, nx);
+		nx = 0;
+	}
 	if (nx) {
-		int r = xfer_commit(p, x, nx, RING_MAX_XFER, cqe.caps, cqe.iids);
+		r = xfer_commit(p, x, nx, RING_MAX_XFER, cqe.caps, cqe.iids);
 		if (r < 0) {
 			xfer_rollback(x, nx);
 			cqe.result = RING_E_INVOKE_FAILED;
@@ -89,12 +100,6 @@ complete(struct call *c, int32_t result, int32_t detail, const void *res, struct
 		} else {
 			cqe.ncaps = (uint16_t)nx;
 		}
-	}
-	if (len && (sp ? copy_user_to_user(p, c->result_va, sp, sva, len)	/* checked at CALL/RETURN */
-		       : copy_to_user(p, c->result_va, res, len)) < 0) {
-		cqe.result = RING_E_INVALID_RESULT;
-		cqe.detail = E_RANGE;
-		len = 0;
 	}
 	cqe.len = len;
 	p->inflight--;

@@ -53,14 +53,22 @@ table(uint64_t pa)
 	return live ? phys_to_virt(pa) : (uint64_t *)(uintptr_t)pa;
 }
 
+/*
+ * A zeroed page-table page, or 0 when memory is exhausted (only fatal while
+ * building the kernel's tables at boot). vmm_map_page then fails E_NOMEM:
+ * a demand-zero fault or a kernel stack can need a new table at any time,
+ * and running out must fail that one request, not bring the kernel down.
+ */
 static uint64_t
 new_table(void)
 {
 	uint64_t pa;
 
-	if ((live ? pmm_alloc(&pa) : pmm_alloc_low(&pa)) != 0)
+	if ((live ? pmm_alloc(&pa) : pmm_alloc_low(&pa)) == 0)
+		return pa;
+	if (!live)
 		panic("out of memory for page tables");
-	return pa;
+	return 0;
 }
 
 static uint64_t
@@ -89,9 +97,10 @@ walk(uint64_t pml4, uint64_t va, int level, bool create, bool user)
 		unsigned idx = (va >> (12 + 9 * (l - 1))) & 511;
 		uint64_t e = t[idx];
 		if (!(e & PTE_P)) {
-			if (!create)
+			uint64_t pa = create ? new_table() : 0;
+			if (!pa)
 				return NULL;
-			e = new_table() | PTE_P | PTE_W | (user ? PTE_U : 0);
+			e = pa | PTE_P | PTE_W | (user ? PTE_U : 0);
 			t[idx] = e;
 		} else if (e & PTE_PS) {
 			return NULL;	/* a large page is in the way */
@@ -109,7 +118,7 @@ vmm_map_page(uint64_t pml4, uint64_t va, uint64_t pa, unsigned kind)
 	uint64_t flags = spin_lock_irqsave(&vmm_lock);
 	uint64_t *pt = walk(pml4, va, 1, true, kind & VMM_USER);
 	uint64_t old = 0;
-	int r = E_BUSY;
+	int r = E_NOMEM;	/* no page-table page (nothing maps over the physmap's large pages) */
 
 	if (pt) {
 		old = pt[(va >> 12) & 511];
@@ -275,7 +284,10 @@ vmm_map_phys(uint64_t pa, uint64_t len, unsigned kind)
 	mmio_next += size + PAGE_SIZE;	/* an unmapped page between windows */
 	spin_unlock_irqrestore(&vmm_lock, flags);
 	for (uint64_t off = 0; off < size; off += PAGE_SIZE)
-		vmm_map_page(kernel_pml4, va + off, base + off, kind & ~VMM_EXEC);
+		if (vmm_map_page(kernel_pml4, va + off, base + off, kind & ~VMM_EXEC) < 0) {
+			vmm_unmap_range(kernel_pml4, va, off / PAGE_SIZE, NULL);
+			return NULL;	/* the window's addresses stay used: device pages, no frames */
+		}
 	return (void *)(uintptr_t)(va + (pa - base));
 }
 

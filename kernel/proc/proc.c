@@ -7,7 +7,10 @@
  * its ELF segments (W^X, NX on data), a stack of USER_STACK_PAGES with an
  * unmapped guard page below it, a heap, the ring page (rw) and the bootstrap
  * page (ro). Every mapping is also a VMA, which is what user buffers are
- * checked against (uaccess.c).
+ * checked against (uaccess.c). The heap is only reserved: a demand-zero
+ * VMA whose pages are backed on first touch, by the page-fault path below
+ * or by a kernel copy into it (uaccess.c), so an untouched heap costs no
+ * frame.
  */
 #include "proc/proc.h"
 #include "ddf/kddf.h"
@@ -170,6 +173,10 @@ proc_create(const char *name, const void *elf, uint64_t len, int *err, const cha
 	struct proc *p = kmalloc(sizeof *p);
 	uint64_t entry = 0, pa;
 	int r = E_NOMEM;
+	struct pmm_stats ps;
+
+	pmm_stats(&ps);
+	uint64_t free_before = ps.free_frames;
 
 	*why = "out of memory";
 	if (!p)
@@ -190,7 +197,7 @@ proc_create(const char *name, const void *elf, uint64_t len, int *err, const cha
 	r = E_NOMEM;
 	*why = "out of memory";
 	if (map_anon(p, USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE, USER_STACK_TOP, VMM_RW) < 0 ||
-	    map_anon(p, USER_HEAP_VA, USER_HEAP_VA + USER_HEAP_PAGES * PAGE_SIZE, VMM_RW) < 0 ||
+	    vma_add(p, USER_HEAP_VA, USER_HEAP_VA + USER_HEAP_PAGES * PAGE_SIZE, VMM_RW | VMA_ZERO) < 0 ||
 	    map_anon(p, RING_USER_VA, RING_USER_VA + PAGE_SIZE, VMM_RW) < 0)
 		goto fail_space;
 	if (pmm_alloc(&pa) < 0 || vmm_map_page(p->pml4, BOOTSTRAP_USER_VA, pa, VMM_USER | VMM_RO) < 0)
@@ -218,6 +225,11 @@ proc_create(const char *name, const void *elf, uint64_t len, int *err, const cha
 	proc_list = p;
 	p->state = P_BLOCKED;	/* the caller installs caps, then sched_add */
 	*why = "ok";
+	/* What the new address space cost (docs/processes.md "Memory"): page
+	 * tables, ELF, stack, ring and bootstrap pages; the heap comes later. */
+	pmm_stats(&ps);
+	kprintf("capos: proc-space pid=%u name=%s frames=%lu free_frames=%lu\n", p->pid, p->name,
+		free_before - ps.free_frames, ps.free_frames);
 	return p;
 
 fail_kstack:
@@ -399,8 +411,16 @@ proc_kill(struct proc *p)
 	return 0;
 }
 
-void
-proc_fault(struct trap_frame *tf)
+/* Page-fault error code bits (Intel SDM 3A 4.7). */
+#define PF_PRESENT	(1u << 0)	/* protection violation, not a missing page */
+#define PF_WRITE	(1u << 1)
+#define PF_RSVD		(1u << 3)
+#define PF_FETCH	(1u << 4)
+
+/* End the current process p for the exception in tf (bkl held); `why`
+ * overrides the page-fault detail. */
+static __attribute__((noreturn)) void
+fault_end(struct proc *p, struct trap_frame *tf, const char *why)
 {
 	static const char *const names[32] = {
 		[0] = "divide error", [1] = "debug", [3] = "breakpoint", [4] = "overflow",
@@ -409,8 +429,6 @@ proc_fault(struct trap_frame *tf)
 		[13] = "general protection", [14] = "page fault", [16] = "x87 error",
 		[17] = "alignment check", [19] = "SIMD error",
 	};
-	spin_lock(&bkl);
-	struct proc *p = this_cpu()->cur;
 	uint64_t addr = tf->vector == 14 ? read_cr2() : tf->rip;
 	const char *reason = names[tf->vector & 31] ? names[tf->vector & 31] : "exception";
 	char detail[48];
@@ -420,8 +438,8 @@ proc_fault(struct trap_frame *tf)
 			     addr >= USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
 		fmt_snprintf(detail, sizeof detail, "page fault (%s%s%s)",
 			     guard ? "stack guard page, " : "",
-			     tf->error & 1 ? "protection" : "not present",
-			     tf->error & 16 ? ", fetch" : tf->error & 2 ? ", write" : ", read");
+			     why ? why : tf->error & PF_PRESENT ? "protection" : "not present",
+			     tf->error & PF_FETCH ? ", fetch" : tf->error & PF_WRITE ? ", write" : ", read");
 		reason = detail;
 	}
 	kprintf("capos: proc-fault pid=%u name=%s vector=%lu addr=%#lx rip=%#lx reason=\"%s\"\n",
@@ -435,10 +453,40 @@ proc_fault(struct trap_frame *tf)
 	proc_exit(p, EXIT_FAULT, (int32_t)tf->vector);
 }
 
+void
+proc_fault(struct trap_frame *tf)
+{
+	spin_lock(&bkl);
+	fault_end(this_cpu()->cur, tf, NULL);
+}
+
+/*
+ * An exception in ring 3. A not-present page fault inside a demand-zero
+ * VMA, with the access it allows, backs the page and returns to retry the
+ * instruction; out of memory the process ends ("page fault (out of
+ * memory, ...)"). Anything else ends the process as before. Like every
+ * kernel entry from ring 3 it takes the bkl and honours a pending kill.
+ */
 static void
 user_fault(struct trap_frame *tf)
 {
-	proc_fault(tf);
+	spin_lock(&bkl);
+	struct proc *p = this_cpu()->cur;
+	sched_kill_point();
+	if (tf->vector == 14 && !(tf->error & (PF_PRESENT | PF_RSVD))) {
+		unsigned need = tf->error & PF_FETCH ? VMM_EXEC : tf->error & PF_WRITE ? VMM_RW : 0;
+		uint64_t pa;
+		int r = vma_populate(p, read_cr2(), need, &pa);
+		if (r == 0) {
+			spin_unlock(&bkl);
+			return;
+		}
+		if (r == E_NOMEM) {
+			fault_end(p, tf, "out of memory");
+			return;
+		}
+	}
+	fault_end(p, tf, NULL);
 }
 
 /* The kernel starts exactly one process: init, from the boot module "init". */

@@ -101,8 +101,9 @@ enum exit_kind { EXIT_CODE = 0, EXIT_FAULT, EXIT_KILLED };
 
 struct vma {
 	uint64_t start, end;	/* page-aligned */
-	unsigned kind;		/* VMM_RW / VMM_EXEC bits */
+	unsigned kind;		/* VMM_RW / VMM_EXEC bits, VMA_ZERO */
 };
+#define VMA_ZERO	0x100u	/* demand-zero: each page backed on first touch (uaccess.c) */
 
 struct proc {
 	uint32_t pid;
@@ -166,6 +167,7 @@ kcopy(void *dst, const void *src, uint64_t n)
 			 : "+D"(dst), "+S"(src), "+c"(q) : "r"(r) : "memory");
 }
 int vma_add(struct proc *p, uint64_t start, uint64_t end, unsigned kind);
+int vma_populate(struct proc *p, uint64_t va, unsigned need, uint64_t *pa);
 bool user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write);
 /*
  * The IPC path checks the same buffers again and again: the VMA the last

@@ -6,9 +6,20 @@
  * tables. Because the kernel never touches a user virtual address, a
  * hostile pointer cannot fault the kernel, SMAP never trips, and the same
  * path writes results into a caller that is not the current process.
+ *
+ * Demand-zero VMAs (VMA_ZERO: the heap) are reserved at spawn and backed
+ * page by page on first touch: from a user page fault (proc.c) and from
+ * the copies here, which translate first and only on a miss look for the
+ * VMA (so a present page costs what it did). A read of a page never
+ * touched yields zeros without allocating it; a write allocates a zeroed
+ * frame and maps it. Out of memory, a write fails with E_NOMEM and
+ * nothing past the failing page is written. Pages are never unmapped
+ * before exit, so once present a page stays present (the bkl, held by
+ * every path here, orders a fault against a copy on another CPU).
  */
 #include "proc/proc.h"
 #include "kernel.h"
+#include "mm/pmm.h"
 #include "mm/vmm.h"
 
 int
@@ -54,6 +65,63 @@ user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write)
 	return len == 0 || user_range_hint_ok(p, va, len, write) || range_walk(p, va, len, write);
 }
 
+/* The demand-zero VMA holding va, or NULL. */
+static struct vma *
+zero_vma(struct proc *p, uint64_t va)
+{
+	for (uint32_t i = 0; i < p->nvma; i++) {
+		struct vma *v = &p->vma[i];
+		if (va >= v->start && va < v->end)
+			return v->kind & VMA_ZERO ? v : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Back the page holding va, which lies in a demand-zero VMA allowing
+ * `need` (VMM_RW for a write, VMM_EXEC for a fetch, 0 for a read), with a
+ * zeroed frame. 0 and *pa (the physical address of va) when mapped, also
+ * when it already was; E_RANGE outside such a VMA or without the access;
+ * E_NOMEM when no frame or page table can be had (nothing changes then,
+ * beyond an empty page table perhaps, freed at exit).
+ */
+int
+vma_populate(struct proc *p, uint64_t va, unsigned need, uint64_t *pa)
+{
+	struct vma *v = zero_vma(p, va);
+	uint64_t frame;
+
+	if (!v || (v->kind & need) != need)
+		return E_RANGE;
+	if ((*pa = vmm_translate(p->pml4, va)) != ~0ull)
+		return 0;	/* another CPU backed it first */
+	if (pmm_alloc(&frame) < 0)
+		return E_NOMEM;
+	/* user space has no large pages: a refusal means no page-table page */
+	if (vmm_map_page(p->pml4, ALIGN_DOWN(va, PAGE_SIZE), frame,
+			 (v->kind & (VMM_RW | VMM_EXEC)) | VMM_USER) < 0) {
+		pmm_free(frame);
+		return E_NOMEM;
+	}
+	*pa = frame | (va & (PAGE_SIZE - 1));
+	return 0;
+}
+
+/*
+ * A copy found va unmapped: in a demand-zero VMA a write backs the page
+ * (*pa), a read sees a page of zeros (*zero set, no frame spent). va was
+ * checked against the VMAs (user_range_ok); E_RANGE stays for the rest.
+ */
+static int
+copy_miss(struct proc *p, uint64_t va, bool write, uint64_t *pa, bool *zero)
+{
+	if (!write && zero_vma(p, va)) {
+		*zero = true;
+		return 0;
+	}
+	return vma_populate(p, va, write ? VMM_RW : 0, pa);
+}
+
 static int
 copy(struct proc *p, uint64_t va, void *kbuf, uint64_t len, bool to_user)
 {
@@ -63,9 +131,13 @@ copy(struct proc *p, uint64_t va, void *kbuf, uint64_t len, bool to_user)
 		if (n > len)
 			n = len;
 		uint64_t pa = vmm_translate(p->pml4, va);
-		if (pa == ~0ull)
-			return E_RANGE;
-		if (to_user)
+		bool zero = false;
+		int r;
+		if (pa == ~0ull && (r = copy_miss(p, va, to_user, &pa, &zero)) < 0)
+			return r;
+		if (zero)
+			memset(k, 0, n);
+		else if (to_user)
 			kcopy(phys_to_virt(pa), k, n);
 		else
 			kcopy(k, phys_to_virt(pa), n);
@@ -92,7 +164,8 @@ copy_to_user(struct proc *p, uint64_t va, const void *src, uint64_t len)
 	return copy(p, va, (void *)src, len, true);
 }
 
-/* Both ranges already checked: copy page piece by page piece, physmap to physmap. */
+/* Both ranges already checked: copy page piece by page piece, physmap to physmap
+ * (demand-zero misses as in copy()). */
 int
 copy_user_to_user(struct proc *dp, uint64_t dva, struct proc *sp, uint64_t sva, uint64_t len)
 {
@@ -104,9 +177,15 @@ copy_user_to_user(struct proc *dp, uint64_t dva, struct proc *sp, uint64_t sva, 
 		if (n > len)
 			n = len;
 		uint64_t dpa = vmm_translate(dp->pml4, dva), spa = vmm_translate(sp->pml4, sva);
-		if (dpa == ~0ull || spa == ~0ull)
-			return E_RANGE;
-		kcopy(phys_to_virt(dpa), phys_to_virt(spa), n);
+		bool dzero = false, szero = false;
+		int r;
+		if ((dpa == ~0ull && (r = copy_miss(dp, dva, true, &dpa, &dzero)) < 0) ||
+		    (spa == ~0ull && (r = copy_miss(sp, sva, false, &spa, &szero)) < 0))
+			return r;
+		if (szero)
+			memset(phys_to_virt(dpa), 0, n);
+		else
+			kcopy(phys_to_virt(dpa), phys_to_virt(spa), n);
 		dva += n;
 		sva += n;
 		len -= n;

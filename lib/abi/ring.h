@@ -37,9 +37,11 @@
 #define BOOTSTRAP_USER_VA 0x00007FFF10001000ull	/* read-only bootstrap page */
 #define USER_STACK_TOP	0x00007FFF20000000ull	/* stack grows down from here */
 #define USER_STACK_PAGES 16u			/* 64 KiB; an unmapped guard page below */
-#define USER_HEAP_VA	0x0000100000000000ull	/* runtime heap (user/lib), mapped at spawn */
-#define USER_HEAP_PAGES	(2u * RING_MAX_MSG / 4096u + 16u) /* 576 KiB: a server's receive and
-					   reply buffers (rt_serve) + 64 KiB */
+#define USER_HEAP_VA	0x0000100000000000ull	/* runtime heap (user/lib), demand-zero */
+#define USER_HEAP_PAGES	1024u	/* 4 MiB reserved; a page costs a frame only once touched
+				   (docs/processes.md "Memory") */
+_Static_assert(USER_HEAP_PAGES >= 2u * RING_MAX_MSG / 4096u + 16u,
+	       "a server's receive and reply buffers (rt_serve) fit the heap with room to spare");
 
 /* Opcodes. */
 enum ring_op {

@@ -6,8 +6,10 @@ $(eval $(call USER_PROG,memtest,user/tests/memtest.c))
 $(BUILD)/mem-test.bins: mk/usermem.mk | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@printf '%s\n' memtest > $@
-$(BUILD)/bins/test-mem.mf: user/tests/test-mem.json $(BUILD)/mem-test.bins $(MKMANIFEST) \
+# test-mem: the heap checks; test-mem-oom: out of memory on a small machine
+MEM_MANIFESTS := $(BUILD)/bins/test-mem.mf $(BUILD)/bins/test-mem-oom.mf
+$(MEM_MANIFESTS): $(BUILD)/bins/%.mf: user/tests/%.json $(BUILD)/mem-test.bins $(MKMANIFEST) \
 		schema/manifest.capnp
 	@mkdir -p $(@D)
 	$(MKMANIFEST) --bins-list $(BUILD)/mem-test.bins -o $@ $<
-$(IMAGE): $(BUILD)/bins/memtest $(BUILD)/bins/test-mem.mf
+$(IMAGE): $(BUILD)/bins/memtest $(MEM_MANIFESTS)

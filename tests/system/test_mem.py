@@ -92,3 +92,40 @@ def test_spawn_does_not_map_the_heap(log):
     assert {n for n, _ in rows} >= {"mem-server", "mem-client", "mem-toucher"}
     # an eager heap alone was 144 frames; now the whole space is a few dozen
     assert all(int(f) < OLD_EAGER_HEAP_PAGES for _, f in rows), rows
+
+
+# ---- out of memory: user/tests/test-mem-oom.json on a small machine ----
+
+@pytest.fixture(scope="module")
+def oom_log():
+    m = Machine("test_mem_oom", memory="32M", cmdline="capos.manifest=test-mem-oom.mf")
+    try:
+        m.wait_for(r"memtest: oom-client done[^\n]*\n", TIMEOUT)
+        m.wait_for(r"init: service oom-client exited[^\n]*\n", 30)
+    finally:
+        m.kill()
+    return m.text
+
+
+def oom_result(log, what):
+    m = re.search(rf"memtest: oom-client {what} result=(pass|fail)([^\n]*)", log)
+    assert m, f"no result for {what}"
+    return m.group(1), m.group(2)
+
+
+def test_out_of_memory_ends_only_the_faulting_process(oom_log):
+    assert "panic" not in oom_log and "EXCEPTION" not in oom_log
+    ok, rest = oom_result(oom_log, "oom-fault")
+    assert ok == "pass", rest
+    faults = re.findall(r"capos: proc-fault pid=\d+ name=(\S+) vector=14 addr=0x[0-9a-f]+ rip=0x[0-9a-f]+ "
+                        r"reason=\"([^\"]*)\"", oom_log)
+    # only hogs, each ended by out of memory (not the client, not init, no kernel panic)
+    assert faults and all(f == ("mem-hog", "page fault (out of memory, write)") for f in faults), faults
+    oom = int(re.search(r"oom=(\d+)", rest).group(1))
+    assert oom == len(faults)
+
+
+def test_frames_come_back_after_oom(oom_log):
+    ok, rest = oom_result(oom_log, "after-oom")
+    assert ok == "pass", rest
+    assert "memtest: oom-client done failures=0" in oom_log

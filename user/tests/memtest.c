@@ -21,6 +21,12 @@
  *   mem-fetcher  jumps into its heap: a demand-zero page is never
  *                executable, it must end with "page fault (not present,
  *                fetch)" and no page backed for it.
+ *   oom-client   (test-mem-oom.json, a machine with little memory) spawns
+ *                eight mem-hogs, each backing its whole heap slowly, then
+ *                exiting: together more than the machine has. The hogs
+ *                whose page fault finds no frame end ("page fault (out of
+ *                memory, write)"), the others finish; then a toucher backs
+ *                a whole heap again.
  *
  * Every check prints `memtest: ROLE NAME result=pass|fail ...`.
  */
@@ -100,38 +106,73 @@ xor_call(const uint8_t *p, uint8_t *r, uint32_t len, int *res)
 	return true;
 }
 
-/* ProcessSpawner.spawn of memtest as `name`, no caps; its exit status. */
-static bool
-run_child(const char *name, ExitStatus_R *e)
+/* ProcessSpawner.spawn of memtest as `name`, no caps: its ProcessHandle, or 0. */
+static capid_t
+spawn_child(const char *name)
 {
 	struct rt_call cl = { 0 };
 	ProcessSpawner_spawn_Params_B p;
 	ProcessSpawner_spawn_Results_R res;
-	ProcessHandle_wait_Params_B wp;
-	ProcessHandle_wait_Results_R wr;
 	SpawnResult_R sr;
-	WaitResult_R w;
 	struct capnp_blist gl;
 
 	if (ProcessSpawner_spawn_begin(&p) < 0)
-		return false;
+		return 0;
 	ProcessSpawner_spawn_Params_set_name(p, name, (uint32_t)strlen(name));
 	ProcessSpawner_spawn_Params_set_binary(p, "memtest", 7);
 	ProcessSpawner_spawn_Params_init_grants(p, 0, &gl);
 	if (ProcessSpawner_spawn_call(spawner, &cl, &res) < 0 ||
 	    ProcessSpawner_spawn_Results_get_result(res, &sr) < 0)
-		return false;
-	capid_t h = SpawnResult_adopt_handle(sr, &cl.cqe);
-	/* *e points into wc's message and buffer: they outlive this call (one child at a time) */
+		return 0;
+	return SpawnResult_adopt_handle(sr, &cl.cqe);
+}
+
+/* ProcessHandle.wait (timeout_ns 0: none): 1 and *e when it exited, 0 when
+ * the wait timed out, -1 on an error. *e points into a static message: it
+ * is valid until the next call. */
+static int
+wait_child(capid_t h, uint64_t timeout_ns, ExitStatus_R *e)
+{
 	static uint64_t wbuf[512];
 	static struct rt_call wc;
+	ProcessHandle_wait_Params_B wp;
+	ProcessHandle_wait_Results_R wr;
+	WaitResult_R w;
+
 	wc = (struct rt_call){ .buf = wbuf, .buflen = sizeof wbuf };
-	bool ok = h && ProcessHandle_wait_begin(&wp) == 0 &&
-		  ProcessHandle_wait_call(h, &wc, &wr) == 0 &&
-		  ProcessHandle_wait_Results_get_result(wr, &w) == 0 && WaitResult_get_exited(w, e) == 0;
+	if (ProcessHandle_wait_begin(&wp) < 0)
+		return -1;
+	ProcessHandle_wait_Params_set_timeoutNs(wp, timeout_ns);
+	if (ProcessHandle_wait_call(h, &wc, &wr) < 0 || ProcessHandle_wait_Results_get_result(wr, &w) < 0)
+		return -1;
+	if (WaitResult_which(w) == WaitResult_which_timedOut)
+		return 0;
+	return WaitResult_get_exited(w, e) == 0 ? 1 : -1;
+}
+
+/* Spawn `name`, wait for its end: its exit status. */
+static bool
+run_child(const char *name, ExitStatus_R *e)
+{
+	capid_t h = spawn_child(name);
+	bool ok = h && wait_child(h, 0, e) == 1;
 	if (h)
 		rt_release(h);
 	return ok;
+}
+
+/* The exit status e is a fault whose reason is want; *addr its address. */
+static bool
+fault_is(ExitStatus_R e, const char *want, uint64_t *addr, struct capnp_text *t)
+{
+	ProcessFault_R f;
+
+	*t = (struct capnp_text){ "", 0 };
+	if (ExitStatus_which(e) != ExitStatus_which_fault || ExitStatus_get_fault(e, &f) < 0 ||
+	    ProcessFault_get_reason(f, t) < 0)
+		return false;
+	*addr = ProcessFault_get_address(f);
+	return t->len == strlen(want) && memcmp(t->str, want, t->len) == 0;
 }
 
 /* The child `name` ended with a fault at addr whose reason is want. */
@@ -139,13 +180,10 @@ static void
 check_fault(const char *what, const char *name, uint64_t addr, const char *want)
 {
 	ExitStatus_R e;
-	ProcessFault_R f;
-	struct capnp_text t = { 0 };
-	bool ok = run_child(name, &e) && ExitStatus_which(e) == ExitStatus_which_fault &&
-		  ExitStatus_get_fault(e, &f) == 0 && ProcessFault_get_reason(f, &t) == 0;
-	uint64_t got = ok ? ProcessFault_get_address(f) : 0;
-	CHECK(what, ok && got == addr && t.len == strlen(want) && memcmp(t.str, want, t.len) == 0,
-	      "addr=%#lx reason=\"%.*s\"", (unsigned long)got, ok ? (int)t.len : 0, ok ? t.str : "");
+	struct capnp_text t = { "", 0 };
+	uint64_t got = 0;
+	bool ok = run_child(name, &e) && fault_is(e, want, &got, &t);
+	CHECK(what, ok && got == addr, "addr=%#lx reason=\"%.*s\"", (unsigned long)got, (int)t.len, t.str);
 }
 
 static int
@@ -179,6 +217,62 @@ client(void)
 		p[i] = pat(i + 1);
 	CHECK("after-faults", xor_call(p, r1, BIG, &res), "len=%u res=%d", BIG, res);
 	rt_print("memtest: mem-client done failures=%d", failures);
+	return failures;
+}
+
+/* ---- oom-client (test-mem-oom.json, a small machine) ---- */
+
+#define NHOGS 8
+#define OOM_REASON "page fault (out of memory, write)"
+
+/*
+ * NHOGS hogs, each backing its whole heap slowly, then exiting 0: spawned
+ * together (a spawn costs ~75 frames, a heap 1024 + its page tables), they
+ * progress side by side and ask for more frames than the small machine
+ * has long before any is done. Each hog whose page fault finds no frame
+ * must end with OOM_REASON, and its frames let the others finish; this
+ * client and the kernel go on. Then a toucher backs a whole heap again:
+ * the frames came back.
+ */
+static int
+oom_client(void)
+{
+	capid_t h[NHOGS];
+	uint32_t n = 0, refused = 0, oom = 0, done = 0, other = 0;
+	uint64_t addr = 0, a;
+	struct capnp_text t;
+	ExitStatus_R e;
+
+	spawner = rt_cap("spawner", ProcessSpawner_TYPE_ID);
+	if (!spawner) {
+		rt_print("memtest: oom-client no spawner");
+		return 1;
+	}
+	for (uint32_t i = 0; i < NHOGS; i++)
+		if ((h[n] = spawn_child("mem-hog")))
+			n++;
+		else
+			refused++;
+	for (uint32_t i = 0; i < n; i++) {
+		int r = wait_child(h[i], 0, &e);
+		if (r == 1 && fault_is(e, OOM_REASON, &a, &t) && a >= USER_HEAP_VA && a < HEAP_END) {
+			oom++;
+			addr = a;
+		} else if (r == 1 && ExitStatus_which(e) == ExitStatus_which_code &&
+			   ExitStatus_get_code(e) == 0) {
+			done++;
+		} else {
+			other++;
+		}
+		rt_release(h[i]);
+	}
+	CHECK("oom-fault", oom >= 1 && done >= 1 && other == 0 && refused == 0,
+	      "hogs=%u refused=%u oom=%u done=%u other=%u addr=%#lx", n, refused, oom, done, other,
+	      (unsigned long)addr);
+	bool ok = run_child("mem-toucher", &e) && ExitStatus_which(e) == ExitStatus_which_code;
+	int32_t code = ok ? ExitStatus_get_code(e) : -1;
+	CHECK("after-oom", ok && code == (int32_t)USER_HEAP_PAGES - 1, "pages=%d", code);
+	rt_print("memtest: oom-client done failures=%d", failures);
 	return failures;
 }
 
@@ -228,6 +322,17 @@ main(void)
 		return client();
 	if (prefix(me, "mem-toucher"))
 		return toucher();
+	if (prefix(me, "oom-client"))
+		return oom_client();
+	if (prefix(me, "mem-hog")) {
+		/* slowly: every hog is spawned before the frames run out */
+		for (volatile uint8_t *q = (uint8_t *)USER_HEAP_VA; q < (uint8_t *)HEAP_END; q += 4096) {
+			*q = 1;
+			for (int k = 0; k < 1500; k++)
+				__asm__ volatile("pause");
+		}
+		return 0;
+	}
 	if (prefix(me, "mem-faulter")) {
 		*(volatile uint8_t *)HEAP_END = 1;
 		return 100;	/* must not get here */

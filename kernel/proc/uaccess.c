@@ -122,6 +122,26 @@ copy_miss(struct proc *p, uint64_t va, bool write, uint64_t *pa, bool *zero)
 	return vma_populate(p, va, write ? VMM_RW : 0, pa);
 }
 
+/* One piece of copy() whose page was not mapped: out of line, so the
+ * loop over present pages is what it was before demand paging. */
+static int __attribute__((noinline))
+copy_piece_miss(struct proc *p, uint64_t va, uint8_t *k, uint64_t n, bool to_user)
+{
+	uint64_t pa;
+	bool zero = false;
+	int r = copy_miss(p, va, to_user, &pa, &zero);
+
+	if (r < 0)
+		return r;
+	if (zero)
+		memset(k, 0, n);
+	else if (to_user)
+		kcopy(phys_to_virt(pa), k, n);
+	else
+		kcopy(k, phys_to_virt(pa), n);
+	return 0;
+}
+
 static int
 copy(struct proc *p, uint64_t va, void *kbuf, uint64_t len, bool to_user)
 {
@@ -131,16 +151,15 @@ copy(struct proc *p, uint64_t va, void *kbuf, uint64_t len, bool to_user)
 		if (n > len)
 			n = len;
 		uint64_t pa = vmm_translate(p->pml4, va);
-		bool zero = false;
 		int r;
-		if (pa == ~0ull && (r = copy_miss(p, va, to_user, &pa, &zero)) < 0)
-			return r;
-		if (zero)
-			memset(k, 0, n);
-		else if (to_user)
+		if (pa == ~0ull) {
+			if ((r = copy_piece_miss(p, va, k, n, to_user)) < 0)
+				return r;
+		} else if (to_user) {
 			kcopy(phys_to_virt(pa), k, n);
-		else
+		} else {
 			kcopy(k, phys_to_virt(pa), n);
+		}
 		va += n;
 		k += n;
 		len -= n;
@@ -164,6 +183,25 @@ copy_to_user(struct proc *p, uint64_t va, const void *src, uint64_t len)
 	return copy(p, va, (void *)src, len, true);
 }
 
+/* One piece of copy_user_to_user with a page not mapped on either side (out of line;
+ * it translates again: fewer arguments keep the caller's loop in registers). */
+static int __attribute__((noinline))
+u2u_piece_miss(struct proc *dp, uint64_t dva, struct proc *sp, uint64_t sva, uint64_t n)
+{
+	uint64_t dpa = vmm_translate(dp->pml4, dva), spa = vmm_translate(sp->pml4, sva);
+	bool dzero = false, szero = false;
+	int r;
+
+	if ((dpa == ~0ull && (r = copy_miss(dp, dva, true, &dpa, &dzero)) < 0) ||
+	    (spa == ~0ull && (r = copy_miss(sp, sva, false, &spa, &szero)) < 0))
+		return r;
+	if (szero)
+		memset(phys_to_virt(dpa), 0, n);
+	else
+		kcopy(phys_to_virt(dpa), phys_to_virt(spa), n);
+	return 0;
+}
+
 /* Both ranges already checked: copy page piece by page piece, physmap to physmap
  * (demand-zero misses as in copy()). */
 int
@@ -177,15 +215,13 @@ copy_user_to_user(struct proc *dp, uint64_t dva, struct proc *sp, uint64_t sva, 
 		if (n > len)
 			n = len;
 		uint64_t dpa = vmm_translate(dp->pml4, dva), spa = vmm_translate(sp->pml4, sva);
-		bool dzero = false, szero = false;
 		int r;
-		if ((dpa == ~0ull && (r = copy_miss(dp, dva, true, &dpa, &dzero)) < 0) ||
-		    (spa == ~0ull && (r = copy_miss(sp, sva, false, &spa, &szero)) < 0))
-			return r;
-		if (szero)
-			memset(phys_to_virt(dpa), 0, n);
-		else
+		if (dpa == ~0ull || spa == ~0ull) {
+			if ((r = u2u_piece_miss(dp, dva, sp, sva, n)) < 0)
+				return r;
+		} else {
 			kcopy(phys_to_virt(dpa), phys_to_virt(spa), n);
+		}
 		dva += n;
 		sva += n;
 		len -= n;

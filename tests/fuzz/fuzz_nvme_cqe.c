@@ -91,12 +91,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (c.ioq.inflight >= c.ioq.depth || c.aq.inflight >= c.aq.depth)
 				abort();
 		}
-		if ((flags & 4) && c.state == NVME_LIVE && c.nns && nvme_async_init(&c, 4) == 0) {
+		if ((flags & 4) && c.state == NVME_LIVE && c.nns &&
+		    nvme_async_init(&c, 4, 4 * 16 * 4096) == 0) {
 			struct nvme_req rq[4];
 
 			for (i = 0; i < 4; i++) {
 				rq[i] = (struct nvme_req){ 0, (uint8_t)(take(&f) % 3), take(&f),
-				    1 + take(&f) % 16, buf + (size_t)i * 16 * 4096, 0, 0 };
+				    1 + take(&f) % 16, (uint8_t *)c.as.mem.cpu + (size_t)i * 16 * 4096,
+				    0, 0 };
 				(void)nvme_submit(&c, &rq[i]);
 			}
 			for (i = 0; i < 8 && nvme_async_pending(&c); i++)

@@ -34,6 +34,14 @@ fill(uint8_t *p, size_t n, uint32_t seed)
 		p[i] = (uint8_t)((i * 151u + seed * 13u) >> 2 ^ seed);
 }
 
+/* Byte `off` of the asynchronous requests' DMA region (nvme_async_init):
+ * asynchronous data must lie there, it is never copied. */
+static uint8_t *
+amem(struct nvme_ctrl *c, size_t off)
+{
+	return (uint8_t *)c->as.mem.cpu + off;
+}
+
 static void
 assert_clean(struct nvme_model *m)
 {
@@ -421,8 +429,12 @@ nvm041_ready_never_drops(void **state)
 	m->drop = 1;
 	t0 = fake_env_now(m->env);
 	/* timeout -> reset: CC.EN = 0 but RDY stays 1 -> reset fails after CAP.TO */
+	assert_int_equal(c.claim_resets, 0);
 	assert_int_equal(nvme_read(&c, 0, 0, 1, buf), E_TIMEOUT);
 	assert_int_equal(c.state, NVME_DEAD);
+	/* the environment's disable found RDY stuck: it reset the claim (the
+	 * driver process then exits: its message buffers are revoked) */
+	assert_true(c.claim_resets >= 1);
 	/* 5 s command deadline + CAP.TO in the reset + CAP.TO in the final disable */
 	assert_true(fake_env_now(m->env) - t0 < NVME_CMD_TIMEOUT_NS + 3000000000ull);
 	assert_int_equal(nvme_reset(&c), E_TIMEOUT);
@@ -582,17 +594,21 @@ nvm060_async_queue_depth_16(void **state)
 {
 	struct nvme_model *m = model1(8192, 9);
 	struct nvme_req rq[16];
-	static uint8_t wbuf[16][8192], rbuf[16][8192];
+	uint8_t *wbuf[16], *rbuf[16];
 	struct nvme_ctrl c;
 	int i, done, round;
 
 	m->defer = 1;           /* completions arrive later: many in flight */
 	assert_int_equal(nvme_init(&c, m->env, NVME_IRQ), 0);
 	assert_int_equal(nvme_submit(&c, &rq[0]), E_BUSY);     /* not enabled */
-	assert_int_equal(nvme_async_init(&c, 16), 0);
+	assert_int_equal(nvme_async_init(&c, 16, 32 * 8192), 0);
+	for (i = 0; i < 16; i++) {
+		wbuf[i] = amem(&c, (size_t)i * 8192);
+		rbuf[i] = amem(&c, (size_t)(16 + i) * 8192);
+	}
 	for (round = 0; round < 3; round++) {
 		for (i = 0; i < 16; i++) {
-			fill(wbuf[i], sizeof(wbuf[i]), (uint32_t)(i + round * 16));
+			fill(wbuf[i], 8192, (uint32_t)(i + round * 16));
 			rq[i] = (struct nvme_req){ 0, NVME_CMD_WRITE, (uint64_t)((i * 37 + round) % 500) * 16,
 			    (uint32_t)(1 + i), wbuf[i], 0, 0 };
 			assert_int_equal(nvme_submit(&c, &rq[i]), 0);
@@ -639,16 +655,16 @@ nvm065_async_batched_reap(void **state)
 {
 	struct nvme_model *m = model1(8192, 9);
 	struct nvme_req rq[16];
-	static uint8_t buf[16][4096];
 	struct fake_env_stats st0, st;
 	struct nvme_ctrl c;
 	int i, done = 0;
 
 	m->defer = 1;
 	assert_int_equal(nvme_init(&c, m->env, NVME_IRQ), 0);
-	assert_int_equal(nvme_async_init(&c, 16), 0);
+	assert_int_equal(nvme_async_init(&c, 16, 16 * 4096), 0);
 	for (i = 0; i < 16; i++) {
-		rq[i] = (struct nvme_req){ 0, NVME_CMD_READ, (uint64_t)i * 8, 8, buf[i], 0, 0 };
+		rq[i] = (struct nvme_req){ 0, NVME_CMD_READ, (uint64_t)i * 8, 8, amem(&c, (size_t)i * 4096),
+		    0, 0 };
 		assert_int_equal(nvme_submit(&c, &rq[i]), 0);
 	}
 	fake_env_stats(m->env, &st0);
@@ -669,35 +685,110 @@ nvm065_async_batched_reap(void **state)
 	nvme_model_free(m);
 }
 
-/* A whole slot (NVME_SLOT_XFER, 128 KiB: 32 pages, a 31-entry PRP list)
- * written and read back asynchronously; one block more is refused. */
+/*
+ * The driver process's layout (nvme/main.c): message buffers back to back
+ * from (page - 40), so a read's data (40 bytes into its message) starts on
+ * a page and a write's data (inside the request, word-aligned) need not: a
+ * 128 KiB write at page offset 4088 touches 33 pages (PRP1 with that
+ * offset and a 32-entry list), a 128 KiB read 32 (31 entries). No copy:
+ * the device reads the write's buffer itself (data changed after the
+ * submission, before the device ran, is what reaches the disk) and writes
+ * the read's (its data is there before the driver reaps it). One block
+ * more than a slot holds is refused.
+ */
 static void
-nvm067_async_full_slot(void **state)
+nvm067_async_full_slot_in_place(void **state)
 {
+	static uint8_t want[NVME_SLOT_XFER];
 	struct nvme_model *m = model1(4096, 9);
-	static uint8_t wbuf[NVME_SLOT_XFER], rbuf[NVME_SLOT_XFER];
+	const size_t msg = NVME_SLOT_XFER + 4096, lead = 4096 - 40;
+	uint32_t n = NVME_SLOT_XFER / 512, lists;
 	struct nvme_req w, r;
 	struct nvme_ctrl c;
-	uint32_t n = NVME_SLOT_XFER / 512;
+	uint8_t *wbuf, *rbuf;
 
-	assert_int_equal(NVME_SLOT_XFER, 128u * 1024u);
+	m->defer = 1;
 	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
-	assert_int_equal(nvme_async_init(&c, 4), 0);
-	fill(wbuf, sizeof(wbuf), 67);
+	assert_int_equal(nvme_async_init(&c, 4, lead + 2 * msg), 0);
+	wbuf = amem(&c, lead + 32);
+	rbuf = amem(&c, lead + msg + 40);
+	assert_int_equal((uintptr_t)wbuf % 4096, 4088);
+	assert_int_equal((uintptr_t)rbuf % 4096, 0);
+	fill(wbuf, NVME_SLOT_XFER, 66);
+	fill(want, NVME_SLOT_XFER, 67);
+	lists = m->prp_lists;
 	w = (struct nvme_req){ 0, NVME_CMD_WRITE, 1000, n, wbuf, 0, 0 };
 	assert_int_equal(nvme_submit(&c, &w), 0);
+	memcpy(wbuf, want, NVME_SLOT_XFER);     /* after the submission, before the device ran */
 	while (!w.done)
 		(void)nvme_poll(&c, 1000000000ull);
 	assert_int_equal(w.status, 0);
+	assert_int_equal(m->prp_lists, lists + 1);
+	assert_memory_equal(m->ns[0].data + 1000 * 512, want, NVME_SLOT_XFER);
 	r = (struct nvme_req){ 0, NVME_CMD_READ, 1000, n, rbuf, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r), 0);
+	devenv_delay_us(m->env, 1);             /* the device runs; nothing reaped yet */
+	assert_false(r.done);
+	assert_memory_equal(rbuf, want, NVME_SLOT_XFER);
+	while (!r.done)
+		(void)nvme_poll(&c, 1000000000ull);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(m->prp_lists, lists + 2);
+	r = (struct nvme_req){ 0, NVME_CMD_READ, 1000, n + 1, rbuf, 0, 0 };
+	assert_int_equal(nvme_submit(&c, &r), E_INVAL);
+	assert_int_equal(m->errors, 0);
+	assert_clean(m);
+	nvme_fini(&c);
+	assert_no_buffers(m);
+	nvme_model_free(m);
+}
+
+/* Asynchronous data anywhere but wholly inside the DMA region, or not
+ * dword-aligned, is refused (E_INVAL) by the driver itself: nothing
+ * reaches the environment, nothing is in flight. */
+static void
+nvm069_async_data_outside_region(void **state)
+{
+	static uint8_t other[8192];
+	struct nvme_model *m = model1(1024, 9);
+	struct fake_env_stats st0, st;
+	struct nvme_req r;
+	struct nvme_ctrl c;
+	size_t size;
+
+	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
+	assert_int_equal(nvme_async_init(&c, 2, 8192), 0);
+	size = c.as.mem.size;
+	assert_int_equal(size, 8192);
+	fake_env_stats(m->env, &st0);
+	struct { uint8_t *buf; uint32_t count; const char *what; } bad[] = {
+		{ other, 1, "ordinary memory" },
+		{ amem(&c, 0) - 512, 2, "starts before the region" },
+		{ amem(&c, size - 512), 2, "runs past its end" },
+		{ amem(&c, size), 1, "starts at its end" },
+		{ amem(&c, 2), 1, "not dword-aligned" },
+		{ (uint8_t *)(uintptr_t)UINTPTR_MAX - 100, 1, "wraps" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		r = (struct nvme_req){ 0, NVME_CMD_WRITE, 0, bad[i].count, bad[i].buf, 0, 0 };
+		if (nvme_submit(&c, &r) != E_INVAL)
+			fail_msg("%s: not refused", bad[i].what);
+		r.opc = NVME_CMD_READ;
+		if (nvme_submit(&c, &r) != E_INVAL)
+			fail_msg("%s (read): not refused", bad[i].what);
+	}
+	fake_env_stats(m->env, &st);
+	assert_int_equal(st.refused_brokered, st0.refused_brokered);
+	assert_int_equal(c.ioq.inflight, 0);
+	assert_int_equal(nvme_async_pending(&c), 0);
+	assert_int_equal(m->reads + m->writes, 0);
+	/* the last dword-aligned sector of the region is fine */
+	r = (struct nvme_req){ 0, NVME_CMD_WRITE, 0, 1, amem(&c, size - 512), 0, 0 };
 	assert_int_equal(nvme_submit(&c, &r), 0);
 	while (!r.done)
 		(void)nvme_poll(&c, 1000000000ull);
 	assert_int_equal(r.status, 0);
-	assert_memory_equal(rbuf, wbuf, sizeof(wbuf));
-	r = (struct nvme_req){ 0, NVME_CMD_READ, 1000, n + 1, rbuf, 0, 0 };
-	assert_int_equal(nvme_submit(&c, &r), E_INVAL);
-	assert_clean(m);
+	assert_int_equal(m->writes, 1);
 	nvme_fini(&c);
 	assert_no_buffers(m);
 	nvme_model_free(m);
@@ -712,14 +803,13 @@ nvm068_spin_reads_csts_sparingly(void **state)
 	struct nvme_model *m = model1(1024, 9);
 	struct nvme_req r;
 	struct nvme_ctrl c;
-	uint8_t buf[512];
 	uint32_t before;
 	int i;
 
 	m->defer = 1;
 	assert_int_equal(nvme_init(&c, m->env, NVME_IRQ), 0);
-	assert_int_equal(nvme_async_init(&c, 2), 0);
-	r = (struct nvme_req){ 0, NVME_CMD_READ, 0, 1, buf, 0, 0 };
+	assert_int_equal(nvme_async_init(&c, 2, 4096), 0);
+	r = (struct nvme_req){ 0, NVME_CMD_READ, 0, 1, amem(&c, 0), 0, 0 };
 	assert_int_equal(nvme_submit(&c, &r), 0);
 	before = m->csts_reads;
 	for (i = 0; i < 100; i++)       /* the fixture's clock stands still */
@@ -762,13 +852,15 @@ nvm061_async_checks(void **state)
 	struct nvme_model *m = model1(1024, 9);
 	struct nvme_ctrl c;
 	struct nvme_req r;
-	uint8_t buf[512];
+	uint8_t *buf;
 
 	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
-	assert_int_equal(nvme_async_init(&c, 0), E_INVAL);
-	assert_int_equal(nvme_async_init(&c, 63), E_INVAL);    /* depth 64: at most 62 */
-	assert_int_equal(nvme_async_init(&c, 4), 0);
-	assert_int_equal(nvme_async_init(&c, 4), E_INVAL);     /* once */
+	assert_int_equal(nvme_async_init(&c, 0, 4096), E_INVAL);
+	assert_int_equal(nvme_async_init(&c, 63, 4096), E_INVAL);      /* depth 64: at most 62 */
+	assert_int_equal(nvme_async_init(&c, 4, 0), E_INVAL);          /* no data region */
+	assert_int_equal(nvme_async_init(&c, 4, NVME_SLOT_XFER), 0);
+	assert_int_equal(nvme_async_init(&c, 4, NVME_SLOT_XFER), E_INVAL);     /* once */
+	buf = amem(&c, 0);
 	r = (struct nvme_req){ 0, NVME_CMD_READ, 1024, 1, buf, 0, 0 };
 	assert_int_equal(nvme_submit(&c, &r), E_RANGE);
 	r = (struct nvme_req){ 0, NVME_CMD_READ, 0, NVME_SLOT_XFER / 512 + 1, buf, 0, 0 };
@@ -793,13 +885,15 @@ async_fault(knob_fn knob, int err)
 {
 	struct nvme_model *m = model1(4096, 9);
 	struct nvme_req rq[8];
-	static uint8_t buf[8][4096];
+	uint8_t *buf[8];
 	struct nvme_ctrl c;
 	int i, n = 0, failed = 0;
 
 	m->defer = 1;
 	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
-	assert_int_equal(nvme_async_init(&c, 8), 0);
+	assert_int_equal(nvme_async_init(&c, 8, 8 * 4096), 0);
+	for (i = 0; i < 8; i++)
+		buf[i] = amem(&c, (size_t)i * 4096);
 	knob(m);
 	for (i = 0; i < 8; i++) {
 		rq[i] = (struct nvme_req){ 0, NVME_CMD_READ, (uint64_t)i * 8, 8, buf[i], 0, 0 };
@@ -853,13 +947,12 @@ nvm064_async_fini_with_requests_in_flight(void **state)
 	struct nvme_model *m = model1(1024, 9);
 	struct nvme_ctrl c;
 	struct nvme_req r[2];
-	uint8_t buf[2][512];
 
 	m->defer = 1;
 	assert_int_equal(nvme_init(&c, m->env, NVME_POLL), 0);
-	assert_int_equal(nvme_async_init(&c, 2), 0);
-	r[0] = (struct nvme_req){ 0, NVME_CMD_READ, 0, 1, buf[0], 0, 0 };
-	r[1] = (struct nvme_req){ 0, NVME_CMD_WRITE, 1, 1, buf[1], 0, 0 };
+	assert_int_equal(nvme_async_init(&c, 2, 4096), 0);
+	r[0] = (struct nvme_req){ 0, NVME_CMD_READ, 0, 1, amem(&c, 0), 0, 0 };
+	r[1] = (struct nvme_req){ 0, NVME_CMD_WRITE, 1, 1, amem(&c, 512), 0, 0 };
 	assert_int_equal(nvme_submit(&c, &r[0]), 0);
 	assert_int_equal(nvme_submit(&c, &r[1]), 0);
 	nvme_fini(&c);          /* shutdown, disable, then the requests fail */
@@ -1012,8 +1105,9 @@ main(void)
 		cmocka_unit_test(nvm064_async_fini_with_requests_in_flight),
 		cmocka_unit_test(nvm065_async_batched_reap),
 		cmocka_unit_test(nvm066_reap_bad_arguments),
-		cmocka_unit_test(nvm067_async_full_slot),
+		cmocka_unit_test(nvm067_async_full_slot_in_place),
 		cmocka_unit_test(nvm068_spin_reads_csts_sparingly),
+		cmocka_unit_test(nvm069_async_data_outside_region),
 		cmocka_unit_test(nvm050_brokered_policy),
 		cmocka_unit_test(nvm051_blockdevice_bounds),
 	};

@@ -379,16 +379,18 @@ nvf020_cfs_again_and_again(void **state)
 
 /* ---- NVF-030..: asynchronous requests ---- */
 
-/* Submit n one-page reads and poll until none is pending (bounded); the
- * virtual time that took. */
+/* Submit n reads of `blocks` into page i of the async region (n pages)
+ * and poll until none is pending (bounded); the virtual time that took. */
 static uint64_t
-async_batch(struct rig *r, struct nvme_req *rq, uint8_t (*buf)[4096], int n, uint32_t blocks)
+async_batch(struct rig *r, struct nvme_req *rq, int n, uint32_t blocks)
 {
+	uint8_t *mem = r->c.as.mem.cpu;
 	uint64_t t0;
 	int i, done = 0;
 
 	for (i = 0; i < n; i++) {
-		rq[i] = (struct nvme_req){ 0, NVME_CMD_READ, (uint64_t)i * blocks, blocks, buf[i], 0, 0 };
+		rq[i] = (struct nvme_req){ 0, NVME_CMD_READ, (uint64_t)i * blocks, blocks,
+		    mem + (size_t)i * 4096, 0, 0 };
 		assert_int_equal(nvme_submit(&r->c, &rq[i]), 0);
 	}
 	t0 = fake_env_now(r->m->env);
@@ -407,23 +409,22 @@ async_batch(struct rig *r, struct nvme_req *rq, uint8_t (*buf)[4096], int n, uin
 static void
 nvf030_async_cfs_recovery_fails(void **state)
 {
-	static uint8_t buf[8][4096];
 	struct nvme_req rq[8], late;
 	struct rig r;
 	int i, failed = 0;
 
 	rig_up(&r, NVME_POLL, 1);
-	assert_int_equal(nvme_async_init(&r.c, 8), 0);
+	assert_int_equal(nvme_async_init(&r.c, 8, 8 * 4096), 0);
 	r.m->fatal_after = 3;
 	r.m->never_ready = 1;
-	assert_true(async_batch(&r, rq, buf, 8, 8) <= 2 * CAP_TO_NS + 10 * MS);
+	assert_true(async_batch(&r, rq, 8, 8) <= 2 * CAP_TO_NS + 10 * MS);
 	for (i = 0; i < 8; i++) {
 		assert_true(rq[i].status == 0 || rq[i].status == E_IO);
 		failed += rq[i].status == E_IO;
 	}
 	assert_int_equal(failed, 6);
 	assert_int_equal(r.c.state, NVME_DEAD);
-	late = (struct nvme_req){ 0, NVME_CMD_READ, 0, 1, buf[0], 0, 0 };
+	late = (struct nvme_req){ 0, NVME_CMD_READ, 0, 1, r.c.as.mem.cpu, 0, 0 };
 	assert_int_equal(nvme_submit(&r.c, &late), E_IO);
 	assert_int_equal(nvme_poll(&r.c, SEC), 0);      /* nothing outstanding */
 	assert_dead_then_heal(&r, 30);
@@ -435,16 +436,15 @@ nvf030_async_cfs_recovery_fails(void **state)
 static void
 nvf031_async_all_lost_one_deadline(void **state)
 {
-	static uint8_t buf[4][4096];
 	struct nvme_req rq[4];
 	struct rig r;
 	uint64_t dt;
 	int i;
 
 	rig_up(&r, NVME_IRQ, 1);
-	assert_int_equal(nvme_async_init(&r.c, 4), 0);
+	assert_int_equal(nvme_async_init(&r.c, 4, 4 * 4096), 0);
 	r.m->drop = 4;
-	dt = async_batch(&r, rq, buf, 4, 1);
+	dt = async_batch(&r, rq, 4, 1);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(rq[i].status, E_TIMEOUT);
 	assert_true(dt >= NVME_CMD_TIMEOUT_NS);

@@ -41,11 +41,23 @@
 static struct devenv env;
 static struct nvme_ctrl ctrl;
 
-/* Asynchronous serving (blkproc_serve_async): one NVMe request per slot,
- * each slot's bounce region as large as one BlockDevice call's data (a
- * 128 KiB request is one command with a 31-entry PRP list). */
+/*
+ * Asynchronous serving (blkproc_serve_async): one NVMe request per slot.
+ * Each slot's message buffer (blkproc.h "Message buffers") lies in DMA
+ * memory and the device is pointed at the request's data where it is: a
+ * write's inside the received request, a read's in the answer's Data
+ * field; no copy in the driver. The buffers sit back to back from
+ * (page - BLKPROC_READ_DATA_OFF): a message is a whole number of pages, so
+ * every read's data starts on a page (a 128 KiB read: 32 pages, a 31-entry
+ * PRP list); a write's data is where the client's message put it, word-
+ * aligned (128 KiB: up to 33 pages, a 32-entry list). 14 slots: 463 pages
+ * of the 512-page DMA window (nvme.h).
+ */
 _Static_assert(BLKPROC_MAX_DATA <= NVME_SLOT_XFER, "an async slot holds one BlockDevice call");
+_Static_assert(BLKPROC_MSG_MAX % NVME_PAGE_SIZE == 0, "every slot's read data page-aligned");
 #define NVME_PROC_SLOTS BLKPROC_ASYNC_MAX
+#define NVME_MSG_LEAD (NVME_PAGE_SIZE - BLKPROC_READ_DATA_OFF)
+#define NVME_MSG_BYTES (NVME_MSG_LEAD + (uint64_t)NVME_PROC_SLOTS * BLKPROC_MSG_MAX)
 static struct blkproc_slot slots[NVME_PROC_SLOTS];
 static struct nvme_req reqs[NVME_PROC_SLOTS];
 static uint64_t spin_until;    /* poll without waiting until then */
@@ -170,6 +182,19 @@ stale_after_disable(void)
 	return nvme_reset(&ctrl);
 }
 
+/* A disable whose RDY never dropped made the kernel reset the claim: the
+ * message buffers (DMA memory) are revoked with the requests in them and
+ * nothing can be answered from them. Exit: the clients see disconnected,
+ * init restarts the driver. */
+static void
+exit_if_buffers_lost(void)
+{
+	if (ctrl.claim_resets && ctrl.as.slots) {
+		rt_print("nvme: error=claim-reset-revoked-message-buffers resets=%u", ctrl.resets);
+		sys_exit(1);
+	}
+}
+
 static int
 as_submit(void *drv, struct blkserv *srv, unsigned tag, const struct blkproc_io *io)
 {
@@ -183,7 +208,9 @@ as_submit(void *drv, struct blkserv *srv, unsigned tag, const struct blkproc_io 
 	reqs[tag] = (struct nvme_req){ .ns = (uint32_t)(ns - c->ns), .opc = opc[io->op],
 		.lba = io->lba, .count = io->count, .buf = io->buf };
 	spin_until = devenv_now_ns(c->env) + NVME_PROC_SPIN_NS;
-	return nvme_submit(c, &reqs[tag]);
+	int e = nvme_submit(c, &reqs[tag]);
+	exit_if_buffers_lost();
+	return e;
 }
 
 static int
@@ -198,6 +225,7 @@ as_poll(void *drv, int wait, unsigned *tags, int *errs, unsigned max)
 	if (nvme_poll(c, wait && now >= spin_until ? NVME_CMD_TIMEOUT_NS : 0) > 0 ||
 	    c->completion == NVME_POLL)
 		spin_until = devenv_now_ns(c->env) + NVME_PROC_SPIN_NS;
+	exit_if_buffers_lost();
 	for (t = 0; t < NVME_PROC_SLOTS && n < max; t++) {
 		if (!reqs[t].done)
 			continue;
@@ -255,10 +283,13 @@ main(void)
 	}
 	if (!n)
 		return fail("nothing-to-serve", E_NOENT);
-	/* Queue depth > 1 when the DMA pool holds the slots' bounce memory;
+	/* Queue depth > 1 when the DMA pool holds the slots' message buffers;
 	 * else one request at a time. */
-	if ((e = nvme_async_init(&ctrl, NVME_PROC_SLOTS)) == 0) {
-		rt_print("nvme: async slots=%u", NVME_PROC_SLOTS);
+	if ((e = nvme_async_init(&ctrl, NVME_PROC_SLOTS, NVME_MSG_BYTES)) == 0) {
+		for (i = 0; i < NVME_PROC_SLOTS; i++)
+			slots[i].buf = (uint8_t *)ctrl.as.mem.cpu + NVME_MSG_LEAD + (size_t)i * BLKPROC_MSG_MAX;
+		rt_print("nvme: async slots=%u msg_in_dma=%lu", NVME_PROC_SLOTS,
+		    (unsigned long)ctrl.as.mem.size);
 		e = blkproc_serve_async(ex, n, slots, NVME_PROC_SLOTS, &nvme_async_ops, &ctrl);
 	} else {
 		rt_print("nvme: async off err=%d", e);

@@ -168,6 +168,8 @@ disable(struct nvme_ctrl *c)
 {
 	int err = devenv_nvme_disable(c->env, 0);
 
+	if (err == E_TIMEOUT)
+		c->claim_resets++;      /* devenv.h: the kernel reset the claim */
 	c->aq.inflight = 0;
 	c->ioq.inflight = 0;
 	return err ? err : wait_ready(c, 0);
@@ -211,15 +213,13 @@ enable(struct nvme_ctrl *c)
 
 /* ---- completion ---- */
 
-/* Finish asynchronous slot `slot` with `err`; reads copy their data out. */
+/* Finish asynchronous slot `slot` with `err` (a read's data is already in
+ * its buffer: the device wrote it there). */
 static void
 async_finish(struct nvme_ctrl *c, uint16_t slot, int err)
 {
 	struct nvme_req *r = c->as.req[slot];
 
-	if (!err && r->opc == NVME_CMD_READ)
-		memcpy(r->buf, (uint8_t *)c->as.data.cpu + (size_t)slot * NVME_SLOT_XFER,
-		    (size_t)r->count * c->ns[r->ns].lba_size);
 	r->status = err;
 	r->done = 1;
 	c->as.req[slot] = 0;
@@ -593,8 +593,8 @@ nvme_fini(struct nvme_ctrl *c)
 	async_fail_all(c, E_IO);        /* after the disable: no DMA into the slots */
 	c->state = NVME_DOWN;
 	handle_free(c, &c->as.lists);
-	if (c->as.data.h)
-		devenv_dma_free(c->env, &c->as.data);
+	if (c->as.mem.h)
+		devenv_dma_free(c->env, &c->as.mem);
 	c->as.slots = 0;
 	handle_free(c, &c->prp_list);
 	if (c->data.h)
@@ -696,19 +696,19 @@ nvme_flush(struct nvme_ctrl *c, uint32_t nsi)
 /* ---- asynchronous I/O ---- */
 
 int
-nvme_async_init(struct nvme_ctrl *c, uint16_t slots)
+nvme_async_init(struct nvme_ctrl *c, uint16_t slots, uint64_t mem_bytes)
 {
 	int err;
 
 	if (c->state != NVME_LIVE)
 		return E_BUSY;
-	if (c->as.slots || slots == 0 || slots > NVME_ASYNC_MAX || slots + 2u > c->ioq.depth)
+	if (c->as.slots || slots == 0 || slots > NVME_ASYNC_MAX || slots + 2u > c->ioq.depth ||
+	    mem_bytes == 0)
 		return E_INVAL;
-	if ((err = devenv_dma_alloc(c->env, (uint64_t)slots * NVME_SLOT_XFER, DEVENV_DMA_BIDIRECTIONAL,
-	    &c->as.data)))
+	if ((err = devenv_dma_alloc(c->env, mem_bytes, DEVENV_DMA_BIDIRECTIONAL, &c->as.mem)))
 		return err;
 	if ((err = devenv_nvme_queue_alloc(c->env, (uint64_t)slots * NVME_PAGE_SIZE, &c->as.lists))) {
-		devenv_dma_free(c->env, &c->as.data);
+		devenv_dma_free(c->env, &c->as.mem);
 		return err;
 	}
 	c->as.slots = slots;
@@ -725,6 +725,25 @@ nvme_async_pending(const struct nvme_ctrl *c)
 	return n;
 }
 
+/*
+ * The offset of r's data in the async region: E_INVAL unless the whole
+ * window [buf, buf + bytes) lies inside it. Compared as integers, so a
+ * pointer from anywhere else is refused, never formed into one past it.
+ * (The kernel checks the window again against the buffer, and dword
+ * alignment, before it writes any PRP.)
+ */
+static int
+async_data_off(const struct nvme_ctrl *c, const struct nvme_req *r, uint32_t bytes, uint64_t *off)
+{
+	uintptr_t base = (uintptr_t)c->as.mem.cpu, p = (uintptr_t)r->buf;
+
+	if (p < base || p - base > c->as.mem.size || bytes > c->as.mem.size - (p - base) ||
+	    (p - base) % 4)
+		return E_INVAL;
+	*off = p - base;
+	return 0;
+}
+
 int
 nvme_submit(struct nvme_ctrl *c, struct nvme_req *r)
 {
@@ -732,6 +751,7 @@ nvme_submit(struct nvme_ctrl *c, struct nvme_req *r)
 	struct devenv_prp prp = { 0, 0, 0, 0, 0 };
 	struct nvme_queue *q = &c->ioq;
 	uint32_t bytes = 0;
+	uint64_t off = 0;
 	uint16_t s;
 	int err;
 
@@ -747,6 +767,8 @@ nvme_submit(struct nvme_ctrl *c, struct nvme_req *r)
 		    NVME_SLOT_XFER : c->max_xfer)))
 			return err;
 		bytes = r->count * c->ns[r->ns].lba_size;
+		if ((err = async_data_off(c, r, bytes, &off)))
+			return err;
 	} else {
 		return E_INVAL;
 	}
@@ -755,11 +777,13 @@ nvme_submit(struct nvme_ctrl *c, struct nvme_req *r)
 			break;
 	if (s == c->as.slots || q->inflight >= q->depth - 1u)
 		return E_AGAIN;
+	/* The pages the window touches (an unaligned 128 KiB write: 33, a
+	 * 32-entry list) decide whether PRP2 is a list. */
 	if (bytes) {
-		prp = (struct devenv_prp){ c->as.data.h, (uint64_t)s * NVME_SLOT_XFER, bytes,
-		    bytes > 2u * NVME_PAGE_SIZE ? c->as.lists : 0, (uint64_t)s * NVME_PAGE_SIZE };
-		if (r->opc == NVME_CMD_WRITE)
-			memcpy((uint8_t *)c->as.data.cpu + (size_t)s * NVME_SLOT_XFER, r->buf, bytes);
+		uint64_t pages = (off % NVME_PAGE_SIZE + bytes + NVME_PAGE_SIZE - 1) / NVME_PAGE_SIZE;
+
+		prp = (struct devenv_prp){ c->as.mem.h, off, bytes, pages > 2 ? c->as.lists : 0,
+		    (uint64_t)s * NVME_PAGE_SIZE };
 	}
 	cmd.nsid = c->ns[r->ns].nsid;
 	cmd.cdw10 = (uint32_t)r->lba;

@@ -5,8 +5,10 @@
  * names data as (DMA handle, offset); the environment writes CID, PRPs,
  * queue entries, doorbells and CC/AQA/ASQ/ACQ, parses completions and hands
  * back (token, status, DW0) for every finished command of a queue in one
- * call (devenv_nvme_reap). The driver writes no register. Data moves
- * through one bounce DMA buffer the driver copies into and out of.
+ * call (devenv_nvme_reap). The driver writes no register. Synchronous
+ * commands move data through one bounce DMA buffer the driver copies into
+ * and out of; asynchronous requests name their data inside the caller's
+ * DMA region (nvme_async_init) and are never copied.
  *
  * State machine: DOWN -> (reset, admin queues, enable, identify, I/O
  * queues) -> LIVE. A timeout, a controller fatal status (CSTS.CFS) or a
@@ -28,8 +30,8 @@
 #define NVME_IO_DEPTH 64u               /* capped by CAP.MQES + 1 */
 /* Per command, capped by MDTS. The kernel maps a driver's DMA buffers into
  * one 2 MiB window (KDDF_USER_PAGES, 512 pages, BAR 0's 4 included): this
- * synchronous bounce buffer (32 pages) and 14 async slots (32 pages each)
- * take 480 of them. */
+ * synchronous bounce buffer (32 pages) and the driver process's 14 async
+ * message buffers (463 pages, main.c) take 495 of them. */
 #define NVME_MAX_XFER (128u * 1024u)
 #define NVME_CMD_TIMEOUT_NS 5000000000ull
 
@@ -53,26 +55,30 @@ struct nvme_ns {
 
 /*
  * Asynchronous I/O (queue depth > 1): up to `slots` requests outstanding on
- * the I/O queue, each with its own bounce region (NVME_SLOT_XFER bytes) and
- * PRP-list page, and the token of its command. Synchronous commands can be
- * outstanding at the same time; every wait also collects finished slots.
+ * the I/O queue, each with its PRP-list page and the token of its command.
+ * A request's data is not copied: its buffer must lie inside the one DMA
+ * region the caller asked nvme_async_init for (`as.mem`; the driver process
+ * puts its BlockDevice message buffers there), dword-aligned (PRP1 may
+ * carry an offset; the kernel writes the PRPs and the list). Synchronous
+ * commands can be outstanding at the same time; every wait also collects
+ * finished slots.
  */
 #define NVME_ASYNC_MAX 32u
-#define NVME_SLOT_XFER (128u * 1024u)   /* >= one BlockDevice call's data (blkproc.h BLKPROC_MAX_DATA, checked in main.c) */
+#define NVME_SLOT_XFER (128u * 1024u)   /* data per request, at most (>= BLKPROC_MAX_DATA, checked in main.c) */
 
 struct nvme_req {
 	uint32_t ns;            /* index into ctrl->ns */
 	uint8_t opc;            /* NVME_CMD_READ / WRITE / FLUSH */
 	uint64_t lba;
 	uint32_t count;
-	void *buf;              /* write: source; read: destination */
+	void *buf;              /* write: source; read: destination (async: inside as.mem) */
 	int status;             /* once done: 0 or a negative code */
 	int done;
 };
 
 struct nvme_async {
 	uint16_t slots;         /* 0: asynchronous I/O not enabled */
-	struct devenv_dma data; /* slots x NVME_SLOT_XFER */
+	struct devenv_dma mem;  /* the requests' data lives here (the caller's layout) */
 	devenv_dma_t lists;     /* slots x one PRP-list page (never mapped) */
 	struct nvme_req *req[NVME_ASYNC_MAX];
 	uint64_t token[NVME_ASYNC_MAX];
@@ -97,6 +103,8 @@ struct nvme_ctrl {
 	struct nvme_ns ns[NVME_MAX_NS];
 	char model[41];
 	uint32_t resets, timeouts, fatals;
+	uint32_t claim_resets;          /* disables whose RDY never dropped: the environment
+					 * reset the claim, every DMA buffer is revoked */
 	uint64_t csts_next_ns;          /* spinning: next CSTS check (controller_failed) */
 	uint32_t reaps;                 /* devenv_nvme_reap calls (one per collection pass) */
 	uint32_t stray;                 /* reaped tokens that named nothing outstanding (dropped) */
@@ -119,12 +127,15 @@ int nvme_write(struct nvme_ctrl *c, uint32_t ns, uint64_t lba, uint32_t count, c
 int nvme_flush(struct nvme_ctrl *c, uint32_t ns);
 
 /* Enable asynchronous I/O with `slots` (1..NVME_ASYNC_MAX, at most the I/O
- * queue depth - 2) slots; allocates their bounce memory. */
-int nvme_async_init(struct nvme_ctrl *c, uint16_t slots);
+ * queue depth - 2) slots and `mem_bytes` (> 0) of mapped DMA memory for the
+ * requests' data, at c->as.mem.cpu; the caller lays its buffers out in it. */
+int nvme_async_init(struct nvme_ctrl *c, uint16_t slots, uint64_t mem_bytes);
 /* Queue one request; E_AGAIN when every slot is busy. Checked like the
- * synchronous calls (E_NOENT, E_INVAL, E_RANGE); on success the request
- * is in flight until a poll (or any synchronous wait) finishes it: check
- * `done`. On an error return the request is not in flight. */
+ * synchronous calls (E_NOENT, E_INVAL, E_RANGE; E_INVAL too for data not
+ * wholly inside as.mem or not dword-aligned); on success the request is in
+ * flight until a poll (or any synchronous wait) finishes it: check `done`;
+ * the device reads or writes r->buf meanwhile. On an error return the
+ * request is not in flight. */
 int nvme_submit(struct nvme_ctrl *c, struct nvme_req *r);
 /* Reap completions, waiting up to timeout_ns for at least one. Returns the
  * number of requests finished during the call (each has done = 1 and its

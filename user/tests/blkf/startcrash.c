@@ -27,7 +27,6 @@
 static struct devenv env;
 static struct vblk vb;
 static struct nvme_ctrl ctrl;
-static uint8_t sector[512];
 
 /* Bring-up; 0 and the disk's blocks, one request left outstanding in *sent. */
 static int
@@ -45,12 +44,15 @@ vblk_start(bool irq, uint64_t *blocks, bool *sent)
 static int
 nvme_start(bool irq, uint64_t *blocks, bool *sent)
 {
-	static struct nvme_req rq = { 0, NVME_CMD_READ, 0, 1, sector, 0, 0 };
+	static struct nvme_req rq = { 0, NVME_CMD_READ, 0, 1, 0, 0, 0 };
 	int e = nvme_init(&ctrl, &env, irq ? NVME_IRQ : NVME_POLL);
 	if (e < 0)
 		return e;
 	*blocks = ctrl.nns ? ctrl.ns[0].nsze : 0;
-	*sent = ctrl.nns && nvme_async_init(&ctrl, 1) == 0 && nvme_submit(&ctrl, &rq) == 0;
+	if (!ctrl.nns || nvme_async_init(&ctrl, 1, NVME_PAGE_SIZE) != 0)
+		return 0;
+	rq.buf = ctrl.as.mem.cpu;       /* async data lives in the DMA region */
+	*sent = nvme_submit(&ctrl, &rq) == 0;
 	return 0;
 }
 

@@ -239,7 +239,7 @@ interface DMABuffer {
   map @2 () -> (result :MapResult);
   free @3 () -> (result :DeviceResult);   # quiesce and scrub precede free
   info @4 () -> (info :DmaBufferInfo);
-  submitChain @5 (descriptors :List(DmaDescriptor)) -> (result :DmaSubmitResult);
+  submitChain @5 (descriptors :List(DmaDescriptor), notify :Bool) -> (result :DmaSubmitResult);
   # virtq: a whole chain in one call, every descriptor in this buffer, in
   # chain order (descriptors[0] is the head, its NEXT links as for
   # submitDescriptor). The kernel submits the members last to first as
@@ -249,6 +249,12 @@ interface DMABuffer {
   # the head's (collect it with completeDescriptor or completeBatch).
   # Errors: invalid (empty list), outOfRange (more than 16), else as
   # submitDescriptor.
+  # notify: once the chain is available the kernel also rings the head's
+  # queue's doorbell (virtio: the queue's notify register, value = the
+  # queue), the write the driver would make next: one call less. Checked
+  # before anything is submitted: a queue without a ring, or a modern queue
+  # whose doorbell the claim's policy does not hold, is refused (invalid,
+  # unsupported) with nothing submitted.
   completeBatch @6 (tokens :List(UInt64)) -> (result :DmaBatchResult);
   # Up to 64 completions of this buffer in one call: results[i] answers
   # tokens[i] exactly as completeDescriptor(tokens[i]) would (completed and

@@ -1213,6 +1213,21 @@ kddf_dma_submit_desc(uint32_t owner, ddf_handle buf, const struct ddf_desc *d, d
 	return LOCKED(dma_submit_locked(owner, buf, d, token));
 }
 
+static int
+dma_notify_locked(uint32_t owner, ddf_handle buf, uint16_t queue, bool ring)
+{
+	const struct ddf_buffer *b = ddf_buffer_get(&L, buf);
+	if (!b || claims[b->claim].state != DDF_CLAIM_ACTIVE || claims[b->claim].owner != owner)
+		return E_PERM;
+	return kvirtio_notify(b->claim, queue, ring);
+}
+
+int
+kddf_dma_notify(uint32_t owner, ddf_handle buf, uint16_t queue, bool ring)
+{
+	return LOCKED(dma_notify_locked(owner, buf, queue, ring));
+}
+
 int
 kddf_dma_submit(uint32_t owner, ddf_handle buf, uint16_t queue, uint16_t slot, uint64_t off,
     uint32_t len, uint16_t flags, ddf_handle *token)

@@ -129,6 +129,9 @@ int kddf_dma_submit(uint32_t owner, ddf_handle buf, uint16_t queue, uint16_t slo
 /* A chain member (deferred) or head: lib/ddf ddf_dma_submit_desc with the format's checks. */
 int kddf_dma_submit_desc(uint32_t owner, ddf_handle buf, const struct ddf_desc *d,
     ddf_handle *token);
+/* virtio: the doorbell of `queue` of buf's claim (owner's, active): checked only, or
+ * checked and written (`ring`); kddf_virtio.h kvirtio_notify. */
+int kddf_dma_notify(uint32_t owner, ddf_handle buf, uint16_t queue, bool ring);
 /* Collect: parses the device's used ring first; E_AGAIN while the device has not finished. */
 int kddf_dma_complete(uint32_t owner, ddf_handle buf, ddf_handle token, uint32_t *bytes);
 /* The completion path (tests): what a used-ring entry naming `token` does. */

@@ -704,18 +704,24 @@ desc_of(DmaDescriptor_R d, bool deferred)
 }
 
 /* DMABuffer.submitChain: the members last to first (deferred), then the head; a refusal
- * retracts the members already written, so nothing of the chain stays in the ledger. */
+ * retracts the members already written, so nothing of the chain stays in the ledger.
+ * With `notify`, the head's queue's doorbell, checked first and rung last. */
 static int
-submit_chain(uint32_t pid, ddf_handle buf, const struct capnp_list *l, ddf_handle *head)
+submit_chain(uint32_t pid, ddf_handle buf, const struct capnp_list *l, bool notify,
+    ddf_handle *head)
 {
 	ddf_handle tok[DMA_CHAIN_MAX];
 	uint32_t n = l->count, i, bytes;
+	DmaDescriptor_R d0;
 	int e = 0;
 
 	if (n == 0)
 		return E_INVAL;
 	if (n > DMA_CHAIN_MAX)
 		return E_RANGE;
+	if (notify && (DmaDescriptor_list_get(l, 0, &d0) < 0 ||
+	    (e = kddf_dma_notify(pid, buf, DmaDescriptor_get_queue(d0), false)) < 0))
+		return e < 0 ? e : E_INVAL;
 	for (i = n; i-- > 0;) {
 		DmaDescriptor_R d;
 		if (DmaDescriptor_list_get(l, i, &d) < 0) {
@@ -728,6 +734,8 @@ submit_chain(uint32_t pid, ddf_handle buf, const struct capnp_list *l, ddf_handl
 	}
 	if (!e) {
 		*head = tok[0];
+		if (notify)	/* checked above: nothing in between changes the claim (bkl) */
+			(void)kddf_dma_notify(pid, buf, DmaDescriptor_get_queue(d0), true);
 		return 0;
 	}
 	while (++i < n)		/* a deferred member's token retracts it */
@@ -822,7 +830,7 @@ buf_call(struct kcap *k, struct call *c)
 		struct capnp_list l;
 		ddf_handle tok = 0;
 		e = DMABuffer_submitChain_Params_get_descriptors(p, &l) < 0 ? E_INVAL :
-		    submit_chain(pid, k->h, &l, &tok);
+		    submit_chain(pid, k->h, &l, DMABuffer_submitChain_Params_get_notify(p), &tok);
 		DMABuffer_submitChain_Results_init_root(builder(), &res);
 		DMABuffer_submitChain_Results_init_result(res, &r);
 		return submit_reply(c, r, e, tok);

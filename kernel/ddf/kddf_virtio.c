@@ -178,7 +178,7 @@ common16(struct pci_func *f, const struct kvirtio_caps *vc, uint32_t reg)
 }
 
 void
-kvirtio_policy_modern(struct pci_func *f, const struct kvirtio_caps *vc,
+kvirtio_policy_modern(struct pci_func *f, struct kvirtio_caps *vc,
     struct ddf_policy *pol, uint32_t owner, uint64_t budget, uint32_t max_inflight)
 {
 	static const struct { uint32_t off; uint8_t width; } w[] = {
@@ -210,6 +210,8 @@ kvirtio_policy_modern(struct pci_func *f, const struct kvirtio_caps *vc,
 		uint64_t off = (uint64_t)*noff * vc->nmult;
 		if (off + 2 > vc->nlen)
 			continue;	/* outside the notify region: no doorbell for that queue */
+		vc->qnotify |= (uint8_t)(1u << q);
+		vc->qnoff[q] = (uint32_t)off;
 		bool dup = false;
 		for (uint32_t r = 0; r < pol->nrules; r++)
 			dup |= pol->rules[r].bar == vc->nbar && pol->rules[r].offset == vc->noff + off;
@@ -431,6 +433,26 @@ kvirtio_publish(uint32_t ci, uint16_t queue, uint16_t slot, uint64_t addr, uint3
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* descriptors before the index (§2.7.13) */
 	avail[1] = ++q->avail_idx;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+int
+kvirtio_notify(uint32_t ci, uint16_t queue, bool ring)
+{
+	struct kdev *d = kddf_int_kdev(ci);
+	const struct kvmod *m = &vmods[ci];
+	if (!is_virtio(d) || queue >= VQ_MAX || !d->q[queue].ring)
+		return E_INVAL;
+	bool modern = d->fmt == KDDF_FMT_VIRTIO_MODERN;
+	if (modern && (queue >= NOTIFY_RULES || !(m->vc.qnotify & (1u << queue))))
+		return E_NOTSUP;
+	if (!ring)
+		return 0;
+	/* The descriptors and the available index are written (kvirtio_publish fenced). */
+	if (modern)
+		kddf_int_reg_write(ci, m->vc.nbar, (uint64_t)m->vc.noff + m->vc.qnoff[queue], 2, queue);
+	else
+		kddf_int_reg_write(ci, 0, VIRTIO_LEG_QUEUE_NOTIFY, 2, queue);
+	return 0;
 }
 
 void

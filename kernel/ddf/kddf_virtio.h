@@ -43,6 +43,8 @@ struct kvirtio_caps {
 	uint32_t coff, clen;	/* common configuration */
 	uint32_t noff, nlen;	/* notify region */
 	uint32_t nmult;		/* notify_off_multiplier */
+	uint8_t qnotify;	/* queues (bit q, q < 4) with a doorbell in the policy */
+	uint32_t qnoff[4];	/* each one's offset in the notify region */
 };
 
 /* Bounded walk of the vendor capabilities; E_NOENT without a usable common + notify. */
@@ -51,8 +53,9 @@ int kvirtio_find_caps(struct pci_func *f, struct kvirtio_caps *out);
 /* The format for a virtio function granted `bar` (KDDF_FMT_NONE when it is neither). */
 uint8_t kvirtio_format(struct pci_func *f, uint8_t bar, struct kvirtio_caps *caps);
 
-/* Selected-write policies. Legacy: kddf.h's kddf_policy_virtio_legacy. */
-void kvirtio_policy_modern(struct pci_func *f, const struct kvirtio_caps *vc,
+/* Selected-write policies. Legacy: kddf.h's kddf_policy_virtio_legacy. Modern
+ * also records each queue's doorbell in vc (qnotify, qnoff). */
+void kvirtio_policy_modern(struct pci_func *f, struct kvirtio_caps *vc,
     struct ddf_policy *pol, uint32_t owner, uint64_t budget, uint32_t max_inflight);
 
 /* A claim slot starts (or stops) using the modern format with these regions. */
@@ -90,6 +93,10 @@ bool kddf_int_buf_live(uint64_t buf_cookie);
 /* Write the descriptor; unless deferred, make the slot available (a chain head). */
 void kvirtio_publish(uint32_t ci, uint16_t queue, uint16_t slot, uint64_t addr, uint32_t len,
     uint16_t flags, uint16_t next, int deferred);
+/* The doorbell of `queue` (a ring attached): E_INVAL for no such queue, E_NOTSUP
+ * for a modern queue whose doorbell the policy does not hold; with `ring`, then
+ * written (legacy QUEUE_NOTIFY, modern the queue's notify address; value = queue). */
+int kvirtio_notify(uint32_t ci, uint16_t queue, bool ring);
 /* Remember the head's token for the used-ring entry that will name its slot. */
 void kvirtio_head_token(uint32_t ci, uint16_t queue, uint16_t slot, ddf_handle token);
 /* Parse every attached used ring: ddf_dma_device_done for each head the device finished. */

@@ -115,6 +115,12 @@ virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cook
 }
 
 int
+virtq_add_notify(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cookie)
+{
+	return virtq_add(vq, segs, n, cookie);  /* the transport's doorbell is the caller's */
+}
+
+int
 virtq_get(struct virtq *vq, void **cookie, uint32_t *len)
 {
 	uint16_t used_idx, pending;

@@ -109,6 +109,11 @@ void virtq_reset(struct virtq *vq);
 
 /* Post one chain; E_AGAIN when fewer than n descriptors are free. */
 int virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cookie);
+/* The same, and tell the device in the same step where the binding can (caps:
+ * DMABuffer.submitChain with notify, one call): 1 when the device was told,
+ * 0 when the chain is posted and the caller must still notify (the host ring;
+ * a chain over several buffers), or an error as virtq_add. */
+int virtq_add_notify(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cookie);
 /* Pop one completion: 1 and the cookie and length, 0 when none, E_CORRUPT (queue
  * broken) for a hostile used entry, E_IO once broken. */
 int virtq_get(struct virtq *vq, void **cookie, uint32_t *len);

@@ -8,7 +8,8 @@
  * and the available ring, and parses the used ring itself
  * (kernel/ddf/kddf_virtio.c). A chain in one buffer is one
  * DMABuffer.submitChain call (the kernel writes the members, then the head,
- * which makes it available; all or nothing). A chain over several buffers
+ * which makes it available; all or nothing; virtq_add_notify also has it
+ * ring the queue's doorbell). A chain over several buffers
  * is submitted members first, each with DMABuffer.submitDescriptor(deferred
  * = true), then the head (deferred = false). Completions are collected
  * through the heads' buffer and tokens, all outstanding heads of a buffer in
@@ -75,11 +76,12 @@ submit(struct devenv *env, devenv_dma_t h, const struct vq_wire_desc *d, uint64_
 	return 0;
 }
 
-/* DMABuffer.submitChain: the whole chain d[0..n) (head first) in one call; the
- * head's token, or a negative code with nothing left submitted. */
+/* DMABuffer.submitChain: the whole chain d[0..n) (head first) in one call, and with
+ * `notify` the queue's doorbell; the head's token, or a negative code with nothing
+ * left submitted. */
 static int
 submit_chain(struct devenv *env, devenv_dma_t h, const struct vq_wire_desc *d, unsigned n,
-    uint64_t *token)
+    bool notify, uint64_t *token)
 {
 	DMABuffer_submitChain_Params_B p;
 	DmaDescriptor_B desc;
@@ -92,6 +94,7 @@ submit_chain(struct devenv *env, devenv_dma_t h, const struct vq_wire_desc *d, u
 	if (!cap)
 		return E_STALE;
 	DMABuffer_submitChain_Params_init_root(rt_msg_begin(), &p);
+	DMABuffer_submitChain_Params_set_notify(p, notify);
 	if ((e = DMABuffer_submitChain_Params_init_descriptors(p, n, &bl)) < 0)
 		return e;
 	for (unsigned i = 0; i < n; i++) {
@@ -203,8 +206,9 @@ one_buffer(const struct virtq_seg *segs, unsigned n)
 	return true;
 }
 
-int
-virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cookie)
+/* virtq_add; with `notify` the doorbell too when the chain is one call: 1 if so. */
+static int
+add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cookie, bool notify)
 {
 	uint16_t slot[VIRTQ_TRACK];
 	uint64_t tok[VIRTQ_TRACK];
@@ -226,9 +230,10 @@ virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cook
 		struct vq_wire_desc d[VQ_CHAIN_MAX];
 		for (i = 0; i < n; i++)
 			d[i] = wire_desc(vq, segs, slot, i, n);
-		if ((err = submit_chain(vq->env, segs[0].h, d, n, &tok[0])) < 0)
+		if ((err = submit_chain(vq->env, segs[0].h, d, n, notify, &tok[0])) < 0)
 			return err;
 	} else {
+		notify = false; /* the head's submitDescriptor has no doorbell */
 		/* Members last to first, deferred: written into the table, not available yet. */
 		for (i = n; i-- > 0;) {
 			struct vq_wire_desc d = wire_desc(vq, segs, slot, i, n);
@@ -249,7 +254,19 @@ virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cook
 	vq->token[slot[0]] = tok[0];
 	vq->token_buf[slot[0]] = segs[0].h;
 	vq->avail_idx++;
-	return 0;
+	return notify;
+}
+
+int
+virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cookie)
+{
+	return add(vq, segs, n, cookie, false);
+}
+
+int
+virtq_add_notify(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cookie)
+{
+	return add(vq, segs, n, cookie, true);
 }
 
 /* DMABuffer.completeBatch for heads[0..n) (tokens of buffer h): each finished head is

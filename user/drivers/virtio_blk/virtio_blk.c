@@ -468,7 +468,12 @@ vblk_submit(struct vblk *b, struct vblk_req *r)
 	/* A fresh cookie per request, naming its slot: a completion left over
 	 * from an earlier request can never be taken for this one. */
 	uintptr_t cookie = (++b->seq << 8) | (uintptr_t)(s + 1);
-	if ((err = virtq_add(&b->vq, segs, n, (void *)cookie))) {
+	/* An idle device is told at once, with the chain where the binding can
+	 * (one call, not two); a busy one is told once per batch, by the poll. */
+	bool idle = !b->unnotified && !vblk_pending(b);
+	err = idle ? virtq_add_notify(&b->vq, segs, n, (void *)cookie) :
+	    virtq_add(&b->vq, segs, n, (void *)cookie);
+	if (err < 0) {
 		if (err == E_IO)
 			abort_all(b, E_IO);     /* the queue is broken: reset */
 		return err;
@@ -479,7 +484,10 @@ vblk_submit(struct vblk *b, struct vblk_req *r)
 	b->copied += bounce;
 	b->cookie[s] = cookie;
 	b->deadline[s] = devenv_now_ns(b->env) + b->timeout_ns;
-	b->unnotified++;
+	if (err == 0)
+		b->unnotified++;
+	else
+		b->notified_with_add++;
 	return 0;
 }
 

@@ -96,6 +96,7 @@ struct vblk {
 	uint64_t deadline[VBLK_SLOTS_MAX];
 	uint32_t completed;             /* requests finished, ever */
 	uint16_t unnotified;            /* made available since the last doorbell */
+	uint32_t notified_with_add;     /* requests whose doorbell came with the chain, ever */
 	uint64_t irq_spin_ns;           /* IRQ mode: keep collecting this long before waiting */
 	uint64_t spin_until;
 	struct blkserv srv;
@@ -135,8 +136,11 @@ void *vblk_area(const struct vblk *b, uint16_t i);
 /* Start r (checked like the synchronous calls: E_INVAL, E_RANGE, E_PERM);
  * E_AGAIN when every slot (or the ring) is busy. On success r is in flight
  * until a poll finishes it (done = 1, status), or already done (a flush of a
- * write-through device). The doorbell is rung by the next poll, once for
- * every request made available before it. On an error r is not in flight. */
+ * write-through device). A request made available to an idle device (none
+ * in flight, none waiting for the doorbell) rings it in the same step where
+ * the binding can (virtq_add_notify); otherwise the doorbell is rung by the
+ * next poll, once for every request made available before it. On an error r
+ * is not in flight. */
 int vblk_submit(struct vblk *b, struct vblk_req *r);
 /* Ring the doorbell if requests wait for it, then collect completions,
  * waiting up to timeout_ns for one. The number of requests finished during

@@ -6,7 +6,9 @@ Boots the bench manifest under `-icount` with QEMU's gdb stub, stops the
 single-steps the whole round trip (client rt_call -> kernel -> server ->
 kernel -> back to the next rt_call) and prints the instructions per function,
 in order and totalled. The count equals `make bench-ipc`'s null figure.
-Usage: python3 bench/ipc/trace.py [--port N]   (needs gdb; takes ~1 minute)
+Usage: python3 bench/ipc/trace.py [--port N] [--pcs FILE]   (needs gdb; takes ~1 minute)
+--pcs FILE keeps the stepped program counters, one per line (hex), for
+annotating a disassembly instruction by instruction.
 """
 import bisect
 import collections
@@ -32,7 +34,8 @@ def main():
                   symbols(os.path.join(ROOT, "build/bins/captest")))
     addrs = [a for a, _ in syms]
     rt_call = next(a for a, n in syms if n == "rt_call")
-    out = tempfile.NamedTemporaryFile("w+", suffix=".pcs", delete=False).name
+    out = (sys.argv[sys.argv.index("--pcs") + 1] if "--pcs" in sys.argv
+           else tempfile.NamedTemporaryFile("w+", suffix=".pcs", delete=False).name)
     # rt_call(echo, Echo_echo_ORDINAL = 0, params = NULL, plen = 0, ...): only the bench's null calls
     cond = "if $rsi == 0 && $rdx == 0 && $rcx == 0"
     script = f"""set pagination off

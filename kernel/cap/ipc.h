@@ -28,12 +28,15 @@ cq_push(struct proc *p)
 	p->cq_tail++;
 	__atomic_store_n(&p->ring->hdr.cq_tail, p->cq_tail, __ATOMIC_RELEASE);
 	if (p->state == P_BLOCKED && cq_used(p) >= p->wait_min)
-		sched_wake(p);
+		sched_wake_blocked(p);
 }
 
 /*
  * Post a completion that carries no caps, written in place in p's CQ
- * (inline: the IPC fast path posts two per round trip).
+ * (inline: the IPC fast path posts two per round trip). caps[] and iids[]
+ * are not written: with ncaps 0 none of them is meaningful, and what they
+ * hold is what an earlier completion of p's own left in this entry
+ * (docs/kernel-abi.md, "Completion"), never another process's data.
  */
 static inline void
 ring_post_short(struct proc *p, uint64_t user_data, int32_t result, int32_t detail, uint32_t len,
@@ -50,10 +53,23 @@ ring_post_short(struct proc *p, uint64_t user_data, int32_t result, int32_t deta
 	c->ncaps = 0;
 	c->token = token;
 	c->reserved = 0;
-	_Static_assert(RING_MAX_XFER == 4, "no stale caps in the entry: clear them all");
-	c->caps[0] = c->caps[1] = c->caps[2] = c->caps[3] = 0;
-	c->iids[0] = c->iids[1] = c->iids[2] = c->iids[3] = 0;
 	cq_push(p);
+}
+
+/* kobj_ref/kobj_unref (cap.c) without a call where nothing can be destroyed. */
+static inline void
+kobj_ref_inline(struct kobj *o)
+{
+	o->refs++;
+}
+
+static inline void
+kobj_unref_inline(struct kobj *o)
+{
+	if (o->refs > 1)
+		o->refs--;
+	else
+		kobj_unref(o);
 }
 
 /*
@@ -68,10 +84,31 @@ extern uint32_t call_ncached;
 extern struct call *all_calls;
 extern uint32_t call_next_token;
 
+/* A record from the cache (or the heap); every field is the caller's to set. */
+static inline struct call *
+call_get_inline(void)
+{
+	return call_ncached ? call_cache[--call_ncached] : kmalloc(sizeof(struct call));
+}
+
+/* Give c its token and put it on the list of live calls. */
+static inline void
+call_link_inline(struct call *c)
+{
+	c->token = call_next_token++;
+	if (!c->token)
+		c->token = call_next_token++;
+	c->all_next = all_calls;
+	c->all_pprev = &all_calls;
+	if (all_calls)
+		all_calls->all_pprev = &c->all_next;
+	all_calls = c;
+}
+
 static inline struct call *
 call_alloc_inline(void)
 {
-	struct call *c = call_ncached ? call_cache[--call_ncached] : kmalloc(sizeof *c);
+	struct call *c = call_get_inline();
 	if (!c)
 		return NULL;
 	c->next = NULL;
@@ -81,14 +118,7 @@ call_alloc_inline(void)
 	c->nxfer = 0;
 	c->state = 0;
 	c->deadline = 0;
-	c->token = call_next_token++;
-	if (!c->token)
-		c->token = call_next_token++;
-	c->all_next = all_calls;
-	c->all_pprev = &all_calls;
-	if (all_calls)
-		all_calls->all_pprev = &c->all_next;
-	all_calls = c;
+	call_link_inline(c);
 	return c;
 }
 
@@ -103,7 +133,7 @@ call_free_inline(struct call *c)
 	if (c->all_next)
 		c->all_next->all_pprev = c->all_pprev;
 	if (c->target)
-		kobj_unref(c->target);
+		kobj_unref_inline(c->target);
 	if (c->params)
 		kfree(c->params);
 	if (call_ncached < CALL_CACHE)
@@ -112,16 +142,69 @@ call_free_inline(struct call *c)
 		kfree(c);
 }
 
+/*
+ * Endpoints (endpoint.c owns them; the fast path in cap/fastpath.h, which
+ * ring.c inlines into cap_enter, reads and changes them too).
+ */
+struct recv {
+	struct recv *next;
+	struct proc *p;
+	uint64_t user_data, buf;
+	uint32_t len, accept;
+};
+
+struct endpoint {
+	struct kobj k;		/* first: struct kobj * <-> struct endpoint * */
+	struct endpoint *next;
+	uint32_t server_refs;
+	bool dead;
+	struct call *q_head, *q_tail;
+	uint32_t nqueued;
+	struct recv *recvs;
+	struct call *in_service;
+};
+
+/* Freed receive records are kept for reuse (the serve loop posts one per request). */
+#define RECV_CACHE 32
+extern struct recv *recv_cache[RECV_CACHE];
+extern uint32_t nrecv_cached;
+
+static inline struct recv *
+recv_alloc(void)
+{
+	return nrecv_cached ? recv_cache[--nrecv_cached] : kmalloc(sizeof(struct recv));
+}
+
+static inline void
+recv_free(struct recv *r)
+{
+	if (nrecv_cached < RECV_CACHE)
+		recv_cache[nrecv_cached++] = r;
+	else
+		kfree(r);
+}
+
+/* Receives are served in the order they were posted. */
+static inline void
+recv_append(struct endpoint *e, struct recv *r)
+{
+	struct recv **pp = &e->recvs;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = r;
+}
+
+/* The link to the in-service call with this token, or NULL. */
+static inline struct call **
+in_service_find(struct endpoint *e, uint32_t token)
+{
+	struct call **pp = &e->in_service;
+	while (*pp && (*pp)->token != token)
+		pp = &(*pp)->next;
+	return *pp ? pp : NULL;
+}
+
 /* RECV with RING_RECV_REPLY, validated but for the token: reply, then receive (endpoint.c). */
 int endpoint_reply_recv(struct proc *p, struct kobj *o, const struct ring_sqe *s, int32_t *detail);
-
-/*
- * Try submission s (already copied out of p's SQ) on the fast path: a CALL
- * without transfers that meets a posted RECV, or a RETURN without transfers
- * to a live caller. True when it was carried out (its completions are
- * posted); false when any precondition does not hold, with nothing changed,
- * so the slow path then decodes s from scratch and reports any error.
- */
-bool endpoint_fast(struct proc *p, const struct ring_sqe *s);
 
 #endif

@@ -10,12 +10,14 @@
  */
 #include "proc/proc.h"
 #include "cap/ipc.h"
+#include "cap/fastpath.h"
 #include "capnp/capnp.h"
 #include "kernel.h"
 #include "mm/heap.h"
 #include "sched/sched.h"
 #include "schema/exception.capnp.h"
 #include "smp/percpu.h"
+#include "arch/x86_64/cpu.h"
 
 struct call *all_calls;
 uint32_t call_next_token = 1;
@@ -302,10 +304,108 @@ wait_timeout_check(uint64_t now)
 			sched_wake(p);
 }
 
-int64_t
-sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns)
+/*
+ * Parking (docs/scheduler.md, "Parking"): a process that blocks in
+ * cap_enter needs nothing from its kernel stack to resume: its user state
+ * is the syscall frame at the top of that stack (syscall.S stores every
+ * register there) and what is left of cap_enter is the wait below, whose
+ * inputs live in struct proc (wait_min, wait_deadline). So when it blocks
+ * with a hand-off pending, it parks: its switch context becomes a stub
+ * just below the frame (six registers for switch_to to pop, then the
+ * address of park_resume), which runs cap_enter_resume on a fresh stack. And if the hand-off is
+ * parked too and its wait is over, the CPU goes straight into that
+ * process's ring 3 from its frame (park_exit), without switching kernel
+ * stacks or unwinding its cap_enter: the direct switch.
+ */
+void park_resume(void);
+__attribute__((noreturn)) void park_exit(struct trap_frame *tf);
+void cap_enter_resume(struct trap_frame *tf);
+
+/* Where switch_to saves the stack pointer of a parked process: nothing reads it. */
+static uint64_t park_dead_rsp;
+
+static inline struct trap_frame *
+syscall_frame(struct proc *p)
+{
+	return (struct trap_frame *)(p->kstack_top - sizeof(struct trap_frame));
+}
+
+/* cap_enter returns when enough completions are there, or when no more can arrive. */
+static inline bool
+wait_over(struct proc *p, uint32_t min, uint32_t ready)
+{
+	return ready >= min || ready + p->inflight < min ||
+	       (p->wait_deadline && sched_ticks >= p->wait_deadline);
+}
+
+/*
+ * The current process p blocks in cap_enter. With a hand-off h pending, p
+ * parks and the CPU goes to h; without, p blocks as any process does.
+ * Returns only in that second case, once p is woken.
+ */
+static void
+cap_enter_block(struct proc *p)
+{
+	struct proc *h = percpu_handoff_to();
+
+	if (!h) {
+		sched_block();
+		return;
+	}
+	percpu_set_handoff_to(NULL);
+	percpu_set_handoff_armed(false);
+	p->state = P_BLOCKED;
+	/* The stub that switch_to pops (six registers, then the return
+	 * address) lies just below the frame, over this call chain's
+	 * outermost frames: nothing below returns to them from here on. */
+	uint64_t *ctx = (uint64_t *)syscall_frame(p) - 7;
+	ctx[6] = (uint64_t)park_resume;
+	p->ctx_rsp = (uint64_t)ctx;
+	p->parked = true;
+	sched_switch_procs(this_cpu(), p, h);
+	if (h->parked) {
+		struct trap_frame *tf = syscall_frame(h);
+		uint32_t ready = cq_used(h);
+		if (wait_over(h, h->wait_min, ready)) {
+			h->parked = false;
+			tf->rax = ready;
+			park_exit(tf);	/* releases the bkl once off p's stack */
+		}
+	}
+	switch_to(&park_dead_rsp, h->ctx_rsp);	/* p's context is the stub, not this stack */
+	__builtin_unreachable();
+}
+
+/* The wait of cap_enter: the number of completions ready once it is over. */
+static inline __attribute__((always_inline)) uint32_t
+cap_enter_wait(struct proc *p, uint32_t min)
+{
+	for (;;) {
+		uint32_t ready = cq_used(p);
+		if (wait_over(p, min, ready)) {
+			sched_handoff_flush();
+			return ready;
+		}
+		p->wait_min = min;
+		cap_enter_block(p);	/* direct switch to a process we woke, if any */
+	}
+}
+
+/* A parked process resumed by switch_to (park_resume): finish its cap_enter. */
+void
+cap_enter_resume(struct trap_frame *tf)
 {
 	struct proc *p = this_cpu()->cur;
+
+	p->parked = false;
+	tf->rax = cap_enter_wait(p, p->wait_min);
+	spin_unlock(&bkl);
+}
+
+/* cap_enter(min_complete, timeout_ns) for p, the current process. */
+static inline __attribute__((always_inline)) int64_t
+cap_enter(struct proc *p, uint64_t min_complete, uint64_t timeout_ns)
+{
 	struct ring_hdr *h = &p->ring->hdr;
 	uint32_t tail = __atomic_load_n(&h->sq_tail, __ATOMIC_ACQUIRE);
 	uint32_t pending = tail - p->sq_head;
@@ -316,8 +416,8 @@ sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns)
 	while (p->sq_head != tail) {
 		if (cq_used(p) + p->inflight >= RING_CQ_ENTRIES)
 			break;	/* no guaranteed room for its completion: leave it queued */
-		struct ring_sqe s;	/* one copy, then only the copy is read */
-		kcopy(&s, &p->ring->sq[p->sq_head % RING_SQ_ENTRIES], sizeof s);
+		/* one copy, then only the copy is read */
+		struct ring_sqe s = p->ring->sq[p->sq_head % RING_SQ_ENTRIES];
 		p->sq_head++;
 		__atomic_store_n(&h->sq_head, p->sq_head, __ATOMIC_RELEASE);
 		if (!endpoint_fast(p, &s))
@@ -328,17 +428,18 @@ sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns)
 	p->wait_deadline = 0;
 	if (timeout_ns)
 		p->wait_deadline = sched_ticks + (timeout_ns + NS_PER_TICK - 1) / NS_PER_TICK + 1;
-	for (;;) {
-		uint32_t ready = cq_used(p);
-		/* Return when enough are there, or when no more can arrive. */
-		if (ready >= min_complete || ready + p->inflight < min_complete ||
-		    (p->wait_deadline && sched_ticks >= p->wait_deadline)) {
-			sched_handoff_flush();
-			return ready;
-		}
-		p->wait_min = (uint32_t)min_complete;
-		sched_block();	/* direct switch to a process we woke, if any */
-	}
+	return cap_enter_wait(p, (uint32_t)min_complete);
+}
+
+/* The cap_enter system call, straight from syscall.S (the other calls go through syscall_dispatch). */
+_Static_assert(SYS_CAP_ENTER == 0, "syscall.S sends rax == 0 here");
+
+void
+cap_enter_syscall(struct trap_frame *tf)
+{
+	struct proc *p = sched_syscall_enter();
+	tf->rax = (uint64_t)cap_enter(p, tf->rdi, tf->rsi);
+	spin_unlock(&bkl);
 }
 
 void

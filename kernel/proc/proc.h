@@ -138,6 +138,7 @@ struct proc {
 	bool handle_gone;
 	struct proc *reap_next;	/* zombies still owning a kernel stack */
 	bool kill_pending;	/* proc_kill while it ran on another CPU: ends at sched_kill_point */
+	bool parked;		/* blocked in cap_enter without its kernel stack (cap/ring.c) */
 };
 
 /* ---- proc.c ---- */
@@ -200,7 +201,8 @@ int xfer_commit(struct proc *dst, struct xfer *x, uint32_t n, uint32_t accept, c
 void xfer_forget_proc(struct proc *p);
 
 /* ---- cap/ring.c ---- */
-int64_t sys_cap_enter(uint64_t min_complete, uint64_t timeout_ns);
+struct trap_frame;
+void cap_enter_syscall(struct trap_frame *tf);	/* SYS_CAP_ENTER, from syscall.S */
 void ring_post(struct proc *p, const struct ring_cqe *c);
 uint32_t ring_cq_ready(struct proc *p);
 void call_complete(struct call *c, int32_t result, int32_t detail, const void *res, uint32_t len,

@@ -33,12 +33,10 @@ static struct proc *rq_head, *rq_tail;
  * completions wake is then kept here, RUNNABLE but off the run queue, and
  * if the caller goes on to block it switches straight to that process
  * (switch_proc, no queue, no IPI). If the caller does not block, the
- * process goes to the run queue as usual (sched_handoff_flush).
+ * process goes to the run queue as usual (sched_handoff_flush). The state
+ * is per CPU, in struct cpu (handoff_to, handoff_armed).
  */
-struct proc *sched_handoff_to[MAX_CPUS];
-bool sched_handoff_armed[MAX_CPUS];
 
-void switch_to(uint64_t *save_rsp, uint64_t new_rsp);
 void timer_set_tick_handler(void (*fn)(struct trap_frame *)) __attribute__((weak));
 void lapic_send_ipi(uint32_t dest, uint8_t vector) __attribute__((weak));
 void lapic_eoi(void) __attribute__((weak));
@@ -105,8 +103,8 @@ void
 sched_remove(struct proc *p)
 {
 	for (uint32_t i = 0; i < ncpus; i++)
-		if (sched_handoff_to[i] == p)
-			sched_handoff_to[i] = NULL;
+		if (cpus[i].handoff_to == p)
+			cpus[i].handoff_to = NULL;
 	struct proc **pp = &rq_head, *prev = NULL;
 	while (*pp && *pp != p) {
 		prev = *pp;
@@ -121,11 +119,11 @@ sched_remove(struct proc *p)
 }
 
 void
-sched_handoff_queue(uint32_t id)
+sched_handoff_queue(void)
 {
-	struct proc *h = sched_handoff_to[id];
+	struct proc *h = percpu_handoff_to();
 
-	sched_handoff_to[id] = NULL;
+	percpu_set_handoff_to(NULL);
 	sched_add(h);
 }
 
@@ -161,7 +159,7 @@ schedule(void)
 
 	/* A cap_enter that leaves without blocking or returning (its process
 	 * ended inside it) must not strand the process it woke. */
-	if (sched_handoff_armed[c->id] || sched_handoff_to[c->id])
+	if (percpu_handoff_armed() || percpu_handoff_to())
 		sched_handoff_flush();
 	struct proc *next = rq_pop();
 
@@ -184,12 +182,12 @@ void
 sched_block(void)
 {
 	struct cpu *c = this_cpu();
-	struct proc *p = c->cur, *h = sched_handoff_to[c->id];
+	struct proc *p = c->cur, *h = percpu_handoff_to();
 
 	p->state = P_BLOCKED;
-	sched_handoff_armed[c->id] = false;
+	percpu_set_handoff_armed(false);
 	if (h) {	/* hand the CPU to the process we just woke */
-		sched_handoff_to[c->id] = NULL;
+		percpu_set_handoff_to(NULL);
 		switch_proc(p, h);
 		return;
 	}

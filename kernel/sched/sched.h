@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/x86.h"
 #include "proc/proc.h"
 #include "smp/percpu.h"
 #include "sync/spinlock.h"
@@ -33,49 +35,80 @@ void sched_start(void) __attribute__((noreturn));	/* boot CPU enters the loop */
 void sched_tail(void);			/* first run of a new process */
 struct proc *sched_current(void);
 void sched_kill_point(void);		/* after a ring-3 entry: end a process proc_kill marked */
+void switch_to(uint64_t *save_rsp, uint64_t new_rsp);	/* switch.S */
+
+/* A system call enters the kernel: the bkl, then a kill marked while it ran in ring 3. */
+static inline struct proc *
+sched_syscall_enter(void)
+{
+	spin_lock(&bkl);
+	struct proc *p = this_cpu()->cur;
+	if (p->kill_pending)
+		sched_kill_point();	/* killed from another CPU while in ring 3 */
+	return p;
+}
 
 /*
  * Direct hand-off (sched.c, docs/scheduler.md): armed while a cap_enter
  * processes submissions. Inline because every cap_enter arms and flushes.
  */
-extern struct proc *sched_handoff_to[MAX_CPUS];
-extern bool sched_handoff_armed[MAX_CPUS];
-void sched_handoff_queue(uint32_t cpu);	/* the pending hand-off of cpu goes to the run queue */
+void sched_handoff_queue(void);	/* this CPU's pending hand-off goes to the run queue */
 
 /* Wakes from now on may be handed the CPU. */
 static inline void
 sched_handoff_arm(void)
 {
-	sched_handoff_armed[this_cpu()->id] = true;
+	percpu_set_handoff_armed(true);
 }
 
-/* Disarm; a pending hand-off goes to the queue. */
 /*
  * Make a blocked process runnable: the pending hand-off while armed (the
  * first one woken), else the run queue. Inline: each IPC wakes one.
  */
 static inline void
-sched_wake(struct proc *p)
+sched_wake_blocked(struct proc *p)	/* p is P_BLOCKED */
 {
-	if (p->state != P_BLOCKED)
-		return;
-	uint32_t id = this_cpu()->id;
-	if (sched_handoff_armed[id] && !sched_handoff_to[id]) {
+	if (percpu_handoff_armed() && !percpu_handoff_to()) {
 		p->state = P_RUNNABLE;
-		sched_handoff_to[id] = p;
+		percpu_set_handoff_to(p);
 		return;
 	}
 	sched_add(p);
 }
 
 static inline void
+sched_wake(struct proc *p)
+{
+	if (p->state == P_BLOCKED)
+		sched_wake_blocked(p);
+}
+
+/* Disarm; a pending hand-off goes to the queue. */
+static inline void
 sched_handoff_flush(void)
 {
-	uint32_t id = this_cpu()->id;
+	percpu_set_handoff_armed(false);
+	if (percpu_handoff_to())
+		sched_handoff_queue();
+}
 
-	sched_handoff_armed[id] = false;
-	if (sched_handoff_to[id])
-		sched_handoff_queue(id);
+/*
+ * What switch_proc (sched.c) does between two processes, neither idle nor
+ * a zombie, but the kernel stack: the parked IPC switch (cap/ring.c) leaves
+ * into next's ring 3 from its frame instead. Inline: every IPC switch.
+ */
+static inline void
+sched_switch_procs(struct cpu *c, struct proc *prev, struct proc *next)
+{
+	c->cur = next;
+	next->state = P_RUNNING;
+	next->cpu = (int)c->id;
+	percpu_set_kstack(c, next->kstack_top);
+	if (read_cr3() != next->pml4)
+		write_cr3(next->pml4);
+	c->work++;
+	fpu_save(&prev->fpu);	/* eager FPU/SSE switch (docs/scheduler.md) */
+	fpu_restore(&next->fpu);
 }
 
 #endif

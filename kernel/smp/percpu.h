@@ -7,6 +7,8 @@
 #ifndef CAPOS_PERCPU_H
 #define CAPOS_PERCPU_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define MAX_CPUS 8
@@ -23,6 +25,8 @@ struct cpu {
 	struct proc *idle;
 	uint64_t ticks;
 	uint64_t work;			/* user time slices this CPU ran (SMP evidence) */
+	struct proc *handoff_to;	/* sched.c: the direct hand-off (docs/scheduler.md) */
+	bool handoff_armed;
 	uint64_t gdt[7];
 	uint8_t tss[104] __attribute__((aligned(16)));
 };
@@ -36,6 +40,39 @@ this_cpu(void)
 	struct cpu *c;
 	__asm__ volatile("movq %%gs:0, %0" : "=r"(c));
 	return c;
+}
+
+/*
+ * This CPU's hand-off fields through GS, one instruction each (the IPC
+ * path touches them several times per system call; sched/sched.h).
+ */
+static inline struct proc *
+percpu_handoff_to(void)
+{
+	struct proc *p;
+	__asm__ volatile("movq %%gs:%c1, %0" : "=r"(p) : "i"(offsetof(struct cpu, handoff_to)) : "memory");
+	return p;
+}
+
+static inline void
+percpu_set_handoff_to(struct proc *p)
+{
+	__asm__ volatile("movq %0, %%gs:%c1" : : "r"(p), "i"(offsetof(struct cpu, handoff_to)) : "memory");
+}
+
+static inline bool
+percpu_handoff_armed(void)
+{
+	uint8_t v;
+	__asm__ volatile("movb %%gs:%c1, %0" : "=q"(v) : "i"(offsetof(struct cpu, handoff_armed)) : "memory");
+	return v;
+}
+
+static inline void
+percpu_set_handoff_armed(bool v)
+{
+	__asm__ volatile("movb %0, %%gs:%c1" : : "qi"((uint8_t)v), "i"(offsetof(struct cpu, handoff_armed))
+			 : "memory");
 }
 
 /* Load this CPU's own GDT and TSS (IST stacks included) and point GS at it. */

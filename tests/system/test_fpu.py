@@ -59,3 +59,15 @@ def test_syscall_preserves_registers(fpu_log):
     assert m, "no regs result line"
     assert m.group(1) == "pass" and "bad_rounds=0 " in m.group(2), m.group(0)
     assert re.search(r"capos: proc-exit pid=\d+ name=regs-a kind=exit code=0", fpu_log)
+
+
+def test_blocked_call_preserves_registers(fpu_log):
+    """regs-a again: 2000 null CALLs to the echo server of the same boot, each
+    run by the probe's own cap_enter(1), which blocks until the reply. The
+    caller parks (docs/scheduler.md, "Parking"): its registers come back
+    from its syscall frame, not from its kernel stack, so a register the
+    entry did not store would show up here."""
+    m = re.search(r"captest: regs-a regs-blocked result=(\w+) ([^\n]*)", fpu_log)
+    assert m, "no regs-blocked result line"
+    assert m.group(1) == "pass", m.group(0)
+    assert "calls=2000 " in m.group(2) and "bad_rounds=0 " in m.group(2), m.group(0)

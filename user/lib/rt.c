@@ -65,14 +65,12 @@ rt_submit(const struct ring_sqe *e)
 	return 0;
 }
 
-/* Fill a CALL/RECV/RETURN entry in place (every field written). */
-static inline int
-sq_put(uint8_t op, uint8_t flags, uint16_t method, capid_t cap, uint64_t tag, uint64_t params,
-       uint32_t plen, uint64_t res, uint32_t rlen, uint64_t x, uint32_t nx, uint32_t token)
+/* Write every field of the SQ entry q in place. */
+static inline void
+sqe_fill(struct ring_sqe *q, uint8_t op, uint8_t flags, uint16_t method, capid_t cap, uint64_t tag,
+	 uint64_t params, uint32_t plen, uint64_t res, uint32_t rlen, uint64_t x, uint32_t nx,
+	 uint32_t token)
 {
-	struct ring_sqe *q = sq_next();
-	if (!q)
-		return E_AGAIN;
 	q->opcode = op;
 	q->flags = flags;
 	q->method = method;
@@ -86,6 +84,17 @@ sq_put(uint8_t op, uint8_t flags, uint16_t method, capid_t cap, uint64_t tag, ui
 	q->xfer_count = nx;
 	q->token = token;
 	q->reserved = 0;
+}
+
+/* Fill a CALL/RECV/RETURN entry in place and publish it. */
+static inline int
+sq_put(uint8_t op, uint8_t flags, uint16_t method, capid_t cap, uint64_t tag, uint64_t params,
+       uint32_t plen, uint64_t res, uint32_t rlen, uint64_t x, uint32_t nx, uint32_t token)
+{
+	struct ring_sqe *q = sq_next();
+	if (!q)
+		return E_AGAIN;
+	sqe_fill(q, op, flags, method, cap, tag, params, plen, res, rlen, x, nx, token);
 	sq_publish();
 	return 0;
 }
@@ -153,30 +162,33 @@ wait_tag_slow(uint64_t tag, struct ring_cqe *out)
 	}
 }
 
-/* The common case: nothing stashed and the entry at the CQ head is tagged
- * `tag`: that entry, to be read in place and then cq_pop_head()ed; else NULL. */
+/* The common case: nothing stashed and the entry at the CQ head (*head) is
+ * tagged `tag`: that entry, to be read in place and then cq_pop(*head)ed;
+ * else NULL. */
 static inline const struct ring_cqe *
-cq_head_is(uint64_t tag)
+cq_head_is(uint64_t tag, uint32_t *head)
 {
-	struct ring_hdr *h = &rt_ring->hdr;
-	uint32_t head = h->cq_head;
-	const struct ring_cqe *c = &rt_ring->cq[head % RING_CQ_ENTRIES];
+	struct ring_page *ring = rt_ring;
+	uint32_t hd = ring->hdr.cq_head;
+	const struct ring_cqe *c = &ring->cq[hd % RING_CQ_ENTRIES];
 
-	if (nstash || head == __atomic_load_n(&h->cq_tail, __ATOMIC_ACQUIRE) || c->user_data != tag)
+	if (nstash || hd == __atomic_load_n(&ring->hdr.cq_tail, __ATOMIC_ACQUIRE) || c->user_data != tag)
 		return NULL;
+	*head = hd;
 	return c;
 }
 
 static inline void
-cq_pop_head(void)
+cq_pop(uint32_t head)
 {
-	__atomic_store_n(&rt_ring->hdr.cq_head, rt_ring->hdr.cq_head + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&rt_ring->hdr.cq_head, head + 1, __ATOMIC_RELEASE);
 }
 
 static inline void
 wait_tag(uint64_t tag, struct ring_cqe *out)
 {
-	const struct ring_cqe *c = cq_head_is(tag);
+	uint32_t head;
+	const struct ring_cqe *c = cq_head_is(tag, &head);
 
 	if (!c) {
 		wait_tag_slow(tag, out);
@@ -184,12 +196,13 @@ wait_tag(uint64_t tag, struct ring_cqe *out)
 	}
 	if (out)
 		*out = *c;
-	cq_pop_head();
+	cq_pop(head);
 }
 
-int
-rt_call(capid_t cap, uint16_t method, const void *params, uint32_t plen, void *res, uint32_t rlen,
-	const struct ring_xfer *x, uint32_t nx, struct ring_cqe *cqe)
+/* rt_call when the SQ is full: the general form. */
+static int __attribute__((noinline))
+rt_call_full(capid_t cap, uint16_t method, const void *params, uint32_t plen, void *res,
+	     uint32_t rlen, const struct ring_xfer *x, uint32_t nx, struct ring_cqe *cqe)
 {
 	struct ring_cqe local;
 	uint64_t tag = next_tag++;
@@ -202,6 +215,47 @@ rt_call(capid_t cap, uint16_t method, const void *params, uint32_t plen, void *r
 	sys_cap_enter(1, 0);
 	wait_tag(tag, cqe);
 	return cqe->result;
+}
+
+/* rt_call, submitted, when its completion is not the first in the CQ. */
+static int __attribute__((noinline))
+rt_call_wait(uint64_t tag, struct ring_cqe *cqe)
+{
+	struct ring_cqe local;
+	if (!cqe)
+		cqe = &local;
+	wait_tag_slow(tag, cqe);
+	return cqe->result;
+}
+
+/*
+ * The common case makes no call but the system call, so it keeps
+ * everything in registers the system call preserves (no stack frame):
+ * room in the SQ, and the completion first in the CQ when cap_enter
+ * returns. Anything else goes to rt_call_full or rt_call_wait.
+ */
+int
+rt_call(capid_t cap, uint16_t method, const void *params, uint32_t plen, void *res, uint32_t rlen,
+	const struct ring_xfer *x, uint32_t nx, struct ring_cqe *cqe)
+{
+	struct ring_page *ring = rt_ring;
+	uint32_t tail = ring->hdr.sq_tail, head;
+
+	if (tail - __atomic_load_n(&ring->hdr.sq_head, __ATOMIC_ACQUIRE) >= RING_SQ_ENTRIES)
+		return rt_call_full(cap, method, params, plen, res, rlen, x, nx, cqe);
+	uint64_t tag = next_tag++;
+	sqe_fill(&ring->sq[tail % RING_SQ_ENTRIES], RING_OP_CALL, 0, method, cap, tag, (uint64_t)params,
+		 plen, (uint64_t)res, rlen, (uint64_t)x, nx, 0);
+	__atomic_store_n(&ring->hdr.sq_tail, tail + 1, __ATOMIC_RELEASE);
+	sys_cap_enter(1, 0);
+	const struct ring_cqe *c = cq_head_is(tag, &head);
+	if (!c)
+		return rt_call_wait(tag, cqe);
+	int result = c->result;
+	if (cqe)
+		*cqe = *c;
+	cq_pop(head);
+	return result;
 }
 
 int
@@ -378,7 +432,8 @@ rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 		return r;
 	sys_cap_enter(1, 0);
 	for (;;) {
-		const struct ring_cqe *rc = cq_head_is(recv_tag);	/* read in place when it can be */
+		uint32_t head = 0;
+		const struct ring_cqe *rc = cq_head_is(recv_tag, &head);	/* read in place when it can be */
 		if (!rc) {
 			wait_tag_slow(recv_tag, &c);
 			rc = &c;
@@ -395,7 +450,7 @@ rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 			rq.iids[i] = rc->iids[i];
 		}
 		if (rc != &c)
-			cq_pop_head();	/* before the handler: it may reap completions itself */
+			cq_pop(head);	/* before the handler: it may reap completions itself */
 		if (res < 0 && replied) {	/* the reply was refused: receive without one */
 			replied = false;
 			recv_tag = next_tag++;

@@ -904,9 +904,8 @@ regs_role(void)
 {
 	/* Both calls return at once (nothing is in flight, so min_complete 1
 	 * cannot be waited for): the sysret path. It runs beside the two fpu
-	 * spinners, so the tick switches this process out between calls. A
-	 * call that blocks and resumes later is not probed here. */
-	uint32_t bad = 0;
+	 * spinners, so the tick switches this process out between calls. */
+	uint32_t bad = 0, bad_blocked = 0, blocked = 0;
 	uint64_t mask = 0;
 	for (uint32_t i = 0; i < 2000; i++) {
 		uint64_t m = regs_probe(0, 0);
@@ -916,6 +915,32 @@ regs_role(void)
 		mask |= m;
 	}
 	CHECK("regs", bad == 0, "rounds=2000 bad_rounds=%u changed_mask=%#lx", bad, mask);
+
+	/* A null CALL to the echo server submitted, then the probe's cap_enter(1)
+	 * runs it and blocks until the reply: the caller parks and comes back
+	 * out of its frame (docs/scheduler.md, "Parking"), directly or through
+	 * park_resume. */
+	capid_t echo = rt_cap("echo", Echo_TYPE_ID);
+	if (!echo)
+		return failures;
+	mask = 0;
+	for (uint32_t i = 0; i < 2000; i++) {
+		struct ring_sqe e = { .opcode = RING_OP_CALL, .method = Echo_echo_ORDINAL, .cap = echo,
+				      .user_data = 0xb10c + i, .result = (uint64_t)rbuf, .result_len = 8 };
+		struct ring_cqe c;
+		if (rt_submit(&e) < 0)
+			break;
+		uint64_t m = regs_probe(1, 0);
+		if (!rt_reap(&c, true) || c.user_data != e.user_data || c.result < 0)
+			m |= 1ull << 63;	/* the call itself went wrong */
+		else
+			blocked++;
+		if (m)
+			bad_blocked++;
+		mask |= m;
+	}
+	CHECK("regs-blocked", bad_blocked == 0 && blocked == 2000,
+	      "rounds=2000 calls=%u bad_rounds=%u changed_mask=%#lx", blocked, bad_blocked, mask);
 	return failures;
 }
 

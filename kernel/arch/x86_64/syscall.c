@@ -53,17 +53,12 @@ syscall_cpu_init(void)
 	fpu_cpu_init();	/* ring 3 may use x87 and SSE: switch_proc saves them */
 }
 
+/* Every system call but cap_enter, which syscall.S sends to cap_enter_syscall (cap/ring.c). */
 void
 syscall_dispatch(struct trap_frame *tf)
 {
-	spin_lock(&bkl);
-	struct proc *p = this_cpu()->cur;
-	if (p->kill_pending)
-		sched_kill_point();	/* killed from another CPU while in ring 3 */
+	struct proc *p = sched_syscall_enter();
 	switch (tf->rax) {
-	case SYS_CAP_ENTER:
-		tf->rax = (uint64_t)sys_cap_enter(tf->rdi, tf->rsi);
-		break;
 	case SYS_EXIT:
 		proc_exit(p, EXIT_CODE, (int32_t)tf->rdi);
 	default:

@@ -34,34 +34,37 @@ sys_exit(int code)
 	__builtin_unreachable();
 }
 
-/* The next free SQ entry (written in place, then sq_publish), or NULL when the SQ stays full. */
+/* The next free SQ entry, at *tail (written in place, then sq_publish(*tail)),
+ * or NULL when the SQ stays full. */
 static inline struct ring_sqe *
-sq_next(void)
+sq_next(uint32_t *tail)
 {
-	struct ring_hdr *h = &rt_ring->hdr;
-	uint32_t tail = h->sq_tail;
-	if (tail - __atomic_load_n(&h->sq_head, __ATOMIC_ACQUIRE) >= RING_SQ_ENTRIES) {
+	struct ring_page *ring = rt_ring;
+	uint32_t t = ring->hdr.sq_tail;
+	if (t - __atomic_load_n(&ring->hdr.sq_head, __ATOMIC_ACQUIRE) >= RING_SQ_ENTRIES) {
 		sys_cap_enter(0, 0);	/* let the kernel consume */
-		if (tail - __atomic_load_n(&h->sq_head, __ATOMIC_ACQUIRE) >= RING_SQ_ENTRIES)
+		if (t - __atomic_load_n(&ring->hdr.sq_head, __ATOMIC_ACQUIRE) >= RING_SQ_ENTRIES)
 			return NULL;
 	}
-	return &rt_ring->sq[tail % RING_SQ_ENTRIES];
+	*tail = t;
+	return &ring->sq[t % RING_SQ_ENTRIES];
 }
 
-static void
-sq_publish(void)
+static inline void
+sq_publish(uint32_t tail)
 {
-	__atomic_store_n(&rt_ring->hdr.sq_tail, rt_ring->hdr.sq_tail + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&rt_ring->hdr.sq_tail, tail + 1, __ATOMIC_RELEASE);
 }
 
 int
 rt_submit(const struct ring_sqe *e)
 {
-	struct ring_sqe *q = sq_next();
+	uint32_t tail;
+	struct ring_sqe *q = sq_next(&tail);
 	if (!q)
 		return E_AGAIN;
 	*q = *e;
-	sq_publish();
+	sq_publish(tail);
 	return 0;
 }
 
@@ -91,11 +94,12 @@ static inline int
 sq_put(uint8_t op, uint8_t flags, uint16_t method, capid_t cap, uint64_t tag, uint64_t params,
        uint32_t plen, uint64_t res, uint32_t rlen, uint64_t x, uint32_t nx, uint32_t token)
 {
-	struct ring_sqe *q = sq_next();
+	uint32_t tail;
+	struct ring_sqe *q = sq_next(&tail);
 	if (!q)
 		return E_AGAIN;
 	sqe_fill(q, op, flags, method, cap, tag, params, plen, res, rlen, x, nx, token);
-	sq_publish();
+	sq_publish(tail);
 	return 0;
 }
 

@@ -58,6 +58,10 @@ struct virtq {
 	/* caps binding: heads the kernel reported finished, not yet handed out */
 	uint8_t done[VIRTQ_TRACK];
 	uint32_t done_bytes[VIRTQ_TRACK];
+	/* caps binding: the outstanding heads, in no order, so a look at the
+	 * device walks the chains in flight, not the whole table */
+	uint16_t heads[VIRTQ_TRACK];
+	uint16_t nheads;
 };
 
 /*

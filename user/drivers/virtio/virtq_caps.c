@@ -253,6 +253,7 @@ add(struct virtq *vq, const struct virtq_seg *segs, unsigned n, void *cookie, bo
 	vq->cookie[slot[0]] = cookie;
 	vq->token[slot[0]] = tok[0];
 	vq->token_buf[slot[0]] = segs[0].h;
+	vq->heads[vq->nheads++] = slot[0];     /* at most track heads: one descriptor each */
 	vq->avail_idx++;
 	return notify;
 }
@@ -319,44 +320,53 @@ collect_batch(struct virtq *vq, devenv_dma_t h, const uint16_t *heads, unsigned 
 }
 
 /* Ask the kernel about every outstanding head not yet known done: one call per
- * buffer that heads live in (one, for a driver that keeps its headers together). */
+ * buffer that heads live in (one, for a driver that keeps its headers together).
+ * Walks the outstanding heads only (vq->heads), not the table. */
 static int
 harvest(struct virtq *vq)
 {
-	uint8_t asked[VIRTQ_TRACK] = { 0 };
-	uint16_t heads[VQ_BATCH_MAX];
+	uint8_t asked[VIRTQ_TRACK];
+	uint16_t batch[VQ_BATCH_MAX];
+	unsigned n = vq->nheads;
 	int e;
 
-	for (uint16_t first = 0; first < vq->track; first++) {
-		if (!vq->chain_len[first] || vq->done[first] || asked[first])
+	memset(asked, 0, n);
+	for (unsigned f = 0; f < n; f++) {
+		uint16_t first = vq->heads[f];
+		if (vq->done[first] || asked[f])
 			continue;
 		devenv_dma_t h = vq->token_buf[first];
-		unsigned n = 0;
-		for (uint16_t k = first; k < vq->track && n < VQ_BATCH_MAX; k++) {
-			if (vq->chain_len[k] && !vq->done[k] && !asked[k] && vq->token_buf[k] == h) {
+		unsigned b = 0;
+		for (unsigned k = f; k < n && b < VQ_BATCH_MAX; k++) {
+			uint16_t hd = vq->heads[k];
+			if (!vq->done[hd] && !asked[k] && vq->token_buf[hd] == h) {
 				asked[k] = 1;
-				heads[n++] = k;
+				batch[b++] = hd;
 			}
 		}
-		if ((e = collect_batch(vq, h, heads, n)) < 0)
+		if ((e = collect_batch(vq, h, batch, b)) < 0)
 			return e;
 	}
 	return 0;
 }
 
-/* Hand out up to max heads already known done. */
+/* Hand out up to max heads already known done (and forget them as outstanding). */
 static unsigned
 pop_done(struct virtq *vq, void **cookies, uint32_t *lens, unsigned max)
 {
 	unsigned n = 0;
 
-	for (uint16_t h = 0; h < vq->track && n < max; h++) {
-		if (!vq->chain_len[h] || !vq->done[h])
+	for (unsigned i = 0; i < vq->nheads && n < max;) {
+		uint16_t h = vq->heads[i];
+		if (!vq->done[h]) {
+			i++;
 			continue;
+		}
 		cookies[n] = vq->cookie[h];
 		lens[n++] = vq->done_bytes[h];
 		vq->last_used++;
 		virtq__free_chain(vq, h);
+		vq->heads[i] = vq->heads[--vq->nheads];        /* no order to keep */
 	}
 	return n;
 }

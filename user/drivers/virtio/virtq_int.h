@@ -39,6 +39,7 @@ virtq__list_reset(struct virtq *vq)
 		vq->done[i] = 0;
 	}
 	vq->free_head = 0;
+	vq->nheads = 0;
 	vq->num_free = vq->track;
 	vq->avail_idx = 0;
 	vq->last_used = 0;

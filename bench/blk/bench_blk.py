@@ -156,17 +156,18 @@ def capos_why_not(dev):
     return None
 
 
-def capos_manifest(dev):
+def capos_manifest(dev, seconds=SECONDS, selected=SELECTED):
     """The manifest booted for dev: user/tests/bench-blk-DEV.json with the
     bench client's service renamed bench-blk-DEV.sSECONDS[.jROWS], the
     parameters it reads from its process name (user/bench-blk/main.c), built
-    with mkmanifest into a boot module of its own."""
+    with mkmanifest into a boot module of its own. bench/blk/trace.py passes
+    its own seconds and rows."""
     src = os.path.join(os.path.dirname(__file__), "..", "..", "user", "tests", f"bench-blk-{dev}.json")
     with open(src) as f:
         mf = json.load(f)
-    params = f"s{SECONDS}"
-    if len(SELECTED) < len(ROWS):
-        params += ".j" + "".join(str(ROWS.index(r) + 1) for r in SELECTED)
+    params = f"s{seconds}"
+    if len(selected) < len(ROWS):
+        params += ".j" + "".join(str(ROWS.index(r) + 1) for r in selected)
     name = f"bench-blk-{dev}.{params}"
     clients = [s for s in mf["services"] if s["name"] == f"bench-blk-{dev}"]
     if len(clients) != 1:

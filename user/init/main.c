@@ -87,8 +87,10 @@ read_manifest(uint32_t *len)
 	return 0;
 }
 
-static struct mf_str bin_names[64];
-static uint8_t bin_store[4096];
+/* As many names as the kernel takes boot modules (MB2_MAX_MODULES, lib/boot/mb2.h). */
+#define INIT_MAX_BINARIES 256
+static struct mf_str bin_names[INIT_MAX_BINARIES];
+static uint8_t bin_store[16384];
 
 static int
 read_binaries(struct mf_binset *set)
@@ -103,7 +105,12 @@ read_binaries(struct mf_binset *set)
 	    BootPackage_binaries_Results_get_names(res, &l) < 0)
 		return E_IO;
 	set->count = 0;
-	for (uint32_t i = 0; i < l.count && i < 64; i++) {
+	if (l.count > INIT_MAX_BINARIES) {
+		rt_print("init: %u boot binaries, more than the %u init can list", l.count,
+		       INIT_MAX_BINARIES);
+		return E_IO;
+	}
+	for (uint32_t i = 0; i < l.count; i++) {
 		struct capnp_text t;
 		if (capnp_ptr_text(capnp_list_ptr(&l, i), &t) < 0 || used + t.len > sizeof bin_store)
 			return E_IO;

@@ -484,12 +484,10 @@ vblk_submit(struct vblk *b, struct vblk_req *r)
 	b->copied += bounce;
 	b->cookie[s] = cookie;
 	b->deadline[s] = devenv_now_ns(b->env) + b->timeout_ns;
-	if (err == 0) {
+	if (err == 0)
 		b->unnotified++;
-	} else {
+	else
 		b->notified_with_add++;
-		b->told = 1;
-	}
 	return 0;
 }
 
@@ -564,17 +562,9 @@ vblk_poll(struct vblk *b, uint64_t timeout_ns)
 			return (int)(b->completed - before);
 		}
 		b->spin_until = devenv_now_ns(b->env) + b->irq_spin_ns;
-		b->told = 1;
 	}
-	/* The device was just told of new chains and the caller will wait: in
-	 * IRQ mode wait first, then collect. A completion that came already
-	 * has raised its interrupt (the wait returns at once), and one look
-	 * now would nearly always find nothing: a call saved per request.
-	 * Every wait that returns is followed by a collect, so none is lost. */
-	bool wait_first = b->told && timeout_ns && b->completion == VBLK_IRQ && !b->irq_spin_ns;
-	b->told = 0;
-	for (;; wait_first = false) {
-		if (!wait_first && collect(b) < 0) {
+	for (;;) {
+		if (collect(b) < 0) {
 			b->corrupt++;
 			abort_all(b, E_IO);
 			return (int)(b->completed - before);

@@ -97,7 +97,6 @@ struct vblk {
 	uint32_t completed;             /* requests finished, ever */
 	uint16_t unnotified;            /* made available since the last doorbell */
 	uint32_t notified_with_add;     /* requests whose doorbell came with the chain, ever */
-	int told;                       /* the device was told of chains since the last poll */
 	uint64_t irq_spin_ns;           /* IRQ mode: keep collecting this long before waiting */
 	uint64_t spin_until;
 	struct blkserv srv;

@@ -213,8 +213,9 @@ def read_log(path, entry):
     """[(rip, cr3)] per instruction from the log, the I/O boundaries (start,
     each time the client enters rt_submit inside the log, end) and the
     client's CR3 as the log prints it (the stub's CR3 register reads
-    differently). The log holds the instructions after the client's first
-    rt_submit instruction up to its last call's rt_submit, exclusive."""
+    differently). The log's first record is the client's first instruction
+    of rt_submit (the stub's step off the breakpoint); it ends before the
+    rt_submit of the call after the last one traced."""
     trace, rip = [], None
     with open(path, errors="replace") as f:
         for ln in f:

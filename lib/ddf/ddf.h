@@ -306,6 +306,7 @@ struct ddf_ledger {
 	const struct ddf_ops *ops;
 	void *ctx;
 	struct ddf_audit *audit;         /* may be NULL */
+	uint32_t sub_hwm;                /* subs at or past it were never used: all FREE */
 };
 
 void ddf_init(struct ddf_ledger *l, const struct ddf_tables *t, const struct ddf_ops *ops,

@@ -98,8 +98,12 @@ check_objects(const struct ddf_ledger *l)
 		if (sub != b.submitted || done != b.done)
 			return E_CORRUPT;
 	}
+	if (l->sub_hwm > l->t.nsubs)
+		return E_CORRUPT;
 	for (uint32_t i = 0; i < l->t.nsubs; i++) {
 		const struct ddf_sub *s = &l->t.subs[i];
+		if (i >= l->sub_hwm && s->state != DDF_SUB_FREE)
+			return E_CORRUPT;     /* the submit scans stop at the high-water mark */
 		if (s->state != DDF_SUB_SUBMITTED && s->state != DDF_SUB_DONE)
 			continue;
 		if (!claim_live(l, s->claim) || s->buf >= l->t.nbuffers)

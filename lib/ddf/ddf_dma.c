@@ -157,7 +157,10 @@ submit_check(struct ddf_ledger *l, const struct ddf_claim *c, const struct ddf_b
 		return err;
 	if (c->inflight + c->completed >= c->pol.max_inflight)
 		return E_LIMIT;                       /* ring depth budget */
-	for (uint32_t i = 0; i < l->t.nsubs; i++) {
+	/* Only the subs below the high-water mark were ever used; the lowest
+	 * free one is taken, so the scan stays as short as the most ever in
+	 * flight at once, not the table. */
+	for (uint32_t i = 0; i < l->sub_hwm; i++) {
 		const struct ddf_sub *s = &l->t.subs[i];
 		if ((s->state == DDF_SUB_SUBMITTED || s->state == DDF_SUB_DONE) && s->claim == ci &&
 		    s->queue == queue && s->slot == slot)
@@ -165,6 +168,8 @@ submit_check(struct ddf_ledger *l, const struct ddf_claim *c, const struct ddf_b
 		if (s->state == DDF_SUB_FREE && free_slot == UINT32_MAX)
 			free_slot = i;
 	}
+	if (free_slot == UINT32_MAX && l->sub_hwm < l->t.nsubs)
+		free_slot = l->sub_hwm;
 	if (free_slot == UINT32_MAX)
 		return E_NOSPC;
 	*si = free_slot;
@@ -175,7 +180,7 @@ submit_check(struct ddf_ledger *l, const struct ddf_claim *c, const struct ddf_b
 static struct ddf_sub *
 deferred_at(struct ddf_ledger *l, uint32_t ci, uint16_t queue, uint16_t slot)
 {
-	for (uint32_t i = 0; i < l->t.nsubs; i++) {
+	for (uint32_t i = 0; i < l->sub_hwm; i++) {
 		struct ddf_sub *s = &l->t.subs[i];
 		if (s->state == DDF_SUB_SUBMITTED && s->deferred && s->claim == ci &&
 		    s->queue == queue && s->slot == slot)
@@ -254,6 +259,8 @@ ddf_dma_submit_desc(struct ddf_ledger *l, uint32_t owner, ddf_handle buf,
 	l->ops->publish(l->ctx, c, d->queue, d->slot, b->cookie, d->off, d->len, d->flags,
 	    d->next, d->deferred);
 	s = &l->t.subs[si];
+	if (si >= l->sub_hwm)
+		l->sub_hwm = si + 1;
 	s->state = DDF_SUB_SUBMITTED;
 	s->claim = (uint32_t)(c - l->t.claims);
 	s->buf = (uint32_t)(b - l->t.buffers);

@@ -81,6 +81,7 @@ ddf_init(struct ddf_ledger *l, const struct ddf_tables *t, const struct ddf_ops 
 	l->ops = ops;
 	l->ctx = ctx;
 	l->audit = audit;
+	l->sub_hwm = 0;
 	memset(t->claims, 0, (size_t)t->nclaims * sizeof *t->claims);
 	memset(t->windows, 0, (size_t)t->nwindows * sizeof *t->windows);
 	memset(t->routes, 0, (size_t)t->nroutes * sizeof *t->routes);

@@ -1429,6 +1429,48 @@ test_chains(void **state)
 	free(e);
 }
 
+/*
+ * ---- DDF22: the submit scan is bounded by a high-water mark ----
+ * Submits take the lowest free entry, so with at most k in flight the
+ * entries used (and scanned) stay below k however long it runs; a table
+ * filled to the end still reports E_NOSPC, a freed middle entry is reused,
+ * and a used entry at or past the mark is reported as corruption.
+ */
+static void
+test_submit_scan_bounded(void **state)
+{
+	struct env *e = env_new();
+	struct snap s0;
+	struct drv d;
+	ddf_handle t[3];
+	uint32_t bytes;
+
+	snap(e, &s0);
+	drv_setup(e, &d);
+	for (int round = 0; round < 500; round++) {
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(ddf_dma_submit(&e->l, OWNER, d.buf[0], 0, (uint16_t)i, 0, 8, 0,
+			    &t[i]), 0);
+		for (int i = 2; i >= 0; i--) {          /* answered out of order */
+			int k = (i + round) % 3;
+			assert_int_equal(ddf_dma_device_done(&e->l, t[k], 8), 0);
+			assert_int_equal(ddf_dma_complete(&e->l, OWNER, d.buf[0], t[k], &bytes), 0);
+		}
+	}
+	assert_int_equal(e->l.sub_hwm, 3);
+	for (uint32_t i = 3; i < NSUBS; i++)
+		assert_int_equal(e->subs[i].state, DDF_SUB_FREE);
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+	/* a used entry past the mark is what a lost update would leave */
+	e->subs[5].state = DDF_SUB_SUBMITTED;
+	assert_int_equal(ddf_check_invariants(&e->l), E_CORRUPT);
+	e->subs[5].state = DDF_SUB_FREE;
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+	assert_int_equal(ddf_teardown(&e->l, d.claim, DDF_TD_RELEASE), 0);
+	assert_back_to(e, &s0);
+	free(e);
+}
+
 int
 main(void)
 {
@@ -1452,6 +1494,7 @@ main(void)
 		cmocka_unit_test(test_corruption_detected), /* DDF19 */
 		cmocka_unit_test(test_port_window_and_widths), /* DDF20 */
 		cmocka_unit_test(test_chains),              /* DDF21 */
+		cmocka_unit_test(test_submit_scan_bounded), /* DDF22 */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

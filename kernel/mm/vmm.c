@@ -197,6 +197,20 @@ vmm_translate(uint64_t pml4, uint64_t va)
 	return ~0ull;
 }
 
+const uint64_t *
+vmm_page_table(uint64_t pml4, uint64_t va)
+{
+	uint64_t *t = table(pml4);
+
+	for (int l = 4; l > 1; l--) {
+		uint64_t e = t[(va >> (12 + 9 * (l - 1))) & 511];
+		if (!(e & PTE_P) || (e & PTE_PS))
+			return NULL;
+		t = table(e & PTE_ADDR);
+	}
+	return t;
+}
+
 uint64_t
 vmm_kernel_pte(uint64_t va)
 {

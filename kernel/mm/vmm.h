@@ -47,6 +47,10 @@ uint64_t vmm_unmap_page(uint64_t pml4, uint64_t va);
 uint64_t vmm_unmap_range(uint64_t pml4, uint64_t va, uint64_t npages, uint64_t *pa_out);
 /* Physical address behind va in pml4, or ~0 when unmapped. */
 uint64_t vmm_translate(uint64_t pml4, uint64_t va);
+/* The last-level page table (physmap view) covering va's 2 MiB in pml4, or
+ * NULL when there is none (or a large page maps it). For walking many pages:
+ * index it with (va >> 12) & 511 and test PTE_P. */
+const uint64_t *vmm_page_table(uint64_t pml4, uint64_t va);
 
 /* Map [pa, pa+len) into the kernel's device window area; page-rounded.
  * Returns the virtual address of pa, or NULL when the window area is full. */

@@ -122,6 +122,32 @@ copy_miss(struct proc *p, uint64_t va, bool write, uint64_t *pa, bool *zero)
 	return vma_populate(p, va, write ? VMM_RW : 0, pa);
 }
 
+/*
+ * A page-table cursor: a copy of many pages walks the four levels once per
+ * 2 MiB instead of once per page (a 128 KiB message is 32-64 pages per
+ * side). Tables are only freed at exit and every path here holds the bkl,
+ * so a table found stays valid; after a miss (which may create one) the
+ * cursor is dropped.
+ */
+struct pt_cursor {
+	const uint64_t *pt;	/* NULL: walk at the next page */
+	uint64_t base;		/* the 2 MiB it covers */
+};
+
+static inline uint64_t
+cursor_pa(struct pt_cursor *c, uint64_t pml4, uint64_t va)
+{
+	uint64_t base = va & ~((1ull << 21) - 1);
+	if (!c->pt || c->base != base) {
+		c->pt = vmm_page_table(pml4, va);
+		c->base = base;
+		if (!c->pt)
+			return ~0ull;
+	}
+	uint64_t e = c->pt[(va >> 12) & 511];
+	return e & PTE_P ? (e & PTE_ADDR) | (va & (PAGE_SIZE - 1)) : ~0ull;
+}
+
 /* One piece of copy() whose page was not mapped: out of line, so the
  * loop over present pages is what it was before demand paging. */
 static int __attribute__((noinline))
@@ -146,15 +172,17 @@ static int
 copy(struct proc *p, uint64_t va, void *kbuf, uint64_t len, bool to_user)
 {
 	uint8_t *k = kbuf;
+	struct pt_cursor c = { NULL, 0 };
 	while (len) {
 		uint64_t n = PAGE_SIZE - (va & (PAGE_SIZE - 1));
 		if (n > len)
 			n = len;
-		uint64_t pa = vmm_translate(p->pml4, va);
+		uint64_t pa = cursor_pa(&c, p->pml4, va);
 		int r;
 		if (pa == ~0ull) {
 			if ((r = copy_piece_miss(p, va, k, n, to_user)) < 0)
 				return r;
+			c.pt = NULL;
 		} else if (to_user) {
 			kcopy(phys_to_virt(pa), k, n);
 		} else {
@@ -207,6 +235,7 @@ u2u_piece_miss(struct proc *dp, uint64_t dva, struct proc *sp, uint64_t sva, uin
 int
 copy_user_to_user(struct proc *dp, uint64_t dva, struct proc *sp, uint64_t sva, uint64_t len)
 {
+	struct pt_cursor dc = { NULL, 0 }, sc = { NULL, 0 };
 	while (len) {
 		uint64_t n = PAGE_SIZE - (dva & (PAGE_SIZE - 1));
 		uint64_t m = PAGE_SIZE - (sva & (PAGE_SIZE - 1));
@@ -214,11 +243,12 @@ copy_user_to_user(struct proc *dp, uint64_t dva, struct proc *sp, uint64_t sva, 
 			n = m;
 		if (n > len)
 			n = len;
-		uint64_t dpa = vmm_translate(dp->pml4, dva), spa = vmm_translate(sp->pml4, sva);
+		uint64_t dpa = cursor_pa(&dc, dp->pml4, dva), spa = cursor_pa(&sc, sp->pml4, sva);
 		int r;
 		if (dpa == ~0ull || spa == ~0ull) {
 			if ((r = u2u_piece_miss(dp, dva, sp, sva, n)) < 0)
 				return r;
+			dc.pt = sc.pt = NULL;
 		} else {
 			kcopy(phys_to_virt(dpa), phys_to_virt(spa), n);
 		}

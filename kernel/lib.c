@@ -1,12 +1,18 @@
 /* The memory primitives lib/base/mem.h promises, for the kernel. */
 #include "kernel.h"
 
+/* rep movsq/stosq for the bulk, movsb/stosb for the tail: one instruction
+ * per 8 bytes, not per byte (the capnp builder zeroes 2 KiB chunks ahead of
+ * every reply the kernel builds; bench-blk's trace saw ~2-3 k instructions
+ * of byte-wise memset per I/O). */
 void *
 memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
+	size_t q = n >> 3, r = n & 7;
 
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	__asm__ volatile("rep movsq\n\tmovq %3, %%rcx\n\trep movsb"
+			 : "+D"(d), "+S"(src), "+c"(q) : "r"(r) : "memory");
 	return dst;
 }
 
@@ -29,8 +35,11 @@ void *
 memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ull;
+	size_t q = n >> 3, r = n & 7;
 
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	__asm__ volatile("rep stosq\n\tmovq %3, %%rcx\n\trep stosb"
+			 : "+D"(d), "+c"(q) : "a"(v), "r"(r) : "memory");
 	return dst;
 }
 

@@ -159,7 +159,7 @@ int proc_bootstrap_add(struct proc *p, const char *name, uint64_t iid, capid_t c
 struct bootstrap_page *proc_bootstrap(struct proc *p);
 
 /* ---- uaccess.c: user memory through the owner's page tables ---- */
-/* Copy with rep movsq/movsb (kernel/lib.c's memcpy goes byte by byte). */
+/* Copy with rep movsq/movsb, inline (kernel/lib.c's memcpy does the same out of line). */
 static inline void
 kcopy(void *dst, const void *src, uint64_t n)
 {

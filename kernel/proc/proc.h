@@ -120,7 +120,7 @@ struct proc {
 	struct cap_table caps;
 	struct vma vma[PROC_MAX_VMAS];
 	uint32_t nvma;
-	uint32_t vma_hint;	/* uaccess.c: the VMA the last accepted range lay in (VMAs are only appended) */
+	uint32_t vma_hint;	/* uaccess.c: the VMA the last accepted range lay in (< nvma: a live VMA) */
 	uint32_t sq_head, cq_tail;	/* authoritative copies of the kernel-owned indices */
 	uint32_t inflight;	/* ops that will still post a completion */
 	uint32_t wait_min;	/* cap_enter: completions wanted */
@@ -172,9 +172,10 @@ int vma_populate(struct proc *p, uint64_t va, unsigned need, uint64_t *pa);
 bool user_range_ok(struct proc *p, uint64_t va, uint64_t len, bool write);
 /*
  * The IPC path checks the same buffers again and again: the VMA the last
- * accepted range lay in (vma_hint) is tried first, inline. VMAs are only
- * ever appended (vma_add), so a hint below nvma names a live VMA; va + len
- * cannot wrap when it lies inside one. False means "walk", not "refused".
+ * accepted range lay in (vma_hint) is tried first, inline. vma_add appends
+ * and kddf's dma_vma_drop moves the last VMA into the gap and resets the
+ * hint, so a hint below nvma always names a live VMA; va + len cannot wrap
+ * when it lies inside one. False means "walk", not "refused".
  */
 static inline bool
 user_range_hint_ok(const struct proc *p, uint64_t va, uint64_t len, bool write)

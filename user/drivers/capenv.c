@@ -97,16 +97,28 @@ capenv_device_result(const struct capnp_struct *root)
 /*
  * A driver process whose name ends in `-crash` faults (ud2) at its
  * CAPENV_CRASH_AT-th wait for the device (an interrupt wait or a polling
- * delay): a driver killed in the middle of I/O, with its request's DMA in
- * flight, for tests/system/test_blk.py. Any other name never reaches it.
+ * delay), or at its CAPENV_CRASH_LOOKS-th look at a queue with requests in
+ * flight (devenv_busy_look), whichever comes first: a driver killed in the
+ * middle of I/O, with its request's DMA in flight, for
+ * tests/system/test_blk.py and test_blk_faults.py. Any other name never
+ * reaches it. The looks are there because at queue depth 14 the NVMe
+ * driver's polls can always find a completion on a quiet host and then
+ * never wait: counting waits alone left test_crash_in_service_at_queue_depth
+ * [nvme] without its crash (2026-11-26). At queue depth 1 a request is ~2
+ * looks and 1 wait, so there the waits come first.
  */
+static void
+crash_fault(struct devenv *env, const char *what, uint32_t n)
+{
+	rt_print("capenv: %s crash-test fault at %s %u", rt_boot->name, what, n);
+	__asm__ volatile("ud2");
+}
+
 static void
 crash_point(struct devenv *env)
 {
-	if (env->crash_at && ++env->waits == env->crash_at) {
-		rt_print("capenv: %s crash-test fault at wait %u", rt_boot->name, env->waits);
-		__asm__ volatile("ud2");
-	}
+	if (env->crash_at && ++env->waits == env->crash_at)
+		crash_fault(env, "wait", env->waits);
 }
 
 static bool
@@ -122,6 +134,13 @@ uint64_t
 devenv_now_ns(struct devenv *env)
 {
 	return captime_now_ns(&env->time);
+}
+
+void
+devenv_busy_look(struct devenv *env)
+{
+	if (env->crash_at && ++env->looks == CAPENV_CRASH_LOOKS)
+		crash_fault(env, "look", env->looks);
 }
 
 void

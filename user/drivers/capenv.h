@@ -33,6 +33,7 @@
 #define CAPENV_DMA_SLOTS 64u
 #define CAPENV_CONFIG_BYTES 256u
 #define CAPENV_CRASH_AT 60u             /* device waits before a `-crash` driver faults */
+#define CAPENV_CRASH_LOOKS 2000u        /* or busy-queue looks (capenv.c crash_point) */
 
 struct capenv_bar {
 	capid_t cap;                    /* DeviceMmio of this BAR, 0 when not granted */
@@ -60,7 +61,7 @@ struct devenv {
 	uint8_t config[CAPENV_CONFIG_BYTES];
 	uint32_t config_len;            /* 0: DeviceMmio.config refused */
 	struct captime time;            /* virtual without a WallClock grant */
-	uint32_t crash_at, waits;       /* the crash test point (capenv.c) */
+	uint32_t crash_at, waits, looks; /* the crash test point (capenv.c) */
 };
 
 /*

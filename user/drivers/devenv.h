@@ -161,5 +161,9 @@ int devenv_irq_is_msix(struct devenv *env);
 
 uint64_t devenv_now_ns(struct devenv *env);
 void devenv_delay_us(struct devenv *env, uint32_t us);
+/* A look at a queue with requests at the device: counted by the crash test
+ * point (capenv.c), so a driver whose polls always find a completion, and so
+ * never waits, still reaches it. Nothing else. */
+void devenv_busy_look(struct devenv *env);
 
 #endif

@@ -68,6 +68,7 @@ struct devenv {
 	struct fake_buf bufs[FAKE_MAX_BUFS];
 	uint64_t budget;
 	uint64_t now_ns;
+	uint64_t busy_looks;	/* devenv_busy_look calls (the crash test point counts them) */
 	uint32_t irq_pending;
 	int msix;
 	int irq_revoked;
@@ -872,6 +873,12 @@ uint64_t
 devenv_now_ns(struct devenv *env)
 {
 	return env->now_ns;
+}
+
+void
+devenv_busy_look(struct devenv *env)
+{
+	env->busy_looks++;
 }
 
 void

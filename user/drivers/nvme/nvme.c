@@ -816,6 +816,8 @@ nvme_poll(struct nvme_ctrl *c, uint64_t timeout_ns)
 	uint16_t s;
 
 	for (;;) {
+		if (nvme_async_pending(c))
+			devenv_busy_look(c->env);
 		async_collect(c);
 		if (owe_ack) {
 			(void)devenv_irq_ack(c->env);

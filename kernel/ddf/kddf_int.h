@@ -40,6 +40,9 @@ struct kmap {
  * layer (h), or a claimed function's INTx pin on a shared kddf line. */
 struct kroute {
 	bool used, in_service, user_masked;
+	bool hw_masked;		/* MSI-X, MSI: what the source's mask was last set to */
+	uint8_t storm;		/* MSI-X, MSI: deliveries since the last acknowledge */
+	uint32_t storms;	/* MSI-X, MSI: times a storm masked the source */
 	uint8_t kind;		/* enum ddf_irq_kind */
 	uint8_t line;		/* DDF_IRQ_INTX: klines index */
 	irq_handle_t h;		/* MSI-X and MSI only */

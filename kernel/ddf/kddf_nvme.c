@@ -203,7 +203,7 @@ audit_reject(uint32_t ci, uint32_t owner, uint8_t op, int err)
 	if (err == E_AGAIN || !ledger()->audit)
 		return err;
 	memset(&r, 0, sizeof r);
-	r.time_ns = time_ns();
+	r.time_ns = time_stamp_ns();	/* as every audit record (kddf.c op_now_ns) */
 	r.detail = op;
 	r.owner = owner;
 	r.event = DDF_EV_REJECTED;

@@ -28,6 +28,7 @@ struct time_info {
 
 int time_init(void);		/* calibrate and start the periodic tick */
 uint64_t time_ns(void);		/* monotonic, from time_init; 0 before it */
+uint64_t time_stamp_ns(void);	/* cheap TSC stamp for records, near time_ns (time.c) */
 uint64_t time_ticks(void);	/* LAPIC timer interrupts so far */
 void time_get_info(struct time_info *ti);
 void time_delay_us(uint64_t us);

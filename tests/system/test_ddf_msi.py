@@ -32,7 +32,9 @@ def test_ddf_msi():
         assert cases[name]["got"] == want and cases[name]["ok"] == "yes", (name, cases.get(name))
     for name in ("msi-fired", "msi-fired-again"):
         assert cases[name]["got"] == "1", (name, m.log_path)
-    for name in ("msi-programmed", "msi-masked-in-service", "msi-unmasked-after-ack",
+    assert cases["msi-storm-wait-count"]["got"] == "63", m.log_path   # counted after the first wait
+    for name in ("msi-programmed", "msi-not-masked-in-service", "msi-storm-masked",
+                 "msi-unmasked-after-ack",
                  "msi-mask-masks", "msi-unmask-unmasks", "msi-disabled-after-reset",
                  "msi-stale-vector-after-reset", "msi-ledger-zero"):
         assert cases[name]["ok"] == "yes", (name, m.log_path)

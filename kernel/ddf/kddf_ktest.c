@@ -367,6 +367,24 @@ test_ddf(void)
 			membar = b;
 	if (membar != 0xFF) {
 		uint64_t sz = c->fn.bar[membar].size;
+		/* The kernel's BAR mapping is made once: a register access per
+		 * request (a doorbell) maps nothing more (it once took a fresh
+		 * window per call: 8 KiB of address space and now and then a
+		 * page-table frame, never given back). */
+		struct pci_func *pf = pci_find_bdf(c->fn.addr.bus, c->fn.addr.device,
+		    c->fn.addr.function);
+		volatile void *k0 = pf ? pci_map_bar(pf, membar, 0, 4) : NULL;
+		struct pmm_stats ps0, ps1;
+		pmm_stats(&ps0);
+		uint64_t used0 = vmm_mmio_used();
+		bool same = k0 != NULL;
+		for (int i = 0; i < 10000 && same; i++)
+			same = pci_map_bar(pf, membar, (uint64_t)(i % 4) * 4, 4) ==
+			    (volatile uint8_t *)k0 + (i % 4) * 4;
+		pmm_stats(&ps1);
+		expect_true("bar-kmap-once", same && vmm_mmio_used() == used0 &&
+		    ps1.free_frames == ps0.free_frames, "10000 register maps: one window, no frames");
+		check("bar-kmap-past-bar", pci_map_bar(pf, membar, sz, 4) == NULL ? 0 : E_INVAL, 0);
 		check("grant-outside-bar", kddf_mmio_grant(OWN, s.claim, membar, sz, PAGE_SIZE, &h),
 		    E_RANGE);
 		check("grant-straddling-bar",

@@ -281,6 +281,12 @@ vmm_init(const struct mm_map *ram, uint64_t physmap_top)
 	pmm_paging_live();
 }
 
+uint64_t
+vmm_mmio_used(void)
+{
+	return __atomic_load_n(&mmio_next, __ATOMIC_RELAXED) - MMIO_REGION;
+}
+
 void *
 vmm_map_phys(uint64_t pa, uint64_t len, unsigned kind)
 {

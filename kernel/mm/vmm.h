@@ -55,6 +55,8 @@ const uint64_t *vmm_page_table(uint64_t pml4, uint64_t va);
 /* Map [pa, pa+len) into the kernel's device window area; page-rounded.
  * Returns the virtual address of pa, or NULL when the window area is full. */
 void *vmm_map_phys(uint64_t pa, uint64_t len, unsigned kind);
+/* Bytes of the kernel's device-window region handed out so far (tests). */
+uint64_t vmm_mmio_used(void);
 
 /* A kernel stack of KSTACK_PAGES with an unmapped guard page below it.
  * Returns the top (initial RSP); panics when memory is exhausted. */

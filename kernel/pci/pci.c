@@ -310,15 +310,27 @@ pci_find_bdf(uint8_t bus, uint8_t dev, uint8_t fn)
 }
 
 volatile void *
-pci_map_bar(const struct pci_func *f, int bar, uint64_t off, uint64_t len)
+pci_map_bar(struct pci_func *f, int bar, uint64_t off, uint64_t len)
 {
 	if (bar < 0 || bar > 5)
 		return NULL;
 	const struct pci_bar *b = &f->bar[bar];
+	uint64_t size = b->size < PCI_BAR_KMAP_MAX ? b->size : PCI_BAR_KMAP_MAX;
 	if ((b->type != PCI_BAR_MEM32 && b->type != PCI_BAR_MEM64) || !b->base || !len ||
-	    off >= b->size || len > b->size - off)
+	    off >= size || len > size - off)
 		return NULL;
-	return vmm_map_phys(b->base + off, len, VMM_RW | VMM_UC);
+	volatile uint8_t *m = __atomic_load_n(&f->bar_kva[bar], __ATOMIC_ACQUIRE);
+	if (!m) {
+		volatile uint8_t *n = vmm_map_phys(b->base, size, VMM_RW | VMM_UC), *none = NULL;
+		if (!n)
+			return NULL;
+		/* Two CPUs mapping at once: the loser's window stays unused (once per BAR). */
+		if (!__atomic_compare_exchange_n(&f->bar_kva[bar], &none, n, false, __ATOMIC_ACQ_REL,
+		    __ATOMIC_ACQUIRE))
+			n = none;
+		m = n;
+	}
+	return m + off;
 }
 
 const char *

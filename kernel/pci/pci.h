@@ -55,6 +55,7 @@ struct pci_func {
 	uint8_t ncaps;
 	bool caps_truncated;			/* capability list looped or ran off */
 	volatile uint32_t *msix_table;		/* mapped on first MSI-X use */
+	volatile uint8_t *bar_kva[6];		/* pci_map_bar's mapping, once per BAR */
 };
 
 struct pci_state {
@@ -77,11 +78,14 @@ void pci_write32(const struct pci_func *f, uint16_t off, uint32_t v);
 struct pci_func *pci_find(uint16_t vendor, uint16_t device, uint32_t nth);
 struct pci_func *pci_find_bdf(uint8_t bus, uint8_t dev, uint8_t fn);
 /*
- * Map [off, off+len) of a memory BAR uncached, page-rounded; returns the
- * virtual address of base+off, or NULL when the BAR is not memory or the
- * range leaves it.
+ * The kernel's address of base+off in a memory BAR, mapped uncached; NULL
+ * when the BAR is not memory, the range leaves it, or it lies past the first
+ * PCI_BAR_KMAP_MAX bytes. The BAR (up to that bound) is mapped once, on
+ * first use, and the mapping kept: callers on a request path (doorbells)
+ * map nothing. It used to map a fresh window per call and never unmap it.
  */
-volatile void *pci_map_bar(const struct pci_func *f, int bar, uint64_t off, uint64_t len);
+#define PCI_BAR_KMAP_MAX (64ull << 20)
+volatile void *pci_map_bar(struct pci_func *f, int bar, uint64_t off, uint64_t len);
 const char *pci_class_name(uint8_t class, uint8_t subclass);
 
 #endif

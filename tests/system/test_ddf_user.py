@@ -62,7 +62,7 @@ def test_userspace_driver_end_to_end(boot):
         assert c[("ddf-rng", hostile)][0][0] == "pass", hostile
     assert c[("ddf-rng", "parked-wait")][0][0] == "pass"
     # DeviceMmio.config (IDs, BARs zeroed), info on the four caps, a chain
-    for name in ("config", "mmio-info", "irq-info", "chain", "chain-refusals"):
+    for name in ("config", "mmio-info", "irq-info", "chain", "chain-refusals", "chain-notify"):
         assert c[("ddf-rng", name)][0][0] == "pass", name
     assert 0 < int(c[("ddf-rng", "chain")][0][1]["bytes"]) <= 64
     # DeviceMmio.reset from userspace: buffers stale, pool at zero, caps re-granted

@@ -196,6 +196,38 @@ submit_link(capid_t b, uint16_t slot, uint64_t off, uint32_t len, uint16_t flags
 	return 0;
 }
 
+/* submitChain of one device-writable descriptor on `queue`, the kernel ringing
+ * the doorbell when `notify`: 0 and *token, or -1 - DeviceError. */
+static int
+submit_notify(capid_t b, uint16_t queue, uint16_t slot, uint64_t off, uint32_t len, bool notify,
+    uint64_t *token)
+{
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	struct capnp_blist bl;
+	DmaSubmitResult_R r;
+	DMABuffer_submitChain_Params_B p;
+	DmaDescriptor_B d;
+	DMABuffer_submitChain_Params_init_root(rt_msg_begin(), &p);
+	if (DMABuffer_submitChain_Params_init_descriptors(p, 1, &bl) < 0 ||
+	    DmaDescriptor_blist_get(&bl, 0, &d) < 0)
+		return -100;
+	DmaDescriptor_set_queue(d, queue);
+	DmaDescriptor_set_slot(d, slot);
+	DmaDescriptor_set_offset(d, off);
+	DmaDescriptor_set_length(d, len);
+	DmaDescriptor_set_flags(d, VIRTQ_DESC_F_WRITE);
+	DMABuffer_submitChain_Params_set_notify(p, notify);
+	if (call(b, DMABuffer_submitChain_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m,
+		 &root, &c) < 0 || capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) < 0)
+		return -100;
+	if (DmaSubmitResult_which(r) != DmaSubmitResult_which_token)
+		return -1 - DmaSubmitResult_get_error(r);
+	*token = DmaSubmitResult_get_token(r);
+	return 0;
+}
+
 /* submitDescriptor of a lone device-writable descriptor. */
 static int
 submit(capid_t b, uint16_t slot, uint64_t off, uint32_t len, uint64_t *token)
@@ -479,6 +511,17 @@ chain_check(void)
 	int back = complete(data, tx);
 	CHECK("chain-refusals", bad == -1 - DeviceError_invalid && ed == 0 && back == 0,
 	    "dangling_head=%d deferred=%d retract=%d", bad, ed, back);
+	/* submitChain(notify): the kernel rings queue 0's doorbell itself (no
+	 * register write here: the device's interrupt and bytes show it rang);
+	 * a queue without a ring is refused (invalid). */
+	uint64_t tn = 0, tq = 0;
+	int nq = submit_notify(data, 1, 6, 0, 16, true, &tq);
+	int no = submit_notify(data, 0, 6, 256, 32, true, &tn);
+	int nn = no == 0 ? irq_wait(&gen) : 0;
+	int nb = no == 0 ? complete(data, tn) : -300;
+	(void)irq_ack(gen);
+	CHECK("chain-notify", nq == -1 - DeviceError_invalid && no == 0 && nb > 0 && nb <= 32,
+	    "no_ring_queue=%d submit=%d irq=%d bytes=%d", nq, no, nn, nb);
 }
 
 /*

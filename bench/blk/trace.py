@@ -52,6 +52,7 @@ from capos_qemu import BUILD, Machine  # noqa: E402
 KERNEL_BASE = 0xffff800000000000
 REG_RDI, REG_RIP, REG_CR3 = 5, 16, 32       # the stub's x86_64 register numbers
 RING_OP_CALL = 1
+RUN_TOP = int(os.environ.get("TRACE_RUN_TOP", "4"))  # functions shown per run
 # job -> (method ordinal, tag of the client's QD1 call: run_small slot 0, run_big 1000)
 JOBS = {"randread4k": (0, 0), "randwrite4k": (1, 0), "seqread128k": (0, 1000),
         "seqwrite128k": (1, 1000)}
@@ -252,8 +253,8 @@ def report(title, trace, kernel, owner):
         print(f"  {c:8d}  {100 * c / len(trace):5.1f}%  {dom}")
     print("in order (runs of one process; the run's largest functions):")
     for dom, fns in runs:
-        top = ", ".join(f"{f} {c}" for f, c in fns.most_common(4))
-        more = len(fns) - 4
+        top = ", ".join(f"{f} {c}" for f, c in fns.most_common(RUN_TOP))
+        more = len(fns) - RUN_TOP
         print(f"  {sum(fns.values()):8d}  {dom}: {top}" + (f", +{more} more" if more > 0 else ""))
     print("per function (kernel or binary):")
     for (dom, fn), c in per_func.most_common(60):

@@ -24,8 +24,8 @@
  * is masked only when KDDF_IRQ_STORM of them arrive before the acknowledge
  * (a storm), until that acknowledge. Masking every delivery cost two
  * uncached writes per interrupt (on QEMU two exits that take its global
- * lock: ~10 % of a virtio-blk 4 KiB request; docs/device-manager.md
- * "Interrupt masking"). MSI-X masks the entry (the device holds a further
+ * lock, on every virtio-blk request; docs/device-manager.md "Interrupt
+ * masking"). MSI-X masks the entry (the device holds a further
  * message in its pending bit); MSI the per-vector mask bit, else MSI
  * Enable (a message meanwhile is lost; the driver checks its device after
  * acknowledging).

@@ -566,8 +566,9 @@ irq_call(struct kcap *k, struct call *c)
 		/*
 		 * Logged once per cap: a driver that waits for every completion
 		 * parks once per request, and a serial line per request cost
-		 * virtio-blk ~40 % of its 128 KiB throughput under TCG (each
-		 * byte is two port exits; docs/bench-blk.md, seventh run).
+		 * virtio-blk ~15 % of its 128 KiB reads under TCG (each byte
+		 * is two port exits; docs/bench-blk.md "Where a QD1 request's
+		 * wall time goes").
 		 */
 		if (!k->park_logged) {
 			k->park_logged = true;

@@ -42,8 +42,8 @@
  * does (NVME_PROC_SPIN_NS). Parking costs an Interrupt.wait, the halt, the
  * interrupt and the wake-up; on a quiet host 4 ms of collecting measured
  * +12 % 4 KiB reads at queue depth 1 and +21 % / +33 % 128 KiB reads /
- * writes (three interleaved boots each, docs/bench-blk.md "seventh run").
- * An earlier 1 ms try on a host at load 12 showed nothing either way. */
+ * writes (three interleaved boots each, docs/bench-blk.md "Collect before
+ * parking"). An earlier 1 ms try on a host at load 12 showed nothing. */
 #define VBLK_PROC_SPIN_NS 4000000ull
 
 static struct devenv env;

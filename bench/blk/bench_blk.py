@@ -127,8 +127,8 @@ def run_linux(dev):
     initrd = os.path.join(OUT, "initramfs.cpio")
     append = (f"console=ttyS0 quiet panic=-1 benchblk.seconds={SECONDS} "
               f"benchblk.engine={ENGINE}")
-    if len(SELECTED) < len(ROWS):  # only the selected jobs (init matches by name)
-        append += " benchblk.jobs=" + ",".join(sorted({job for job, _, _ in SELECTED}))
+    if len(SELECTED) < len(ROWS):  # only the selected rows (init takes JOB:QD)
+        append += " benchblk.jobs=" + ",".join(f"{job}:{qd}" for job, qd, _ in SELECTED)
     m = Machine(f"bench-blk-linux-{dev}", kernel=vmlinuz, **MACHINE,
                 extra=qemu_extra("linux", dev) + ["-initrd", initrd, "-append", append])
     try:

@@ -236,3 +236,30 @@ rt_spawn_start(capid_t builder, capid_t *handle)
 	*handle = SpawnResult_adopt_handle(sr, &cl.cqe);
 	return *handle ? 0 : E_BADF;
 }
+
+/* ProcessSpawner.spawn in one call, no grants. */
+int
+rt_spawn_bare(capid_t spawner, const char *name, const char *binary, capid_t *handle)
+{
+	struct rt_call cl = { 0 };
+	ProcessSpawner_spawn_Params_B p;
+	ProcessSpawner_spawn_Results_R res;
+	SpawnResult_R sr;
+	struct capnp_blist gl;
+	int r;
+
+	*handle = 0;
+	if ((r = ProcessSpawner_spawn_begin(&p)) < 0)
+		return r;
+	ProcessSpawner_spawn_Params_set_name(p, name, (uint32_t)strlen(name));
+	ProcessSpawner_spawn_Params_set_binary(p, binary, (uint32_t)strlen(binary));
+	if ((r = ProcessSpawner_spawn_Params_init_grants(p, 0, &gl)) < 0 ||
+	    (r = ProcessSpawner_spawn_call(spawner, &cl, &res)) < 0)
+		return r;
+	if (ProcessSpawner_spawn_Results_get_result(res, &sr) < 0)
+		return E_CORRUPT;
+	if (SpawnResult_which(sr) != SpawnResult_which_handle)
+		return RT_E_SPAWN(SpawnResult_get_error(sr));
+	*handle = SpawnResult_adopt_handle(sr, &cl.cqe);
+	return *handle ? 0 : E_BADF;
+}

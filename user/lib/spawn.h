@@ -28,5 +28,7 @@ int rt_spawn_create(capid_t spawner, const char *name, uint32_t nlen, const char
 		    uint32_t blen, capid_t *builder);
 int rt_spawn_grant(capid_t builder, const struct rt_grant *g, uint32_t n);
 int rt_spawn_start(capid_t builder, capid_t *handle);
+/* ProcessSpawner.spawn of `binary` as `name` with no caps, in one call. */
+int rt_spawn_bare(capid_t spawner, const char *name, const char *binary, capid_t *handle);
 
 #endif

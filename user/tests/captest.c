@@ -35,6 +35,7 @@
  *                    runs on the other CPU)
  */
 #include "capos.h"
+#include "spawn.h"
 #include "schema/base.capnp.h"
 #include "schema/exception.capnp.h"
 #include "schema/ipc.capnp.h"
@@ -611,24 +612,8 @@ rs_crasher_client(void)
 static capid_t
 spawn_child(capid_t spawner, const char *name)
 {
-	ProcessSpawner_spawn_Params_B p;
-	ProcessSpawner_spawn_Results_R res;
-	SpawnResult_R sr;
-	struct capnp_blist gl;
-	struct capnp_msg m;
-	struct ring_cqe c;
-
-	ProcessSpawner_spawn_Params_init_root(rt_msg_begin(), &p);
-	ProcessSpawner_spawn_Params_set_name(p, name, (uint32_t)strlen(name));
-	ProcessSpawner_spawn_Params_set_binary(p, "captest", 7);
-	ProcessSpawner_spawn_Params_init_grants(p, 0, &gl);
-	int n = rt_msg_end(pbuf, sizeof pbuf);
-	if (rt_call(spawner, ProcessSpawner_spawn_ORDINAL, pbuf, (uint32_t)n, rbuf, sizeof rbuf, NULL, 0,
-		    &c) < 0 || rt_msg_read(&m, rbuf, c.len, &res.s) < 0 ||
-	    ProcessSpawner_spawn_Results_get_result(res, &sr) < 0 ||
-	    SpawnResult_which(sr) != SpawnResult_which_handle)
-		return 0;
-	return rt_adopt(&c, 0, ProcessHandle_TYPE_ID);
+	capid_t h;
+	return rt_spawn_bare(spawner, name, "captest", &h) == 0 ? h : 0;
 }
 
 enum { WAIT_ERROR = -1, WAIT_TIMED_OUT = -2, WAIT_KILLED = -3, WAIT_FAULT = -4 };

@@ -31,6 +31,7 @@
  * Every check prints `memtest: ROLE NAME result=pass|fail ...`.
  */
 #include "capos.h"
+#include "spawn.h"
 #include "schema/base.capnp.h"
 #include "schema/exception.capnp.h"
 #include "schema/ipc.capnp.h"
@@ -110,21 +111,8 @@ xor_call(const uint8_t *p, uint8_t *r, uint32_t len, int *res)
 static capid_t
 spawn_child(const char *name)
 {
-	struct rt_call cl = { 0 };
-	ProcessSpawner_spawn_Params_B p;
-	ProcessSpawner_spawn_Results_R res;
-	SpawnResult_R sr;
-	struct capnp_blist gl;
-
-	if (ProcessSpawner_spawn_begin(&p) < 0)
-		return 0;
-	ProcessSpawner_spawn_Params_set_name(p, name, (uint32_t)strlen(name));
-	ProcessSpawner_spawn_Params_set_binary(p, "memtest", 7);
-	ProcessSpawner_spawn_Params_init_grants(p, 0, &gl);
-	if (ProcessSpawner_spawn_call(spawner, &cl, &res) < 0 ||
-	    ProcessSpawner_spawn_Results_get_result(res, &sr) < 0)
-		return 0;
-	return SpawnResult_adopt_handle(sr, &cl.cqe);
+	capid_t h;
+	return rt_spawn_bare(spawner, name, "memtest", &h) == 0 ? h : 0;
 }
 
 /* ProcessHandle.wait (timeout_ns 0: none): 1 and *e when it exited, 0 when

@@ -248,21 +248,8 @@ wide(void)
 static capid_t
 spawn_bare(const char *name)
 {
-	struct rt_call cl = { 0 };
-	ProcessSpawner_spawn_Params_B p;
-	ProcessSpawner_spawn_Results_R res;
-	SpawnResult_R sr;
-	struct capnp_blist gl;
-
-	if (ProcessSpawner_spawn_begin(&p) < 0)
-		return 0;
-	ProcessSpawner_spawn_Params_set_name(p, name, (uint32_t)strlen(name));
-	ProcessSpawner_spawn_Params_set_binary(p, "spawntest", 9);
-	ProcessSpawner_spawn_Params_init_grants(p, 0, &gl);
-	if (ProcessSpawner_spawn_call(spawner, &cl, &res) < 0 ||
-	    ProcessSpawner_spawn_Results_get_result(res, &sr) < 0)
-		return 0;
-	return SpawnResult_adopt_handle(sr, &cl.cqe);
+	capid_t h;
+	return rt_spawn_bare(spawner, name, "spawntest", &h) == 0 ? h : 0;
 }
 
 static bool

@@ -1167,14 +1167,23 @@ kddf_irq_deliver(ddf_handle route)
 	return LOCKED(irq_deliver_locked(route));
 }
 
+/* The live kernel route behind a ledger route handle's slot, or NULL. */
+static const struct kroute *
+kroute_of(ddf_handle route)
+{
+	uint32_t i = ddf_handle_index(route);
+	if (i >= NROUTES || !routes[i].cookie || !kroutes[routes[i].cookie - 1].used)
+		return NULL;
+	return &kroutes[routes[i].cookie - 1];
+}
+
 uint8_t
 kddf_irq_vector(ddf_handle route)
 {
 	struct irq_route info;
-	uint32_t i = ddf_handle_index(route);
-	if (i >= NROUTES || !routes[i].cookie || !kroutes[routes[i].cookie - 1].used)
+	const struct kroute *r = kroute_of(route);
+	if (!r)
 		return 0;
-	const struct kroute *r = &kroutes[routes[i].cookie - 1];
 	if (irq_route_info(r->kind == DDF_IRQ_INTX ? klines[r->line].h : r->h, &info))
 		return 0;
 	return info.vector;
@@ -1183,10 +1192,9 @@ kddf_irq_vector(ddf_handle route)
 int
 kddf_irq_source_masked(ddf_handle route)
 {
-	uint32_t i = ddf_handle_index(route);
-	if (i >= NROUTES || !routes[i].cookie || !kroutes[routes[i].cookie - 1].used)
+	const struct kroute *r = kroute_of(route);
+	if (!r)
 		return E_STALE;
-	const struct kroute *r = &kroutes[routes[i].cookie - 1];
 	if (r->kind != DDF_IRQ_MSIX || !r->f->msix_table || r->index >= r->f->msix_size)
 		return E_NOTSUP;
 	return (int)(r->f->msix_table[r->index * 4 + 3] & 1u);	/* the device's own bit */
@@ -1195,10 +1203,8 @@ kddf_irq_source_masked(ddf_handle route)
 uint32_t
 kddf_irq_storms(ddf_handle route)
 {
-	uint32_t i = ddf_handle_index(route);
-	if (i >= NROUTES || !routes[i].cookie || !kroutes[routes[i].cookie - 1].used)
-		return 0;
-	return kroutes[routes[i].cookie - 1].storms;
+	const struct kroute *r = kroute_of(route);
+	return r ? r->storms : 0;
 }
 
 int

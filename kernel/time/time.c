@@ -95,10 +95,7 @@ time_ns(void)
 		uint64_t c = hpet_read();
 		return c / 1000000 * hpet_fs + c % 1000000 * hpet_fs / 1000000;
 	}
-	if (!tsc_hz)
-		return 0;
-	uint64_t d = rdtsc() - tsc0;
-	return d / tsc_hz * 1000000000ull + d % tsc_hz * 1000000000ull / tsc_hz;
+	return time_stamp_ns();	/* no HPET: the TSC clock, 0 at calibration */
 }
 
 /*

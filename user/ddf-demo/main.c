@@ -167,6 +167,17 @@ buf_free(capid_t b)
 	return dev_result(&root);
 }
 
+static void
+fill_desc(DmaDescriptor_B d, uint16_t queue, uint16_t slot, uint64_t off, uint32_t len,
+    uint16_t flags)
+{
+	DmaDescriptor_set_queue(d, queue);
+	DmaDescriptor_set_slot(d, slot);
+	DmaDescriptor_set_offset(d, off);
+	DmaDescriptor_set_length(d, len);
+	DmaDescriptor_set_flags(d, flags);
+}
+
 /* submitDescriptor of one chain link: 0 and *token, or -1 - DeviceError. */
 static int
 submit_link(capid_t b, uint16_t slot, uint64_t off, uint32_t len, uint16_t flags, uint16_t next,
@@ -180,11 +191,7 @@ submit_link(capid_t b, uint16_t slot, uint64_t off, uint32_t len, uint16_t flags
 	DmaDescriptor_B d;
 	DMABuffer_submitDescriptor_Params_init_root(rt_msg_begin(), &p);
 	DMABuffer_submitDescriptor_Params_init_descriptor(p, &d);
-	DmaDescriptor_set_queue(d, 0);
-	DmaDescriptor_set_slot(d, slot);
-	DmaDescriptor_set_offset(d, off);
-	DmaDescriptor_set_length(d, len);
-	DmaDescriptor_set_flags(d, flags);
+	fill_desc(d, 0, slot, off, len, flags);
 	DmaDescriptor_set_next(d, next);
 	DmaDescriptor_set_deferred(d, deferred);
 	if (call(b, DMABuffer_submitDescriptor_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m,
@@ -213,11 +220,7 @@ submit_notify(capid_t b, uint16_t queue, uint16_t slot, uint64_t off, uint32_t l
 	if (DMABuffer_submitChain_Params_init_descriptors(p, 1, &bl) < 0 ||
 	    DmaDescriptor_blist_get(&bl, 0, &d) < 0)
 		return -100;
-	DmaDescriptor_set_queue(d, queue);
-	DmaDescriptor_set_slot(d, slot);
-	DmaDescriptor_set_offset(d, off);
-	DmaDescriptor_set_length(d, len);
-	DmaDescriptor_set_flags(d, VIRTQ_DESC_F_WRITE);
+	fill_desc(d, queue, slot, off, len, VIRTQ_DESC_F_WRITE);
 	DMABuffer_submitChain_Params_set_notify(p, notify);
 	if (call(b, DMABuffer_submitChain_ORDINAL, rt_msg_end(pbuf, sizeof pbuf), NULL, 0, &m,
 		 &root, &c) < 0 || capnp_ptr_struct(capnp_struct_ptr(&root, 0), &r.s) < 0)

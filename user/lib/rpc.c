@@ -217,6 +217,16 @@ rt_spawn_grant(capid_t builder, const struct rt_grant *g, uint32_t n)
 	return BuildResult_which(br) == BuildResult_which_ok ? 0 : RT_E_SPAWN(BuildResult_get_error(br));
 }
 
+/* A SpawnResult's ProcessHandle into *handle, or the SpawnError. */
+static int
+spawn_handle(SpawnResult_R sr, struct rt_call *cl, capid_t *handle)
+{
+	if (SpawnResult_which(sr) != SpawnResult_which_handle)
+		return RT_E_SPAWN(SpawnResult_get_error(sr));
+	*handle = SpawnResult_adopt_handle(sr, &cl->cqe);
+	return *handle ? 0 : E_BADF;
+}
+
 int
 rt_spawn_start(capid_t builder, capid_t *handle)
 {
@@ -231,10 +241,7 @@ rt_spawn_start(capid_t builder, capid_t *handle)
 		return r;
 	if (ProcessBuilder_start_Results_get_result(res, &sr) < 0)
 		return E_CORRUPT;
-	if (SpawnResult_which(sr) != SpawnResult_which_handle)
-		return RT_E_SPAWN(SpawnResult_get_error(sr));
-	*handle = SpawnResult_adopt_handle(sr, &cl.cqe);
-	return *handle ? 0 : E_BADF;
+	return spawn_handle(sr, &cl, handle);
 }
 
 /* ProcessSpawner.spawn in one call, no grants. */
@@ -258,8 +265,5 @@ rt_spawn_bare(capid_t spawner, const char *name, const char *binary, capid_t *ha
 		return r;
 	if (ProcessSpawner_spawn_Results_get_result(res, &sr) < 0)
 		return E_CORRUPT;
-	if (SpawnResult_which(sr) != SpawnResult_which_handle)
-		return RT_E_SPAWN(SpawnResult_get_error(sr));
-	*handle = SpawnResult_adopt_handle(sr, &cl.cqe);
-	return *handle ? 0 : E_BADF;
+	return spawn_handle(sr, &cl, handle);
 }

@@ -6,7 +6,12 @@
  * forever after (until the 16-bit generation wraps, after 65535 reuses of
  * that one slot). Slot 0 is never used: CapId 0 is always invalid.
  *
- * Transfers (copy or move) are two-phase. xfer_reserve() takes everything
+ * Badges (docs/kernel-abi.md, "Badges"): a slot carries the badge of the
+ * endpoint CALL facet it holds, 0 for every other cap. Only a MINT sets a
+ * nonzero one, and only from the server facet; COPY and MOVE carry the
+ * slot's badge along, so a client cannot change or strip it.
+ *
+ * Transfers (copy, move or mint) are two-phase. xfer_reserve() takes everything
  * out of the sender's table that the message names, all or nothing: a
  * copied cap gains a reference, a moved cap's slot becomes RESERVED (still
  * owned, unusable, not releasable). xfer_commit() installs the caps in the
@@ -59,9 +64,9 @@ ref_put(struct kobj *o, uint8_t facet)
 	kobj_unref(o);
 }
 
-/* Install o (the caller's reference moves into the slot). */
-int
-cap_insert(struct proc *p, struct kobj *o, uint8_t facet, capid_t *out)
+/* Install o with badge (the caller's reference moves into the slot). */
+static int
+cap_install(struct proc *p, struct kobj *o, uint8_t facet, uint32_t badge, capid_t *out)
 {
 	for (uint32_t i = 1; i < CAP_SLOTS; i++) {
 		struct cap_slot *s = &p->caps.slot[i];
@@ -72,10 +77,18 @@ cap_insert(struct proc *p, struct kobj *o, uint8_t facet, capid_t *out)
 		s->obj = o;
 		s->state = SLOT_LIVE;
 		s->facet = facet;
+		s->badge = badge;
 		*out = CAPID_MAKE(i, s->gen);
 		return 0;
 	}
 	return E_NOSPC;
+}
+
+/* Install o unbadged (the caller's reference moves into the slot). */
+int
+cap_insert(struct proc *p, struct kobj *o, uint8_t facet, capid_t *out)
+{
+	return cap_install(p, o, facet, 0, out);
 }
 
 struct cap_slot *
@@ -104,6 +117,7 @@ slot_free(struct cap_slot *s)
 	s->obj = NULL;
 	s->state = SLOT_FREE;
 	s->facet = 0;
+	s->badge = 0;
 	s->gen = (uint16_t)(s->gen + 1) ? (uint16_t)(s->gen + 1) : 1;
 }
 
@@ -137,6 +151,35 @@ cap_table_destroy(struct proc *p)
 	}
 }
 
+/*
+ * Check one transfer's mode word and cap: the slot, or NULL with *err.
+ * MINT needs a nonzero badge (E_INVAL) and an endpoint held with the
+ * server facet (E_PERM); COPY and MOVE take no badge bits (E_INVAL).
+ */
+static struct cap_slot *
+xfer_check(struct proc *p, const struct ring_xfer *in, int *err)
+{
+	uint32_t mode = RING_XFER_MODE(in->mode), badge = RING_XFER_BADGE(in->mode);
+	struct cap_slot *s;
+	bool ok;
+
+	if (mode == RING_XFER_MINT)
+		ok = badge != 0;
+	else
+		ok = (mode == RING_XFER_COPY || mode == RING_XFER_MOVE) && badge == 0;
+	if (!ok) {
+		*err = E_INVAL;
+		return NULL;
+	}
+	if (!(s = cap_lookup(p, in->cap, err)))
+		return NULL;
+	if (mode == RING_XFER_MINT && (!(s->facet & FACET_SERVER) || s->obj->type != KO_ENDPOINT)) {
+		*err = E_PERM;	/* only the server marks its clients; a badged cap stays as it is */
+		return NULL;
+	}
+	return s;
+}
+
 int
 xfer_reserve(struct proc *p, const struct ring_xfer *in, uint32_t n, struct xfer *out)
 {
@@ -144,21 +187,24 @@ xfer_reserve(struct proc *p, const struct ring_xfer *in, uint32_t n, struct xfer
 	int err = 0;
 
 	for (i = 0; i < n; i++) {
-		if (in[i].mode != RING_XFER_COPY && in[i].mode != RING_XFER_MOVE) {
-			err = E_INVAL;
-			break;
-		}
-		struct cap_slot *s = cap_lookup(p, in[i].cap, &err);
+		struct cap_slot *s = xfer_check(p, &in[i], &err);
 		if (!s)
 			break;
 		out[i] = (struct xfer){ .obj = s->obj, .src = p, .slot = (uint16_t)CAPID_SLOT(in[i].cap),
-					.mode = (uint8_t)in[i].mode, .facet = s->facet };
-		if (in[i].mode == RING_XFER_MOVE) {
+					.mode = (uint8_t)RING_XFER_MODE(in[i].mode), .facet = s->facet,
+					.badge = s->badge };
+		if (out[i].mode == RING_XFER_MINT) {
+			/* a copy of a new CALL facet: the sender keeps its server cap */
+			out[i].mode = RING_XFER_COPY;
+			out[i].facet = FACET_CALL;
+			out[i].badge = RING_XFER_BADGE(in[i].mode);
+		}
+		if (out[i].mode == RING_XFER_MOVE) {
 			s->state = SLOT_RESERVED;
 		} else {
 			kobj_ref(s->obj);
 			if (s->obj->type == KO_ENDPOINT)
-				endpoint_facet_get(s->obj, s->facet);
+				endpoint_facet_get(s->obj, out[i].facet);
 		}
 	}
 	if (i < n) {
@@ -199,7 +245,7 @@ xfer_commit(struct proc *dst, struct xfer *x, uint32_t n, uint32_t accept, capid
 	if (free < n)
 		return E_NOSPC;
 	for (uint32_t i = 0; i < n; i++) {
-		cap_insert(dst, x[i].obj, x[i].facet, &ids[i]);
+		cap_install(dst, x[i].obj, x[i].facet, x[i].badge, &ids[i]);
 		if (iids)
 			iids[i] = x[i].obj->iid;
 		if (x[i].mode == RING_XFER_MOVE && x[i].src)

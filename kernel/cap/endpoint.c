@@ -6,7 +6,10 @@
  * RECV (delivered at once: params copied into the receiver's buffer, caps
  * committed into its table) or waits in a FIFO of at most RING_MAX_QUEUED
  * calls (beyond that: `overloaded`). A delivered call is "in service" under
- * a token until the server RETURNs it. When the last server facet goes
+ * a token until the server RETURNs it; the receive completion carries the
+ * badge of the cap the client called through (0: unbadged), so a server
+ * that hands each client its own minted cap (RING_XFER_MINT) knows whose
+ * call it is. When the last server facet goes
  * (release, or the server's death), every queued and in-service call
  * completes with `disconnected`, and later calls fail the same way.
  *
@@ -88,6 +91,7 @@ deliver(struct endpoint *e, struct recv *r, struct call *c)
 	cqe.len = c->params_len;
 	cqe.method = c->method;
 	cqe.token = c->token;
+	cqe.badge = c->badge;
 	r->p->inflight--;
 	ring_post(r->p, &cqe);
 	c->state = CALL_IN_SERVICE;

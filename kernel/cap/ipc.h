@@ -40,7 +40,7 @@ cq_push(struct proc *p)
  */
 static inline void
 ring_post_short(struct proc *p, uint64_t user_data, int32_t result, int32_t detail, uint32_t len,
-		uint16_t method, uint32_t token)
+		uint16_t method, uint32_t token, uint32_t badge)
 {
 	if (!p->ring)
 		return;
@@ -52,7 +52,7 @@ ring_post_short(struct proc *p, uint64_t user_data, int32_t result, int32_t deta
 	c->method = method;
 	c->ncaps = 0;
 	c->token = token;
-	c->reserved = 0;
+	c->badge = badge;
 	cq_push(p);
 }
 

@@ -40,7 +40,7 @@ ring_post(struct proc *p, const struct ring_cqe *c)
 static void
 post_simple(struct proc *p, uint64_t user_data, int32_t result, int32_t detail)
 {
-	ring_post_short(p, user_data, result, detail, 0, 0, 0);
+	ring_post_short(p, user_data, result, detail, 0, 0, 0, 0);
 }
 
 struct call *call_cache[CALL_CACHE];
@@ -206,6 +206,7 @@ do_call(struct proc *p, const struct ring_sqe *s, int32_t *detail)
 	c->result_va = s->result;
 	c->result_len = s->result_len;
 	c->method = s->method;
+	c->badge = slot->badge;	/* endpoints tell it to the server; kernel objects ignore it */
 	c->params_len = s->params_len;
 	p->inflight++;
 	if (c->target->type == KO_ENDPOINT)

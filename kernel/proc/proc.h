@@ -53,7 +53,9 @@ struct cap_slot {
 	uint16_t gen;		/* generation of the CapId naming this slot */
 	uint8_t state;
 	uint8_t facet;
+	uint32_t badge;		/* endpoint CALL facets: the server's mark (RING_XFER_MINT); 0 = none */
 };
+_Static_assert(sizeof(struct cap_slot) == 16, "cap_slot stays 16 bytes (the badge fills the padding)");
 
 struct cap_table {
 	struct cap_slot slot[CAP_SLOTS];
@@ -64,8 +66,9 @@ struct xfer {
 	struct kobj *obj;	/* holds one reference while in flight */
 	struct proc *src;	/* sender (for MOVE rollback); NULL once the sender is gone */
 	uint16_t slot;		/* sender slot (MOVE: reserved) */
-	uint8_t mode;		/* RING_XFER_* */
+	uint8_t mode;		/* RING_XFER_COPY or RING_XFER_MOVE (a MINT is reserved as a copy) */
 	uint8_t facet;
+	uint32_t badge;		/* the badge the receiver's slot gets */
 };
 
 /* ---- calls ---- */
@@ -85,6 +88,7 @@ struct call {
 	uint16_t method;
 	uint8_t state;
 	uint32_t token;
+	uint32_t badge;		/* badge of the slot the call was made through (endpoints: told to the server) */
 	uint8_t *params;	/* kernel copy, or NULL: still in the caller at params_va */
 	uint64_t params_va;
 	uint32_t params_len;

@@ -52,9 +52,21 @@ enum ring_op {
 	RING_OP_RELEASE = 4,	/* cap */
 };
 
-/* Transfer modes (struct ring_xfer.mode). */
+/*
+ * Transfer modes (struct ring_xfer.mode): the low 8 bits. COPY and MOVE
+ * keep the cap's badge. MINT (docs/kernel-abi.md, "Badges") takes an
+ * endpoint the sender holds with the server facet and gives the receiver
+ * a CALL-facet cap to it carrying the badge in bits 8..31 (nonzero); the
+ * sender keeps its cap. Bits 8..31 must be 0 for COPY and MOVE.
+ */
 #define RING_XFER_COPY	0u
 #define RING_XFER_MOVE	1u
+#define RING_XFER_MINT	2u
+#define RING_XFER_MODE(m)	((m) & 0xFFu)
+#define RING_XFER_BADGE(m)	((m) >> 8)
+#define RING_BADGE_MAX	0xFFFFFFu	/* badges are 24 bits */
+/* The mode word of a MINT with badge b (1 ..= RING_BADGE_MAX). */
+#define RING_XFER_MINT_BADGE(b)	(RING_XFER_MINT | (uint32_t)(b) << 8)
 
 /* RETURN flags. */
 #define RING_RET_EXCEPTION 1u	/* the results are a serialized capnp Exception */
@@ -91,7 +103,7 @@ typedef uint32_t capid_t;
 
 struct ring_xfer {
 	capid_t cap;
-	uint32_t mode;		/* RING_XFER_COPY or RING_XFER_MOVE */
+	uint32_t mode;		/* RING_XFER_COPY, RING_XFER_MOVE or RING_XFER_MINT_BADGE(b) */
 };
 _Static_assert(sizeof(struct ring_xfer) == 8, "ring_xfer layout");
 
@@ -120,7 +132,7 @@ struct ring_cqe {
 	uint16_t method;	/* RECV: method ordinal of the call */
 	uint16_t ncaps;		/* caps received (CALL results, RECV params) */
 	uint32_t token;		/* RECV: pass to RETURN */
-	uint32_t reserved;
+	uint32_t badge;		/* RECV: badge of the cap the call came in on (0: unbadged) */
 	capid_t caps[RING_MAX_XFER];	/* the received caps, installed in this process */
 	uint64_t iids[RING_MAX_XFER];	/* their interface ids (check before adopting) */
 };

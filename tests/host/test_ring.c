@@ -40,6 +40,7 @@ cqe_layout(void **s)
 	assert_int_equal(offsetof(struct ring_cqe, method), 20);
 	assert_int_equal(offsetof(struct ring_cqe, ncaps), 22);
 	assert_int_equal(offsetof(struct ring_cqe, token), 24);
+	assert_int_equal(offsetof(struct ring_cqe, badge), 28);
 	assert_int_equal(offsetof(struct ring_cqe, caps), 32);
 	assert_int_equal(offsetof(struct ring_cqe, iids), 48);
 	assert_int_equal(sizeof(struct ring_cqe), 80);
@@ -79,6 +80,19 @@ error_codes_distinct(void **s)
 }
 
 static void
+xfer_mode_encoding(void **s)
+{
+	uint32_t m = RING_XFER_MINT_BADGE(0x123456);
+	assert_int_equal(m, 0x12345602u);
+	assert_int_equal(RING_XFER_MODE(m), RING_XFER_MINT);
+	assert_int_equal(RING_XFER_BADGE(m), 0x123456);
+	assert_int_equal(RING_XFER_BADGE(RING_XFER_MINT_BADGE(RING_BADGE_MAX)), RING_BADGE_MAX);
+	/* COPY and MOVE are their plain values: no badge bits */
+	assert_int_equal(RING_XFER_MODE(RING_XFER_COPY), RING_XFER_COPY);
+	assert_int_equal(RING_XFER_BADGE(RING_XFER_MOVE), 0);
+}
+
+static void
 user_layout(void **s)
 {
 	/* ring, bootstrap and stack lie above every ELF segment, in the low half */
@@ -95,7 +109,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sqe_layout), cmocka_unit_test(cqe_layout),
 		cmocka_unit_test(page_layout), cmocka_unit_test(capid_encoding),
-		cmocka_unit_test(error_codes_distinct), cmocka_unit_test(user_layout),
+		cmocka_unit_test(error_codes_distinct), cmocka_unit_test(xfer_mode_encoding),
+		cmocka_unit_test(user_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

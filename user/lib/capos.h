@@ -73,6 +73,7 @@ struct rt_request {
 	capid_t caps[RING_MAX_XFER];
 	uint64_t iids[RING_MAX_XFER];
 	uint32_t token;
+	uint32_t badge;		/* of the cap the client called through (RING_XFER_MINT); 0: unbadged */
 };
 typedef int (*rt_handler)(void *ctx, const struct rt_request *rq, void *res, uint32_t *rlen,
 			  struct ring_xfer *out, uint32_t *nout);

@@ -449,6 +449,7 @@ rt_serve(capid_t ep, uint32_t accept, rt_handler h, void *ctx)
 		rq.plen = rc->len;
 		rq.ncaps = rc->ncaps < RING_MAX_XFER ? rc->ncaps : RING_MAX_XFER;
 		rq.token = rc->token;
+		rq.badge = rc->badge;
 		for (uint32_t i = 0; i < rq.ncaps; i++) {	/* only the caps received */
 			rq.caps[i] = rc->caps[i];
 			rq.iids[i] = rc->iids[i];

@@ -1,6 +1,6 @@
 # Device-driver foundation: the device-manager ledger, validators and audit
 # log (lib/ddf, docs/device-manager.md). The kernel wraps the same sources.
-DDF_SRCS := lib/ddf/ddf_ledger.c lib/ddf/ddf_mmio.c lib/ddf/ddf_dma.c lib/ddf/ddf_check.c \
+DDF_SRCS := lib/ddf/ddf_ledger.c lib/ddf/ddf_mmio.c lib/ddf/ddf_dma.c lib/ddf/ddf_share.c lib/ddf/ddf_check.c \
 	lib/ddf/ddf_validate.c lib/ddf/ddf_broker.c lib/ddf/ddf_audit.c lib/fmt/fmt.c lib/base/err.c
 
 HOST_TESTS += test_ddf

@@ -261,6 +261,49 @@ interface DMABuffer {
   # collected, pending, or an error for that token alone: a stale or foreign
   # token changes nothing). Errors of the call: invalid (empty list),
   # outOfRange (more than 64 tokens).
+  share @7 (offset :UInt64, length :UInt64) -> (result :DmaShareResult);
+  # A DmaWindow on [offset, offset + length) of this buffer, for one other
+  # process (docs/device-manager.md "Shared windows"): the driver passes it
+  # on in a reply; whoever holds it maps that range (DmaWindow.map). The
+  # device still sees only this buffer, through descriptors the kernel
+  # writes. Errors: notPermitted (the caller has not mapped this buffer),
+  # invalid (empty or not page-aligned), outOfRange (past the buffer),
+  # budgetExhausted (no free share record), stale.
+}
+
+struct DmaShareResult {
+  union {
+    window @0 :DmaWindow;
+    error @1 :DeviceError;
+  }
+}
+
+interface DmaWindow {
+  # Part of a driver's DMA buffer, shared with the process holding this cap.
+  map @0 () -> (result :MapResult);
+  # Maps the range read-write into the caller (generation 0). Once per
+  # window: busy while mapped (by anyone), stale after unmap or once the
+  # buffer is gone. The mapping is the caller's memory for IPC too.
+  # When the driver frees the buffer or dies while the window is mapped,
+  # the pages stay mapped in the holder as its own memory (never a fault);
+  # the window's state becomes `freed`.
+  unmap @1 () -> (result :DeviceResult);
+  # By the process that mapped it (notPermitted else); the window closes.
+  info @2 () -> (info :DmaWindowInfo);
+}
+
+struct DmaWindowInfo {
+  length @0 :UInt64;
+  state @1 :DmaWindowState;
+  holder @2 :UInt32;        # mapped: the holder's process id
+  references @3 :UInt32;    # caps naming this window, the caller's included
+}
+
+enum DmaWindowState {
+  freed @0;                 # buffer freed, driver gone, or the cap was released
+  open @1;                  # not mapped yet
+  mapped @2;
+  closed @3;                # unmapped (never mapped again)
 }
 
 struct DmaBatchResult {
@@ -368,4 +411,6 @@ enum AuditEvent {
   grant @11;                # a DeviceMmio window granted (a user hold)
   dmaSubmit @12;
   dmaComplete @13;
+  shareMap @14;             # a DmaWindow mapped into its holder (detail: the holder's pid)
+  shareOrphan @15;          # a mapped DmaWindow's pages left to its holder (detail: bytes)
 }

@@ -54,6 +54,7 @@
 #define NSUBS		256u	/* each scan is O(NSUBS): submit+complete costs grow with it */
 #define NMAPS		(NWINDOWS + NBUFFERS)
 #define NOWNERS		16u
+#define NSHARES		32u
 #define NAUDIT		512u
 #define VQ_MAX		KDDF_VQ_MAX
 #define VQ_SLOTS	KDDF_VQ_SLOTS
@@ -63,6 +64,7 @@ static struct ddf_window windows[NWINDOWS];
 static struct ddf_route routes[NROUTES];
 static struct ddf_buffer buffers[NBUFFERS];
 static struct ddf_sub subs[NSUBS];
+static struct ddf_share shares[NSHARES];
 static struct ddf_audit_rec audit_recs[NAUDIT];
 static struct ddf_audit audit;
 static struct ddf_ledger L;
@@ -235,7 +237,7 @@ user_map(uint32_t owner, uint64_t pa, uint64_t n, unsigned kind, uint32_t buf, u
 			return E_NOMEM;
 		}
 	}
-	kmaps[m] = (struct kmap){ true, owner, va, n, buf };
+	kmaps[m] = (struct kmap){ .used = true, .owner = owner, .va = va, .npages = n, .buf = buf };
 	*cookie = m + 1;
 	if (buf)
 		dma_vma_add(owner, va, n);
@@ -257,7 +259,7 @@ user_unmap(uint64_t cookie)
 		vmm_unmap_page(pml4, m->va + i * PAGE_SIZE);
 	if (o)
 		va_free(o, (m->va - KDDF_USER_VA) / PAGE_SIZE, m->npages);
-	if (m->buf)
+	if (m->buf && !m->share)
 		kbufs[m->buf - 1].mapped = false;
 	m->used = false;
 }
@@ -743,14 +745,72 @@ op_drain(void *ctx, const struct ddf_claim *c)
 	kvirtio_drain(claim_index(c));	/* virtio: device reset, rings forgotten */
 }
 
+/* The orphaned share of buffer buf_cookie that holds page i, or NULL. */
+static struct kmap *
+orphan_at(uint64_t buf_cookie, uint64_t i)
+{
+	for (uint32_t m = 0; m < NMAPS; m++) {
+		struct kmap *k = &kmaps[m];
+		if (k->used && k->orphan && k->buf == buf_cookie && i >= k->boff / PAGE_SIZE &&
+		    i < k->boff / PAGE_SIZE + k->npages)
+			return k;
+	}
+	return NULL;
+}
+
 static void
 op_scrub_free(void *ctx, const struct ddf_claim *c, uint64_t buf_cookie, uint64_t size)
 {
 	struct kbuf *b = &kbufs[buf_cookie - 1];
-	memset(phys_to_virt(b->pa), 0, b->npages * PAGE_SIZE);	/* scrub before release */
-	for (uint64_t i = 0; i < b->npages; i++)
+	/* Scrub before release; a page an orphaned share left mapped in its holder is
+	 * the holder's memory now (freed with its address space, never scrubbed here). */
+	for (uint64_t i = 0; i < b->npages; i++) {
+		if (orphan_at(buf_cookie, i))
+			continue;
+		memset(phys_to_virt(b->pa + i * PAGE_SIZE), 0, PAGE_SIZE);
 		pmm_free(b->pa + i * PAGE_SIZE);
+	}
+	for (uint32_t m = 0; m < NMAPS; m++)
+		if (kmaps[m].used && kmaps[m].orphan && kmaps[m].buf == buf_cookie)
+			kmaps[m].used = false;	/* PTEs, VMA and address range stay the holder's */
 	memset(b, 0, sizeof *b);
+}
+
+/*
+ * A DmaWindow mapped into its holder: the buffer's pages [off, off + len), read-write,
+ * with a VMA so the holder's RECV/CALL/RETURN may use them. Not a ring (rings are
+ * never mapped, so never shared).
+ */
+static int
+op_share_map(void *ctx, const struct ddf_claim *c, uint64_t buf_cookie, uint64_t off,
+    uint64_t len, uint32_t holder, uint64_t *cookie)
+{
+	struct kbuf *b = &kbufs[buf_cookie - 1];
+	if (b->ring)
+		return E_PERM;
+	if (!owner_proc(holder))
+		return E_PERM;		/* a process, not a kernel owner */
+	int e = user_map(holder, b->pa + off, len / PAGE_SIZE, VMM_RW, (uint32_t)buf_cookie,
+	    cookie);
+	if (!e) {
+		kmaps[*cookie - 1].share = true;
+		kmaps[*cookie - 1].boff = off;
+	}
+	return e;
+}
+
+static void
+op_share_unmap(void *ctx, uint64_t cookie)
+{
+	user_unmap(cookie);
+}
+
+/* The holder keeps the mapping; op_scrub_free of the buffer skips its pages. */
+static void
+op_share_orphan(void *ctx, uint64_t cookie)
+{
+	if (cookie && cookie <= NMAPS && kmaps[cookie - 1].used && kmaps[cookie - 1].share)
+		kmaps[cookie - 1].orphan = true;
 }
 
 static const struct ddf_ops kops = {
@@ -761,6 +821,7 @@ static const struct ddf_ops kops = {
 	.write_dma_addr = op_write_dma_addr, .write_dma_pfn = op_write_dma_pfn,
 	.dma_alloc = op_dma_alloc, .dma_map = op_dma_map, .dma_unmap = op_dma_unmap,
 	.publish = op_publish, .drain = op_drain, .scrub_free = op_scrub_free,
+	.share_map = op_share_map, .share_unmap = op_share_unmap, .share_orphan = op_share_orphan,
 };
 
 /* ---- the completion path: used rings -> ddf_dma_device_done ---- */
@@ -792,6 +853,7 @@ kddf_init(void)
 {
 	static const struct ddf_tables t = {
 		claims, NCLAIMS, windows, NWINDOWS, routes, NROUTES, buffers, NBUFFERS, subs, NSUBS,
+		shares, NSHARES,
 	};
 	ddf_audit_init(&audit, audit_recs, NAUDIT);
 	ddf_init(&L, &t, &kops, NULL, &audit);
@@ -1227,6 +1289,58 @@ int
 kddf_dma_map(uint32_t owner, ddf_handle buf, uint64_t *va, uint32_t *map_gen)
 {
 	return LOCKED(dma_map_locked(owner, buf, va, map_gen));
+}
+
+int
+kddf_dma_share(uint32_t owner, ddf_handle buf, uint64_t off, uint64_t len, ddf_handle *out)
+{
+	return LOCKED(ddf_dma_share(&L, owner, buf, off, len, out));
+}
+
+static int
+share_map_locked(uint32_t holder, ddf_handle share, uint64_t *va, uint64_t *len)
+{
+	uint64_t cookie;
+	int e = ddf_share_map(&L, holder, share, &cookie);
+	if (!e) {
+		*va = kmaps[cookie - 1].va;
+		*len = kmaps[cookie - 1].npages * PAGE_SIZE;
+	}
+	return e;
+}
+
+int
+kddf_share_map(uint32_t holder, ddf_handle share, uint64_t *va, uint64_t *len)
+{
+	return LOCKED(share_map_locked(holder, share, va, len));
+}
+
+int
+kddf_share_unmap(uint32_t holder, ddf_handle share)
+{
+	return LOCKED(ddf_share_unmap(&L, holder, share));
+}
+
+int
+kddf_share_release(ddf_handle share)
+{
+	return LOCKED(ddf_share_release(&L, share));
+}
+
+static int
+share_info_locked(ddf_handle share, uint8_t *state, uint64_t *len, uint32_t *holder)
+{
+	const struct ddf_share *s = ddf_share_get(&L, share);
+	*state = s ? s->state : 0;
+	*len = s ? s->length : 0;
+	*holder = s ? s->holder : 0;
+	return 0;
+}
+
+void
+kddf_share_info(ddf_handle share, uint8_t *state, uint64_t *len, uint32_t *holder)
+{
+	(void)LOCKED(share_info_locked(share, state, len, holder));
 }
 
 int

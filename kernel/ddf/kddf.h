@@ -20,9 +20,10 @@
 #include <stdint.h>
 #include "ddf/ddf.h"
 
-/* Where DDF mappings go in a driver's address space: 512 pages (one page table). */
+/* Where DDF mappings go in a process's address space (a driver's BAR windows and
+ * buffers, a client's DmaWindows): 8192 pages, 32 MiB. */
 #define KDDF_USER_VA	0x00007FFE00000000ull
-#define KDDF_USER_PAGES	512u
+#define KDDF_USER_PAGES	8192u
 
 /* Device formats the kernel can publish descriptors into. */
 enum kddf_fmt {
@@ -132,6 +133,16 @@ int kddf_dma_alloc(uint32_t owner, ddf_handle claim, uint64_t size, uint8_t dir,
 int kddf_dma_map(uint32_t owner, ddf_handle buf, uint64_t *va, uint32_t *map_gen);
 int kddf_dma_free(uint32_t owner, ddf_handle buf);
 int kddf_dma_release(uint32_t owner, ddf_handle buf);
+/*
+ * DmaWindow (lib/ddf ddf.h "shares"): owner shares [off, off + len) of a buffer it
+ * mapped; whoever holds the share maps it (once) at *va, read-write, as a VMA of its
+ * own (IPC may use it). State for info: 0 freed/stale, else enum ddf_share_state.
+ */
+int kddf_dma_share(uint32_t owner, ddf_handle buf, uint64_t off, uint64_t len, ddf_handle *out);
+int kddf_share_map(uint32_t holder, ddf_handle share, uint64_t *va, uint64_t *len);
+int kddf_share_unmap(uint32_t holder, ddf_handle share);
+int kddf_share_release(ddf_handle share);
+void kddf_share_info(ddf_handle share, uint8_t *state, uint64_t *len, uint32_t *holder);
 int kddf_dma_submit(uint32_t owner, ddf_handle buf, uint16_t queue, uint16_t slot, uint64_t off,
     uint32_t len, uint16_t flags, ddf_handle *token);
 /* A chain member (deferred) or head: lib/ddf ddf_dma_submit_desc with the format's checks. */

@@ -30,7 +30,7 @@
 #include "schema/exception.capnp.h"
 #include "smp/percpu.h"
 
-enum kcap_kind { KC_MMIO = 1, KC_IRQ, KC_POOL, KC_BUF, KC_AUDIT };
+enum kcap_kind { KC_MMIO = 1, KC_IRQ, KC_POOL, KC_BUF, KC_AUDIT, KC_SHARE };
 
 struct kcap {
 	struct kobj k;
@@ -108,7 +108,7 @@ static struct kcap *
 kcap_new(uint8_t kind, uint32_t owner, uint32_t claim_idx, ddf_handle claim, ddf_handle h)
 {
 	static const uint64_t iid[] = { 0, DeviceMmio_TYPE_ID, Interrupt_TYPE_ID, DMAPool_TYPE_ID,
-		DMABuffer_TYPE_ID, HardwareAuditLog_TYPE_ID };
+		DMABuffer_TYPE_ID, HardwareAuditLog_TYPE_ID, DmaWindow_TYPE_ID };
 	struct kcap *k = kmalloc(sizeof *k);
 	if (!k)
 		return NULL;
@@ -889,6 +889,30 @@ buf_call(struct kcap *k, struct call *c)
 		DMABuffer_free_Results_init_result(res, &r);
 		return dev_result(c, r, e);
 	}
+	case DMABuffer_share_ORDINAL: {
+		DMABuffer_share_Params_R p = { root };
+		DMABuffer_share_Results_B res;
+		DmaShareResult_B r;
+		ddf_handle h = 0;
+		struct kcap *w = NULL;
+		e = kddf_dma_share(pid, k->h, DMABuffer_share_Params_get_offset(p),
+		    DMABuffer_share_Params_get_length(p), &h);
+		/* Not one of the claim's caps (claim_caps): a client holding it keeps
+		 * no claim alive; the ledger frees the share with its buffer. */
+		if (!e && !(w = kcap_new(KC_SHARE, pid, KDDF_CLAIM_SLOTS, k->claim, h))) {
+			(void)kddf_share_release(h);
+			e = E_NOMEM;
+		}
+		DMABuffer_share_Results_init_root(builder(), &res);
+		DMABuffer_share_Results_init_result(res, &r);
+		if (e) {
+			DmaShareResult_set_error(r, ddf_device_error(e));
+			return reply(c, NULL, 0);
+		}
+		struct xfer x = { .obj = &w->k, .mode = RING_XFER_COPY, .facet = FACET_CALL };
+		DmaShareResult_set_window(r, 0);
+		return reply(c, &x, 1);
+	}
 	case DMABuffer_info_ORDINAL: {
 		DMABuffer_info_Results_B res;
 		DmaBufferInfo_B in;
@@ -904,6 +928,65 @@ buf_call(struct kcap *k, struct call *c)
 		DmaBufferInfo_set_state(in, i.state);
 		DmaBufferInfo_set_generation(in, i.gen);
 		DmaBufferInfo_set_inFlight(in, i.inflight);
+		return reply(c, NULL, 0);
+	}
+	}
+	unimplemented(c);
+}
+
+/* ---- DmaWindow: used by whoever holds it (the caller is the holder) ---- */
+
+static void
+share_call(struct kcap *k, struct call *c)
+{
+	struct capnp_struct root;
+	uint32_t pid = caller_pid(c);
+	int e;
+
+	if (params(c, &root) < 0)
+		return;
+	switch (c->method) {
+	case DmaWindow_map_ORDINAL: {
+		DmaWindow_map_Results_B res;
+		MapResult_B r;
+		UserMapping_B m;
+		uint64_t va = 0, len = 0;
+		e = kddf_share_map(pid, k->h, &va, &len);
+		DmaWindow_map_Results_init_root(builder(), &res);
+		DmaWindow_map_Results_init_result(res, &r);
+		if (e) {
+			MapResult_set_error(r, ddf_device_error(e));
+		} else {
+			MapResult_init_mapping(r, &m);
+			UserMapping_set_address(m, va);
+			UserMapping_set_length(m, len);
+			UserMapping_set_generation(m, 0);
+		}
+		return reply(c, NULL, 0);
+	}
+	case DmaWindow_unmap_ORDINAL: {
+		DmaWindow_unmap_Results_B res;
+		DeviceResult_B r;
+		e = kddf_share_unmap(pid, k->h);
+		DmaWindow_unmap_Results_init_root(builder(), &res);
+		DmaWindow_unmap_Results_init_result(res, &r);
+		return dev_result(c, r, e);
+	}
+	case DmaWindow_info_ORDINAL: {
+		DmaWindow_info_Results_B res;
+		DmaWindowInfo_B in;
+		uint8_t st;
+		uint64_t len;
+		uint32_t holder;
+		kddf_share_info(k->h, &st, &len, &holder);
+		DmaWindow_info_Results_init_root(builder(), &res);
+		DmaWindow_info_Results_init_info(res, &in);
+		DmaWindowInfo_set_length(in, len);
+		DmaWindowInfo_set_state(in, st == DDF_SHARE_OPEN ? DmaWindowState_open :
+		    st == DDF_SHARE_MAPPED ? DmaWindowState_mapped :
+		    st == DDF_SHARE_CLOSED ? DmaWindowState_closed : DmaWindowState_freed);
+		DmaWindowInfo_set_holder(in, holder);
+		DmaWindowInfo_set_references(in, k->k.refs);
 		return reply(c, NULL, 0);
 	}
 	}
@@ -968,6 +1051,7 @@ kddf_kobj_call(struct kobj *o, struct call *c)
 	case KC_POOL: return pool_call(k, c);
 	case KC_BUF: return buf_call(k, c);
 	case KC_AUDIT: return audit_call(k, c);
+	case KC_SHARE: return share_call(k, c);
 	}
 	unimplemented(c);
 }
@@ -998,6 +1082,8 @@ kddf_kobj_destroy(struct kobj *o)
 	case KC_BUF: (void)kddf_dma_release(k->owner, k->h); break;
 	default: break;
 	}
+	if (k->kind == KC_SHARE)
+		(void)kddf_share_release(k->h);	/* E_STALE once its buffer or claim went */
 	if (k->claim_idx < KDDF_CLAIM_SLOTS && claim_caps[k->claim_idx] &&
 	    --claim_caps[k->claim_idx] == 0 && live)
 		(void)kddf_teardown(k->claim, DDF_TD_RELEASE);	/* E_STALE after exit or reset */

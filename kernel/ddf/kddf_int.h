@@ -35,6 +35,9 @@ struct kmap {
 	uint32_t owner;
 	uint64_t va, npages;
 	uint32_t buf;		/* kbuf index + 1 for a buffer mapping, 0 for MMIO */
+	bool share;		/* a DmaWindow in its holder (not the buffer owner's mapping) */
+	bool orphan;		/* share whose buffer is being freed: the pages stay the holder's */
+	uint64_t boff;		/* share: first page's offset in the buffer */
 };
 /* One claimed route: an MSI-X entry or the MSI message in the interrupt
  * layer (h), or a claimed function's INTx pin on a shared kddf line. */

@@ -129,6 +129,7 @@ enum ddf_kind {
 	DDF_K_ROUTE = 3,         /* Interrupt */
 	DDF_K_BUFFER = 4,        /* DMABuffer */
 	DDF_K_TOKEN = 5,         /* one in-flight submission */
+	DDF_K_SHARE = 6,         /* DmaWindow: part of a buffer shared with another process */
 };
 
 static inline ddf_handle
@@ -161,6 +162,17 @@ enum ddf_buf_state {
 	DDF_BUF_RETIRED = 5,
 };
 
+/*
+ * A share (DmaWindow): a page-aligned range of one mapped buffer that its
+ * owner lets one other process map (docs/device-manager.md "Shared
+ * windows"). OPEN: made, not mapped yet; MAPPED: in the holder's address
+ * space; CLOSED: unmapped again (never mapped a second time).
+ */
+enum ddf_share_state {
+	DDF_SHARE_FREE = 0, DDF_SHARE_OPEN = 1, DDF_SHARE_MAPPED = 2, DDF_SHARE_CLOSED = 3,
+	DDF_SHARE_RETIRED = 4,
+};
+
 enum ddf_sub_state { DDF_SUB_FREE = 0, DDF_SUB_SUBMITTED = 1, DDF_SUB_DONE = 2, DDF_SUB_RETIRED = 3 };
 
 enum ddf_teardown_reason {
@@ -185,6 +197,7 @@ struct ddf_claim {
 	/* aggregates; equal to what the object tables say (ddf_check_invariants) */
 	uint32_t windows, mapped, routes, buffers, buf_mapped, inflight, completed, ring_holds;
 	uint64_t mapped_bytes, dma_used;
+	uint32_t shares, share_mapped;   /* live share records; those mapped by their holder */
 	uint32_t rule_buf[DDF_MAX_RULES];/* ADDR64 rule -> buffer index + 1 it points at; 0 none */
 	uint32_t teardowns;              /* how many times teardown ran on this slot */
 };
@@ -225,6 +238,16 @@ struct ddf_buffer {
 	uint64_t map_cookie;
 };
 
+struct ddf_share {
+	uint8_t state;
+	uint32_t gen;
+	uint32_t claim;
+	uint32_t buf;                    /* buffer index (the buffer is live while the share is) */
+	uint64_t offset, length;         /* page-aligned, inside the buffer */
+	uint32_t holder;                 /* MAPPED: the process it is mapped into */
+	uint64_t cookie;                 /* MAPPED: the kernel's mapping record */
+};
+
 struct ddf_sub {
 	uint8_t state;
 	uint32_t gen;
@@ -247,6 +270,7 @@ struct ddf_tables {
 	struct ddf_route *routes; uint32_t nroutes;
 	struct ddf_buffer *buffers; uint32_t nbuffers;
 	struct ddf_sub *subs; uint32_t nsubs;
+	struct ddf_share *shares; uint32_t nshares;     /* may be 0: no shares */
 };
 
 /*
@@ -294,10 +318,18 @@ struct ddf_ops {
 	/* bus mastering is off: wait until the function cannot touch memory any more */
 	void (*drain)(void *ctx, const struct ddf_claim *c);
 	void (*scrub_free)(void *ctx, const struct ddf_claim *c, uint64_t buf_cookie, uint64_t size);
+	/* map buffer pages [off, off + len) read-write into process `holder` */
+	int (*share_map)(void *ctx, const struct ddf_claim *c, uint64_t buf_cookie, uint64_t off,
+	    uint64_t len, uint32_t holder, uint64_t *cookie);
+	void (*share_unmap)(void *ctx, uint64_t cookie);
+	/* the buffer is being freed while the share is mapped: leave the pages mapped in the
+	 * holder as the holder's own memory (scrub_free of the buffer then skips them) */
+	void (*share_orphan)(void *ctx, uint64_t cookie);
 };
 
 struct ddf_totals {
 	uint32_t claims, windows, mapped, routes, buffers, buf_mapped, inflight, completed, ring_holds;
+	uint32_t shares, share_mapped;
 	uint64_t mapped_bytes, dma_used, dma_budget;
 };
 
@@ -397,6 +429,25 @@ int ddf_dma_device_done(struct ddf_ledger *l, ddf_handle token, uint32_t bytes);
  */
 int ddf_dma_complete(struct ddf_ledger *l, uint32_t owner, ddf_handle buf, ddf_handle token,
     uint32_t *bytes);
+
+/*
+ * DmaWindow (shares). ddf_dma_share: the owner shares [off, off + len) of a
+ * buffer it has mapped (page-aligned, nonempty, inside; E_INVAL/E_RANGE
+ * else, E_PERM for an unmapped buffer, E_NOSPC when the table is full).
+ * The other calls take the presenting process as `holder`: whoever holds
+ * the cap may map it, once (E_BUSY while mapped, E_STALE once closed);
+ * unmap only by its holder (E_PERM). A buffer freed (free, release, reset,
+ * teardown) frees its shares; a mapped one is orphaned first (ops), so the
+ * holder never loses the pages it sees. ddf_share_release: the cap is gone.
+ * ddf_owner_gone also unmaps every share the process held.
+ */
+int ddf_dma_share(struct ddf_ledger *l, uint32_t owner, ddf_handle buf, uint64_t off,
+    uint64_t len, ddf_handle *out);
+int ddf_share_map(struct ddf_ledger *l, uint32_t holder, ddf_handle share, uint64_t *cookie);
+int ddf_share_unmap(struct ddf_ledger *l, uint32_t holder, ddf_handle share);
+int ddf_share_release(struct ddf_ledger *l, ddf_handle share);
+/* The live share record `share` names, or NULL (freed, stale, malformed). */
+const struct ddf_share *ddf_share_get(const struct ddf_ledger *l, ddf_handle share);
 
 /* Observation */
 void ddf_totals(const struct ddf_ledger *l, struct ddf_totals *out);

@@ -72,6 +72,7 @@ ddf_device_error(int err)
 static const char *const ev_names[DDF_EV_COUNT] = {
 	"claim", "release", "mmio-map", "mmio-unmap", "irq-route", "irq-drop",
 	"dma-alloc", "dma-free", "reset", "teardown", "rejected", "grant", "submit", "complete",
+	"share-map", "share-orphan",
 };
 
 const char *
@@ -84,7 +85,7 @@ static const char *const op_names[DDF_OP_COUNT] = {
 	"none", "claim", "teardown", "bus-master", "queue", "mmio-grant", "mmio-map",
 	"mmio-unmap", "mmio-release", "read32", "write32", "brokered-addr", "irq-route",
 	"irq-fire", "irq-wait", "irq-ack", "irq-mask", "irq-release", "dma-alloc", "dma-map",
-	"dma-free", "dma-submit", "dma-done", "dma-complete",
+	"dma-free", "dma-submit", "dma-done", "dma-complete", "share", "share-map", "share-unmap",
 };
 
 const char *

@@ -29,7 +29,9 @@ enum ddf_event {
 	DDF_EV_GRANT = 11,       /* an MMIO window granted */
 	DDF_EV_SUBMIT = 12,
 	DDF_EV_COMPLETE = 13,
-	DDF_EV_COUNT = 14,
+	DDF_EV_SHARE_MAP = 14,   /* a DmaWindow mapped into its holder (detail: holder pid) */
+	DDF_EV_SHARE_ORPHAN = 15,/* a mapped DmaWindow's pages left to its holder (detail: bytes) */
+	DDF_EV_COUNT = 16,
 };
 
 /* What a rejected request was (the `detail` of a DDF_EV_REJECTED record). */
@@ -40,7 +42,7 @@ enum ddf_op {
 	DDF_OP_IRQ_ROUTE, DDF_OP_IRQ_FIRE, DDF_OP_IRQ_WAIT, DDF_OP_IRQ_ACK, DDF_OP_IRQ_MASK,
 	DDF_OP_IRQ_RELEASE,
 	DDF_OP_DMA_ALLOC, DDF_OP_DMA_MAP, DDF_OP_DMA_FREE, DDF_OP_DMA_SUBMIT, DDF_OP_DMA_DONE,
-	DDF_OP_DMA_COMPLETE,
+	DDF_OP_DMA_COMPLETE, DDF_OP_SHARE, DDF_OP_SHARE_MAP, DDF_OP_SHARE_UNMAP,
 	DDF_OP_COUNT,
 };
 

@@ -14,6 +14,7 @@
 
 struct agg {
 	uint32_t windows, mapped, routes, buffers, buf_mapped, inflight, completed, ring_holds;
+	uint32_t shares, share_mapped;
 	uint64_t mapped_bytes, dma_used;
 };
 
@@ -98,6 +99,21 @@ check_objects(const struct ddf_ledger *l)
 		if (sub != b.submitted || done != b.done)
 			return E_CORRUPT;
 	}
+	for (uint32_t i = 0; i < l->t.nshares; i++) {
+		const struct ddf_share *s = &l->t.shares[i];
+		if (s->state == DDF_SHARE_FREE || s->state == DDF_SHARE_RETIRED)
+			continue;
+		if (s->state > DDF_SHARE_RETIRED || !claim_live(l, s->claim) || s->buf >= l->t.nbuffers)
+			return E_CORRUPT;
+		const struct ddf_buffer *b = &l->t.buffers[s->buf];
+		/* a share never outlives its buffer, nor reaches past it */
+		if (!buf_live(b) || b->claim != s->claim || s->length == 0 || s->offset > b->size ||
+		    s->length > b->size - s->offset || s->offset % DDF_PAGE_SIZE ||
+		    s->length % DDF_PAGE_SIZE)
+			return E_CORRUPT;
+		if ((s->state == DDF_SHARE_MAPPED) != (s->holder != 0))
+			return E_CORRUPT;
+	}
 	if (l->sub_hwm > l->t.nsubs)
 		return E_CORRUPT;
 	for (uint32_t i = 0; i < l->t.nsubs; i++) {
@@ -143,6 +159,13 @@ recount(const struct ddf_ledger *l, uint32_t ci, struct agg *a)
 		a->dma_used += b->size;
 		a->ring_holds += b->ring_holds;
 	}
+	for (uint32_t i = 0; i < l->t.nshares; i++) {
+		const struct ddf_share *s = &l->t.shares[i];
+		if (s->claim != ci || s->state == DDF_SHARE_FREE || s->state == DDF_SHARE_RETIRED)
+			continue;
+		a->shares++;
+		a->share_mapped += s->state == DDF_SHARE_MAPPED;
+	}
 	for (uint32_t i = 0; i < l->t.nsubs; i++) {
 		const struct ddf_sub *s = &l->t.subs[i];
 		if (s->claim != ci)
@@ -166,7 +189,8 @@ ddf_check_invariants(const struct ddf_ledger *l)
 			return E_CORRUPT;     /* never visible between calls */
 		if (c->state != DDF_CLAIM_ACTIVE) {
 			if (c->windows || c->mapped || c->routes || c->buffers || c->buf_mapped ||
-			    c->inflight || c->completed || c->ring_holds || c->mapped_bytes || c->dma_used)
+			    c->inflight || c->completed || c->ring_holds || c->mapped_bytes || c->dma_used ||
+			    c->shares || c->share_mapped)
 				return E_CORRUPT;
 			continue;
 		}
@@ -175,7 +199,8 @@ ddf_check_invariants(const struct ddf_ledger *l)
 		    c->buffers != a.buffers || c->buf_mapped != a.buf_mapped ||
 		    c->inflight != a.inflight || c->completed != a.completed ||
 		    c->ring_holds != a.ring_holds || c->mapped_bytes != a.mapped_bytes ||
-		    c->dma_used != a.dma_used)
+		    c->dma_used != a.dma_used || c->shares != a.shares ||
+		    c->share_mapped != a.share_mapped)
 			return E_CORRUPT;
 		if (c->dma_used > c->pol.dma_budget ||
 		    (uint64_t)c->inflight + c->completed > c->pol.max_inflight)

@@ -99,6 +99,7 @@ buffer_free(struct ddf_ledger *l, struct ddf_claim *c, struct ddf_buffer *b)
 		b->user_mapped = 0;
 		c->buf_mapped--;
 	}
+	ddf__shares_buffer_gone(l, c, (uint32_t)(b - l->t.buffers));
 	b->state = DDF_BUF_SCRUBBING;
 	l->ops->scrub_free(l->ctx, c, b->cookie, b->size);
 	c->dma_used -= b->size;

@@ -37,6 +37,10 @@ int ddf__buffer(struct ddf_ledger *l, ddf_handle h, uint64_t who, struct ddf_buf
 uint8_t ddf__rule_width(const struct ddf_rule *r);
 /* Recompute a live buffer's state from its counters. */
 void ddf__buf_settle(struct ddf_buffer *b);
+/* Buffer index buf of claim c is being freed: orphan its mapped shares, free them all. */
+void ddf__shares_buffer_gone(struct ddf_ledger *l, struct ddf_claim *c, uint32_t buf);
+/* Process holder ended: unmap every share mapped into it (they become CLOSED). */
+void ddf__shares_holder_gone(struct ddf_ledger *l, uint32_t holder);
 /* The kernel-internal teardown of claim slot ci (already validated ACTIVE). */
 void ddf__teardown(struct ddf_ledger *l, uint32_t ci, uint8_t reason);
 

@@ -87,6 +87,8 @@ ddf_init(struct ddf_ledger *l, const struct ddf_tables *t, const struct ddf_ops 
 	memset(t->routes, 0, (size_t)t->nroutes * sizeof *t->routes);
 	memset(t->buffers, 0, (size_t)t->nbuffers * sizeof *t->buffers);
 	memset(t->subs, 0, (size_t)t->nsubs * sizeof *t->subs);
+	if (t->nshares)
+		memset(t->shares, 0, (size_t)t->nshares * sizeof *t->shares);
 	/* Generation 0 is never valid, so a zeroed handle names nothing. */
 	for (i = 0; i < t->nclaims; i++)
 		t->claims[i].gen = 1;
@@ -105,6 +107,10 @@ ddf_init(struct ddf_ledger *l, const struct ddf_tables *t, const struct ddf_ops 
 	for (i = 0; i < t->nsubs; i++) {
 		t->subs[i].gen = 1;
 		t->subs[i].claim = t->subs[i].buf = UINT32_MAX;
+	}
+	for (i = 0; i < t->nshares; i++) {
+		t->shares[i].gen = 1;
+		t->shares[i].claim = t->shares[i].buf = UINT32_MAX;
 	}
 }
 
@@ -450,6 +456,7 @@ td_scrub_free(struct ddf_ledger *l, struct ddf_claim *c, uint32_t ci)
 		struct ddf_buffer *b = &l->t.buffers[i];
 		if (b->claim != ci || b->state == DDF_BUF_FREE || b->state == DDF_BUF_RETIRED)
 			continue;
+		ddf__shares_buffer_gone(l, c, i);    /* mapped ones stay with their holders */
 		b->state = DDF_BUF_SCRUBBING;
 		l->ops->scrub_free(l->ctx, c, b->cookie, b->size);
 		c->dma_used -= b->size;
@@ -546,6 +553,7 @@ ddf_owner_gone(struct ddf_ledger *l, uint32_t owner, uint8_t reason)
 
 	if (owner == 0 || (reason != DDF_TD_EXIT && reason != DDF_TD_CRASH && reason != DDF_TD_RELEASE))
 		return E_INVAL;
+	ddf__shares_holder_gone(l, owner);    /* its CPU views of other drivers' buffers */
 	for (uint32_t i = 0; i < l->t.nclaims; i++) {
 		if (l->t.claims[i].state == DDF_CLAIM_ACTIVE && l->t.claims[i].owner == owner) {
 			ddf__teardown(l, i, reason);
@@ -569,6 +577,8 @@ add_claim(struct ddf_totals *t, const struct ddf_claim *c)
 	t->inflight += c->inflight;
 	t->completed += c->completed;
 	t->ring_holds += c->ring_holds;
+	t->shares += c->shares;
+	t->share_mapped += c->share_mapped;
 	t->mapped_bytes += c->mapped_bytes;
 	t->dma_used += c->dma_used;
 	t->dma_budget += c->pol.dma_budget;

@@ -276,7 +276,7 @@ test_malformed(void **st)
 	uint32_t rlen = sizeof res;
 	static uint8_t junk[64];
 	setup(512, 0);
-	assert_int_equal(blkproc_handle(&srv, 4, NULL, 0, res, &rlen),
+	assert_int_equal(blkproc_handle(&srv, BlockDevice_writeAt_ORDINAL + 1, NULL, 0, res, &rlen),
 	    ExceptionType_unimplemented + 1);
 	assert_int_equal(blkproc_handle(&srv, 0xffff, NULL, 0, res, &rlen),
 	    ExceptionType_unimplemented + 1);

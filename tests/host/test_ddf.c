@@ -25,6 +25,7 @@
 #define NROUTES 8
 #define NBUFS 16
 #define NSUBS 16
+#define NSHARES 4
 #define NAUDIT 512
 
 #define OWNER 7
@@ -42,6 +43,7 @@ struct env {
 	struct ddf_route routes[NROUTES];
 	struct ddf_buffer bufs[NBUFS];
 	struct ddf_sub subs[NSUBS];
+	struct ddf_share shares[NSHARES];
 	struct ddf_audit_rec recs[NAUDIT];
 	struct ddf_audit audit;
 	struct ddf_ledger l;
@@ -50,7 +52,7 @@ struct env {
 struct snap {
 	struct ddf_totals t;
 	uint64_t frames;
-	uint32_t maps, routes, dma_maps, bufs;
+	uint32_t maps, routes, dma_maps, bufs, share_maps;
 };
 
 static struct env *
@@ -58,7 +60,7 @@ env_new(void)
 {
 	struct env *e = calloc(1, sizeof *e);
 	struct ddf_tables t = { e->claims, NCLAIMS, e->win, NWIN, e->routes, NROUTES,
-		e->bufs, NBUFS, e->subs, NSUBS };
+		e->bufs, NBUFS, e->subs, NSUBS, e->shares, NSHARES };
 
 	assert_non_null(e);
 	fake_init(&e->f);
@@ -78,6 +80,7 @@ snap(struct env *e, struct snap *s)
 	s->routes = e->f.live_routes;
 	s->dma_maps = e->f.live_dma_maps;
 	s->bufs = e->f.live_bufs;
+	s->share_maps = e->f.live_share_maps;
 }
 
 /* Nothing leaked: totals and the fake's resources equal the snapshot. */
@@ -94,6 +97,7 @@ assert_back_to(struct env *e, const struct snap *s0)
 	assert_int_equal(s.routes, s0->routes);
 	assert_int_equal(s.dma_maps, s0->dma_maps);
 	assert_int_equal(s.bufs, s0->bufs);
+	assert_int_equal(s.share_maps, s0->share_maps);
 	assert_false(e->f.scrub_saw_bad_state);
 }
 
@@ -168,7 +172,7 @@ assert_teardown_order(const struct fake *f, uint32_t from)
 		case FC_UNMAP: case FC_DMA_UNMAP: p = 1; break;
 		case FC_DROP_ROUTE: p = 2; break;
 		case FC_DRAIN: p = 3; break;
-		case FC_SCRUB_FREE: p = 4; break;
+		case FC_SCRUB_FREE: case FC_SHARE_ORPHAN: p = 4; break;
 		default: fail_msg("unexpected call %u in teardown at %u", f->log[i], i); return;
 		}
 		if (p < phase)
@@ -1471,6 +1475,106 @@ test_submit_scan_bounded(void **state)
 	free(e);
 }
 
+/* ---- DDF23: shares (DmaWindow) of a mapped buffer with another process ---- */
+
+#define HOLDER 11
+
+static void
+test_shares(void **state)
+{
+	struct env *e = env_new();
+	struct snap s0;
+	struct drv d;
+	ddf_handle sh, sh2, sh3, t;
+	uint64_t ck;
+	struct ddf_totals tt;
+
+	snap(e, &s0);
+	drv_setup(e, &d);               /* buf[1]: 3 pages, mapped; buf[0]: 1 page, not mapped */
+	/* refused: unmapped buffer, unaligned, empty, past the end, another owner's buffer */
+	assert_int_equal(ddf_dma_share(&e->l, OWNER, d.buf[0], 0, 4096, &sh), E_PERM);
+	assert_int_equal(ddf_dma_share(&e->l, OWNER, d.buf[1], 100, 4096, &sh), E_INVAL);
+	assert_int_equal(ddf_dma_share(&e->l, OWNER, d.buf[1], 0, 0, &sh), E_INVAL);
+	assert_int_equal(ddf_dma_share(&e->l, OWNER, d.buf[1], 4096, 3 * 4096, &sh), E_RANGE);
+	assert_int_equal(ddf_dma_share(&e->l, OWNER, d.buf[1], UINT64_MAX & ~4095ull, 4096, &sh),
+	    E_RANGE);
+	assert_int_equal(ddf_dma_share(&e->l, OTHER, d.buf[1], 0, 4096, &sh), E_PERM);
+	ddf_totals(&e->l, &tt);
+	assert_int_equal(tt.shares, 0);
+	/* a share: mapped once by its holder, unmapped only by it, never mapped again */
+	assert_int_equal(ddf_dma_share(&e->l, OWNER, d.buf[1], 4096, 2 * 4096, &sh), 0);
+	assert_int_equal(ddf_share_map(&e->l, 0, sh, &ck), E_PERM);
+	assert_int_equal(ddf_share_map(&e->l, HOLDER, sh, &ck), 0);
+	assert_int_equal(e->f.last_share_holder, HOLDER);
+	assert_int_equal(ddf_share_map(&e->l, OTHER, sh, &ck), E_BUSY);     /* a second holder */
+	assert_int_equal(ddf_share_unmap(&e->l, OTHER, sh), E_PERM);
+	ddf_totals(&e->l, &tt);
+	assert_int_equal(tt.shares, 1);
+	assert_int_equal(tt.share_mapped, 1);
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+	assert_int_equal(ddf_share_unmap(&e->l, HOLDER, sh), 0);
+	assert_int_equal(ddf_share_unmap(&e->l, HOLDER, sh), E_INVAL);
+	assert_int_equal(ddf_share_map(&e->l, HOLDER, sh, &ck), E_STALE);   /* closed */
+	assert_int_equal(ddf_share_release(&e->l, sh), 0);
+	assert_int_equal(ddf_share_release(&e->l, sh), E_STALE);
+	assert_null(ddf_share_get(&e->l, sh));
+	assert_int_equal(ddf_share_map(&e->l, HOLDER, sh, &ck), E_STALE);
+	assert_int_equal(ddf_share_map(&e->l, HOLDER, d.buf[1], &ck), E_BADF);  /* not a share */
+	/* a failing kernel mapping changes nothing */
+	assert_int_equal(ddf_dma_share(&e->l, OWNER, d.buf[1], 0, 4096, &sh), 0);
+	e->f.fail_share_map = E_NOMEM;
+	assert_int_equal(ddf_share_map(&e->l, HOLDER, sh, &ck), E_NOMEM);
+	assert_int_equal(ddf_share_get(&e->l, sh)->state, DDF_SHARE_OPEN);
+	/* the holder exits: its mapping goes, the share is closed, the driver unaffected */
+	assert_int_equal(ddf_share_map(&e->l, HOLDER, sh, &ck), 0);
+	assert_int_equal(ddf_owner_gone(&e->l, HOLDER, DDF_TD_EXIT), 0);
+	assert_int_equal(e->f.live_share_maps, 0);
+	assert_int_equal(ddf_share_get(&e->l, sh)->state, DDF_SHARE_CLOSED);
+	assert_non_null(ddf_claim_get(&e->l, d.claim));
+	/* the buffer freed while a share is mapped: the holder keeps those pages */
+	assert_int_equal(ddf_dma_share(&e->l, OWNER, d.buf[1], 0, 3 * 4096, &sh2), 0);
+	assert_int_equal(ddf_share_map(&e->l, HOLDER, sh2, &ck), 0);
+	assert_int_equal(ddf_dma_free(&e->l, OWNER, d.buf[1]), 0);
+	assert_int_equal(e->f.orphaned_bytes, 3 * 4096);
+	assert_int_equal(e->f.live_share_maps, 0);
+	assert_null(ddf_share_get(&e->l, sh));          /* the closed one went with the buffer */
+	assert_null(ddf_share_get(&e->l, sh2));
+	assert_int_equal(ddf_share_unmap(&e->l, HOLDER, sh2), E_STALE);
+	assert_int_equal(ddf_check_invariants(&e->l), 0);
+	/* the driver crashes with I/O in flight and a share mapped: the ordered teardown
+	 * (bus mastering off first, orphan with the scrub), the ledger back to zero */
+	assert_int_equal(ddf_dma_alloc(&e->l, OWNER, d.claim, 2 * 4096, 2, &d.buf[1]), 0);
+	assert_int_equal(ddf_dma_map(&e->l, OWNER, d.buf[1], &ck, &d.map_gen), 0);
+	assert_int_equal(ddf_dma_share(&e->l, OWNER, d.buf[1], 4096, 4096, &sh3), 0);
+	assert_int_equal(ddf_share_map(&e->l, HOLDER, sh3, &ck), 0);
+	assert_int_equal(ddf_dma_submit(&e->l, OWNER, d.buf[1], 0, 0, 4096, 512, 0, &t), 0);
+	uint32_t from = e->f.nlog;
+	assert_int_equal(ddf_owner_gone(&e->l, OWNER, DDF_TD_CRASH), 1);
+	assert_teardown_order(&e->f, from);
+	int orphan = fake_find(&e->f, FC_SHARE_ORPHAN, from);
+	assert_true(orphan > fake_find(&e->f, FC_DRAIN, from));
+	assert_int_equal(e->f.orphaned_bytes, 4 * 4096);
+	assert_null(ddf_share_get(&e->l, sh3));
+	assert_int_equal(ddf_share_map(&e->l, HOLDER, sh3, &ck), E_STALE);
+	assert_back_to(e, &s0);
+	free(e);
+}
+
+/* A table without shares (nshares 0) refuses them. */
+static void
+test_shares_absent(void **state)
+{
+	struct env *e = env_new();
+	struct drv d;
+	ddf_handle sh;
+
+	e->l.t.nshares = 0;
+	drv_setup(e, &d);
+	assert_int_equal(ddf_dma_share(&e->l, OWNER, d.buf[1], 0, 4096, &sh), E_NOSPC);
+	assert_int_equal(ddf_owner_gone(&e->l, OWNER, DDF_TD_EXIT), 1);
+	free(e);
+}
+
 int
 main(void)
 {
@@ -1495,6 +1599,8 @@ main(void)
 		cmocka_unit_test(test_port_window_and_widths), /* DDF20 */
 		cmocka_unit_test(test_chains),              /* DDF21 */
 		cmocka_unit_test(test_submit_scan_bounded), /* DDF22 */
+		cmocka_unit_test(test_shares),              /* DDF23 */
+		cmocka_unit_test(test_shares_absent),       /* DDF23 */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,6 +229,41 @@ f_scrub_free(void *ctx, const struct ddf_claim *c, uint64_t bck, uint64_t size)
 	}
 }
 
+static int
+f_share_map(void *ctx, const struct ddf_claim *c, uint64_t bck, uint64_t off, uint64_t len,
+    uint32_t holder, uint64_t *ck)
+{
+	struct fake *f = ctx;
+	int e = take_fail(&f->fail_share_map);
+	if (e)
+		return e;
+	rec(f, FC_SHARE_MAP);
+	f->live_share_maps++;
+	f->last_share_holder = holder;
+	*ck = ++f->next_cookie;
+	return 0;
+}
+
+static void
+f_share_unmap(void *ctx, uint64_t ck)
+{
+	struct fake *f = ctx;
+	rec(f, FC_SHARE_UNMAP);
+	f->live_share_maps--;
+}
+
+static void
+f_share_orphan(void *ctx, uint64_t ck)
+{
+	struct fake *f = ctx;
+	rec(f, FC_SHARE_ORPHAN);
+	f->live_share_maps--;
+	/* the fake keeps no page runs: record the bytes the ledger says left the pool */
+	for (uint32_t i = 0; f->l && i < f->l->t.nshares; i++)
+		if (f->l->t.shares[i].state == DDF_SHARE_MAPPED && f->l->t.shares[i].cookie == ck)
+			f->orphaned_bytes += f->l->t.shares[i].length;
+}
+
 const struct ddf_ops fake_ops = {
 	.pci_get = f_pci_get, .now_ns = f_now,
 	.stop_bus_master = f_stop_bm, .enable_bus_master = f_enable_bm,
@@ -236,7 +271,8 @@ const struct ddf_ops fake_ops = {
 	.mask = f_mask, .eoi = f_eoi, .reg_read = f_reg_read, .reg_write = f_reg_write,
 	.write_dma_addr = f_write_addr, .write_dma_pfn = f_write_pfn, .dma_alloc = f_dma_alloc, .dma_map = f_dma_map,
 	.dma_unmap = f_dma_unmap, .publish = f_publish, .drain = f_drain,
-	.scrub_free = f_scrub_free,
+	.scrub_free = f_scrub_free, .share_map = f_share_map, .share_unmap = f_share_unmap,
+	.share_orphan = f_share_orphan,
 };
 
 void

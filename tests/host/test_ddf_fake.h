@@ -12,7 +12,7 @@
 enum fake_call {
 	FC_STOP_BM = 1, FC_ENABLE_BM, FC_MAP, FC_UNMAP, FC_ROUTE, FC_DROP_ROUTE, FC_MASK, FC_EOI,
 	FC_READ32, FC_WRITE32, FC_WRITE_ADDR, FC_DMA_ALLOC, FC_DMA_MAP, FC_DMA_UNMAP, FC_PUBLISH,
-	FC_DRAIN, FC_SCRUB_FREE,
+	FC_DRAIN, FC_SCRUB_FREE, FC_SHARE_MAP, FC_SHARE_UNMAP, FC_SHARE_ORPHAN,
 };
 
 #define FAKE_LOG 512
@@ -26,8 +26,11 @@ struct fake {
 	uint32_t nlog;                /* calls made (log keeps the first FAKE_LOG) */
 	uint64_t frames_free;         /* fake PMM: free 4 KiB frames */
 	uint32_t live_maps, live_routes, live_dma_maps, live_bufs;
+	uint32_t live_share_maps;     /* shares mapped into a holder */
+	uint64_t orphaned_bytes;      /* share pages left to their holders */
+	uint32_t last_share_holder;
 	uint64_t next_cookie;
-	int fail_map, fail_route, fail_alloc, fail_dma_map, fail_pfn;  /* next call fails */
+	int fail_map, fail_route, fail_alloc, fail_dma_map, fail_pfn, fail_share_map;  /* next call fails */
 	uint8_t last_width;
 	uint64_t last_reg;            /* bar << 56 | offset of the last register write */
 	uint64_t last_addr_cookie, last_addr_off;            /* write_dma_addr arguments */

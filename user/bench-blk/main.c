@@ -27,11 +27,20 @@
  * message is built once per slot and row with the data, and only its lba
  * is changed per I/O (the same buffer rewritten, as fio writes one buffer);
  * a read's data is checked in the result message, never copied out.
+ *
+ * Two paths, each row run on both (path= on the row line): `window`, the
+ * zero-copy one (BlockDevice.openWindow: the driver's DMA memory mapped
+ * here, readAt/writeAt name offsets in it; slot i uses window bytes
+ * [i * size, (i + 1) * size), as fio uses one buffer per job slot), and
+ * `message`, the data carried in the call or its answer (one kernel copy
+ * each way). A driver without windows: message rows only, and
+ * `capos: bench-blk window unavailable ...` says why.
  */
 #include "capos.h"
 #include "../drivers/captime.h"
 #include "schema/base.capnp.h"
 #include "schema/block.capnp.h"
+#include "schema/device.capnp.h"
 
 #define DEFAULT_SECONDS 5u
 #define MAX_SECONDS 3600u
@@ -80,6 +89,10 @@ static uint64_t bigp[BIG_CALLS][(MSG_DATA + 4096) / 8], bigr[BIG_CALLS][(MSG_DAT
 static struct msg bigm[BIG_CALLS];
 static uint8_t wdata[MSG_DATA];
 static capid_t disk;
+#define WIN_BYTES (MAX_OUT * SMALL_BUF > MSG_DATA * 2 ? MAX_OUT * SMALL_BUF : MSG_DATA * 2)
+static capid_t session, winmem;        /* the window's session and DmaWindow caps */
+static uint8_t *win;                    /* the window, mapped here (WIN_BYTES) */
+static bool via_window;                 /* the rows now running use it */
 static struct captime tm;
 static uint32_t bs, max_blocks, seconds = DEFAULT_SECONDS, row_mask = ~0u;
 static uint64_t nblocks;
@@ -116,6 +129,22 @@ info(void)
 	return (bs == 512 || bs == 4096) && max_blocks ? 0 : E_CORRUPT;
 }
 
+/* A readAt/writeAt message (same layout) for len bytes at disk byte off,
+ * window byte woff. */
+static int
+build_at(struct msg *m, uint64_t off, uint32_t len, uint32_t woff)
+{
+	BlockDevice_readAt_Params_B p;
+	m->wlen = 0;
+	capnp_builder_init_framed(&m->b, m->p, m->cap);
+	if (BlockDevice_readAt_Params_init_root(&m->b, &p) < 0)
+		return E_TOOBIG;
+	BlockDevice_readAt_Params_set_lba(p, off / bs);
+	BlockDevice_readAt_Params_set_count(p, len / bs);
+	BlockDevice_readAt_Params_set_offset(p, woff);
+	return m->plen = capnp_builder_frame(&m->b, m->p, m->cap);
+}
+
 /* The message for one call (read or write of len bytes at byte offset off)
  * in m->p: a write message of this length is reused with the new lba. */
 static int
@@ -147,17 +176,19 @@ build(struct msg *m, uint64_t off, uint32_t len, bool write)
 	return m->plen;
 }
 
-/* Submit one call of m tagged tag. */
+/* Submit one call of m tagged tag (window path: its data at window byte woff). */
 static int
-submit(struct msg *m, uint64_t off, uint32_t len, bool write, uint64_t tag)
+submit(struct msg *m, uint64_t off, uint32_t len, bool write, uint64_t tag, uint32_t woff)
 {
-	int n = build(m, off, len, write);
+	int n = via_window ? build_at(m, off, len, woff) : build(m, off, len, write);
 	if (n < 0)
 		return n;
-	struct ring_sqe s = { .opcode = RING_OP_CALL,
-		.method = write ? BlockDevice_writeBlocks_ORDINAL : BlockDevice_readBlocks_ORDINAL,
-		.cap = disk, .user_data = tag, .params = (uint64_t)m->p, .params_len = (uint32_t)n,
-		.result = (uint64_t)m->r, .result_len = m->cap };
+	uint16_t method = via_window ?
+	    (write ? BlockDevice_writeAt_ORDINAL : BlockDevice_readAt_ORDINAL) :
+	    (write ? BlockDevice_writeBlocks_ORDINAL : BlockDevice_readBlocks_ORDINAL);
+	struct ring_sqe s = { .opcode = RING_OP_CALL, .method = method,
+		.cap = via_window ? session : disk, .user_data = tag, .params = (uint64_t)m->p,
+		.params_len = (uint32_t)n, .result = (uint64_t)m->r, .result_len = m->cap };
 	return rt_submit(&s);
 }
 
@@ -211,7 +242,8 @@ run_small(const struct row *w, uint32_t out, uint64_t until, uint64_t count_from
 	struct ring_cqe c;
 	for (uint32_t i = 0; i < out; i++) {
 		slots[i].start_ns = captime_now_ns(&tm);
-		if ((t->err = submit(&slots[i].m, pick(w, &seq), w->size, w->write, i)) < 0)
+		if ((t->err = submit(&slots[i].m, pick(w, &seq), w->size, w->write, i,
+		    i * w->size)) < 0)
 			return;
 		busy++;
 	}
@@ -235,7 +267,8 @@ run_small(const struct row *w, uint32_t out, uint64_t until, uint64_t count_from
 		if (e || now >= until)
 			continue;               /* drain */
 		slots[i].start_ns = now;
-		if ((e = submit(&slots[i].m, pick(w, &seq), w->size, w->write, i)) < 0) {
+		if ((e = submit(&slots[i].m, pick(w, &seq), w->size, w->write, i,
+		    i * w->size)) < 0) {
 			t->err = e;
 			continue;
 		}
@@ -264,7 +297,7 @@ run_big(const struct row *w, uint64_t until, uint64_t count_from, struct tally *
 		uint32_t n = 0, busy = 0;
 		for (uint32_t done = 0; done < w->size; done += per, n++) {
 			uint32_t len = w->size - done < per ? w->size - done : per;
-			int e = submit(&bigm[n], off + done, len, w->write, 1000 + n);
+			int e = submit(&bigm[n], off + done, len, w->write, 1000 + n, done);
 			if (e < 0) {
 				t->err = e;
 				break;
@@ -310,19 +343,74 @@ run_row(const struct row *w)
 	else
 		run_small(w, out, until, from, &t);
 	if (t.err) {
-		rt_print("capos: bench-blk dev=%s job=%s qd=%u error=call-failed-%d", dev, w->job,
-		    w->qd, t.err);
+		rt_print("capos: bench-blk dev=%s job=%s qd=%u path=%s error=call-failed-%d", dev,
+		    w->job, w->qd, via_window ? "window" : "message", t.err);
 		return;
 	}
 	uint64_t iops_x100 = t.ios * 100 / seconds;
 	uint64_t bps = t.ios * w->size / seconds;       /* bytes per second */
 	uint64_t lat_ns = t.ios ? t.lat_ns / t.ios : 0;
-	rt_print("capos: bench-blk dev=%s job=%s qd=%u iops=%lu.%02lu mbps=%lu.%02lu lat_us=%lu.%lu "
-	    "outstanding=%u calls_per_io=%u ios=%lu seconds=%u", dev, w->job,
-	    w->qd, (unsigned long)(iops_x100 / 100), (unsigned long)(iops_x100 % 100),
+	rt_print("capos: bench-blk dev=%s job=%s qd=%u path=%s iops=%lu.%02lu mbps=%lu.%02lu "
+	    "lat_us=%lu.%lu outstanding=%u calls_per_io=%u ios=%lu seconds=%u", dev, w->job,
+	    w->qd, via_window ? "window" : "message",
+	    (unsigned long)(iops_x100 / 100), (unsigned long)(iops_x100 % 100),
 	    (unsigned long)(bps / 1000000), (unsigned long)(bps % 1000000 / 10000),
 	    (unsigned long)(lat_ns / 1000), (unsigned long)(lat_ns % 1000 / 100),
 	    w->size > SMALL_BUF ? 1 : out, calls, (unsigned long)t.ios, seconds);
+}
+
+/*
+ * openWindow(WIN_BYTES) on the disk and map its memory: 0, or why not
+ * (printed). The window's caps are checked by interface id before use.
+ */
+static int
+open_window(void)
+{
+	static uint64_t p[8], r[64];
+	struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	BlockWindowResult_R u;
+	BlockDevice_openWindow_Params_B pb;
+	capnp_builder_init_framed(&slots[0].m.b, p, sizeof p);
+	if (BlockDevice_openWindow_Params_init_root(&slots[0].m.b, &pb) < 0)
+		return E_TOOBIG;
+	BlockDevice_openWindow_Params_set_bytes(pb, WIN_BYTES);
+	int n = capnp_builder_frame(&slots[0].m.b, p, sizeof p), e;
+	if (n < 0 || (e = rt_call(disk, BlockDevice_openWindow_ORDINAL, p, (uint32_t)n, r, sizeof r,
+	    NULL, 0, &c)) < 0) {
+		rt_print("capos: bench-blk window unavailable reason=call-failed-%d",
+		    n < 0 ? n : c.detail);
+		return E_IO;
+	}
+	if (rt_msg_read(&m, r, c.len, &root) < 0 ||
+	    BlockDevice_openWindow_Results_get_result((BlockDevice_openWindow_Results_R){ root },
+	    &u) < 0)
+		return E_CORRUPT;
+	if (BlockWindowResult_which(u) != BlockWindowResult_which_window) {
+		rt_print("capos: bench-blk window unavailable reason=refused-%u",
+		    BlockWindowResult_get_error(u));
+		return E_NOENT;
+	}
+	if (c.ncaps != 2 || c.iids[0] != DmaWindow_TYPE_ID || c.iids[1] != BlockDevice_TYPE_ID) {
+		rt_print("capos: bench-blk window unavailable reason=bad-caps n=%u", c.ncaps);
+		return E_CORRUPT;
+	}
+	winmem = c.caps[0];
+	session = c.caps[1];
+	static uint64_t mr[32];
+	MapResult_R mp;
+	UserMapping_R um;
+	if (rt_call(winmem, DmaWindow_map_ORDINAL, NULL, 0, mr, sizeof mr, NULL, 0, &c) < 0 ||
+	    rt_msg_read(&m, mr, c.len, &root) < 0 ||
+	    DmaWindow_map_Results_get_result((DmaWindow_map_Results_R){ root }, &mp) < 0 ||
+	    MapResult_which(mp) != MapResult_which_mapping || MapResult_get_mapping(mp, &um) < 0 ||
+	    UserMapping_get_length(um) < WIN_BYTES) {
+		rt_print("capos: bench-blk window unavailable reason=map-failed");
+		return E_IO;
+	}
+	win = (uint8_t *)UserMapping_get_address(um);
+	return 0;
 }
 
 /* A decimal of 1..max digits at *p; advances *p. */
@@ -407,9 +495,21 @@ main(void)
 	rt_print("capos: bench-blk start dev=%s bs=%u blocks=%lu max_transfer=%u seconds=%u "
 	    "tsc_khz=%lu", dev, bs, (unsigned long)nblocks, max_blocks, seconds,
 	    (unsigned long)tm.tsc_khz);
-	for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++)
-		if (row_mask & 1u << i)
+	bool have_window = open_window() == 0;
+	if (have_window) {
+		for (uint32_t i = 0; i < WIN_BYTES; i++)        /* what the window rows write */
+			win[i] = wdata[i % sizeof wdata];
+		rt_print("capos: bench-blk window bytes=%u", WIN_BYTES);
+	}
+	for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		if (!(row_mask & 1u << i))
+			continue;
+		via_window = have_window;
+		if (via_window)
 			run_row(&rows[i]);
+		via_window = false;
+		run_row(&rows[i]);
+	}
 	rt_print("capos: bench-blk done");
 	return 0;
 }

@@ -116,6 +116,18 @@ block_result(struct blkproc_req *q, int e, void *res, uint32_t *rlen)
 }
 
 static int
+block_error(struct blkproc_req *q, uint16_t err, void *res, uint32_t *rlen)
+{
+	BlockDevice_writeBlocks_Results_B r;
+	BlockResult_B u;
+	if (BlockDevice_writeBlocks_Results_init_root(msg_begin(q, res, *rlen), &r) < 0 ||
+	    BlockDevice_writeBlocks_Results_init_result(r, &u) < 0)
+		return E_TOOBIG;
+	BlockResult_set_error(u, err);
+	return msg_end(q, res, rlen);
+}
+
+static int
 do_write(struct blkproc_req *q, struct blkserv *srv, const struct capnp_struct *root, void *res,
     uint32_t *rlen)
 {
@@ -125,6 +137,131 @@ do_write(struct blkproc_req *q, struct blkserv *srv, const struct capnp_struct *
 		return block_result(q, E_INVAL, res, rlen);
 	return block_result(q, blkserv_write_blocks(srv, BlockDevice_writeBlocks_Params_get_lba(p),
 	    d.ptr, d.len), res, rlen);
+}
+
+/* ---- windows ---- */
+
+int
+blkproc_window_buf(const struct blkproc_area *a, uint32_t badge, uint8_t ex, uint32_t offset,
+    uint64_t bytes, void **buf)
+{
+	uint32_t i = (badge & 0xffu) - 1;
+
+	if (!a || !a->bytes || (badge & 0xffu) == 0 || i >= BLKPROC_WINDOWS)
+		return E_NOENT;
+	const struct blkproc_window *w = &a->w[i];
+	if (!w->live || w->gen != (badge >> 8) || w->ex != ex)
+		return E_NOENT;
+	if (offset > w->bytes || bytes > w->bytes - offset)
+		return E_RANGE;
+	*buf = a->cpu + w->off + offset;
+	return 0;
+}
+
+uint32_t
+blkproc_window_badge(const struct blkproc_area *a, unsigned i)
+{
+	return (uint32_t)(i + 1) | (uint32_t)a->w[i].gen << 8;
+}
+
+/* Does [off, off + bytes) meet a live window? */
+static bool
+window_overlaps(const struct blkproc_area *a, uint32_t off, uint32_t bytes)
+{
+	for (unsigned i = 0; i < BLKPROC_WINDOWS; i++) {
+		const struct blkproc_window *w = &a->w[i];
+		if (w->live && off < w->off + w->bytes && w->off < off + bytes)
+			return true;
+	}
+	return false;
+}
+
+int
+blkproc_window_place(const struct blkproc_area *a, uint32_t bytes, unsigned *slot, uint32_t *off)
+{
+	unsigned s = BLKPROC_WINDOWS;
+
+	if (!a || bytes == 0 || bytes % 4096u || bytes > a->bytes)
+		return E_INVAL;
+	for (unsigned i = 0; i < BLKPROC_WINDOWS && s == BLKPROC_WINDOWS; i++)
+		if (!a->w[i].live)
+			s = i;
+	if (s == BLKPROC_WINDOWS)
+		return E_NOSPC;
+	/* First fit: the area's start, or the end of a live window. */
+	for (unsigned i = 0; i <= BLKPROC_WINDOWS; i++) {
+		uint32_t at = i == BLKPROC_WINDOWS ? 0 : a->w[i].off + a->w[i].bytes;
+		if (i < BLKPROC_WINDOWS && !a->w[i].live)
+			continue;
+		if (at > a->bytes || bytes > a->bytes - at || window_overlaps(a, at, bytes))
+			continue;
+		*slot = s;
+		*off = at;
+		return 0;
+	}
+	return E_NOSPC;
+}
+
+int
+blkproc_window_answer(struct blkproc_req *q, int err, uint32_t bytes, void *res, uint32_t *rlen)
+{
+	BlockDevice_openWindow_Results_B r;
+	BlockWindowResult_B u;
+	BlockWindow_B w;
+
+	if (BlockDevice_openWindow_Results_init_root(msg_begin(q, res, *rlen), &r) < 0 ||
+	    BlockDevice_openWindow_Results_init_result(r, &u) < 0)
+		return ExceptionType_failed + 1;
+	if (err < 0) {
+		BlockWindowResult_set_error(u, err == E_INVAL ? BLK_ERR_BAD_LENGTH : BLK_ERR_NO_WINDOW);
+	} else {
+		if (BlockWindowResult_init_window(u, &w) < 0)
+			return ExceptionType_failed + 1;
+		BlockWindow_set_memory(w, 0);
+		BlockWindow_set_session(w, 1);
+		BlockWindow_set_bytes(w, bytes);
+	}
+	return msg_end(q, res, rlen) < 0 ? ExceptionType_failed + 1 : 0;
+}
+
+/* readAt / writeAt: the data is in the session's window. */
+static int
+do_at(struct blkproc_req *q, struct blkserv *srv, const struct capnp_struct *root, bool write,
+    void *res, uint32_t *rlen)
+{
+	/* readAt and writeAt params share one layout (lba, count, offset) */
+	BlockDevice_readAt_Params_R p = { *root };
+	uint64_t lba = BlockDevice_readAt_Params_get_lba(p);
+	uint32_t count = BlockDevice_readAt_Params_get_count(p);
+	uint64_t bytes = (uint64_t)count * srv->info.block_size;
+	void *buf = NULL;
+	int e;
+
+	if (count == 0 || count > srv->info.max_transfer_blocks)
+		return block_result(q, E_INVAL, res, rlen);
+	e = blkproc_window_buf(q->area, q->badge, q->ex, BlockDevice_readAt_Params_get_offset(p),
+	    bytes, &buf);
+	if (e == E_NOENT)
+		return block_error(q, BLK_ERR_NO_WINDOW, res, rlen);
+	if (e < 0)
+		return block_result(q, e, res, rlen);
+	e = write ? blkserv_write_blocks(srv, lba, buf, (size_t)bytes) :
+	    blkserv_read_blocks(srv, lba, count, buf, (size_t)bytes);
+	return block_result(q, e, res, rlen);
+}
+
+static int
+do_open_window(struct blkproc_req *q, const struct capnp_struct *root, void *res, uint32_t *rlen)
+{
+	BlockDevice_openWindow_Params_R p = { *root };
+	uint64_t bytes = ((uint64_t)BlockDevice_openWindow_Params_get_bytes(p) + 4095u) & ~4095ull;
+
+	if (!q->area || !q->area->bytes)
+		return blkproc_window_answer(q, E_NOSPC, 0, res, rlen);
+	if (bytes == 0 || bytes > q->area->bytes)
+		return blkproc_window_answer(q, E_INVAL, 0, res, rlen);
+	q->io.count = (uint32_t)bytes;
+	return BLKPROC_OPEN_WINDOW;
 }
 
 static int
@@ -154,7 +291,7 @@ handle(struct blkproc_req *q, struct blkserv *srv, uint16_t method, const void *
 	struct capnp_struct root;
 	int e;
 
-	if (method > BlockDevice_flush_ORDINAL)
+	if (method > BlockDevice_writeAt_ORDINAL)
 		return ExceptionType_unimplemented + 1;
 	/* An empty params buffer is a struct of defaults (methods without params). */
 	if (plen == 0) {
@@ -166,7 +303,10 @@ handle(struct blkproc_req *q, struct blkserv *srv, uint16_t method, const void *
 	case BlockDevice_readBlocks_ORDINAL: e = do_read(q, srv, &root, res, rlen); break;
 	case BlockDevice_writeBlocks_ORDINAL: e = do_write(q, srv, &root, res, rlen); break;
 	case BlockDevice_info_ORDINAL: e = do_info(q, srv, res, rlen); break;
-	default: e = block_result(q, blkserv_flush(srv), res, rlen); break;
+	case BlockDevice_flush_ORDINAL: e = block_result(q, blkserv_flush(srv), res, rlen); break;
+	case BlockDevice_readAt_ORDINAL: e = do_at(q, srv, &root, false, res, rlen); break;
+	case BlockDevice_writeAt_ORDINAL: e = do_at(q, srv, &root, true, res, rlen); break;
+	default: return do_open_window(q, &root, res, rlen);
 	}
 	return e < 0 ? ExceptionType_failed + 1 : 0;
 }
@@ -176,6 +316,8 @@ blkproc_handle(struct blkserv *srv, uint16_t method, const void *params, uint32_
     void *res, uint32_t *rlen)
 {
 	sync_req.io.op = BLKPROC_IO_NONE;
+	sync_req.area = NULL;           /* no windows one request at a time */
+	sync_req.method = method;
 	return handle(&sync_req, srv, method, params, plen, res, rlen);
 }
 
@@ -224,7 +366,7 @@ blkproc_begin(struct blkproc_req *q, struct blkserv *srv, uint16_t method, const
 	q->method = method;
 	r = handle(q, &shadow, method, params, plen, res, rlen);
 	if (r)
-		q->io.op = BLKPROC_IO_NONE;     /* an exception: nothing for the driver */
+		q->io.op = BLKPROC_IO_NONE;     /* an exception (or openWindow): nothing for the driver */
 	return r == 0 && q->io.op ? BLKPROC_PENDING : r;
 }
 
@@ -235,12 +377,13 @@ blkproc_finish(struct blkproc_req *q, int err, void *res, uint32_t *rlen)
 
 	if (q->io.op == BLKPROC_IO_NONE)
 		return E_INVAL;
-	/* a read's data is in the answer begun in res: the same buffer */
-	if (q->io.op == BLKPROC_IO_READ && q->bld.seg[0].base != (uint8_t *)res + 8) {
+	/* a read's data is in the answer begun in res: the same buffer (readAt: in a window) */
+	bool data = q->io.op == BLKPROC_IO_READ && q->method == BlockDevice_readBlocks_ORDINAL;
+	if (data && q->bld.seg[0].base != (uint8_t *)res + 8) {
 		q->io.op = BLKPROC_IO_NONE;
 		return E_INVAL;
 	}
-	if (q->io.op == BLKPROC_IO_READ)
+	if (data)
 		e = err < 0 ? read_error(q, (uint16_t)blkserv_block_error(err), res, rlen) :
 		    msg_end(q, res, rlen);
 	else {

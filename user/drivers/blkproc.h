@@ -59,13 +59,62 @@ struct blkproc_io {
 	void *buf;              /* read: count x blockSize bytes to fill; write: the data */
 };
 
+/*
+ * Windows (BlockDevice.openWindow, docs/drivers.md "Windows"): a driver
+ * reserves an area of its DMA memory; each window is a page-aligned part of
+ * it shared with one client (a DmaWindow) together with a session cap, the
+ * export's endpoint minted with a badge naming the window: (index + 1) |
+ * generation << 8. readAt/writeAt arriving with that badge move data
+ * between the device and the window; the driver never touches the data.
+ */
+#define BLKPROC_WINDOWS 8u
+#define BLKPROC_AREA_BYTES (1024u * 1024u)      /* a driver's area: windows of up to 1 MiB */
+
+struct blkproc_window {
+	uint32_t off, bytes;            /* in the area, page multiples */
+	uint16_t gen;                   /* bumped at each reuse of the slot (never 0) */
+	uint8_t live, ex;               /* ex: the export it was opened on */
+	capid_t cap;                    /* the driver's copy of its DmaWindow */
+};
+
+struct blkproc_area {
+	uint8_t *cpu;                   /* the area in the driver (page-aligned) */
+	uint32_t bytes;                 /* 0: no windows (openWindow refused) */
+	/* runtime: share [off, off + len) of the area as a DmaWindow cap */
+	int (*share)(void *drv, uint32_t off, uint32_t len, capid_t *out);
+	void *drv;
+	struct blkproc_window w[BLKPROC_WINDOWS];
+	uint32_t opened, reclaimed;     /* windows, ever */
+};
+
 /* One request and its answer being built (in the caller's result buffer):
- * in the asynchronous mode one per request in flight. */
+ * in the asynchronous mode one per request in flight. The serving loop sets
+ * area, badge and ex before blkproc_begin (no area: no windows). */
 struct blkproc_req {
 	struct capnp_builder bld;
 	struct blkproc_io io;
 	uint16_t method;
+	const struct blkproc_area *area;
+	uint32_t badge;                 /* of the cap the call came through */
+	uint8_t ex;                     /* the export it came in on */
 };
+
+/* Where [offset, offset + bytes) of the window a request's badge names
+ * lies in the driver: E_NOENT no live window of this export (noWindow),
+ * E_RANGE not wholly inside it. */
+int blkproc_window_buf(const struct blkproc_area *a, uint32_t badge, uint8_t ex, uint32_t offset,
+    uint64_t bytes, void **buf);
+/* A free place for a window of `bytes` (page multiple, nonzero): its slot
+ * and offset in the area; E_INVAL for a size the area can never hold,
+ * E_NOSPC when no slot or no gap is free now. */
+int blkproc_window_place(const struct blkproc_area *a, uint32_t bytes, unsigned *slot,
+    uint32_t *off);
+/* The badge of live window slot i. */
+uint32_t blkproc_window_badge(const struct blkproc_area *a, unsigned i);
+/* openWindow's answer in res: err 0 (caps: memory 0, session 1; `bytes`)
+ * or the BlockError for err (E_INVAL badLength, else noWindow). */
+int blkproc_window_answer(struct blkproc_req *q, int err, uint32_t bytes, void *res,
+    uint32_t *rlen);
 
 /* Clamp srv's maxTransferBlocks to one message (call once before serving). */
 void blkproc_prepare(struct blkserv *srv);
@@ -97,6 +146,7 @@ int blkproc_handle(struct blkserv *srv, uint16_t method, const void *params, uin
  * (E_INVAL: nothing pending, or a read finished in another buffer).
  */
 #define BLKPROC_PENDING 0x10000
+#define BLKPROC_OPEN_WINDOW 0x10001     /* openWindow: q->io.count is the page-rounded size */
 int blkproc_begin(struct blkproc_req *q, struct blkserv *srv, uint16_t method, const void *params,
     uint32_t plen, void *res, uint32_t *rlen);
 int blkproc_finish(struct blkproc_req *q, int err, void *res, uint32_t *rlen);
@@ -124,6 +174,7 @@ int blkproc_serve_bufs(struct blkproc_export *e, unsigned n, uint8_t *const *buf
  * clamp than the driver's own maxTransferBlocks and BLKPROC_MAX_DATA).
  */
 #define BLKPROC_ASYNC_MAX 14u
+_Static_assert(BLKPROC_WINDOWS < 255u, "a window slot fits the badge's low byte");
 
 struct blkproc_slot {
 	uint8_t *buf;                   /* BLKPROC_MSG_MAX bytes, 8-aligned, or NULL: `in` */
@@ -145,8 +196,9 @@ struct blkproc_async_ops {
 	int (*poll)(void *drv, int wait, unsigned *tags, int *errs, unsigned max);
 };
 
+/* area: the driver's window area (NULL: openWindow answers noWindow). */
 int blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *slot,
-    unsigned nslots, const struct blkproc_async_ops *ops, void *drv);
+    unsigned nslots, const struct blkproc_async_ops *ops, void *drv, struct blkproc_area *area);
 
 /*
  * Refuse a disk that carries a capOS boot image: an ISO 9660 primary volume

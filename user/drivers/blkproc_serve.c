@@ -18,6 +18,7 @@
 
 #include "capos.h"
 #include "schema/block.capnp.h"
+#include "schema/device.capnp.h"
 
 #define TAG_RECV 0xB10C000000000000ull
 
@@ -50,11 +51,13 @@ drop_caps(const struct ring_cqe *c)
 		rt_release(c->caps[k]);
 }
 
-/* RETURN buf[0..rlen) for token; r > 0: the exception r - 1 instead. The
- * RETURN is consumed before any RECV submitted after it, so buf may be
- * posted again at once. */
+/* RETURN buf[0..rlen) for token, with nx caps x (read when the RETURN is
+ * consumed); r > 0: the exception r - 1 instead (no caps). The RETURN is
+ * consumed before any RECV submitted after it, so buf may be posted again
+ * at once. */
 static int
-give_back(capid_t ep, uint32_t token, int r, uint8_t *buf, uint32_t rlen)
+give_back_caps(capid_t ep, uint32_t token, int r, uint8_t *buf, uint32_t rlen,
+    const struct ring_xfer *x, uint32_t nx)
 {
 	bool exc = false;
 
@@ -65,8 +68,14 @@ give_back(capid_t ep, uint32_t token, int r, uint8_t *buf, uint32_t rlen)
 	}
 	struct ring_sqe s = { .opcode = RING_OP_RETURN, .flags = exc ? RING_RET_EXCEPTION : 0,
 		.cap = ep, .user_data = 0, .params = (uint64_t)buf, .params_len = rlen,
-		.token = token };
+		.token = token, .xfer = exc ? 0 : (uint64_t)x, .xfer_count = exc ? 0 : nx };
 	return rt_submit(&s);
+}
+
+static int
+give_back(capid_t ep, uint32_t token, int r, uint8_t *buf, uint32_t rlen)
+{
+	return give_back_caps(ep, token, r, buf, rlen, NULL, 0);
 }
 
 /* Answer the request received in buf, in buf. */
@@ -164,18 +173,109 @@ blkproc_serve_bufs(struct blkproc_export *e, unsigned n, uint8_t *const *buf)
 
 enum { SLOT_RECV = 0, SLOT_DEFER, SLOT_DRIVER, SLOT_CLOSED };
 
-/* Answer slot i (its answer is in its buffer) and post its RECV again. */
+/* Answer slot i (its answer is in its buffer, with nx caps x) and post its RECV again. */
 static int
-async_reply(capid_t ep, struct blkproc_slot *s, unsigned i, int r, uint32_t rlen)
+async_reply_caps(capid_t ep, struct blkproc_slot *s, unsigned i, int r, uint32_t rlen,
+    const struct ring_xfer *x, uint32_t nx)
 {
 	int e;
 
-	if ((e = give_back(ep, s->token, r, s->buf, rlen)) < 0 ||
+	if ((e = give_back_caps(ep, s->token, r, s->buf, rlen, x, nx)) < 0 ||
 	    (e = post_recv_into(ep, TAG_RECV | i, s->buf)) < 0)
 		return e;
 	s->state = SLOT_RECV;
-	sys_cap_enter(0, 0);
+	sys_cap_enter(0, 0);    /* the RETURN (and its transfers) consumed */
 	return 0;
+}
+
+static int
+async_reply(capid_t ep, struct blkproc_slot *s, unsigned i, int r, uint32_t rlen)
+{
+	return async_reply_caps(ep, s, i, r, rlen, NULL, 0);
+}
+
+/* ---- windows ---- */
+
+/* DmaWindow.info of the driver's copy: may its slot be reused? (The holder
+ * unmapped it, its buffer went, or nobody but the driver holds it.) */
+static bool
+window_idle(capid_t cap)
+{
+	static uint8_t rbuf[256] __attribute__((aligned(8)));
+	struct ring_cqe c;
+	struct capnp_msg m;
+	struct capnp_struct root;
+	DmaWindow_info_Results_R r;
+	DmaWindowInfo_R in;
+
+	int n = rt_call(cap, DmaWindow_info_ORDINAL, NULL, 0, rbuf, sizeof rbuf, NULL, 0, &c);
+	if (n < 0 || rt_msg_read(&m, rbuf, c.len, &root) < 0)
+		return true;            /* the kernel no longer answers for it */
+	r.s = root;
+	if (DmaWindow_info_Results_get_info(r, &in) < 0)
+		return true;
+	uint16_t st = DmaWindowInfo_get_state(in);
+	return st == DmaWindowState_closed || st == DmaWindowState_freed ||
+	    DmaWindowInfo_get_references(in) <= 1;
+}
+
+/* Free every window slot whose window is idle; the count. */
+static unsigned
+window_reclaim(struct blkproc_area *a)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < BLKPROC_WINDOWS; i++) {
+		struct blkproc_window *w = &a->w[i];
+		if (!w->live || !window_idle(w->cap))
+			continue;
+		rt_release(w->cap);
+		w->cap = 0;
+		w->live = 0;
+		a->reclaimed++;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * openWindow: place the window (reclaiming idle ones when full), share it,
+ * and answer with two caps: the DmaWindow (the driver keeps its copy, to
+ * see when the window is idle) and the export's endpoint minted with the
+ * window's badge.
+ */
+static int
+window_open(struct blkproc_area *a, capid_t ep, struct blkproc_slot *s, unsigned i)
+{
+	static struct ring_xfer x[BLKPROC_ASYNC_MAX][2];
+	uint32_t bytes = s->req.io.count, off = 0, rlen = BLKPROC_MSG_MAX;
+	unsigned k = 0;
+	capid_t cap = 0;
+	int e;
+
+	e = blkproc_window_place(a, bytes, &k, &off);
+	if (e == E_NOSPC && window_reclaim(a))
+		e = blkproc_window_place(a, bytes, &k, &off);
+	if (e == 0)
+		e = a->share(a->drv, off, bytes, &cap);
+	if (e < 0) {
+		rt_print("blk: window refused bytes=%u err=%d", bytes, e);
+		return async_reply(ep, s, i, blkproc_window_answer(&s->req, e, 0, s->buf, &rlen),
+		    rlen);
+	}
+	struct blkproc_window *w = &a->w[k];
+	if (++w->gen == 0)
+		w->gen = 1;
+	w->off = off;
+	w->bytes = bytes;
+	w->ex = s->ex;
+	w->cap = cap;
+	w->live = 1;
+	a->opened++;
+	x[i][0] = (struct ring_xfer){ cap, RING_XFER_COPY };
+	x[i][1] = (struct ring_xfer){ ep, RING_XFER_MINT_BADGE(blkproc_window_badge(a, k)) };
+	int r = blkproc_window_answer(&s->req, 0, bytes, s->buf, &rlen);
+	return async_reply_caps(ep, s, i, r, rlen, x[i], r ? 0 : 2);
 }
 
 /* Hand slot i's checked request to the driver; an error other than E_AGAIN
@@ -201,7 +301,7 @@ async_start(struct blkproc_export *e, capid_t *ep, struct blkproc_slot *s, unsig
 
 int
 blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *slot,
-    unsigned nslots, const struct blkproc_async_ops *ops, void *drv)
+    unsigned nslots, const struct blkproc_async_ops *ops, void *drv, struct blkproc_area *area)
 {
 	capid_t ep[BLKPROC_MAX_EXPORTS] = { 0 };
 	unsigned live = 0, driver = 0, defer = 0, high = 0, i, k, tags[BLKPROC_ASYNC_MAX];
@@ -248,9 +348,14 @@ blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *s
 			}
 			drop_caps(&c);
 			s->token = c.token;
+			s->req.area = area;
+			s->req.badge = c.badge;
+			s->req.ex = s->ex;
 			uint32_t rlen = BLKPROC_MSG_MAX;
 			r = blkproc_begin(&s->req, e[s->ex].srv, c.method, s->buf, c.len, s->buf, &rlen);
-			if (r != BLKPROC_PENDING)
+			if (r == BLKPROC_OPEN_WINDOW)
+				r = window_open(area, ep[s->ex], s, i);
+			else if (r != BLKPROC_PENDING)
 				r = async_reply(ep[s->ex], s, i, r, rlen);
 			else if ((r = async_start(e, ep, s, i, ops, drv)) == 0 && s->state == SLOT_DRIVER)
 				driver++;

@@ -45,6 +45,7 @@ enum blkserv_block_error {
 	BLK_ERR_READ_ONLY = 2,
 	BLK_ERR_IO = 3,
 	BLK_ERR_NOT_READY = 4,
+	BLK_ERR_NO_WINDOW = 5,          /* blkproc: readAt/writeAt without a window */
 };
 
 /* E_INVAL for an inconsistent info (block size, zero transfer). */

@@ -469,6 +469,37 @@ buf_map(capid_t cap, uint64_t size, void **va)
 	return 0;
 }
 
+int
+capenv_dma_share(struct devenv *env, devenv_dma_t h, uint64_t off, uint64_t len, capid_t *out)
+{
+	static struct capnp_msg m;
+	struct capnp_struct root;
+	struct ring_cqe c;
+	DmaShareResult_R r;
+	DMABuffer_share_Params_B p;
+	capid_t cap = capenv_dma_cap(env, h);
+
+	if (!cap)
+		return E_STALE;
+	DMABuffer_share_Params_init_root(rt_msg_begin(), &p);
+	DMABuffer_share_Params_set_offset(p, off);
+	DMABuffer_share_Params_set_length(p, len);
+	int e = capenv_call_cqe(cap, DMABuffer_share_ORDINAL, NULL, 0, &root, &c, &m);
+	if (e == 0)
+		e = capenv_result(&root, &r.s);
+	if (e == 0 && DmaShareResult_which(r) != DmaShareResult_which_window)
+		e = capenv_device_error(DmaShareResult_get_error(r));
+	if (e == 0 && (c.ncaps != 1 || c.iids[0] != DmaWindow_TYPE_ID))
+		e = E_CORRUPT;
+	if (e < 0) {
+		for (uint32_t k = 0; k < c.ncaps && k < RING_MAX_XFER; k++)
+			rt_release(c.caps[k]);
+		return e;
+	}
+	*out = c.caps[0];
+	return 0;
+}
+
 static int
 buf_free(capid_t cap)
 {

@@ -86,6 +86,10 @@ int capenv_add_mmio(struct devenv *env, const char *name);
 capid_t capenv_mmio_cap(struct devenv *env, unsigned bar);
 /* The DMABuffer cap of a live handle, 0 when stale or invalid. */
 capid_t capenv_dma_cap(struct devenv *env, devenv_dma_t h);
+/* DMABuffer.share of [off, off + len) of mapped buffer h: the DmaWindow cap in *out
+ * (docs/device-manager.md "Shared windows"). */
+int capenv_dma_share(struct devenv *env, devenv_dma_t h, uint64_t off, uint64_t len,
+    capid_t *out);
 /* A DMABuffer allocated but never mapped (kernel-owned rings). */
 int capenv_dma_alloc_ring(struct devenv *env, uint64_t bytes, enum devenv_dma_dir dir,
     devenv_dma_t *h);

@@ -58,6 +58,9 @@ _Static_assert(BLKPROC_MSG_MAX % NVME_PAGE_SIZE == 0, "every slot's read data pa
 #define NVME_PROC_SLOTS BLKPROC_ASYNC_MAX
 #define NVME_MSG_LEAD (NVME_PAGE_SIZE - BLKPROC_READ_DATA_OFF)
 #define NVME_MSG_BYTES (NVME_MSG_LEAD + (uint64_t)NVME_PROC_SLOTS * BLKPROC_MSG_MAX)
+/* The window area (blkproc.h "Windows") follows the messages, page-aligned. */
+#define NVME_AREA_OFF ((NVME_MSG_BYTES + NVME_PAGE_SIZE - 1) & ~(uint64_t)(NVME_PAGE_SIZE - 1))
+static struct blkproc_area area;
 static struct blkproc_slot slots[NVME_PROC_SLOTS];
 static struct nvme_req reqs[NVME_PROC_SLOTS];
 static uint64_t spin_until;    /* poll without waiting until then */
@@ -238,6 +241,14 @@ as_poll(void *drv, int wait, unsigned *tags, int *errs, unsigned max)
 
 static const struct blkproc_async_ops nvme_async_ops = { as_submit, as_poll };
 
+/* blkproc_area.share: a DmaWindow on part of the area (in as.mem). */
+static int
+area_share(void *drv, uint32_t off, uint32_t len, capid_t *out)
+{
+	struct nvme_ctrl *c = drv;
+	return capenv_dma_share(c->env, c->as.mem.h, NVME_AREA_OFF + off, len, out);
+}
+
 int
 main(void)
 {
@@ -285,12 +296,18 @@ main(void)
 		return fail("nothing-to-serve", E_NOENT);
 	/* Queue depth > 1 when the DMA pool holds the slots' message buffers;
 	 * else one request at a time. */
-	if ((e = nvme_async_init(&ctrl, NVME_PROC_SLOTS, NVME_MSG_BYTES)) == 0) {
+	/* With the window area when the pool holds it, else without. */
+	if ((e = nvme_async_init(&ctrl, NVME_PROC_SLOTS, NVME_AREA_OFF + BLKPROC_AREA_BYTES)) == 0)
+		area = (struct blkproc_area){ .cpu = (uint8_t *)ctrl.as.mem.cpu + NVME_AREA_OFF,
+			.bytes = BLKPROC_AREA_BYTES, .share = area_share, .drv = &ctrl };
+	else if (e == E_NOMEM)
+		e = nvme_async_init(&ctrl, NVME_PROC_SLOTS, NVME_MSG_BYTES);
+	if (e == 0) {
 		for (i = 0; i < NVME_PROC_SLOTS; i++)
 			slots[i].buf = (uint8_t *)ctrl.as.mem.cpu + NVME_MSG_LEAD + (size_t)i * BLKPROC_MSG_MAX;
-		rt_print("nvme: async slots=%u msg_in_dma=%lu", NVME_PROC_SLOTS,
-		    (unsigned long)ctrl.as.mem.size);
-		e = blkproc_serve_async(ex, n, slots, NVME_PROC_SLOTS, &nvme_async_ops, &ctrl);
+		rt_print("nvme: async slots=%u msg_in_dma=%lu window_area=%u", NVME_PROC_SLOTS,
+		    (unsigned long)ctrl.as.mem.size, area.bytes);
+		e = blkproc_serve_async(ex, n, slots, NVME_PROC_SLOTS, &nvme_async_ops, &ctrl, &area);
 	} else {
 		rt_print("nvme: async off err=%d", e);
 		e = blkproc_serve(ex, n);

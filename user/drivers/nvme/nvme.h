@@ -29,9 +29,10 @@
 #define NVME_ADMIN_DEPTH 16u
 #define NVME_IO_DEPTH 64u               /* capped by CAP.MQES + 1 */
 /* Per command, capped by MDTS. The kernel maps a driver's DMA buffers into
- * one 2 MiB window (KDDF_USER_PAGES, 512 pages, BAR 0's 4 included): this
- * synchronous bounce buffer (32 pages) and the driver process's 14 async
- * message buffers (463 pages, main.c) take 495 of them. */
+ * one 32 MiB range (KDDF_USER_PAGES, 8192 pages, BAR 0's 4 included): this
+ * synchronous bounce buffer (32 pages), the driver process's 14 async
+ * message buffers (463 pages, main.c) and its window area (256 pages) take
+ * 751 of them. */
 #define NVME_MAX_XFER (128u * 1024u)
 #define NVME_CMD_TIMEOUT_NS 5000000000ull
 

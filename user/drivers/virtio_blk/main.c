@@ -154,16 +154,35 @@ as_poll(void *drv, int wait, unsigned *tags, int *errs, unsigned max)
 
 static const struct blkproc_async_ops vblk_async_ops = { as_submit, as_poll };
 
+/* The window area (blkproc.h "Windows") in the request buffer: drv holds
+ * its offset there. */
+static struct blkproc_area window_area;
+
+static int
+area_share(void *drv, uint32_t off, uint32_t len, capid_t *out)
+{
+	return capenv_dma_share(&env, vb.req.h, (uint64_t)(uintptr_t)drv + off, len, out);
+}
+
 /* Message buffers in DMA memory: as many slots as the pool holds a whole
  * message for (each a vblk area). The number of slots, 0 when not even one
  * fits, or an error other than E_NOMEM. */
 static int
 area_init(void)
 {
-	int e = E_NOMEM;
+	struct vblk_layout l = { .slots = VBLK_PROC_SLOTS, .areas = VBLK_PROC_SLOTS,
+		.area_bytes = BLKPROC_MSG_MAX, .area_lead = BLKPROC_READ_DATA_OFF,
+		.extra_bytes = BLKPROC_AREA_BYTES };
+	uint64_t off = 0;
+	int e = vblk_async_layout(&vb, &l);     /* every slot and the window area */
 
+	if (e == 0 && (window_area.cpu = vblk_extra(&vb, &off)) != NULL) {
+		window_area.bytes = BLKPROC_AREA_BYTES;
+		window_area.share = area_share;
+		window_area.drv = (void *)(uintptr_t)off;
+	}
 	for (uint16_t k = VBLK_PROC_SLOTS; k >= 1 && e == E_NOMEM; k--) {
-		struct vblk_layout l = { .slots = k, .areas = k, .area_bytes = BLKPROC_MSG_MAX,
+		l = (struct vblk_layout){ .slots = k, .areas = k, .area_bytes = BLKPROC_MSG_MAX,
 			.area_lead = BLKPROC_READ_DATA_OFF };
 		e = vblk_async_layout(&vb, &l);
 	}
@@ -252,10 +271,11 @@ main(void)
 		e = bounce_init(&big, &big_bytes);
 	}
 	if (e == 0) {
-		rt_print("virtio-blk: async slots=%u big=%u big_bytes=%u small_bytes=%u zero_copy=%d",
-		    vb.slots, big, big_bytes, vb.slot_len[vb.slots - 1], zc);
+		rt_print("virtio-blk: async slots=%u big=%u big_bytes=%u small_bytes=%u zero_copy=%d "
+		    "window_area=%u", vb.slots, big, big_bytes, vb.slot_len[vb.slots - 1], zc,
+		    window_area.bytes);
 		vb.irq_spin_ns = c == VBLK_IRQ ? VBLK_PROC_SPIN_NS : 0;
-		e = blkproc_serve_async(&ex, 1, slots, vb.slots, &vblk_async_ops, &vb);
+		e = blkproc_serve_async(&ex, 1, slots, vb.slots, &vblk_async_ops, &vb, &window_area);
 	} else {
 		rt_print("virtio-blk: async off err=%d", e);
 		e = blkproc_serve(&ex, 1);

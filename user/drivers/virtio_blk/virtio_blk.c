@@ -113,12 +113,15 @@ layout(struct vblk *b, const struct vblk_layout *l)
 		if (b->slot_len[s] > b->bounce_max)
 			b->bounce_max = b->slot_len[s];
 	}
+	b->extra_off = (off + DEVENV_PAGE_SIZE - 1) & ~(uint64_t)(DEVENV_PAGE_SIZE - 1);
 }
 
 /* Bytes of the request buffer for the current layout. */
 static uint64_t
 req_bytes(const struct vblk *b)
 {
+	if (b->lay.extra_bytes)
+		return b->extra_off + b->lay.extra_bytes;
 	return b->slot_off[b->slots - 1] + b->slot_len[b->slots - 1];
 }
 
@@ -135,6 +138,29 @@ vblk_area(const struct vblk *b, uint16_t i)
 	if (i >= b->lay.areas || !b->req.cpu || b->areas_lost)
 		return NULL;
 	return (uint8_t *)b->req.cpu + area_off(b, i);
+}
+
+void *
+vblk_extra(const struct vblk *b, uint64_t *off)
+{
+	if (!b->lay.extra_bytes || !b->req.cpu || b->areas_lost)
+		return NULL;
+	*off = b->extra_off;
+	return (uint8_t *)b->req.cpu + b->extra_off;
+}
+
+/* Whether buf[0..bytes) lies wholly inside the extra range; its offset in req.
+ * Compared as integers: a pointer from elsewhere is never formed into one past it. */
+static bool
+in_extra(const struct vblk *b, const void *buf, uint32_t bytes, uint64_t *off)
+{
+	uintptr_t p = (uintptr_t)buf, first = (uintptr_t)b->req.cpu + b->extra_off;
+
+	if (!b->lay.extra_bytes || !b->req.cpu || p < first || p - first > b->lay.extra_bytes ||
+	    bytes > b->lay.extra_bytes - (p - first))
+		return false;
+	*off = b->extra_off + (p - first);
+	return true;
 }
 
 /* Whether buf[0..bytes) lies wholly inside one area; its offset in req. */
@@ -230,6 +256,8 @@ layout_ok(const struct vblk *b, const struct vblk_layout *l)
 		return false;
 	if (l->areas && (l->area_bytes < b->block_size || l->area_bytes > VBLK_AREA_MAX_BYTES ||
 	    l->area_lead > VBLK_AREA_MAX_LEAD))
+		return false;
+	if (l->extra_bytes % DEVENV_PAGE_SIZE || l->extra_bytes > VBLK_EXTRA_MAX)
 		return false;
 	if (l->big == 0)        /* header-only slots: for areas, no bounce data at all */
 		return l->areas && l->big_bytes == 0 && l->small_bytes == 0;
@@ -445,7 +473,7 @@ vblk_submit(struct vblk *b, struct vblk_req *r)
 		r->done = 1;    /* 5.2.6.2: without VIRTIO_BLK_F_FLUSH the device is write-through */
 		return 0;
 	}
-	bounce = bytes && !in_area(b, r->buf, bytes, &data);
+	bounce = bytes && !in_area(b, r->buf, bytes, &data) && !in_extra(b, r->buf, bytes, &data);
 	if (bounce && bytes > b->bounce_max)
 		return E_INVAL;         /* no slot will ever hold it */
 	if ((s = free_slot(b, bounce ? bytes : 0)) == b->slots)

@@ -59,6 +59,8 @@ struct vblk_layout {
 	uint16_t areas;
 	uint32_t area_bytes;
 	uint32_t area_lead;
+	uint32_t extra_bytes;           /* a page-aligned zero-copy range after everything
+					   (blkproc windows), page multiple, 0: none */
 };
 
 enum vblk_transport { VBLK_MODERN = 0, VBLK_LEGACY = 1 };
@@ -83,6 +85,7 @@ struct vblk {
 	uint32_t resets, timeouts, corrupt;     /* recovery counters */
 	/* slots: a request in slot s is inflight[s] until it is finished */
 	struct vblk_layout lay;         /* of req */
+	uint64_t extra_off;             /* lay.extra_bytes: its offset in req */
 	uint16_t slots;
 	uint32_t slot_len[VBLK_SLOTS_MAX];      /* bounce data bytes of slot s (0: header only) */
 	uint64_t slot_off[VBLK_SLOTS_MAX];      /* its offset in req */
@@ -133,6 +136,10 @@ int vblk_async_init(struct vblk *b, uint16_t slots, uint16_t big, uint32_t big_b
 int vblk_async_layout(struct vblk *b, const struct vblk_layout *l);
 /* Area i of the current layout (CPU address), NULL when there is none. */
 void *vblk_area(const struct vblk *b, uint16_t i);
+/* The extra range (CPU address; its offset in req in *off), NULL when none. A
+ * request whose data lies wholly inside it is not copied either. */
+void *vblk_extra(const struct vblk *b, uint64_t *off);
+#define VBLK_EXTRA_MAX (16u * 1024u * 1024u)
 /* Start r (checked like the synchronous calls: E_INVAL, E_RANGE, E_PERM);
  * E_AGAIN when every slot (or the ring) is busy. On success r is in flight
  * until a poll finishes it (done = 1, status), or already done (a flush of a

@@ -117,6 +117,7 @@ share_unmap(struct ddf_ledger *l, struct ddf_claim *c, struct ddf_share *s)
 {
 	l->ops->share_unmap(l->ctx, s->cookie);
 	s->cookie = 0;
+	s->holder = 0;
 	s->state = DDF_SHARE_CLOSED;
 	c->share_mapped--;
 }

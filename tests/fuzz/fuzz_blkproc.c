@@ -1,12 +1,19 @@
 /*
  * libFuzzer target: BlockDevice requests as a hostile client sends them.
- * The first input byte picks the method (its low 6 bits modulo 6, so
- * unknown ordinals too), the block size (0x80) and whether the answer is
- * built in place over the request (0x40, as blkproc_serve does); the rest is
- * the params message as it arrives from the ring. blkproc_handle must never crash, must answer
- * with a result message that decodes or an exception, and must never let a
- * request touch the RAM disk (a test fixture) outside its blocks.
+ * The first input byte picks the block size (0x80), whether the answer is
+ * built in place over the request (0x40, as blkproc_serve does) and the
+ * path: 0x20 clear, blkproc_handle with method (low 5 bits) % 8 (unknown
+ * ordinals too); 0x20 set, blkproc_begin/finish (blkproc_serve_async) with
+ * a window area holding one live window, method = low 3 bits, and the call's
+ * badge naming that window (0x18 clear), a stale generation (0x08), another
+ * slot (0x10) or none (0x18). The rest is the params message as it arrives
+ * from the ring. Neither may crash; each answers with a result message that
+ * decodes or an exception; a request never touches the RAM disk (a test
+ * fixture) outside its blocks, and a pending one's buffer lies wholly in its
+ * answer (readBlocks), its request (writeBlocks) or the window (readAt,
+ * writeAt).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define DISK_BYTES (1u << 20)
 
 static uint8_t *disk;
+static uint8_t warea[256 * 1024] __attribute__((aligned(4096)));
+#define WIN_OFF (64u * 1024u)
+#define WIN_BYTES (128u * 1024u)
 static uint8_t res[BLKPROC_MSG_MAX] __attribute__((aligned(8)));
 static uint8_t msg[BLKPROC_MSG_MAX] __attribute__((aligned(8)));
 
@@ -70,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (blkserv_init(&srv, &ram_ops, &srv, &in) < 0)
 		abort();
 	blkproc_prepare(&srv);
-	uint16_t method = (uint16_t)((data[0] & 0x3f) % 6);
+	uint16_t method = (uint16_t)((data[0] & 0x1f) % 8);
 	uint8_t *out = res;
 	const uint8_t *params = data + 1;
 	if (data[0] & 0x40) {   /* answered in place, over the request (blkproc_serve) */
@@ -79,7 +89,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		params = msg;
 	}
 	uint32_t rlen = BLKPROC_MSG_MAX;
-	int r = blkproc_handle(&srv, method, params, (uint32_t)(size - 1), out, &rlen);
+	int r;
+	if (data[0] & 0x20) {
+		static struct blkproc_area area;
+		static struct blkproc_req q;
+		static const uint32_t badges[] = { 1 | 1 << 8, 1 | 2 << 8, 2 | 1 << 8, 0 };
+		area = (struct blkproc_area){ .cpu = warea, .bytes = sizeof warea };
+		area.w[0] = (struct blkproc_window){ .off = WIN_OFF, .bytes = WIN_BYTES, .gen = 1,
+			.live = 1 };
+		q.area = &area;
+		q.badge = badges[(data[0] >> 3) & 3];
+		q.ex = 0;
+		method = data[0] & 7;
+		r = blkproc_begin(&q, &srv, method, params, (uint32_t)(size - 1), out, &rlen);
+		if (r == BLKPROC_OPEN_WINDOW) {
+			if (q.io.count == 0 || q.io.count % 4096 || q.io.count > sizeof warea)
+				abort();
+			rlen = BLKPROC_MSG_MAX;
+			r = blkproc_window_answer(&q, 0, q.io.count, out, &rlen);
+		} else if (r == BLKPROC_PENDING) {
+			uintptr_t b = (uintptr_t)q.io.buf;
+			uint64_t n = (uint64_t)q.io.count * bs;
+			bool in_win = b >= (uintptr_t)warea + WIN_OFF &&
+			    b + n <= (uintptr_t)warea + WIN_OFF + WIN_BYTES;
+			bool in_msg = b >= (uintptr_t)out && b + n <= (uintptr_t)out + BLKPROC_MSG_MAX;
+			bool at = method == 5 || method == 6;
+			if (q.io.op != BLKPROC_IO_FLUSH && (at ? !in_win : !in_msg))
+				abort();        /* a buffer the request may not name */
+			if (at && q.badge != badges[0])
+				abort();        /* a window reached without its badge */
+			int e = q.io.op == BLKPROC_IO_READ ? ram_read(&srv, q.io.lba, q.io.count, q.io.buf) :
+			    q.io.op == BLKPROC_IO_WRITE ? ram_write(&srv, q.io.lba, q.io.count, q.io.buf) : 0;
+			rlen = BLKPROC_MSG_MAX;
+			r = blkproc_finish(&q, e, out, &rlen);
+		}
+	} else {
+		r = blkproc_handle(&srv, method, params, (uint32_t)(size - 1), out, &rlen);
+	}
 	if (r < 0 || r > 5)
 		abort();        /* 0 or an ExceptionType + 1 */
 	if (r == 0 && (rlen > BLKPROC_MSG_MAX || capnp_msg_init(&m, out, rlen) < 0 ||

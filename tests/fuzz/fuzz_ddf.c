@@ -15,6 +15,7 @@
  * At the end every owner exits and the ledger and the fake are back at zero.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NR 4
 #define NB 8
 #define NS 8
+#define NSH 4
 #define NH 16
 
 struct in {
@@ -111,7 +113,8 @@ check_order(const struct fake *f)
 		case FC_UNMAP: case FC_DMA_UNMAP: p = 1; break;
 		case FC_DROP_ROUTE: p = 2; break;
 		case FC_DRAIN: p = 3; break;
-		case FC_SCRUB_FREE: p = 4; break;
+		case FC_SCRUB_FREE: case FC_SHARE_ORPHAN: p = 4; break;
+		case FC_SHARE_UNMAP: p = 0; break;     /* a holder's exit, before its teardowns */
 		default: abort();
 		}
 		/* owner_gone may run several teardowns back to back: each starts at stop */
@@ -131,8 +134,15 @@ check(const struct ddf_ledger *l, const struct fake *f, uint64_t frames0)
 	ddf_totals(l, &t);
 	if (f->live_bufs != t.buffers || f->frames_free + t.dma_used / DDF_PAGE_SIZE != frames0 ||
 	    f->live_maps != t.mapped || f->live_routes != t.routes ||
-	    f->live_dma_maps != t.buf_mapped || f->scrub_saw_bad_state)
+	    f->live_dma_maps != t.buf_mapped || f->live_share_maps != t.share_mapped ||
+	    f->scrub_saw_bad_state) {
+		fprintf(stderr, "check: bufs %u/%u frames %lu+%lu/%lu maps %u/%u routes %u/%u dma_maps %u/%u "
+		    "shares %u/%u bad %d\n", f->live_bufs, t.buffers, (unsigned long)f->frames_free,
+		    (unsigned long)(t.dma_used / DDF_PAGE_SIZE), (unsigned long)frames0, f->live_maps,
+		    t.mapped, f->live_routes, t.routes, f->live_dma_maps, t.buf_mapped,
+		    f->live_share_maps, t.share_mapped, f->scrub_saw_bad_state);
 		abort();
+	}
 }
 
 int
@@ -144,18 +154,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ddf_route routes[NR];
 	static struct ddf_buffer bufs[NB];
 	static struct ddf_sub subs[NS];
+	static struct ddf_share shares[NSH];
 	static struct ddf_audit_rec recs[64];
 	static struct ddf_audit audit;
 	static struct ddf_ledger l;
-	struct ddf_tables tab = { claims, NC, win, NW, routes, NR, bufs, NB, subs, NS };
+	struct ddf_tables tab = { claims, NC, win, NW, routes, NR, bufs, NB, subs, NS, shares, NSH };
 	static struct {
 		struct ddf_claim claims[NC];
 		struct ddf_window win[NW];
 		struct ddf_route routes[NR];
 		struct ddf_buffer bufs[NB];
 		struct ddf_sub subs[NS];
+		struct ddf_share shares[NSH];
 	} snap;
-	struct hset hc = { 0 }, hw = { 0 }, hr = { 0 }, hb = { 0 }, ht = { 0 };
+	struct hset hc = { 0 }, hw = { 0 }, hr = { 0 }, hb = { 0 }, ht = { 0 }, hs = { 0 };
 	struct in in = { data, size };
 	uint64_t frames0, ck;
 	uint32_t mg, bytes, v;
@@ -180,9 +192,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&snap.routes, routes, sizeof routes);
 		memcpy(&snap.bufs, bufs, sizeof bufs);
 		memcpy(&snap.subs, subs, sizeof subs);
+		memcpy(&snap.shares, shares, sizeof shares);
 		f.nlog = 0;
 
-		switch (op % 25) {
+		switch (op % 29) {
 		case 0: {
 			struct ddf_selector sel = { 0 };
 			struct ddf_policy p = { 0 };
@@ -366,6 +379,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			f.fail_pfn = 0;
 			break;
 		}
+		case 25: {      /* a share of a buffer: page-aligned offsets mostly */
+			ddf_handle b = pick(&in, &hb);
+			uint64_t off = (uint64_t)(u8(&in) % 8) * DDF_PAGE_SIZE + (u8(&in) == 7);
+			uint64_t len = (uint64_t)(u8(&in) % 8) * DDF_PAGE_SIZE;
+			if ((rc = ddf_dma_share(&l, owner, b, off, len, &h)) == 0)
+				keep(&hs, h);
+			break;
+		}
+		case 26: {      /* mapped by a holder: pids 1..3 (3 owns no claim) */
+			f.fail_share_map = (u8(&in) & 7) == 0 ? E_NOMEM : 0;
+			uint32_t holder = ob == 0xfe ? 0 : 1 + ob % 3;
+			rc = ddf_share_map(&l, holder, pick(&in, &hs), &ck);
+			f.fail_share_map = 0;
+			break;
+		}
+		case 27:
+			rc = ddf_share_unmap(&l, ob == 0xfe ? 0 : 1 + ob % 3, pick(&in, &hs));
+			break;
+		case 28:
+			/* the cap's release: the kernel's, never refused with a change */
+			rc = ddf_share_release(&l, pick(&in, &hs));
+			break;
 		case 22: {
 			/* brokered virtio descriptor: accepted means every byte is inside */
 			uint64_t rsz = u64v(&in), roff = u64v(&in);
@@ -402,7 +437,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(&snap.win, win, sizeof win) != 0 ||
 		    memcmp(&snap.routes, routes, sizeof routes) != 0 ||
 		    memcmp(&snap.bufs, bufs, sizeof bufs) != 0 ||
-		    memcmp(&snap.subs, subs, sizeof subs) != 0 || f.nlog != 0))
+		    memcmp(&snap.subs, subs, sizeof subs) != 0 ||
+		    memcmp(&snap.shares, shares, sizeof shares) != 0 || f.nlog != 0))
 			abort();
 		if (td)
 			check_order(&f);
@@ -410,6 +446,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(&l, &f, frames0);
 	}
 	/* every driver goes away; a reset claim is then released by its owner's exit */
+	ddf_owner_gone(&l, 3, DDF_TD_EXIT);    /* a holder that owns no claim */
 	ddf_owner_gone(&l, 1, DDF_TD_EXIT);
 	ddf_owner_gone(&l, 2, DDF_TD_CRASH);
 	struct ddf_totals t, zero;
@@ -417,7 +454,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&zero, 0, sizeof zero);
 	check(&l, &f, frames0);
 	if (memcmp(&t, &zero, sizeof t) != 0 || f.frames_free != frames0 || f.live_maps ||
-	    f.live_routes || f.live_dma_maps || f.live_bufs)
+	    f.live_routes || f.live_dma_maps || f.live_bufs || f.live_share_maps)
 		abort();
 	return 0;
 }

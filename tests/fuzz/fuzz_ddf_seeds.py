@@ -41,6 +41,11 @@ seeds = {
     + [1, O, 0, 4] + [20, O, 0, 64, 0] + [20, O, 1, 64, 0] + [21, O, 0, 0],
     "stale_irq": setup() + [13, O, 1, 0] + [1, O, 0, 4] + [13, O, 0, 0] + [12, O, 1, 0, 0, 1],
     "release_busy_buffer": setup() + submit(1, 0) + [18, O, 1] + [20, O, 0, 64, 0],
+    # share 2 pages of buffer 1, mapped by pid 3, then the driver crashes (orphaned)
+    "share_crash": setup() + [25, O, 1, 0, 0, 2] + [26, 2, 1, 0] + [1, O, 0, 3],
+    # share, map, unmap by the wrong holder and the right one, release
+    "share_unmap": setup() + [25, O, 1, 1, 0, 1] + [26, 2, 1, 0] + [27, 0, 0] + [27, 2, 0]
+    + [26, 2, 1, 0] + [28, O, 0],
     "over_budget": claim() + [15, O, 1, 0, 3, 16, 0, 0] + [15, O, 1, 0, 3, 1, 0, 0]
     + [17, O, 0] + [17, O, 0],
 }

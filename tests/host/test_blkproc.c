@@ -676,6 +676,149 @@ test_framed_builder(void **st)
 	assert_memory_equal(d.ptr, content, sizeof content);
 }
 
+/* ---- windows (readAt / writeAt / openWindow) ---- */
+
+static uint8_t win_area[64 * 1024] __attribute__((aligned(4096)));
+
+static void
+params_at(uint64_t lba, uint32_t count, uint32_t off)
+{
+	BlockDevice_readAt_Params_B p;
+	BlockDevice_readAt_Params_init_root(begin(), &p);
+	BlockDevice_readAt_Params_set_lba(p, lba);
+	BlockDevice_readAt_Params_set_count(p, count);
+	BlockDevice_readAt_Params_set_offset(p, off);
+}
+
+/* BLP-010: placement in the area, first fit, slots and gaps. */
+static void
+test_window_place(void **st)
+{
+	struct blkproc_area a = { .cpu = win_area, .bytes = sizeof win_area };
+	unsigned k;
+	uint32_t off;
+
+	assert_int_equal(blkproc_window_place(&a, 0, &k, &off), E_INVAL);
+	assert_int_equal(blkproc_window_place(&a, 100, &k, &off), E_INVAL);
+	assert_int_equal(blkproc_window_place(&a, sizeof win_area + 4096, &k, &off), E_INVAL);
+	assert_int_equal(blkproc_window_place(&a, 16384, &k, &off), 0);
+	assert_int_equal(k, 0);
+	assert_int_equal(off, 0);
+	a.w[0] = (struct blkproc_window){ .off = 0, .bytes = 16384, .gen = 1, .live = 1 };
+	assert_int_equal(blkproc_window_place(&a, 32768, &k, &off), 0);
+	assert_int_equal(k, 1);
+	assert_int_equal(off, 16384);
+	a.w[1] = (struct blkproc_window){ .off = 16384, .bytes = 32768, .gen = 1, .live = 1 };
+	assert_int_equal(blkproc_window_place(&a, 32768, &k, &off), E_NOSPC);   /* 16 KiB left */
+	a.w[0].live = 0;                /* a gap at the start */
+	assert_int_equal(blkproc_window_place(&a, 16384, &k, &off), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(blkproc_window_place(&a, 20480, &k, &off), E_NOSPC);
+	for (unsigned i = 0; i < BLKPROC_WINDOWS; i++)
+		a.w[i] = (struct blkproc_window){ .off = i * 4096, .bytes = 4096, .gen = 1, .live = 1 };
+	assert_int_equal(blkproc_window_place(&a, 4096, &k, &off), E_NOSPC);     /* no slot */
+}
+
+/* BLP-011: readAt/writeAt reach only the window their badge names, inside it,
+ * and the driver gets a pointer into the window (no copy); everything else
+ * is answered at once and nothing is pending. */
+static void
+test_window_io(void **st)
+{
+	static struct blkproc_area a;
+	struct capnp_data d;
+	uint32_t plen, rlen;
+	const uint32_t badge = 3 | 7u << 8;     /* slot 2, generation 7 */
+
+	setup(512, 0);
+	a = (struct blkproc_area){ .cpu = win_area, .bytes = sizeof win_area };
+	a.w[2] = (struct blkproc_window){ .off = 8192, .bytes = 16384, .gen = 7, .live = 1, .ex = 1 };
+	assert_int_equal(blkproc_window_badge(&a, 2), badge);
+	areq[0] = (struct blkproc_req){ .area = &a, .badge = badge, .ex = 1 };
+	params_at(5, 8, 4096);
+	assert_int_equal(abegin(0, BlockDevice_readAt_ORDINAL, &plen, &rlen), BLKPROC_PENDING);
+	assert_int_equal(areq[0].io.op, BLKPROC_IO_READ);
+	assert_ptr_equal(areq[0].io.buf, win_area + 8192 + 4096);
+	memcpy(areq[0].io.buf, disk + 5 * 512, 4096);
+	assert_int_equal(afinish(0, 0, BlockDevice_readAt_ORDINAL, &d), 0);
+	params_at(9, 8, 16384 - 4096);          /* the window's last 4 KiB */
+	assert_int_equal(abegin(0, BlockDevice_writeAt_ORDINAL, &plen, &rlen), BLKPROC_PENDING);
+	assert_int_equal(areq[0].io.op, BLKPROC_IO_WRITE);
+	assert_ptr_equal(areq[0].io.buf, win_area + 8192 + 12288);
+	assert_int_equal(afinish(0, E_IO, BlockDevice_writeAt_ORDINAL, &d), -1 - BlockError_ioError);
+	/* refused at once: past the window, no window, a stale or foreign badge,
+	 * another export, bad counts, past the disk */
+	static const struct { uint32_t badge; uint8_t ex; uint64_t lba; uint32_t count, off; int want; }
+	    bad[] = {
+		{ badge, 1, 0, 8, 16384 - 2048, -1 - BlockError_outOfRange },
+		{ badge, 1, 0, 1, 0xffffffffu, -1 - BlockError_outOfRange },
+		{ 0, 1, 0, 8, 0, -1 - BLK_ERR_NO_WINDOW },
+		{ 3 | 6u << 8, 1, 0, 8, 0, -1 - BLK_ERR_NO_WINDOW },
+		{ 2 | 7u << 8, 1, 0, 8, 0, -1 - BLK_ERR_NO_WINDOW },
+		{ 200 | 7u << 8, 1, 0, 8, 0, -1 - BLK_ERR_NO_WINDOW },
+		{ badge, 0, 0, 8, 0, -1 - BLK_ERR_NO_WINDOW },
+		{ badge, 1, 0, 0, 0, -1 - BlockError_badLength },
+		{ badge, 1, 0, 300, 0, -1 - BlockError_badLength },
+		{ badge, 1, BLOCKS - 1, 2, 0, -1 - BlockError_outOfRange },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		for (uint16_t m = BlockDevice_readAt_ORDINAL; m <= BlockDevice_writeAt_ORDINAL; m++) {
+			areq[0] = (struct blkproc_req){ .area = &a, .badge = bad[i].badge, .ex = bad[i].ex };
+			params_at(bad[i].lba, bad[i].count, bad[i].off);
+			assert_int_equal(abegin(0, m, &plen, &rlen), 0);
+			assert_int_equal(areq[0].io.op, BLKPROC_IO_NONE);
+			assert_int_equal(decode_in(aparams[0], m, rlen, &d), bad[i].want);
+		}
+	}
+	/* one request at a time (blkproc_handle) has no windows */
+	params_at(0, 8, 0);
+	assert_int_equal(answer_sync(BlockDevice_readAt_ORDINAL, &d), -1 - BLK_ERR_NO_WINDOW);
+}
+
+/* BLP-012: openWindow: the size rounded to pages, refused sizes and no area answered at once. */
+static void
+test_window_open(void **st)
+{
+	static struct blkproc_area a;
+	static struct capnp_msg m;
+	struct capnp_struct root;
+	BlockWindowResult_R u;
+	BlockWindow_R w;
+	uint32_t plen, rlen;
+
+	setup(512, 0);
+	a = (struct blkproc_area){ .cpu = win_area, .bytes = sizeof win_area };
+	static const struct { struct blkproc_area *a; uint32_t bytes; int r; uint16_t err; } c[] = {
+		{ &a, 5000, BLKPROC_OPEN_WINDOW, 0 },
+		{ &a, 0, 0, BLK_ERR_BAD_LENGTH },
+		{ &a, sizeof win_area + 1, 0, BLK_ERR_BAD_LENGTH },
+		{ NULL, 4096, 0, BLK_ERR_NO_WINDOW },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		BlockDevice_openWindow_Params_B p;
+		BlockDevice_openWindow_Params_init_root(begin(), &p);
+		BlockDevice_openWindow_Params_set_bytes(p, c[i].bytes);
+		areq[0] = (struct blkproc_req){ .area = c[i].a };
+		assert_int_equal(abegin(0, BlockDevice_openWindow_ORDINAL, &plen, &rlen), c[i].r);
+		if (c[i].r == BLKPROC_OPEN_WINDOW) {
+			assert_int_equal(areq[0].io.count, 8192);
+			rlen = sizeof aparams[0];
+			assert_int_equal(blkproc_window_answer(&areq[0], 0, 8192, aparams[0], &rlen), 0);
+		}
+		assert_true(capnp_msg_init(&m, aparams[0], rlen) >= 0);
+		assert_true(capnp_msg_root(&m, &root) >= 0);
+		assert_int_equal(BlockDevice_openWindow_Results_get_result(
+		    (BlockDevice_openWindow_Results_R){ root }, &u), 0);
+		if (c[i].r == BLKPROC_OPEN_WINDOW) {
+			assert_int_equal(BlockWindowResult_which(u), BlockWindowResult_which_window);
+			assert_int_equal(BlockWindowResult_get_window(u, &w), 0);
+			assert_int_equal(BlockWindow_get_bytes(w), 8192);
+		} else {
+			assert_int_equal(BlockWindowResult_get_error(u), c[i].err);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -693,6 +836,9 @@ main(void)
 		cmocka_unit_test(test_in_place),
 		cmocka_unit_test(test_bad_result_buffer),
 		cmocka_unit_test(test_framed_builder),
+		cmocka_unit_test(test_window_place),
+		cmocka_unit_test(test_window_io),
+		cmocka_unit_test(test_window_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

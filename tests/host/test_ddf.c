@@ -1513,6 +1513,7 @@ test_shares(void **state)
 	assert_int_equal(tt.share_mapped, 1);
 	assert_int_equal(ddf_check_invariants(&e->l), 0);
 	assert_int_equal(ddf_share_unmap(&e->l, HOLDER, sh), 0);
+	assert_int_equal(ddf_check_invariants(&e->l), 0);      /* closed: no holder */
 	assert_int_equal(ddf_share_unmap(&e->l, HOLDER, sh), E_INVAL);
 	assert_int_equal(ddf_share_map(&e->l, HOLDER, sh, &ck), E_STALE);   /* closed */
 	assert_int_equal(ddf_share_release(&e->l, sh), 0);

@@ -188,18 +188,23 @@ blkproc_window_place(const struct blkproc_area *a, uint32_t bytes, unsigned *slo
 			s = i;
 	if (s == BLKPROC_WINDOWS)
 		return E_NOSPC;
-	/* First fit: the area's start, or the end of a live window. */
+	/* First fit by address: the lowest of the area's start and the ends of the
+	 * live windows where the window fits. */
+	uint32_t best = UINT32_MAX;
 	for (unsigned i = 0; i <= BLKPROC_WINDOWS; i++) {
-		uint32_t at = i == BLKPROC_WINDOWS ? 0 : a->w[i].off + a->w[i].bytes;
 		if (i < BLKPROC_WINDOWS && !a->w[i].live)
 			continue;
+		uint32_t at = i == BLKPROC_WINDOWS ? 0 : a->w[i].off + a->w[i].bytes;
 		if (at > a->bytes || bytes > a->bytes - at || window_overlaps(a, at, bytes))
 			continue;
-		*slot = s;
-		*off = at;
-		return 0;
+		if (at < best)
+			best = at;
 	}
-	return E_NOSPC;
+	if (best == UINT32_MAX)
+		return E_NOSPC;
+	*slot = s;
+	*off = best;
+	return 0;
 }
 
 int

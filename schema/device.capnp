@@ -286,7 +286,9 @@ interface DmaWindow {
   # buffer is gone. The mapping is the caller's memory for IPC too.
   # When the driver frees the buffer or dies while the window is mapped,
   # the pages stay mapped in the holder as its own memory (never a fault);
-  # the window's state becomes `freed`.
+  # the window's state becomes `freed`. The mapping lasts while a cap names
+  # the window: when the last one is released, it is unmapped (keep the
+  # cap as long as the memory is used).
   unmap @1 () -> (result :DeviceResult);
   # By the process that mapped it (notPermitted else); the window closes.
   info @2 () -> (info :DmaWindowInfo);
@@ -297,6 +299,7 @@ struct DmaWindowInfo {
   state @1 :DmaWindowState;
   holder @2 :UInt32;        # mapped: the holder's process id
   references @3 :UInt32;    # caps naming this window, the caller's included
+                            # (and other calls on it in flight; not this one)
 }
 
 enum DmaWindowState {

@@ -126,6 +126,23 @@ kcap_new(uint8_t kind, uint32_t owner, uint32_t claim_idx, ddf_handle claim, ddf
 	return k;
 }
 
+/* MapResult { mapping | error }, then the reply: the three map methods. */
+static void
+map_reply(struct call *c, MapResult_B r, int e, uint64_t va, uint64_t len, uint32_t gen)
+{
+	UserMapping_B m;
+
+	if (e) {
+		MapResult_set_error(r, ddf_device_error(e));
+	} else {
+		MapResult_init_mapping(r, &m);
+		UserMapping_set_address(m, va);
+		UserMapping_set_length(m, len);
+		UserMapping_set_generation(m, gen);
+	}
+	reply(c, NULL, 0);
+}
+
 /* DeviceResult { ok | error } */
 static void
 dev_result(struct call *c, DeviceResult_B r, int e)
@@ -197,23 +214,15 @@ mmio_call(struct kcap *k, struct call *c)
 	case DeviceMmio_map_ORDINAL: {
 		DeviceMmio_map_Results_B res;
 		MapResult_B r;
-		UserMapping_B m;
 		uint64_t va = 0;
 		uint32_t g = 0;
 		e = kddf_mmio_map(pid, k->h, &va, &g);
+		struct kddf_info in = { 0 };
+		if (!e)
+			(void)kddf_info(pid, k->h, &in);	/* the window: page-rounded length */
 		DeviceMmio_map_Results_init_root(builder(), &res);
 		DeviceMmio_map_Results_init_result(res, &r);
-		if (e) {
-			MapResult_set_error(r, ddf_device_error(e));
-		} else {
-			struct kddf_info in = { 0 };
-			(void)kddf_info(pid, k->h, &in);	/* the window: page-rounded length */
-			MapResult_init_mapping(r, &m);
-			UserMapping_set_address(m, va);
-			UserMapping_set_length(m, in.length);
-			UserMapping_set_generation(m, g);
-		}
-		return reply(c, NULL, 0);
+		return map_reply(c, r, e, va, in.length, g);
 	}
 	case DeviceMmio_unmap_ORDINAL: {
 		DeviceMmio_unmap_Params_R p = { root };
@@ -863,23 +872,15 @@ buf_call(struct kcap *k, struct call *c)
 	case DMABuffer_map_ORDINAL: {
 		DMABuffer_map_Results_B res;
 		MapResult_B r;
-		UserMapping_B m;
 		uint64_t va = 0;
 		uint32_t g = 0;
 		e = kddf_dma_map(pid, k->h, &va, &g);
+		struct kddf_info in = { 0 };
+		if (!e)
+			(void)kddf_info(pid, k->h, &in);	/* the buffer: page-rounded size */
 		DMABuffer_map_Results_init_root(builder(), &res);
 		DMABuffer_map_Results_init_result(res, &r);
-		if (e) {
-			MapResult_set_error(r, ddf_device_error(e));
-		} else {
-			struct kddf_info in = { 0 };
-			(void)kddf_info(pid, k->h, &in);	/* the buffer: page-rounded size */
-			MapResult_init_mapping(r, &m);
-			UserMapping_set_address(m, va);
-			UserMapping_set_length(m, in.size);
-			UserMapping_set_generation(m, g);
-		}
-		return reply(c, NULL, 0);
+		return map_reply(c, r, e, va, in.size, g);
 	}
 	case DMABuffer_free_ORDINAL: {
 		DMABuffer_free_Results_B res;
@@ -949,20 +950,11 @@ share_call(struct kcap *k, struct call *c)
 	case DmaWindow_map_ORDINAL: {
 		DmaWindow_map_Results_B res;
 		MapResult_B r;
-		UserMapping_B m;
 		uint64_t va = 0, len = 0;
 		e = kddf_share_map(pid, k->h, &va, &len);
 		DmaWindow_map_Results_init_root(builder(), &res);
 		DmaWindow_map_Results_init_result(res, &r);
-		if (e) {
-			MapResult_set_error(r, ddf_device_error(e));
-		} else {
-			MapResult_init_mapping(r, &m);
-			UserMapping_set_address(m, va);
-			UserMapping_set_length(m, len);
-			UserMapping_set_generation(m, 0);
-		}
-		return reply(c, NULL, 0);
+		return map_reply(c, r, e, va, len, 0);
 	}
 	case DmaWindow_unmap_ORDINAL: {
 		DmaWindow_unmap_Results_B res;
@@ -986,7 +978,8 @@ share_call(struct kcap *k, struct call *c)
 		    st == DDF_SHARE_MAPPED ? DmaWindowState_mapped :
 		    st == DDF_SHARE_CLOSED ? DmaWindowState_closed : DmaWindowState_freed);
 		DmaWindowInfo_set_holder(in, holder);
-		DmaWindowInfo_set_references(in, k->k.refs);
+		/* the cap slots and calls in flight naming it, this call not counted */
+		DmaWindowInfo_set_references(in, k->k.refs > 0 ? k->k.refs - 1 : 0);
 		return reply(c, NULL, 0);
 	}
 	}

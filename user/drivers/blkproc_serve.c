@@ -260,8 +260,8 @@ window_open(struct blkproc_area *a, capid_t ep, struct blkproc_slot *s, unsigned
 		e = a->share(a->drv, off, bytes, &cap);
 	if (e < 0) {
 		rt_print("blk: window refused bytes=%u err=%d", bytes, e);
-		return async_reply(ep, s, i, blkproc_window_answer(&s->req, e, 0, s->buf, &rlen),
-		    rlen);
+		int r = blkproc_window_answer(&s->req, e, 0, s->buf, &rlen);    /* sets rlen */
+		return async_reply(ep, s, i, r, rlen);
 	}
 	struct blkproc_window *w = &a->w[k];
 	if (++w->gen == 0)

@@ -18,9 +18,9 @@ range_ok(struct proc *p, uint64_t va, uint64_t len, bool write)
 	return !len || user_range_hint_ok(p, va, len, write) || user_range_ok(p, va, len, write);
 }
 
-/* The slot of the endpoint named by cap when p holds it LIVE with facet f; else NULL. */
-static inline __attribute__((always_inline)) struct cap_slot *
-fast_slot(struct proc *p, capid_t cap, uint8_t f)
+/* The endpoint named by cap when p holds it LIVE with facet f; else NULL. */
+static inline __attribute__((always_inline)) struct endpoint *
+fast_endpoint(struct proc *p, capid_t cap, uint8_t f)
 {
 	uint32_t i = CAPID_SLOT(cap);
 	if (i == 0 || i >= CAP_SLOTS)
@@ -29,23 +29,14 @@ fast_slot(struct proc *p, capid_t cap, uint8_t f)
 	if (sl->state != SLOT_LIVE || sl->gen != CAPID_GEN(cap) || !(sl->facet & f) ||
 	    sl->obj->type != KO_ENDPOINT)
 		return NULL;
-	return sl;
-}
-
-/* The endpoint named by cap when p holds it LIVE with facet f; else NULL. */
-static inline __attribute__((always_inline)) struct endpoint *
-fast_endpoint(struct proc *p, capid_t cap, uint8_t f)
-{
-	struct cap_slot *sl = fast_slot(p, cap, f);
-	return sl ? (struct endpoint *)sl->obj : NULL;
+	return (struct endpoint *)sl->obj;
 }
 
 /* CALL, no transfers, meets the first posted RECV (which it fits): deliver now. */
 static inline __attribute__((always_inline)) bool
 fast_call(struct proc *p, const struct ring_sqe *s)
 {
-	struct cap_slot *sl = fast_slot(p, s->cap, FACET_CALL);
-	struct endpoint *e = sl ? (struct endpoint *)sl->obj : NULL;
+	struct endpoint *e = fast_endpoint(p, s->cap, FACET_CALL);
 	struct recv *r;
 	struct call *c;
 
@@ -69,7 +60,10 @@ fast_call(struct proc *p, const struct ring_sqe *s)
 	c->result_va = s->result;
 	c->result_len = s->result_len;
 	c->method = s->method;
-	c->badge = sl->badge;
+	/* c->badge is not set: only deliver() reads it, and this call is
+	 * delivered here; the badge goes straight from the slot fast_endpoint
+	 * checked into the completion (3 instructions fewer per round trip
+	 * than through the record: docs/kernel-abi.md, "Benchmark") */
 	c->params = NULL;
 	c->params_va = s->params;
 	c->params_len = s->params_len;
@@ -84,7 +78,7 @@ fast_call(struct proc *p, const struct ring_sqe *s)
 	e->recvs = r->next;
 	r->p->inflight--;
 	ring_post_short(r->p, r->user_data, (int32_t)s->params_len, 0, s->params_len, s->method,
-			c->token, c->badge);
+			c->token, p->caps.slot[CAPID_SLOT(s->cap)].badge);
 	recv_free(r);
 	return true;
 }

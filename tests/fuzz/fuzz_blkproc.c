@@ -112,7 +112,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint64_t n = (uint64_t)q.io.count * bs;
 			bool in_win = b >= (uintptr_t)warea + WIN_OFF &&
 			    b + n <= (uintptr_t)warea + WIN_OFF + WIN_BYTES;
-			bool in_msg = b >= (uintptr_t)out && b + n <= (uintptr_t)out + BLKPROC_MSG_MAX;
+			/* a read's data goes into its answer, a write's stays in its request */
+			uintptr_t m0 = q.io.op == BLKPROC_IO_WRITE ? (uintptr_t)params : (uintptr_t)out;
+			uintptr_t m1 = q.io.op == BLKPROC_IO_WRITE ? m0 + (size - 1) : m0 + BLKPROC_MSG_MAX;
+			bool in_msg = b >= m0 && b + n <= m1;
 			bool at = method == 5 || method == 6;
 			if (q.io.op != BLKPROC_IO_FLUSH && (at ? !in_win : !in_msg))
 				abort();        /* a buffer the request may not name */

@@ -107,7 +107,8 @@ def test_window_io_refusals_reclaim(boot, drv):
     openWindow(0), (2 MiB), (1 MiB + 1) badLength; a second map busy.
     reclaim: 256 KiB windows opened and mapped until noWindow (4 in all: the
     1 MiB area); one unmapped (closed; a map after that is stale); the next
-    openWindow reclaims it; its old session gets noWindow; the new window and
+    openWindow reclaims it (zeroed: none of the old client's data); its old
+    session gets noWindow; the new window and
     the first one serve; the area is full again.
     After QEMU exits the host image holds region 1 and region 2 and zeros
     elsewhere."""
@@ -138,7 +139,7 @@ def test_window_io_refusals_reclaim(boot, drv):
     passed(c, m, "refused-moved-nothing", "refused-wrote-nothing")
     # reclaim
     passed(c, m, "fill", "sessions-apart", "unmap", "info-closed", "map-after-unmap",
-           "reopen-after-reclaim", "reclaimed-session-refused", "reclaimed-session-write-refused",
+           "reopen-after-reclaim", "reused-window-zeroed", "reclaimed-session-refused", "reclaimed-session-write-refused",
            "new-window-serves", "others-kept", "still-full")
     assert c["fill"][0][1]["windows"] == "4" and c["fill"][0][1]["err"] == NO_WINDOW, c["fill"]
     assert c["map-after-unmap"][0][1]["err"] == STALE

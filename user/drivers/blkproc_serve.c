@@ -219,15 +219,32 @@ window_idle(capid_t cap)
 	    DmaWindowInfo_get_references(in) <= 1;
 }
 
-/* Free every window slot whose window is idle; the count. */
+/* Whether a request at the driver (or waiting for room there) has its data in window w. */
+static bool
+window_in_flight(const struct blkproc_area *a, const struct blkproc_window *w,
+    const struct blkproc_slot *slot, unsigned nslots)
+{
+	uintptr_t lo = (uintptr_t)a->cpu + w->off, hi = lo + w->bytes;
+
+	for (unsigned k = 0; k < nslots; k++) {
+		uintptr_t b = (uintptr_t)slot[k].req.io.buf;
+		if ((slot[k].state == SLOT_DRIVER || slot[k].state == SLOT_DEFER) && b >= lo && b < hi)
+			return true;
+	}
+	return false;
+}
+
+/* Free every window slot whose window is idle and has no request in flight; the count.
+ * (A client that unmapped its window with a readAt outstanding: the device still
+ * writes there, so the range is not handed to anyone else until that is answered.) */
 static unsigned
-window_reclaim(struct blkproc_area *a)
+window_reclaim(struct blkproc_area *a, const struct blkproc_slot *slot, unsigned nslots)
 {
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < BLKPROC_WINDOWS; i++) {
 		struct blkproc_window *w = &a->w[i];
-		if (!w->live || !window_idle(w->cap))
+		if (!w->live || window_in_flight(a, w, slot, nslots) || !window_idle(w->cap))
 			continue;
 		rt_release(w->cap);
 		w->cap = 0;
@@ -245,8 +262,10 @@ window_reclaim(struct blkproc_area *a)
  * window's badge.
  */
 static int
-window_open(struct blkproc_area *a, capid_t ep, struct blkproc_slot *s, unsigned i)
+window_open(struct blkproc_area *a, capid_t ep, struct blkproc_slot *slot, unsigned nslots,
+    unsigned i)
 {
+	struct blkproc_slot *s = &slot[i];
 	static struct ring_xfer x[BLKPROC_ASYNC_MAX][2];
 	uint32_t bytes = s->req.io.count, off = 0, rlen = BLKPROC_MSG_MAX;
 	unsigned k = 0;
@@ -254,10 +273,14 @@ window_open(struct blkproc_area *a, capid_t ep, struct blkproc_slot *s, unsigned
 	int e;
 
 	e = blkproc_window_place(a, bytes, &k, &off);
-	if (e == E_NOSPC && window_reclaim(a))
+	if (e == E_NOSPC && window_reclaim(a, slot, nslots))
 		e = blkproc_window_place(a, bytes, &k, &off);
-	if (e == 0)
+	if (e == 0) {
+		/* The range may have been another client's window: it gets none of that
+		 * (the pages were zeroed at allocation, but not between windows). */
+		memset(a->cpu + off, 0, bytes);
 		e = a->share(a->drv, off, bytes, &cap);
+	}
 	if (e < 0) {
 		rt_print("blk: window refused bytes=%u err=%d", bytes, e);
 		int r = blkproc_window_answer(&s->req, e, 0, s->buf, &rlen);    /* sets rlen */
@@ -354,7 +377,7 @@ blkproc_serve_async(struct blkproc_export *e, unsigned n, struct blkproc_slot *s
 			uint32_t rlen = BLKPROC_MSG_MAX;
 			r = blkproc_begin(&s->req, e[s->ex].srv, c.method, s->buf, c.len, s->buf, &rlen);
 			if (r == BLKPROC_OPEN_WINDOW)
-				r = window_open(area, ep[s->ex], s, i);
+				r = window_open(area, ep[s->ex], slot, nslots, i);
 			else if (r != BLKPROC_PENDING)
 				r = async_reply(ep[s->ex], s, i, r, rlen);
 			else if ((r = async_start(e, ep, s, i, ops, drv)) == 0 && s->state == SLOT_DRIVER)

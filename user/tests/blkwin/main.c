@@ -460,6 +460,14 @@ reclaim(struct win *a)
 	e = open_window(WIN_BYTES, &d);
 	int m = e ? e : win_map(&d);
 	CHECK("reopen-after-reclaim", e == 0 && m == 0 && d.bytes == WIN_BYTES, "err=%d map=%d", e, m);
+	if (e == 0 && m == 0) {
+		/* the reclaimed window's range held region 1 (read into b above):
+		 * the next client must get none of it */
+		uint32_t nz = 0;
+		for (uint32_t k = 0; k < d.bytes; k++)
+			nz += d.p[k] != 0;
+		CHECK("reused-window-zeroed", nz == 0, "nonzero=%u", nz);
+	}
 	e = bd_at(b->session, false, R1 / bs, 1, 0);
 	CHECK("reclaimed-session-refused", e == BLKC_ERR(BlockError_noWindow), "err=%d", e);
 	e = bd_at(b->session, true, R3 / bs, 1, 0);

@@ -40,6 +40,31 @@ def image(cmdline="", extra_modules=()):
     return out
 
 
+def module_image(subdir, prog, mf):
+    """The image booting manifest `mf` with `prog` and `mf`.mf from build/SUBDIR/:
+    test modules kept out of build/bins/, which goes whole into every image and
+    is bounded by the kernel's MB2_MAX_MODULES (docs/testing.md "Block-driver
+    faults")."""
+    import pytest
+    mods = [os.path.join(BUILD, subdir, p) for p in (f"{mf}.mf", prog)]
+    for p in mods:
+        if not os.path.exists(p):
+            pytest.fail(f"{p} is not built (make -j2)")
+    # GRUB loads kernel.sym, every file of build/bins/, then these; the
+    # kernel keeps the first MB2_MAX_MODULES and ignores the rest
+    with open(os.path.join(ROOT, "lib", "boot", "mb2.h")) as f:
+        limit = int(re.search(r"#define MB2_MAX_MODULES\s+(\d+)", f.read()).group(1))
+    n = 1 + len(os.listdir(os.path.join(BUILD, "bins"))) + len(mods)
+    assert n <= limit, f"{n} boot modules: over the kernel's MB2_MAX_MODULES {limit}"
+    img = image(f"capos.manifest={mf}.mf", mods)
+    # image() rebuilds a cached image when the kernel or build/bins/ changed,
+    # not when an extra module did
+    if os.path.getmtime(img) < max(os.path.getmtime(p) for p in mods):
+        os.unlink(img)
+        img = image(f"capos.manifest={mf}.mf", mods)
+    return img
+
+
 class Machine:
     def __init__(self, name, img=None, firmware="bios", media="disk", machine="pc",
                  memory="512M", cpu=None, smp=1, extra=(), kernel=None, cmdline=""):

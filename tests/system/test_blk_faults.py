@@ -21,12 +21,11 @@ outstanding, then a fault before it serves, every instance.
 Every driver exit or fault must leave a zero ledger, and the client must get
 `disconnected` at the end, at once for every later call, never a hang.
 """
-import os
 import re
 
 import pytest
 
-from capos_qemu import BUILD, ROOT, image, kv
+from capos_qemu import kv, module_image
 from test_blk import disk_image, need, nvme, vblk
 from test_ddf_user import assert_zero, ledgers
 
@@ -38,23 +37,7 @@ MAX_LATER_US = 1_000_000     # each call after the endpoint died: well under a s
 def blkf_boot(boot, mf, extra):
     """Boot manifest mf with the blkf modules it needs: they live in
     build/blkf/, outside build/bins/ (mk/blkfaults.mk: the module limit)."""
-    mods = [os.path.join(BUILD, "blkf", p) for p in (f"{mf}.mf", "blkf")]
-    for p in mods:
-        if not os.path.exists(p):
-            pytest.fail(f"{p} is not built (make -j2)")
-    # GRUB loads kernel.sym, every file of build/bins/, then these; the
-    # kernel keeps the first MB2_MAX_MODULES and ignores the rest
-    with open(os.path.join(ROOT, "lib", "boot", "mb2.h")) as f:
-        limit = int(re.search(r"#define MB2_MAX_MODULES\s+(\d+)", f.read()).group(1))
-    n = 1 + len(os.listdir(os.path.join(BUILD, "bins"))) + len(mods)
-    assert n <= limit, f"{n} boot modules: over the kernel's MB2_MAX_MODULES {limit}"
-    img = image(f"capos.manifest={mf}.mf", mods)
-    # the harness rebuilds a cached image when the kernel or build/bins/
-    # changed, not when an extra module did
-    if os.path.getmtime(img) < max(os.path.getmtime(p) for p in mods):
-        os.unlink(img)
-        img = image(f"capos.manifest={mf}.mf", mods)
-    return boot(img=img, extra=extra)
+    return boot(img=module_image("blkf", "blkf", mf), extra=extra)
 
 
 def watch(m, who="blkf-watch"):

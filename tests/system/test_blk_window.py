@@ -19,13 +19,12 @@ these tests' images only, as the block-fault tests do (test_blk_faults.py).
   wrote is there, no fault), the ledger comes back to zero, and the
   restarted driver refuses the old session and opens a new window.
 """
-import os
 import re
 import struct
 
 import pytest
 
-from capos_qemu import BUILD, ROOT, image, kv
+from capos_qemu import kv, module_image
 from test_blk import disk_image, need, nvme
 from test_ddf_user import assert_zero, ledgers
 
@@ -59,21 +58,7 @@ DRIVERS = {
 
 def blkwin_boot(boot, mf, extra):
     """Boot manifest mf with blkwin's modules (build/blkwin/, mk/blkwin.mk)."""
-    mods = [os.path.join(BUILD, "blkwin", p) for p in (f"{mf}.mf", "blkwin")]
-    for p in mods:
-        if not os.path.exists(p):
-            pytest.fail(f"{p} is not built (make -j2)")
-    with open(os.path.join(ROOT, "lib", "boot", "mb2.h")) as f:
-        limit = int(re.search(r"#define MB2_MAX_MODULES\s+(\d+)", f.read()).group(1))
-    n = 1 + len(os.listdir(os.path.join(BUILD, "bins"))) + len(mods)
-    assert n <= limit, f"{n} boot modules: over the kernel's MB2_MAX_MODULES {limit}"
-    img = image(f"capos.manifest={mf}.mf", mods)
-    # the harness rebuilds a cached image when the kernel or build/bins/
-    # changed, not when an extra module did
-    if os.path.getmtime(img) < max(os.path.getmtime(p) for p in mods):
-        os.unlink(img)
-        img = image(f"capos.manifest={mf}.mf", mods)
-    return boot(img=img, extra=extra)
+    return boot(img=module_image("blkwin", "blkwin", mf), extra=extra)
 
 
 def run(boot, mf, extra, who):

@@ -819,6 +819,43 @@ test_window_open(void **st)
 	}
 }
 
+/* BLP-013: a window with a request begun and not finished is busy (never
+ * reclaimed: the device may still write there); finished or elsewhere, not. */
+static void
+test_window_busy(void **st)
+{
+	static struct blkproc_area a;
+	static struct blkproc_slot sl[3];
+	struct capnp_data d;
+	uint32_t plen, rlen;
+	const uint32_t badge = 2 | 1u << 8;     /* slot 1, generation 1 */
+
+	setup(512, 0);
+	a = (struct blkproc_area){ .cpu = win_area, .bytes = sizeof win_area };
+	a.w[0] = (struct blkproc_window){ .off = 0, .bytes = 8192, .gen = 1, .live = 1 };
+	a.w[1] = (struct blkproc_window){ .off = 8192, .bytes = 8192, .gen = 1, .live = 1 };
+	memset(sl, 0, sizeof sl);
+	assert_false(blkproc_window_busy(&a, 0, sl, 3));
+	assert_false(blkproc_window_busy(&a, 1, sl, 3));
+	/* a readAt into window 1 begun in slot 2 (as the serving loop does it) */
+	areq[0] = (struct blkproc_req){ .area = &a, .badge = badge };
+	params_at(3, 8, 4096);
+	assert_int_equal(abegin(0, BlockDevice_readAt_ORDINAL, &plen, &rlen), BLKPROC_PENDING);
+	sl[2].req = areq[0];
+	assert_false(blkproc_window_busy(&a, 0, sl, 3));
+	assert_true(blkproc_window_busy(&a, 1, sl, 3));
+	assert_false(blkproc_window_busy(&a, 1, sl, 2));        /* not among these slots */
+	/* answered: no longer busy */
+	assert_int_equal(afinish(0, 0, BlockDevice_readAt_ORDINAL, &d), 0);
+	sl[2].req = areq[0];
+	assert_false(blkproc_window_busy(&a, 1, sl, 3));
+	/* a refused request never made it busy */
+	params_at(3, 8, 8192);                  /* past the window */
+	assert_int_equal(abegin(0, BlockDevice_readAt_ORDINAL, &plen, &rlen), 0);
+	sl[2].req = areq[0];
+	assert_false(blkproc_window_busy(&a, 1, sl, 3));
+}
+
 int
 main(void)
 {
@@ -839,6 +876,7 @@ main(void)
 		cmocka_unit_test(test_window_place),
 		cmocka_unit_test(test_window_io),
 		cmocka_unit_test(test_window_open),
+		cmocka_unit_test(test_window_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,6 +158,23 @@ blkproc_window_buf(const struct blkproc_area *a, uint32_t badge, uint8_t ex, uin
 	return 0;
 }
 
+bool
+blkproc_window_busy(const struct blkproc_area *a, unsigned i, const struct blkproc_slot *slot,
+    unsigned nslots)
+{
+	const struct blkproc_window *w = &a->w[i];
+	uintptr_t lo = (uintptr_t)a->cpu + w->off, hi = lo + w->bytes;
+
+	/* begin sets io.op for a request handed to the driver (or waiting for room
+	 * there); finish clears it when the request is answered */
+	for (unsigned k = 0; k < nslots; k++) {
+		uintptr_t b = (uintptr_t)slot[k].req.io.buf;
+		if (slot[k].req.io.op != BLKPROC_IO_NONE && b >= lo && b < hi)
+			return true;
+	}
+	return false;
+}
+
 uint32_t
 blkproc_window_badge(const struct blkproc_area *a, unsigned i)
 {

@@ -17,6 +17,7 @@
 #ifndef CAPOS_DRIVERS_BLKPROC_H
 #define CAPOS_DRIVERS_BLKPROC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "abi/ring.h"
@@ -109,6 +110,11 @@ int blkproc_window_buf(const struct blkproc_area *a, uint32_t badge, uint8_t ex,
  * E_NOSPC when no slot or no gap is free now. */
 int blkproc_window_place(const struct blkproc_area *a, uint32_t bytes, unsigned *slot,
     uint32_t *off);
+/* Whether a request begun in slot[0..nslots) and not finished has its data in
+ * window i (the device may still write there: the window is not reclaimed). */
+struct blkproc_slot;
+bool blkproc_window_busy(const struct blkproc_area *a, unsigned i,
+    const struct blkproc_slot *slot, unsigned nslots);
 /* The badge of live window slot i. */
 uint32_t blkproc_window_badge(const struct blkproc_area *a, unsigned i);
 /* openWindow's answer in res: err 0 (caps: memory 0, session 1; `bytes`)

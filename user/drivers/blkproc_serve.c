@@ -219,21 +219,6 @@ window_idle(capid_t cap)
 	    DmaWindowInfo_get_references(in) <= 1;
 }
 
-/* Whether a request at the driver (or waiting for room there) has its data in window w. */
-static bool
-window_in_flight(const struct blkproc_area *a, const struct blkproc_window *w,
-    const struct blkproc_slot *slot, unsigned nslots)
-{
-	uintptr_t lo = (uintptr_t)a->cpu + w->off, hi = lo + w->bytes;
-
-	for (unsigned k = 0; k < nslots; k++) {
-		uintptr_t b = (uintptr_t)slot[k].req.io.buf;
-		if ((slot[k].state == SLOT_DRIVER || slot[k].state == SLOT_DEFER) && b >= lo && b < hi)
-			return true;
-	}
-	return false;
-}
-
 /* Free every window slot whose window is idle and has no request in flight; the count.
  * (A client that unmapped its window with a readAt outstanding: the device still
  * writes there, so the range is not handed to anyone else until that is answered.) */
@@ -244,7 +229,7 @@ window_reclaim(struct blkproc_area *a, const struct blkproc_slot *slot, unsigned
 
 	for (unsigned i = 0; i < BLKPROC_WINDOWS; i++) {
 		struct blkproc_window *w = &a->w[i];
-		if (!w->live || window_in_flight(a, w, slot, nslots) || !window_idle(w->cap))
+		if (!w->live || blkproc_window_busy(a, i, slot, nslots) || !window_idle(w->cap))
 			continue;
 		rt_release(w->cap);
 		w->cap = 0;

@@ -97,34 +97,29 @@ do_read(struct blkproc_req *q, struct blkserv *srv, const struct capnp_struct *r
 	return msg_end(q, res, rlen);
 }
 
+/* A BlockResult answer: ok (err < 0), or the BlockError ordinal err. writeBlocks,
+ * flush, readAt and writeAt results share one layout (a BlockResult in pointer 0). */
 static int
-block_result(struct blkproc_req *q, int e, void *res, uint32_t *rlen)
+block_answer(struct blkproc_req *q, int err, void *res, uint32_t *rlen)
 {
-	/* writeBlocks and flush results share one layout (a BlockResult in pointer 0) */
 	BlockDevice_writeBlocks_Results_B r;
 	BlockResult_B u;
-	if (e >= 0 && q->io.op)
-		return 0;       /* pending: the result is built when the driver is done */
 	if (BlockDevice_writeBlocks_Results_init_root(msg_begin(q, res, *rlen), &r) < 0 ||
 	    BlockDevice_writeBlocks_Results_init_result(r, &u) < 0)
 		return E_TOOBIG;
-	if (e < 0)
-		BlockResult_set_error(u, (uint16_t)blkserv_block_error(e));
+	if (err >= 0)
+		BlockResult_set_error(u, (uint16_t)err);
 	else
 		BlockResult_set_ok(u);
 	return msg_end(q, res, rlen);
 }
 
 static int
-block_error(struct blkproc_req *q, uint16_t err, void *res, uint32_t *rlen)
+block_result(struct blkproc_req *q, int e, void *res, uint32_t *rlen)
 {
-	BlockDevice_writeBlocks_Results_B r;
-	BlockResult_B u;
-	if (BlockDevice_writeBlocks_Results_init_root(msg_begin(q, res, *rlen), &r) < 0 ||
-	    BlockDevice_writeBlocks_Results_init_result(r, &u) < 0)
-		return E_TOOBIG;
-	BlockResult_set_error(u, err);
-	return msg_end(q, res, rlen);
+	if (e >= 0 && q->io.op)
+		return 0;       /* pending: the result is built when the driver is done */
+	return block_answer(q, e < 0 ? (int)blkserv_block_error(e) : -1, res, rlen);
 }
 
 static int
@@ -264,7 +259,7 @@ do_at(struct blkproc_req *q, struct blkserv *srv, const struct capnp_struct *roo
 	e = blkproc_window_buf(q->area, q->badge, q->ex, BlockDevice_readAt_Params_get_offset(p),
 	    bytes, &buf);
 	if (e == E_NOENT)
-		return block_error(q, BLK_ERR_NO_WINDOW, res, rlen);
+		return block_answer(q, BLK_ERR_NO_WINDOW, res, rlen);
 	if (e < 0)
 		return block_result(q, e, res, rlen);
 	e = write ? blkserv_write_blocks(srv, lba, buf, (size_t)bytes) :

@@ -154,14 +154,14 @@ as_poll(void *drv, int wait, unsigned *tags, int *errs, unsigned max)
 
 static const struct blkproc_async_ops vblk_async_ops = { as_submit, as_poll };
 
-/* The window area (blkproc.h "Windows") in the request buffer: drv holds
- * its offset there. */
+/* The window area (blkproc.h "Windows"): the request buffer's extra range. */
 static struct blkproc_area window_area;
 
 static int
 area_share(void *drv, uint32_t off, uint32_t len, capid_t *out)
 {
-	return capenv_dma_share(&env, vb.req.h, (uint64_t)(uintptr_t)drv + off, len, out);
+	struct vblk *b = drv;
+	return capenv_dma_share(&env, b->req.h, b->extra_off + off, len, out);
 }
 
 /* Message buffers in DMA memory: as many slots as the pool holds a whole
@@ -173,13 +173,13 @@ area_init(void)
 	struct vblk_layout l = { .slots = VBLK_PROC_SLOTS, .areas = VBLK_PROC_SLOTS,
 		.area_bytes = BLKPROC_MSG_MAX, .area_lead = BLKPROC_READ_DATA_OFF,
 		.extra_bytes = BLKPROC_AREA_BYTES };
-	uint64_t off = 0;
+	uint64_t off;
 	int e = vblk_async_layout(&vb, &l);     /* every slot and the window area */
 
 	if (e == 0 && (window_area.cpu = vblk_extra(&vb, &off)) != NULL) {
 		window_area.bytes = BLKPROC_AREA_BYTES;
 		window_area.share = area_share;
-		window_area.drv = (void *)(uintptr_t)off;
+		window_area.drv = &vb;
 	}
 	for (uint16_t k = VBLK_PROC_SLOTS; k >= 1 && e == E_NOMEM; k--) {
 		l = (struct vblk_layout){ .slots = k, .areas = k, .area_bytes = BLKPROC_MSG_MAX,
